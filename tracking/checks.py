@@ -1,0 +1,51 @@
+"""System checks for configuration mistakes that would bite in production."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def check_tracking_base_url(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    warnings: list[Warning] = []
+    parts = urlsplit(settings.TRACKING_BASE_URL)
+    host = parts.hostname or ""
+    if host in {"127.0.0.1", "localhost"}:
+        warnings.append(
+            Warning(
+                "TRACKING_BASE_URL points at this machine; redirect URLs in sent emails will not work.",
+                hint="Set TRACKING_BASE_URL to the public https:// address of the service.",
+                id="linktrack.W001",
+            )
+        )
+    elif parts.scheme != "https":
+        warnings.append(
+            Warning(
+                "TRACKING_BASE_URL is not https; recruiters' browsers and mail scanners may warn.",
+                id="linktrack.W002",
+            )
+        )
+    if "*" not in settings.ALLOWED_HOSTS and host and host not in settings.ALLOWED_HOSTS:
+        warnings.append(
+            Warning(
+                f"The host of TRACKING_BASE_URL ({host}) is not in ALLOWED_HOSTS; redirects will get 400.",
+                id="linktrack.W003",
+            )
+        )
+    return warnings
+
+
+@register(Tags.database, deploy=True)
+def check_database(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return [
+            Warning(
+                "The database is SQLite; use PostgreSQL (DATABASE_URL) for production traffic.",
+                id="linktrack.W004",
+            )
+        ]
+    return []

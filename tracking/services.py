@@ -1,0 +1,552 @@
+"""The one write path for links and clicks (seed 001's ``LinkTracker``).
+
+Views, the API, the admin and management commands call these functions; nothing else creates or
+changes ``link_tracking`` and ``link_clicks`` rows. Every function is keyword-only and validates its
+input before touching the database, raising a :class:`ServiceError` subclass that names the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import re
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tracking import linkcache
+from tracking.models import ClickSource, Job, JobApplication, LinkClick, TrackedLink
+
+TRACKING_ID_MAX = 100
+IDENTIFIER_MAX = 50
+URL_MAX = 1000
+USER_AGENT_MAX = 1000
+REFERRER_MAX = 1000
+SESSION_ID_MAX = 100
+CREATED_BY_MAX = 100
+METADATA_MAX_KEYS = 50
+METADATA_MAX_BYTES = 8192
+
+_TRACKING_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_GENERATED_ID_ALPHABET = string.ascii_lowercase + string.digits
+_GENERATED_ID_LENGTH = 16
+
+# Referrer host suffixes that mean "opened from a webmail client" (seed 001 source table).
+_EMAIL_HOSTS = (
+    "mail.google.com",
+    "gmail.com",
+    "outlook.com",
+    "outlook.live.com",
+    "outlook.office.com",
+    "outlook.office365.com",
+    "hotmail.com",
+    "live.com",
+    "mail.yahoo.com",
+    "mail.aol.com",
+    "mail.proton.me",
+    "protonmail.com",
+    "icloud.com",
+    "fastmail.com",
+    "mail.zoho.com",
+    "hey.com",
+    "gmx.com",
+    "gmx.net",
+    "web.de",
+    "yandex.ru",
+    "mail.ru",
+)
+_LINKEDIN_HOSTS = ("linkedin.com", "lnkd.in")
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ServiceError(Exception):
+    """Base of the errors the write path raises; each maps to one HTTP status in the API."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            body["fields"] = {self.field: [self.message]}
+        return body
+
+
+class ValidationFailed(ServiceError):
+    code = "invalid"
+
+
+class LinkNotFound(ServiceError):
+    code = "not_found"
+
+
+class LinkInactive(ServiceError):
+    code = "link_inactive"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+
+def _tracking_host() -> str:
+    return (urlsplit(settings.TRACKING_BASE_URL).hostname or "").lower()
+
+
+def validate_destination_url(url: Any, *, field: str = "original_url") -> str:
+    """Return ``url`` when it is a safe public http(s) destination, else raise ValidationFailed.
+
+    The rules keep a tracked link from becoming an open redirect to something a recruiter's
+    browser should never be sent to, or from pointing back at the tracker itself.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationFailed("A URL is required.", field=field)
+    url = url.strip()
+    if len(url) > URL_MAX:
+        raise ValidationFailed(f"The URL is longer than {URL_MAX} characters.", field=field)
+    if _CONTROL_RE.search(url) or any(ch.isspace() for ch in url):
+        raise ValidationFailed("The URL contains control or space characters.", field=field)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationFailed("The URL cannot be parsed.", field=field) from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise ValidationFailed("Only http and https URLs can be tracked.", field=field)
+    if "@" in parts.netloc:
+        raise ValidationFailed("URLs with a user name or password are not allowed.", field=field)
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValidationFailed("The URL has no host.", field=field)
+    if port == 0:
+        raise ValidationFailed("The URL has an invalid port.", field=field)
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if not address.is_global:
+            raise ValidationFailed(
+                "URLs to private, loopback or reserved addresses are not allowed.", field=field
+            )
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise ValidationFailed("The URL's host name is not valid.", field=field) from None
+        labels = ascii_host.split(".")
+        if not all(_HOST_LABEL_RE.match(label) for label in labels):
+            raise ValidationFailed("The URL's host name is not valid.", field=field)
+        if len(labels) < 2 or labels[-1] in {"localhost", "local", "internal", "localdomain"}:
+            raise ValidationFailed(
+                "The URL must point to a public host name, not a local one.", field=field
+            )
+        if labels[-1].isdigit():
+            raise ValidationFailed("The URL's host name is not valid.", field=field)
+        if ascii_host == _tracking_host():
+            raise ValidationFailed(
+                "The URL points at this tracking service, which would loop.", field=field
+            )
+    return url
+
+
+def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_MAX) -> str:
+    """Free-form category names (custom functions, types, sources) must be safe identifiers."""
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(f"{field} is required.", field=field)
+    if len(value) > max_length or not _IDENTIFIER_RE.match(value):
+        raise ValidationFailed(
+            f"{field} must be letters, digits, '_' or '-', at most {max_length} characters.",
+            field=field,
+        )
+    return value
+
+
+def is_valid_tracking_id(value: str) -> bool:
+    return bool(_TRACKING_ID_RE.match(value))
+
+
+def _clean_text(value: Any, *, field: str, max_length: int) -> str | None:
+    """Strip control characters and cap the length; over-long values are truncated, not refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be a string.", field=field)
+    value = _CONTROL_RE.sub("", value)[:max_length]
+    return value or None
+
+
+def _clean_ip(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise ValidationFailed(
+            "ip_address is not a valid IPv4 or IPv6 address.", field="ip_address"
+        ) from None
+
+
+def _clean_metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("metadata must be a JSON object.", field="metadata")
+    if len(value) > METADATA_MAX_KEYS:
+        raise ValidationFailed(
+            f"metadata has more than {METADATA_MAX_KEYS} keys.", field="metadata"
+        )
+    try:
+        encoded = json.dumps(dict(value), ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise ValidationFailed("metadata must be JSON-serialisable.", field="metadata") from None
+    if "\\u0000" in encoded:
+        raise ValidationFailed("metadata must not contain NUL characters.", field="metadata")
+    if len(encoded.encode()) > METADATA_MAX_BYTES:
+        raise ValidationFailed(
+            f"metadata is larger than {METADATA_MAX_BYTES} bytes.", field="metadata"
+        )
+    return dict(value)
+
+
+def _clean_clicked_at(value: dt.datetime | None) -> dt.datetime:
+    now = timezone.now()
+    if value is None:
+        return now
+    if not isinstance(value, dt.datetime):
+        raise ValidationFailed("clicked_at must be a date and time.", field="clicked_at")
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    if value > now + dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS):
+        raise ValidationFailed("clicked_at is in the future.", field="clicked_at")
+    return value
+
+
+# --- Identifiers ----------------------------------------------------------------------------
+
+
+def generate_tracking_id() -> str:
+    """``lt_`` plus 16 characters from a CSPRNG (≈ 82 bits), like the seed's ``lt_abc123def456``."""
+    return "lt_" + "".join(
+        secrets.choice(_GENERATED_ID_ALPHABET) for _ in range(_GENERATED_ID_LENGTH)
+    )
+
+
+def new_click_id() -> uuid.UUID:
+    """A time-ordered UUID (version 7, RFC 9562): generated by the client, sorts by creation time."""
+    unix_ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (unix_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 64) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def redirect_url_for(tracking_id: str) -> str:
+    return f"{settings.TRACKING_BASE_URL}/track/{tracking_id}"
+
+
+# --- Links ----------------------------------------------------------------------------------
+
+
+def _resolve_associations(
+    job_id: Any, application_id: Any
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    job_uuid = _parse_uuid(job_id, field="job_id")
+    app_uuid = _parse_uuid(application_id, field="application_id")
+    if job_uuid and not Job.objects.filter(pk=job_uuid).exists():
+        raise ValidationFailed("No job has this job_id.", field="job_id")
+    if app_uuid:
+        app_job = (
+            JobApplication.objects.filter(pk=app_uuid).values_list("job_id", flat=True).first()
+        )
+        if app_job is None:
+            raise ValidationFailed(
+                "No application has this application_id.", field="application_id"
+            )
+        if job_uuid is None:
+            # A link tied to an application belongs to that application's job.
+            job_uuid = app_job
+        elif app_job != job_uuid:
+            raise ValidationFailed(
+                "The application belongs to a different job.", field="application_id"
+            )
+    return job_uuid, app_uuid
+
+
+def _parse_uuid(value: Any, *, field: str) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{field} is not a valid UUID.", field=field) from None
+
+
+def create_tracked_link(
+    *,
+    original_url: str,
+    link_function: str,
+    link_type: str,
+    job_id: str | uuid.UUID | None = None,
+    application_id: str | uuid.UUID | None = None,
+    description: str | None = None,
+    created_by: str | None = "system",
+    tracking_id: str | None = None,
+) -> dict[str, Any]:
+    """Create a tracked link and return its fields with ``tracking_id`` and ``redirect_url``."""
+    original_url = validate_destination_url(original_url)
+    link_function = validate_identifier(link_function, field="link_function")
+    link_type = validate_identifier(link_type, field="link_type")
+    if tracking_id is not None:
+        if not isinstance(tracking_id, str) or not is_valid_tracking_id(tracking_id):
+            raise ValidationFailed(
+                "tracking_id must be letters, digits, '_' or '-', at most 100 characters.",
+                field="tracking_id",
+            )
+    if description is not None and not isinstance(description, str):
+        raise ValidationFailed("description must be a string.", field="description")
+    created_by = _clean_text(created_by, field="created_by", max_length=CREATED_BY_MAX) or "system"
+    job_uuid, app_uuid = _resolve_associations(job_id, application_id)
+
+    chosen_id = tracking_id or generate_tracking_id()
+    for _attempt in range(5):
+        link = TrackedLink(
+            tracking_id=chosen_id,
+            job_id=job_uuid,
+            application_id=app_uuid,
+            link_function=link_function,
+            link_type=link_type,
+            original_url=original_url,
+            redirect_url=redirect_url_for(chosen_id),
+            created_at=timezone.now(),
+            created_by=created_by,
+            is_active=True,
+            description=description,
+        )
+        try:
+            with transaction.atomic():
+                link.save(force_insert=True)
+        except IntegrityError:
+            if tracking_id is not None:
+                raise Conflict(
+                    "A link with this tracking_id already exists.", field="tracking_id"
+                ) from None
+            chosen_id = generate_tracking_id()
+            continue
+        _invalidate(link.tracking_id)
+        return link.to_dict()
+    raise Conflict("Could not allocate a unique tracking_id.", field="tracking_id")
+
+
+def _invalidate(tracking_id: str) -> None:
+    """Drop a changed link from the caches now and again once the change is committed.
+
+    The second pass closes the race where a concurrent redirect re-caches the old row between the
+    first invalidation and the commit.
+    """
+    linkcache.invalidate_link(tracking_id)
+    transaction.on_commit(lambda: linkcache.invalidate_link(tracking_id))
+
+
+def get_link(*, tracking_id: str) -> TrackedLink:
+    link = (
+        TrackedLink.objects.filter(tracking_id=tracking_id).first()
+        if is_valid_tracking_id(tracking_id)
+        else None
+    )
+    if link is None:
+        raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+    return link
+
+
+_UPDATABLE = {
+    "original_url",
+    "link_function",
+    "link_type",
+    "description",
+    "is_active",
+    "job_id",
+    "application_id",
+}
+
+
+def update_tracked_link(*, tracking_id: str, **changes: Any) -> dict[str, Any]:
+    """Change a link's destination, category, description, associations or active flag."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be changed.", field=name)
+    with transaction.atomic():
+        link = get_link(tracking_id=tracking_id)
+        if "original_url" in changes:
+            link.original_url = validate_destination_url(changes["original_url"])
+        if "link_function" in changes:
+            link.link_function = validate_identifier(
+                changes["link_function"], field="link_function"
+            )
+        if "link_type" in changes:
+            link.link_type = validate_identifier(changes["link_type"], field="link_type")
+        if "description" in changes:
+            description = changes["description"]
+            if description is not None and not isinstance(description, str):
+                raise ValidationFailed("description must be a string.", field="description")
+            link.description = description
+        if "is_active" in changes:
+            if not isinstance(changes["is_active"], bool):
+                raise ValidationFailed("is_active must be true or false.", field="is_active")
+            link.is_active = changes["is_active"]
+        if "job_id" in changes or "application_id" in changes:
+            link.job_id, link.application_id = _resolve_associations(
+                changes.get("job_id", link.job_id),
+                changes.get("application_id", link.application_id),
+            )
+        link.save()
+        _invalidate(tracking_id)
+    return link.to_dict()
+
+
+def set_link_active(*, tracking_id: str, is_active: bool) -> dict[str, Any]:
+    return update_tracked_link(tracking_id=tracking_id, is_active=is_active)
+
+
+def delete_tracked_link(*, tracking_id: str) -> None:
+    """Delete a link and (by the database's cascade) its clicks."""
+    with transaction.atomic():
+        link = get_link(tracking_id=tracking_id)
+        link.delete()
+        _invalidate(tracking_id)
+
+
+# --- Clicks ---------------------------------------------------------------------------------
+
+
+def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
+    return any(host == suffix or host.endswith("." + suffix) for suffix in suffixes)
+
+
+def detect_click_source(referrer_url: str | None) -> str:
+    """Classify a referrer into the seed's click sources."""
+    if not referrer_url:
+        return ClickSource.DIRECT
+    try:
+        host = (urlsplit(referrer_url.strip()).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ClickSource.EXTERNAL
+    if not host:
+        return ClickSource.EXTERNAL
+    if host == _tracking_host():
+        return ClickSource.DASHBOARD
+    if _host_matches(host, _EMAIL_HOSTS):
+        return ClickSource.EMAIL
+    if _host_matches(host, _LINKEDIN_HOSTS):
+        return ClickSource.LINKEDIN
+    if host == "indeed.com" or ".indeed." in f".{host}." or host.startswith("indeed."):
+        return ClickSource.INDEED
+    return ClickSource.EXTERNAL
+
+
+def build_click(
+    *,
+    tracking_id: str,
+    clicked_at: dt.datetime | None = None,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+    referrer_url: str | None = None,
+    session_id: str | None = None,
+    click_source: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    click_id: str | uuid.UUID | None = None,
+    http_method: str | None = None,
+) -> LinkClick:
+    """Validate and normalise one click into an unsaved row (no database access)."""
+    referrer = _clean_text(referrer_url, field="referrer_url", max_length=REFERRER_MAX)
+    if click_source is None:
+        source = detect_click_source(referrer)
+    else:
+        source = validate_identifier(click_source, field="click_source")
+    return LinkClick(
+        click_id=_parse_uuid(click_id, field="click_id") or new_click_id(),
+        tracking_id=tracking_id,
+        clicked_at=_clean_clicked_at(clicked_at),
+        ip_address=_clean_ip(ip_address),
+        user_agent=_clean_text(user_agent, field="user_agent", max_length=USER_AGENT_MAX),
+        referrer_url=referrer,
+        session_id=_clean_text(session_id, field="session_id", max_length=SESSION_ID_MAX),
+        click_source=source,
+        metadata=_clean_metadata(metadata),
+        http_method=_clean_text(http_method, field="http_method", max_length=10),
+    )
+
+
+def record_click(
+    *,
+    tracking_id: str,
+    clicked_at: dt.datetime | None = None,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+    referrer_url: str | None = None,
+    session_id: str | None = None,
+    click_source: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    click_id: str | uuid.UUID | None = None,
+    http_method: str | None = None,
+) -> dict[str, Any]:
+    """Record one click on an active link; returns ``click_id`` and ``clicked_at``.
+
+    Sending the same ``click_id`` again stores nothing new (idempotent retries). With the link in
+    the cache this is exactly one INSERT.
+    """
+    if not isinstance(tracking_id, str) or not is_valid_tracking_id(tracking_id):
+        raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+    if linkcache.resolve_link(tracking_id) is None:
+        if TrackedLink.objects.filter(tracking_id=tracking_id).exists():
+            raise LinkInactive("This link is inactive.", field="tracking_id")
+        raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+    click = build_click(
+        tracking_id=tracking_id,
+        clicked_at=clicked_at,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        referrer_url=referrer_url,
+        session_id=session_id,
+        click_source=click_source,
+        metadata=metadata,
+        click_id=click_id,
+        http_method=http_method,
+    )
+    store_clicks([click])
+    return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
+
+
+def store_clicks(clicks: list[LinkClick]) -> None:
+    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
+    if clicks:
+        LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
