@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -81,7 +82,7 @@ SEED_FOREIGN_KEYS = {
 }
 
 
-def _fetch(sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+def _fetch(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return list(cursor.fetchall())
