@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from tracking import linkcache
+from tracking import clickstream, linkcache
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,12 +24,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Every test starts with empty link and shared caches."""
+def _fresh_caches(settings: Any, tmp_path: Path) -> Iterator[None]:
+    """Every test starts with empty link and shared caches, its own click spool and no memory of
+    a Redis outage."""
+    settings.CLICK_SPOOL_DIR = tmp_path / "spool"
     linkcache.clear_local_cache()
+    clickstream.reset_clients()
     cache.clear()
     yield
     linkcache.clear_local_cache()
+    clickstream.reset_clients()
 
 
 @pytest.fixture

@@ -45,6 +45,10 @@ class StreamUnavailable(Exception):
     """Redis could not take the click; the caller records it another way."""
 
 
+class StreamSkipped(StreamUnavailable):
+    """Redis failed a moment ago and is not tried again yet."""
+
+
 class MalformedEntry(ValueError):
     """A stream entry or spool line that is not a click this version understands."""
 
@@ -173,7 +177,7 @@ def append(click: LinkClick, *, signals: Mapping[str, Any] | None = None) -> str
     """
     global _skip_until
     if _skip_until and time.monotonic() < _skip_until:
-        raise StreamUnavailable("Redis failed a moment ago")
+        raise StreamSkipped("Redis failed a moment ago")
     payload = encode_click(click, signals=signals)
     try:
         entry_id = get_client().xadd(stream_key(), {_PAYLOAD_FIELD: payload})

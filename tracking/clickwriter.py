@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import close_old_connections, transaction
 
-from tracking import clickspool, clickstream, services
+from tracking import clickspool, clickstream, recorder, services
+from tracking.classify import ClickSignals
 from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
 from tracking.models import LinkClick, TrackedLink
 
@@ -39,7 +40,8 @@ def default_consumer_name() -> str:
 
 
 def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
-    """Enrich and insert clicks in one transaction; returns how many were handed to the INSERT.
+    """Classify and insert clicks, then apply the burst rule, in one transaction; returns how
+    many clicks were handed to the INSERT (already stored ones are skipped by it).
 
     Clicks of links deleted since the redirect are dropped: the database would have deleted them
     with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
@@ -55,11 +57,22 @@ def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
             "tracking_id", flat=True
         )
     )
-    kept = [(c, s) for c, s in unique.values() if c.tracking_id in existing]
+    kept = []
+    for click, raw_signals in unique.values():
+        if click.tracking_id not in existing:
+            continue
+        signals = ClickSignals.from_dict(raw_signals)
+        if click.classification is None:  # Do-Not-Track clicks arrive classified
+            recorder.classify_into(click, signals)
+        kept.append((click, signals))
     if len(kept) < len(unique):
         logger.info("dropped %d clicks of deleted links", len(unique) - len(kept))
     with transaction.atomic():
         services.store_clicks([click for click, _signals in kept])
+        for click, signals in kept:
+            follow_up = recorder.burst_follow_up(click, signals)
+            if follow_up is not None:
+                follow_up()
     return len(kept)
 
 

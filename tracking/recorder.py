@@ -7,6 +7,12 @@ Direct mode: the click is classified and stored with exactly one INSERT
 inside the request. The burst rule, which has to look at other clicks, is returned as a follow-up
 that the view runs once the response has been sent (see ``tracking.views``), so it never delays
 the visitor; it is stored well within a second.
+
+Buffered mode: the click and its signals are appended to the Redis click stream
+(:mod:`tracking.clickstream`) and the request is done; the click writer classifies and stores it
+(:mod:`tracking.clickwriter`), burst rule included. When Redis does not take the click, it is
+stored directly as above; when the database fails too (in either mode), it is appended to the local
+spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is always redirected.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from functools import partial
 from django.conf import settings
 from django.db import DatabaseError
 
-from tracking import classify, services
+from tracking import classify, clickspool, clickstream, services
 from tracking.classify import ClickSignals
 from tracking.models import LinkClick
 
@@ -28,8 +34,8 @@ FollowUp = Callable[[], object]
 
 
 def click_mode() -> str:
-    """The mode clicks are recorded in; this version stores every click directly."""
-    return "direct"
+    """The mode clicks are recorded in: ``direct`` or ``buffered`` (``CLICK_MODE``)."""
+    return str(settings.CLICK_MODE)
 
 
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:
@@ -65,23 +71,59 @@ def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     )
 
 
+def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
+    """The signals to put in the stream with a click.
+
+    A Do-Not-Track click keeps no IP or user agent in its row; they must not sit in Redis either.
+    Such a click is classified here (cheap: user-agent parsing is cached) and travels with only its
+    network, which is all the burst rule compares.
+    """
+    if click.ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
+        return signals
+    if click.classification is None:
+        classify_into(click, signals)
+    network = classify.burst_network(signals.client_ip)
+    return ClickSignals(
+        user_agent=None,
+        client_ip=network.split("/", 1)[0] if network else None,
+        has_accept_language=signals.has_accept_language,
+        link_created_at=signals.link_created_at,
+        application_id=signals.application_id,
+    )
+
+
+def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """Classify and INSERT one click in the request; spool it when the database fails."""
+    if click.classification is None:
+        classify_into(click, signals)
+    try:
+        services.store_clicks([click])
+    except DatabaseError:
+        logger.exception("database unavailable, spooling click %s", click.click_id)
+        payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
+        try:
+            clickspool.append(payload)
+        except OSError:
+            # Nowhere left to put it: log everything needed to replay it by hand.
+            logger.exception("click not stored or spooled: %s", payload)
+        return None
+    return burst_follow_up(click, signals)
+
+
 def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click; never raises, so the visitor is always redirected.
 
     Returns work to run after the response has been sent (or None). Storing a click that is
     already stored (same ``click_id``) is a no-op.
     """
-    classify_into(click, signals)
-    try:
-        services.store_clicks([click])
-    except DatabaseError:
-        # The database is down: the visitor still gets the destination; the click is logged
-        # with everything needed to replay it by hand.
-        logger.exception(
-            "click not stored: tracking_id=%s click_id=%s clicked_at=%s",
-            click.tracking_id,
-            click.click_id,
-            click.clicked_at,
-        )
-        return None
-    return burst_follow_up(click, signals)
+    if settings.CLICK_MODE == "buffered":
+        queued = _queue_signals(click, signals)
+        try:
+            clickstream.append(click, signals=queued.as_dict())
+            return None
+        except clickstream.StreamUnavailable as exc:
+            # One warning per outage, not one per click (see StreamSkipped).
+            if not isinstance(exc, clickstream.StreamSkipped):
+                logger.warning("click stream unavailable, storing clicks directly: %s", exc)
+            signals = queued
+    return store_click_directly(click, signals)
