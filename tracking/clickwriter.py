@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import Error as DatabaseError
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 
 from tracking import clickspool, clickstream, recorder, services
 from tracking.classify import ClickSignals
@@ -74,6 +74,13 @@ def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
             if follow_up is not None:
                 follow_up()
     return len(kept)
+
+
+def _drop_broken_connection() -> None:
+    """Reconnect after a database outage (what Django does between requests). Inside an outer
+    transaction (a caller's, or a test's) the connection is left alone."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 class ClickWriter:
@@ -159,7 +166,7 @@ class ClickWriter:
                 logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
                 self.stream.dead_letter(entry, str(exc))
         self._pause("after-read", len(entries))
-        close_old_connections()
+        _drop_broken_connection()
         stored = write_clicks(decoded)
         self._pause("after-insert", len(entries))
         # Only now, with the rows committed, may the entries leave the pending list.
@@ -177,7 +184,7 @@ class ClickWriter:
                     decoded.append(clickstream.decode_click(line))
                 except MalformedEntry:
                     rejected.append(line)
-            close_old_connections()
+            _drop_broken_connection()
             for start in range(0, len(decoded), self.batch_size):
                 write_clicks(decoded[start : start + self.batch_size])
             return rejected

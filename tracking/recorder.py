@@ -98,8 +98,8 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
         classify_into(click, signals)
     try:
         services.store_clicks([click])
-    except DatabaseError:
-        logger.exception("database unavailable, spooling click %s", click.click_id)
+    except DatabaseError as exc:
+        logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
         payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
         try:
             clickspool.append(payload)
