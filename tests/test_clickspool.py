@@ -56,7 +56,12 @@ def test_a_failed_replay_keeps_the_file_for_the_next_one(settings: Any) -> None:
         clickspool.replay(database_down)
     assert clickspool.status()["spool_bytes"] > 0
     replayed: list[str] = []
-    assert clickspool.replay(lambda lines: replayed.extend(lines) or []) == 1
+
+    def store(lines: list[str]) -> list[str]:
+        replayed.extend(lines)
+        return []
+
+    assert clickspool.replay(store) == 1
     assert replayed == ['{"at": 1}']
 
 

@@ -39,7 +39,8 @@ def visit(tracking_id: str, **headers: Any) -> Any:
 
 def queued_payloads(key: str) -> list[dict[str, Any]]:
     client = redis.Redis.from_url(settings.REDIS_URL)
-    return [json.loads(fields[b"c"]) for _id, fields in client.xrange(key)]
+    entries: Any = client.xrange(key)
+    return [json.loads(fields[b"c"]) for _id, fields in entries]
 
 
 # --- Encoding (no servers) -----------------------------------------------------------------

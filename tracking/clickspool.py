@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -132,7 +133,7 @@ def _first_click_time(path: Path, fallback: float) -> float:
         return fallback
 
 
-def status() -> dict[str, int | float | None]:
+def status() -> dict[str, Any]:
     """Spooled bytes waiting for replay and the age in seconds of the oldest spooled click."""
     directory = spool_dir()
     total = 0

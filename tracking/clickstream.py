@@ -248,14 +248,14 @@ class StreamConsumer:
 
     def read_new(self, *, count: int, block_ms: int | None) -> list[Entry]:
         """Entries no writer has read yet; they become pending on this consumer."""
-        reply = self.client.xreadgroup(
+        reply: Any = self.client.xreadgroup(
             GROUP, self.consumer, {self.key: ">"}, count=count, block=block_ms
         )
         return _entries(reply[0][1]) if reply else []
 
     def read_own_pending(self, *, count: int) -> list[Entry]:
         """Entries this consumer read earlier but did not acknowledge (after a failed batch)."""
-        reply = self.client.xreadgroup(GROUP, self.consumer, {self.key: "0"}, count=count)
+        reply: Any = self.client.xreadgroup(GROUP, self.consumer, {self.key: "0"}, count=count)
         return _entries(reply[0][1]) if reply else []
 
     def claim_stale(self, *, count: int, min_idle_ms: int) -> list[Entry]:
@@ -338,9 +338,7 @@ class StreamConsumer:
 # --- Backlog --------------------------------------------------------------------------------
 
 
-def backlog_status(
-    *, client: redis.Redis | None = None, key: str | None = None
-) -> dict[str, int | float | None]:
+def backlog_status(*, client: redis.Redis | None = None, key: str | None = None) -> dict[str, Any]:
     """Stream length, pending (read, not acknowledged), unwritten (pending + not yet read) and the
     age in seconds of the oldest unwritten click, by Redis's clock (entry ids are its time)."""
     client = client or get_client()

@@ -47,8 +47,8 @@ def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
     with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
     """
     unique: dict[Any, tuple[LinkClick, dict[str, Any]]] = {}
-    for click, signals in decoded:
-        unique.setdefault(click.click_id, (click, signals))
+    for click, raw in decoded:
+        unique.setdefault(click.click_id, (click, raw))
     if not unique:
         return 0
     tracking_ids = {click.tracking_id for click, _signals in unique.values()}
@@ -57,7 +57,7 @@ def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
             "tracking_id", flat=True
         )
     )
-    kept = []
+    kept: list[tuple[LinkClick, ClickSignals]] = []
     for click, raw_signals in unique.values():
         if click.tracking_id not in existing:
             continue
