@@ -396,3 +396,68 @@ def test_a_cold_redirect_reads_the_link_once_then_inserts(django_assert_num_quer
         visit(Client(), tracking_id)
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
     assert uuid.UUID(str(LinkClick.objects.get().click_id)).version == 7
+
+
+# --- Rate limit and cache outages -----------------------------------------------------------
+
+
+@pytest.fixture
+def fixed_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every request of a test in one rate-limit window (no roll-over half-way through)."""
+    monkeypatch.setattr("django_ratelimit.core._get_window", lambda value, period: 1_800_000_000)
+
+
+@pytest.mark.usefixtures("fixed_rate_window")
+def test_the_1001st_click_of_a_minute_is_redirected_but_not_stored() -> None:
+    tracking_id = make_link()
+    client = Client()
+    for _ in range(1000):
+        assert visit(client, tracking_id).status_code == 302
+    assert LinkClick.objects.count() == 1000
+    response = visit(client, tracking_id)
+    assert response.status_code == 302
+    assert response["Location"] == DESTINATION
+    assert LinkClick.objects.count() == 1000
+    # Another visitor is not affected.
+    visit(client, tracking_id, REMOTE_ADDR="198.51.100.24")
+    assert LinkClick.objects.count() == 1001
+
+
+@pytest.mark.usefixtures("fixed_rate_window")
+def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> None:
+    settings.CLICK_RATE_LIMIT = "2/m"
+    tracking_id = make_link()
+    for _ in range(5):
+        assert visit(Client(), tracking_id).status_code == 302
+    assert LinkClick.objects.count() == 2
+    health = Client().get(reverse("tracking:health")).json()
+    assert health["clicks"]["suppressed_by_rate_limit"] == 3
+
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+
+
+def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(settings: Any) -> None:
+    tracking_id = make_link()
+    settings.CACHES = DEAD_REDIS
+    for _ in range(3):
+        response = visit(Client(), tracking_id)
+        assert response.status_code == 302
+        assert response["Location"] == DESTINATION
+    assert LinkClick.objects.count() == 3
+
+
+def test_with_redis_down_unknown_ids_still_get_404(settings: Any) -> None:
+    settings.CACHES = DEAD_REDIS
+    assert visit(Client(), "lt_unknown000000000").status_code == 404
