@@ -466,23 +466,11 @@ def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> Non
     assert health["clicks"]["suppressed_by_rate_limit"] == 3
 
 
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-            "IGNORE_EXCEPTIONS": True,
-        },
-    }
-}
-
-
-def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(settings: Any) -> None:
+def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(
+    request: pytest.FixtureRequest,
+) -> None:
     tracking_id = make_link()
-    settings.CACHES = DEAD_REDIS
+    request.getfixturevalue("cache_down")
     for _ in range(3):
         response = visit(Client(), tracking_id)
         assert response.status_code == 302
@@ -490,6 +478,6 @@ def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(setting
     assert LinkClick.objects.count() == 3
 
 
-def test_with_redis_down_unknown_ids_still_get_404(settings: Any) -> None:
-    settings.CACHES = DEAD_REDIS
+@pytest.mark.usefixtures("cache_down")
+def test_with_redis_down_unknown_ids_still_get_404() -> None:
     assert visit(Client(), "lt_unknown000000000").status_code == 404
