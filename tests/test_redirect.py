@@ -143,6 +143,7 @@ def test_a_forged_session_cookie_is_replaced() -> None:
         (None, "", "direct"),
         ("https://mail.google.com/", "src=newsletter", "newsletter"),
         ("https://mail.google.com/", "src=bad%20value!", "email"),
+        ("https://mail.google.com/", "src=newsletter%0A", "email"),
     ],
 )
 def test_each_click_source_rule(referrer: str | None, query: str, source: str) -> None:
@@ -190,7 +191,9 @@ def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
 # --- Ids that do not lead anywhere ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots"])
+@pytest.mark.parametrize(
+    "junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots", "lt_abc%0A", "l%C3%A9"]
+)
 def test_ids_that_cannot_exist_get_404_without_the_database(
     junk: str, django_assert_num_queries: Any
 ) -> None:
