@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -381,6 +385,22 @@ def test_a_request_not_from_a_trusted_proxy_keeps_its_own_address(settings: Any)
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     visit(Client(), make_link(), HTTP_X_FORWARDED_FOR="203.0.113.99")
     assert LinkClick.objects.get().ip_address == "198.51.100.23"
+
+
+def test_a_malformed_trusted_proxy_stops_the_start_up() -> None:
+    env = {**os.environ, "SECRET_KEY": "x", "TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import linktrack.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES must be IP addresses or CIDR networks" in result.stderr
+    assert "proxy.internal" in result.stderr
 
 
 # --- Query counts ---------------------------------------------------------------------------
