@@ -6,6 +6,7 @@ recording). Bad values raise ImproperlyConfigured at start-up rather than misbeh
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,13 @@ CLICK_MODE = env_choice("CLICK_MODE", "buffered" if REDIS_URL else "direct", ("d
 if CLICK_MODE == "buffered" and not REDIS_URL:
     raise ImproperlyConfigured("CLICK_MODE=buffered needs REDIS_URL")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must be IP addresses or CIDR networks, got {_proxy!r}"
+        ) from None
 RESPECT_DNT = env_bool("RESPECT_DNT", True)
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +24,7 @@ CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/130.0.0.0 Safari/537.36"
 )
-BROWSER_HEADERS: dict[str, str] = {
+BROWSER_HEADERS: dict[str, Any] = {
     "HTTP_USER_AGENT": CHROME,
     "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9",
     "REMOTE_ADDR": "198.51.100.23",
@@ -44,6 +50,16 @@ def make_link(**overrides: Any) -> str:
 def visit(client: Client, tracking_id: str, query: str = "", **headers: Any) -> Any:
     url = reverse("tracking:redirect", args=[tracking_id]) + (f"?{query}" if query else "")
     return client.get(url, **{**BROWSER_HEADERS, **headers})
+
+
+def send_response(response: Any) -> None:
+    """What the WSGI server does once it has written the response: close it. (As Django's test
+    client does, keep the test's database connection open through ``request_finished``.)"""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -75,7 +91,7 @@ def test_the_stored_row_has_every_field(application: JobApplication) -> None:
     )
     click = LinkClick.objects.get()
     assert click.tracking_id == tracking_id
-    assert before <= click.clicked_at <= timezone.now()
+    assert click.clicked_at is not None and before <= click.clicked_at <= timezone.now()
     assert click.ip_address == "198.51.100.23"
     assert click.user_agent == CHROME
     assert click.referrer_url == "https://mail.google.com/mail/u/0/"
@@ -131,6 +147,7 @@ def test_a_forged_session_cookie_is_replaced() -> None:
         (None, "", "direct"),
         ("https://mail.google.com/", "src=newsletter", "newsletter"),
         ("https://mail.google.com/", "src=bad%20value!", "email"),
+        ("https://mail.google.com/", "src=newsletter%0A", "email"),
     ],
 )
 def test_each_click_source_rule(referrer: str | None, query: str, source: str) -> None:
@@ -145,13 +162,17 @@ def test_the_query_string_never_changes_the_destination() -> None:
         Client(), tracking_id, "url=https://evil.example&next=https://evil.example&redirect=x"
     )
     assert response["Location"] == DESTINATION
-    assert LinkClick.objects.get().metadata["url"] == "https://evil.example"
+    assert LinkClick.objects.get().metadata == {
+        "url": "https://evil.example",
+        "next": "https://evil.example",
+        "redirect": "x",
+    }
 
 
 def test_query_metadata_is_bounded_in_count_and_size() -> None:
     params = "&".join(f"p{i}={'v' * 500}" for i in range(60))
     visit(Client(), make_link(), params)
-    metadata = LinkClick.objects.get().metadata
+    metadata = LinkClick.objects.get().metadata or {}
     assert 0 < len(metadata) <= clickcapture.QUERY_MAX_PARAMS
     assert all(len(value) <= clickcapture.QUERY_VALUE_MAX for value in metadata.values())
 
@@ -174,7 +195,9 @@ def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
 # --- Ids that do not lead anywhere ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots"])
+@pytest.mark.parametrize(
+    "junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots", "lt_abc%0A", "l%C3%A9"]
+)
 def test_ids_that_cannot_exist_get_404_without_the_database(
     junk: str, django_assert_num_queries: Any
 ) -> None:
@@ -232,7 +255,7 @@ def test_a_head_request_is_answered_like_get_and_marked_as_scanner() -> None:
     click = LinkClick.objects.get()
     assert click.http_method == "HEAD"
     assert click.classification == "scanner"
-    assert "head_request" in click.classification_reasons
+    assert "head_request" in (click.classification_reasons or [])
 
 
 def test_a_crawler_is_classified_as_bot() -> None:
@@ -255,7 +278,7 @@ def test_a_link_preview_agent_is_classified_as_preview() -> None:
     )
     click = LinkClick.objects.get()
     assert click.classification == "preview"
-    assert "preview_agent" in click.classification_reasons
+    assert "preview_agent" in (click.classification_reasons or [])
 
 
 def test_a_click_right_after_the_link_was_created_is_a_scanner() -> None:
@@ -290,7 +313,7 @@ def test_links_of_one_application_opened_within_two_seconds_from_one_network_are
     by_link = {c.tracking_id: c for c in LinkClick.objects.all()}
     for tracking_id in (first, second):
         assert by_link[tracking_id].classification == "scanner"
-        assert "burst" in by_link[tracking_id].classification_reasons
+        assert "burst" in (by_link[tracking_id].classification_reasons or [])
     assert by_link[unrelated].classification == "human"  # not a link of that application
 
 
@@ -364,6 +387,22 @@ def test_a_request_not_from_a_trusted_proxy_keeps_its_own_address(settings: Any)
     assert LinkClick.objects.get().ip_address == "198.51.100.23"
 
 
+def test_a_malformed_trusted_proxy_stops_the_start_up() -> None:
+    env = {**os.environ, "SECRET_KEY": "x", "TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import linktrack.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES must be IP addresses or CIDR networks" in result.stderr
+    assert "proxy.internal" in result.stderr
+
+
 # --- Query counts ---------------------------------------------------------------------------
 
 
@@ -375,19 +414,35 @@ def test_a_warm_redirect_makes_one_insert_and_no_select(django_assert_num_querie
     assert captured.captured_queries[0]["sql"].startswith("INSERT")
 
 
-def test_with_an_application_the_burst_check_runs_only_after_the_response(
+def test_the_burst_rule_runs_only_after_the_response_is_sent(
+    application: JobApplication, django_assert_num_queries: Any
+) -> None:
+    first = make_link(application_id=application.id)
+    second = make_link(application_id=application.id, original_url="https://github.com/sg")
+    visit(Client(), first)
+    visit(Client(), second)  # warms the link cache (and is already a burst)
+    LinkClick.objects.all().delete()
+    visit(Client(), first)
+    request = RequestFactory().get(f"/track/{second}", **BROWSER_HEADERS)
+    with django_assert_num_queries(1) as in_view:
+        response = views.redirect(request, second)
+    assert response.status_code == 302
+    assert in_view.captured_queries[0]["sql"].startswith("INSERT")
+    assert LinkClick.objects.get(tracking_id=second).classification == "human"
+    send_response(response)
+    assert set(LinkClick.objects.values_list("classification", flat=True)) == {"scanner"}
+
+
+@pytest.mark.redis
+def test_with_a_shared_cache_a_lone_click_costs_no_query_after_the_response(
     application: JobApplication, django_assert_num_queries: Any
 ) -> None:
     tracking_id = make_link(application_id=application.id)
     visit(Client(), tracking_id)
     request = RequestFactory().get(f"/track/{tracking_id}", **BROWSER_HEADERS)
-    with django_assert_num_queries(1) as in_view:
-        response = views.redirect(request, tracking_id)
-    assert response.status_code == 302
-    assert in_view.captured_queries[0]["sql"].startswith("INSERT")
-    with django_assert_num_queries(1) as after:
-        response.close()  # what the WSGI server does once the response is sent
-    assert after.captured_queries[0]["sql"].startswith("SELECT")
+    response = views.redirect(request, tracking_id)
+    with django_assert_num_queries(0):
+        send_response(response)
 
 
 def test_a_cold_redirect_reads_the_link_once_then_inserts(django_assert_num_queries: Any) -> None:
@@ -396,3 +451,56 @@ def test_a_cold_redirect_reads_the_link_once_then_inserts(django_assert_num_quer
         visit(Client(), tracking_id)
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
     assert uuid.UUID(str(LinkClick.objects.get().click_id)).version == 7
+
+
+# --- Rate limit and cache outages -----------------------------------------------------------
+
+
+@pytest.fixture
+def fixed_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every request of a test in one rate-limit window (no roll-over half-way through)."""
+    monkeypatch.setattr("django_ratelimit.core._get_window", lambda value, period: 1_800_000_000)
+
+
+@pytest.mark.usefixtures("fixed_rate_window")
+def test_the_1001st_click_of_a_minute_is_redirected_but_not_stored() -> None:
+    tracking_id = make_link()
+    client = Client()
+    for _ in range(1000):
+        assert visit(client, tracking_id).status_code == 302
+    assert LinkClick.objects.count() == 1000
+    response = visit(client, tracking_id)
+    assert response.status_code == 302
+    assert response["Location"] == DESTINATION
+    assert LinkClick.objects.count() == 1000
+    # Another visitor is not affected.
+    visit(client, tracking_id, REMOTE_ADDR="198.51.100.24")
+    assert LinkClick.objects.count() == 1001
+
+
+@pytest.mark.usefixtures("fixed_rate_window")
+def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> None:
+    settings.CLICK_RATE_LIMIT = "2/m"
+    tracking_id = make_link()
+    for _ in range(5):
+        assert visit(Client(), tracking_id).status_code == 302
+    assert LinkClick.objects.count() == 2
+    health = Client().get(reverse("tracking:health")).json()
+    assert health["clicks"]["suppressed_by_rate_limit"] == 3
+
+
+def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(
+    request: pytest.FixtureRequest,
+) -> None:
+    tracking_id = make_link()
+    request.getfixturevalue("cache_down")
+    for _ in range(3):
+        response = visit(Client(), tracking_id)
+        assert response.status_code == 302
+        assert response["Location"] == DESTINATION
+    assert LinkClick.objects.count() == 3
+
+
+@pytest.mark.usefixtures("cache_down")
+def test_with_redis_down_unknown_ids_still_get_404() -> None:
+    assert visit(Client(), "lt_unknown000000000").status_code == 404

@@ -165,7 +165,7 @@ def click_source_override(request: HttpRequest) -> str | None:
 def session_id(request: HttpRequest) -> tuple[str, bool]:
     """The visitor's session id from our cookie, or a new one; the flag says whether it is new."""
     existing = request.COOKIES.get(SESSION_COOKIE, "")
-    if _SESSION_RE.match(existing):
+    if _SESSION_RE.fullmatch(existing):
         return existing, False
     return "s_" + secrets.token_urlsafe(18), True
 

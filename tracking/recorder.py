@@ -6,7 +6,9 @@ them to :func:`submit_click`; how the click reaches the database is decided here
 Direct mode: the click is classified and stored with exactly one INSERT
 inside the request. The burst rule, which has to look at other clicks, is returned as a follow-up
 that the view runs once the response has been sent (see ``tracking.views``), so it never delays
-the visitor; it is stored well within a second.
+the visitor; its result is stored well within a second. With a shared cache, a pre-check there
+(:func:`burst_possible`) leaves the database alone unless a network opened two links of one
+application within seconds.
 
 Buffered mode: the click and its signals are appended to the Redis click stream
 (:mod:`tracking.clickstream`) and the request is done; the click writer classifies and stores it
@@ -17,11 +19,13 @@ spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is alw
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError
 
 from tracking import classify, clickspool, clickstream, services
@@ -56,15 +60,58 @@ def classify_into(click: LinkClick, signals: ClickSignals) -> None:
     click.os = verdict.os
 
 
+# How long the shared cache remembers which links of an application a network opened. Longer
+# than the burst window, so that the cache only ever lets through too many checks, never too few.
+BURST_MEMORY_SECONDS = 10
+_LOCAL_CACHES = ("LocMemCache", "DummyCache")
+
+
+def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bool:
+    """Whether this network opened another link of this application in the last seconds.
+
+    A pre-check in the shared cache that spares the burst rule its SELECT for nearly every click:
+    atomic ``add``/``incr`` count the distinct links per (application, network), so of two
+    simultaneous clicks on two links one always sees the other. A per-process cache cannot see
+    other workers, and a cache error proves nothing: both answer "possible" and the database
+    decides.
+    """
+    if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
+        return True
+    key = f"burst:v1:{application_id}:{network}"
+    try:
+        if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
+            links = 1 if cache.add(key, 1, BURST_MEMORY_SECONDS) else cache.incr(key)
+        else:
+            links = cache.get(key)
+    except Exception:  # includes incr on a key that just expired
+        return True
+    return links is None or links >= 2
+
+
+def _burst_check(
+    click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime
+) -> int:
+    if not burst_possible(
+        application_id=application_id, network=network, tracking_id=click.tracking_id
+    ):
+        return 0
+    return services.apply_burst_rule(
+        click_id=click.click_id,
+        tracking_id=click.tracking_id,
+        application_id=application_id,
+        network=network,
+        clicked_at=clicked_at,
+    )
+
+
 def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     """The burst rule for a stored click, or None when it cannot apply (no application, no IP)."""
     network = classify.burst_network(signals.client_ip)
     if not signals.application_id or network is None or click.clicked_at is None:
         return None
     return partial(
-        services.apply_burst_rule,
-        click_id=click.click_id,
-        tracking_id=click.tracking_id,
+        _burst_check,
+        click,
         application_id=signals.application_id,
         network=network,
         clicked_at=click.clicked_at,
@@ -97,7 +144,7 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
     if click.classification is None:
         classify_into(click, signals)
     try:
-        services.store_clicks([click])
+        services.insert_click(click)
     except DatabaseError as exc:
         logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
         payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
@@ -113,8 +160,8 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
 def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click; never raises, so the visitor is always redirected.
 
-    Returns work to run after the response has been sent (or None). Storing a click that is
-    already stored (same ``click_id``) is a no-op.
+    ``click`` must be new (a fresh ``click_id``, as :func:`tracking.services.build_click` makes).
+    Returns work to run after the response has been sent, or None.
     """
     if settings.CLICK_MODE == "buffered":
         queued = _queue_signals(click, signals)
