@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import signal
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.clicktools import (
     CHROME,
@@ -23,7 +26,7 @@ from tests.clicktools import (
     stored_ids,
     wait_for_line,
 )
-from tracking import clickstream, services
+from tracking import clicklimit, clickstream, services
 from tracking.clickstream import StreamConsumer
 from tracking.clickwriter import ClickWriter
 from tracking.models import Job, JobApplication, LinkClick
@@ -232,3 +235,27 @@ def test_several_writers_at_once_store_every_click_once(stream: str) -> None:
         output, _ = writer.communicate(timeout=60)
         assert writer.returncode == 0, output
     assert sorted(stored_ids()) == sorted(queued)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_applies_the_click_rate_limit_and_counts_what_it_drops(
+    settings: Any, stream: str
+) -> None:
+    settings.CLICK_RATE_LIMIT = "5/m"
+    tracking_id = make_link()
+    minute = timezone.now().replace(second=10, microsecond=0) - dt.timedelta(hours=1)
+    for n in range(8):
+        for ip, key in (("198.51.100.1", "noisy"), ("198.51.100.2", "quiet")):
+            if key == "quiet" and n >= 2:
+                continue
+            click = services.build_click(
+                tracking_id=tracking_id, ip_address=ip, clicked_at=minute + dt.timedelta(seconds=n)
+            )
+            clickstream.append(click, signals={**human_signals(ip).as_dict(), "rate_key": key})
+    drain()
+    by_ip = Counter(LinkClick.objects.values_list("ip_address", flat=True))
+    assert by_ip == {"198.51.100.1": 5, "198.51.100.2": 2}
+    assert clicklimit.suppressed_clicks() == 3
+    # The first five of the minute are the ones kept.
+    kept = sorted(LinkClick.objects.filter(ip_address="198.51.100.1").values_list("clicked_at"))
+    assert [row[0] for row in kept] == [minute + dt.timedelta(seconds=n) for n in range(5)]

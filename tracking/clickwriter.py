@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import close_old_connections, connection, transaction
 
-from tracking import clickspool, clickstream, recorder, services
+from tracking import classify, clicklimit, clickspool, clickstream, recorder, services
 from tracking.classify import ClickSignals
 from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
 from tracking.models import LinkClick, TrackedLink
@@ -39,9 +39,87 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
-    """Classify and insert clicks, then apply the burst rule, in one transaction; returns how
-    many clicks were handed to the INSERT (already stored ones are skipped by it).
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """``"1000/m"`` → (1000, 60); the syntax of django-ratelimit (``"100/5m"`` too)."""
+    count, _, period = rate.partition("/")
+    multiple = int(period[:-1]) if period[:-1] else 1
+    return int(count), multiple * _RATE_UNITS[period[-1]]
+
+
+def enforce_rate_limit(
+    clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
+) -> list[tuple[LinkClick, ClickSignals, str | None]]:
+    """Drop the clicks over ``CLICK_RATE_LIMIT`` per client (buffered mode's rate limit).
+
+    The redirect does not count clicks in buffered mode; the writer does, in fixed windows of the
+    click time, with counters in Redis shared by every writer (one round trip per batch). Dropped
+    clicks go to the same suppressed-click counter the health endpoint shows. When Redis cannot
+    count, the limit fails open, as on the redirect.
+    """
+    if client is None:
+        return clicks
+    limit, period = _parse_rate(settings.CLICK_RATE_LIMIT)
+    groups: dict[str, list[int]] = {}
+    for index, (click, _signals, key) in enumerate(clicks):
+        if key and click.clicked_at is not None:
+            window = int(click.clicked_at.timestamp()) // period
+            groups.setdefault(f"{clickstream.stream_key()}:rate:{window}:{key}", []).append(index)
+    if not groups:
+        return clicks
+    pipe = client.pipeline(transaction=False)
+    for counter, members in groups.items():
+        pipe.incrby(counter, len(members))
+        pipe.expire(counter, period * 2)
+    try:
+        totals = pipe.execute()[::2]
+    except redis.RedisError:
+        logger.warning("click rate limit unavailable; storing every click", exc_info=True)
+        return clicks
+    dropped: set[int] = set()
+    for members, total in zip(groups.values(), totals, strict=True):
+        allowed = max(0, limit - (int(total) - len(members)))
+        members.sort(key=lambda i: clicks[i][0].clicked_at or 0)
+        dropped.update(members[allowed:])
+    if dropped:
+        clicklimit.count_suppressed(len(dropped))
+    return [entry for index, entry in enumerate(clicks) if index not in dropped]
+
+
+def _apply_burst_rule(clicks: list[tuple[LinkClick, ClickSignals, str | None]]) -> None:
+    """The burst rule for a batch: the shared-cache pre-check once per link, application and
+    network (not once per click), and the rule itself only where it can fire."""
+    groups: dict[tuple[str, str], list[LinkClick]] = {}
+    for click, signals, _key in clicks:
+        network = classify.burst_network(signals.client_ip)
+        if signals.application_id and network and click.clicked_at is not None:
+            groups.setdefault((signals.application_id, network), []).append(click)
+    for (application_id, network), members in groups.items():
+        possible = False
+        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
+            possible |= recorder.burst_possible(
+                application_id=application_id, network=network, tracking_id=tracking_id
+            )
+        if not possible:
+            continue
+        for click in members:
+            assert click.clicked_at is not None
+            services.apply_burst_rule(
+                click_id=click.click_id,
+                tracking_id=click.tracking_id,
+                application_id=application_id,
+                network=network,
+                clicked_at=click.clicked_at,
+            )
+
+
+def write_clicks(
+    decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
+) -> int:
+    """Rate-limit, classify and insert clicks, then apply the burst rule, in one transaction;
+    returns how many clicks were handed to the INSERT (already stored ones are skipped by it).
 
     Clicks of links deleted since the redirect are dropped: the database would have deleted them
     with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
@@ -57,22 +135,19 @@ def write_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> int:
             "tracking_id", flat=True
         )
     )
-    kept: list[tuple[LinkClick, ClickSignals]] = []
+    kept: list[tuple[LinkClick, ClickSignals, str | None]] = []
     for click, raw_signals in unique.values():
-        if click.tracking_id not in existing:
-            continue
-        signals = ClickSignals.from_dict(raw_signals)
-        if click.classification is None:  # Do-Not-Track clicks arrive classified
-            recorder.classify_into(click, signals)
-        kept.append((click, signals))
+        if click.tracking_id in existing:
+            kept.append((click, ClickSignals.from_dict(raw_signals), raw_signals.get("rate_key")))
     if len(kept) < len(unique):
         logger.info("dropped %d clicks of deleted links", len(unique) - len(kept))
+    kept = enforce_rate_limit(kept, client=limiter)
+    for click, signals, _key in kept:
+        if click.classification is None:  # Do-Not-Track clicks arrive classified
+            recorder.classify_into(click, signals)
     with transaction.atomic():
-        services.store_clicks([click for click, _signals in kept])
-        for click, signals in kept:
-            follow_up = recorder.burst_follow_up(click, signals)
-            if follow_up is not None:
-                follow_up()
+        services.store_clicks([click for click, _signals, _key in kept])
+        _apply_burst_rule(kept)
     return len(kept)
 
 
@@ -167,7 +242,7 @@ class ClickWriter:
                 self.stream.dead_letter(entry, str(exc))
         self._pause("after-read", len(entries))
         _drop_broken_connection()
-        stored = write_clicks(decoded)
+        stored = write_clicks(decoded, limiter=self.stream.client)
         self._pause("after-insert", len(entries))
         # Only now, with the rows committed, may the entries leave the pending list.
         self.stream.ack(readable)
@@ -186,7 +261,10 @@ class ClickWriter:
                     rejected.append(line)
             _drop_broken_connection()
             for start in range(0, len(decoded), self.batch_size):
-                write_clicks(decoded[start : start + self.batch_size])
+                write_clicks(
+                    decoded[start : start + self.batch_size],
+                    limiter=self.stream.client if self.stream else None,
+                )
             return rejected
 
         replayed = clickspool.replay(store)

@@ -20,6 +20,8 @@ spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is alw
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -157,6 +159,15 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
     return burst_follow_up(click, signals)
 
 
+def rate_key(client_ip: str | None) -> str | None:
+    """Who the click rate limit counts a buffered click against: a keyed hash of the client IP,
+    so that the stream never holds a Do-Not-Track visitor's address."""
+    if not client_ip:
+        return None
+    digest = hmac.new(settings.SECRET_KEY.encode(), client_ip.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
 def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click; never raises, so the visitor is always redirected.
 
@@ -166,7 +177,10 @@ def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     if settings.CLICK_MODE == "buffered":
         queued = _queue_signals(click, signals)
         try:
-            clickstream.append(click, signals=queued.as_dict())
+            clickstream.append(
+                click,
+                signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+            )
             return None
         except clickstream.StreamUnavailable as exc:
             # One warning per outage, not one per click (see StreamSkipped).

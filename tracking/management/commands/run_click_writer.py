@@ -66,5 +66,8 @@ class Command(BaseCommand):
             writer.stopping = True
 
         signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        # Started in the background of a script (make run), SIGINT is ignored on purpose: the
+        # script stops the writer with SIGTERM once the web server has exited.
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, stop)
         writer.run(once=options["once"], drain=options["drain"])
