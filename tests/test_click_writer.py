@@ -259,3 +259,20 @@ def test_the_writer_applies_the_click_rate_limit_and_counts_what_it_drops(
     # The first five of the minute are the ones kept.
     kept = sorted(LinkClick.objects.filter(ip_address="198.51.100.1").values_list("clicked_at"))
     assert [row[0] for row in kept] == [minute + dt.timedelta(seconds=n) for n in range(5)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_the_database_refuses_is_set_aside_without_blocking_the_others(
+    stream: str,
+) -> None:
+    tracking_id = make_link()
+    before = queue_click(tracking_id)
+    click = services.build_click(tracking_id=tracking_id)
+    click.referrer_url = "https://example.org/" + "x" * 2000  # longer than the column
+    clickstream.append(click, signals=human_signals().as_dict())
+    after = queue_click(tracking_id)
+    drain()
+    assert sorted(stored_ids()) == sorted([before, after])
+    assert redis.Redis.from_url(settings.REDIS_URL).xlen(f"{stream}:dead") == 1
+    assert clickstream.backlog_status()["unwritten"] == 0

@@ -18,8 +18,8 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 from django.db import Error as DatabaseError
-from django.db import close_old_connections, connection, transaction
 
 from tracking import classify, clicklimit, clickspool, clickstream, recorder, services
 from tracking.classify import ClickSignals
@@ -229,24 +229,40 @@ class ClickWriter:
     def process(self, entries: list[Entry]) -> int:
         """Store a batch of stream entries and acknowledge it; returns clicks stored."""
         assert self.stream is not None
-        decoded: list[tuple[LinkClick, dict[str, Any]]] = []
-        readable: list[str] = []
+        readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]] = []
         for entry in entries:
             try:
                 if entry.payload is None:
                     raise MalformedEntry("entry without a click payload")
-                decoded.append(clickstream.decode_click(entry.payload))
-                readable.append(entry.entry_id)
+                readable.append((entry, clickstream.decode_click(entry.payload)))
             except MalformedEntry as exc:
                 logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
                 self.stream.dead_letter(entry, str(exc))
         self._pause("after-read", len(entries))
         _drop_broken_connection()
-        stored = write_clicks(decoded, limiter=self.stream.client)
+        try:
+            stored = write_clicks([click for _entry, click in readable], limiter=self.stream.client)
+        except (DataError, IntegrityError):
+            # One entry the database refuses (a value too long, …) must not block the stream:
+            # write them one by one and set the refused ones aside.
+            stored = self._write_one_by_one(readable)
         self._pause("after-insert", len(entries))
         # Only now, with the rows committed, may the entries leave the pending list.
-        self.stream.ack(readable)
+        self.stream.ack([entry.entry_id for entry, _click in readable])
         self.written += stored
+        return stored
+
+    def _write_one_by_one(
+        self, readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]]
+    ) -> int:
+        assert self.stream is not None
+        stored = 0
+        for entry, click in readable:
+            try:
+                stored += write_clicks([click], limiter=self.stream.client)
+            except (DataError, IntegrityError) as exc:
+                logger.error("the database refused stream entry %s: %s", entry.entry_id, exc)
+                self.stream.dead_letter(entry, f"refused by the database: {exc}")
         return stored
 
     def replay_spool(self) -> int:
