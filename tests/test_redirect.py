@@ -177,6 +177,13 @@ def test_query_metadata_is_bounded_in_count_and_size() -> None:
     assert all(len(value) <= clickcapture.QUERY_VALUE_MAX for value in metadata.values())
 
 
+def test_a_url_with_more_parameters_than_django_parses_still_redirects() -> None:
+    params = "&".join(f"p{i}=v" for i in range(1100))
+    response = visit(Client(), make_link(), params)
+    assert response.status_code == 302
+    assert LinkClick.objects.get().metadata == {}
+
+
 def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
     huge_agent = "Mozilla/5.0 " + "A" * 10_000
     # WSGI servers pass header bytes through as latin-1: this is "\xff\xfe" in raw bytes.
