@@ -222,6 +222,20 @@ def test_an_unknown_id_gets_the_friendly_404_page_and_no_click() -> None:
     assert not LinkClick.objects.exists()
 
 
+def test_unknown_ids_are_remembered_so_a_flood_does_not_reach_the_database(
+    django_assert_num_queries: Any,
+) -> None:
+    assert visit(Client(), "lt_unknown000000000").status_code == 404
+    with django_assert_num_queries(0):
+        assert visit(Client(), "lt_unknown000000000").status_code == 404
+
+
+def test_a_link_created_after_its_id_was_tried_works_at_once() -> None:
+    assert visit(Client(), "lt_sent_later").status_code == 404
+    make_link(tracking_id="lt_sent_later")
+    assert visit(Client(), "lt_sent_later").status_code == 302
+
+
 def test_an_inactive_link_gets_404_and_no_click() -> None:
     tracking_id = make_link()
     services.set_link_active(tracking_id=tracking_id, is_active=False)
