@@ -157,6 +157,9 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
 else:
+    # Persistent connections matter even more here: when the last connection to a WAL database
+    # closes, SQLite checkpoints and removes the WAL, which made every click cost a sync.
+    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600, minimum=0)
     _default_db.setdefault("OPTIONS", {}).update(
         {
             # WAL lets the dashboard read while the redirect writes.
