@@ -21,10 +21,12 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponsePermanentRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from analytics import queries
@@ -51,6 +53,11 @@ def cached(filters: Filters, name: str, compute: Callable[[], T]) -> T:
     return cache.get_or_set(  # type: ignore[no-any-return]
         filters.cache_key(name), compute, settings.ANALYTICS_CACHE_SECONDS
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for ``/favicon.ico`` on pages that name no icon (the admin's, for one)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 # --- Pages ----------------------------------------------------------------------------------

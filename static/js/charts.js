@@ -24,6 +24,12 @@
     });
   }
 
+  function range(n) {
+    var ticks = [];
+    for (var i = 0; i < n; i++) { ticks.push({ value: i }); }
+    return ticks;
+  }
+
   function options(chart) {
     var base = {
       responsive: true,
@@ -38,8 +44,17 @@
       };
     } else if (chart.type === "bubble") {
       base.scales = {
-        x: { min: -0.5, max: 23.5, ticks: { stepSize: 1, callback: function (v) { return v + "h"; } }, title: { display: true, text: "Hour" } },
-        y: { min: -0.5, max: 6.5, reverse: true, ticks: { stepSize: 1, callback: function (v) { return chart.labels[v] || ""; } } },
+        x: {
+          min: -0.5, max: 23.5,
+          afterBuildTicks: function (axis) { axis.ticks = range(24); },
+          ticks: { callback: function (v) { return v + "h"; } },
+          title: { display: true, text: "Hour" },
+        },
+        y: {
+          min: -0.5, max: 6.5, reverse: true,
+          afterBuildTicks: function (axis) { axis.ticks = range(7); },
+          ticks: { callback: function (v) { return chart.labels[v] || ""; } },
+        },
       };
       base.plugins.legend = { display: false };
       base.plugins.tooltip = {
