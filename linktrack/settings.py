@@ -157,6 +157,9 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
 else:
+    # Persistent connections matter even more here: when the last connection to a WAL database
+    # closes, SQLite checkpoints and removes the WAL, which made every click cost a sync.
+    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600, minimum=0)
     _default_db.setdefault("OPTIONS", {}).update(
         {
             # WAL lets the dashboard read while the redirect writes.
@@ -229,6 +232,12 @@ CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
 # Entries a writer read but did not acknowledge for this long are taken over by another writer.
 CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
 ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
+
+# --- Analytics ------------------------------------------------------------------------------
+# Dashboard aggregates are cached this long, so a new click shows up within it (at most 60 s).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 30, minimum=0)
+if ANALYTICS_CACHE_SECONDS > 60:
+    raise ImproperlyConfigured("ANALYTICS_CACHE_SECONDS must be at most 60 (new clicks show up)")
 
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)

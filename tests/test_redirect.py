@@ -177,6 +177,13 @@ def test_query_metadata_is_bounded_in_count_and_size() -> None:
     assert all(len(value) <= clickcapture.QUERY_VALUE_MAX for value in metadata.values())
 
 
+def test_a_url_with_more_parameters_than_django_parses_still_redirects() -> None:
+    params = "&".join(f"p{i}=v" for i in range(1100))
+    response = visit(Client(), make_link(), params)
+    assert response.status_code == 302
+    assert LinkClick.objects.get().metadata == {}
+
+
 def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
     huge_agent = "Mozilla/5.0 " + "A" * 10_000
     # WSGI servers pass header bytes through as latin-1: this is "\xff\xfe" in raw bytes.
@@ -213,6 +220,20 @@ def test_an_unknown_id_gets_the_friendly_404_page_and_no_click() -> None:
     assert b"http" not in response.content.lower()  # no external URLs on the page
     assert response["Cache-Control"] == "no-store"
     assert not LinkClick.objects.exists()
+
+
+def test_unknown_ids_are_remembered_so_a_flood_does_not_reach_the_database(
+    django_assert_num_queries: Any,
+) -> None:
+    assert visit(Client(), "lt_unknown000000000").status_code == 404
+    with django_assert_num_queries(0):
+        assert visit(Client(), "lt_unknown000000000").status_code == 404
+
+
+def test_a_link_created_after_its_id_was_tried_works_at_once() -> None:
+    assert visit(Client(), "lt_sent_later").status_code == 404
+    make_link(tracking_id="lt_sent_later")
+    assert visit(Client(), "lt_sent_later").status_code == 302
 
 
 def test_an_inactive_link_gets_404_and_no_click() -> None:
@@ -309,7 +330,8 @@ def test_links_of_one_application_opened_within_two_seconds_from_one_network_are
     visit(Client(), first, REMOTE_ADDR="203.0.113.10")
     assert LinkClick.objects.get(tracking_id=first).classification == "human"
     visit(Client(), unrelated, REMOTE_ADDR="203.0.113.11")
-    visit(Client(), second, REMOTE_ADDR="203.0.113.77")  # same /24, another link, < 2 s later
+    LinkClick.objects.update(clicked_at=timezone.now())  # however slow the machine: < 2 s apart
+    visit(Client(), second, REMOTE_ADDR="203.0.113.77")  # same /24, another link
     by_link = {c.tracking_id: c for c in LinkClick.objects.all()}
     for tracking_id in (first, second):
         assert by_link[tracking_id].classification == "scanner"
