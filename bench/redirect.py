@@ -210,14 +210,15 @@ class BufferedRecording(ClickRecording):
     measures; afterwards it is stopped and ``run_click_writer --drain`` writes what is left, so
     every click is in the database before counting."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], options: list[str]) -> None:
         super().__init__(env)
+        self.options = options
         self.writer: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log("starting the click writer")
         self.writer = subprocess.Popen(
-            [PYTHON, "manage.py", "run_click_writer", "--consumer", "bench-writer"],
+            [PYTHON, "manage.py", "run_click_writer", "--consumer", "bench-writer", *self.options],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -347,6 +348,13 @@ def main() -> int:
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/14", help="Redis for --db postgres"
     )
+    parser.add_argument(
+        "--writer-option",
+        action="append",
+        default=[],
+        help="extra run_click_writer argument for --mode buffered (repeat: --writer-option=--nice "
+        "--writer-option=10)",
+    )
     args = parser.parse_args()
     if args.mode == "buffered" and args.db != "postgres":
         parser.error("--mode buffered needs Redis: use --db postgres")
@@ -382,7 +390,9 @@ def main() -> int:
     if args.db == "postgres":
         env["REDIS_URL"] = args.redis_url
     recording: ClickRecording = (
-        BufferedRecording(env) if args.mode == "buffered" else ClickRecording(env)
+        BufferedRecording(env, args.writer_option)
+        if args.mode == "buffered"
+        else ClickRecording(env)
     )
 
     server: subprocess.Popen[bytes] | None = None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 from types import FrameType
 from typing import Any
@@ -41,12 +42,22 @@ class Command(BaseCommand):
             help="Exit once the stream and the spool hold no unwritten click.",
         )
         parser.add_argument(
+            "--nice",
+            type=int,
+            default=0,
+            help="Lower the writer's CPU priority by this much (os.nice): on a busy host the web "
+            "workers come first and the writer catches up in the gaps (watch /track/health).",
+        )
+        parser.add_argument(
             "--pause-at",
             choices=PAUSE_STAGES,
             help="Fault drills: stop inside the first batch at this stage until killed.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["nice"]:
+            os.nice(options["nice"])
+
         def report(line: str) -> None:
             self.stdout.write(line)
             self.stdout.flush()
