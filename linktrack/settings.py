@@ -6,6 +6,7 @@ recording). Bad values raise ImproperlyConfigured at start-up rather than misbeh
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,9 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
 else:
+    # Persistent connections matter even more here: when the last connection to a WAL database
+    # closes, SQLite checkpoints and removes the WAL, which made every click cost a sync.
+    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600, minimum=0)
     _default_db.setdefault("OPTIONS", {}).update(
         {
             # WAL lets the dashboard read while the redirect writes.
@@ -200,6 +204,13 @@ CLICK_MODE = env_choice("CLICK_MODE", "buffered" if REDIS_URL else "direct", ("d
 if CLICK_MODE == "buffered" and not REDIS_URL:
     raise ImproperlyConfigured("CLICK_MODE=buffered needs REDIS_URL")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must be IP addresses or CIDR networks, got {_proxy!r}"
+        ) from None
 RESPECT_DNT = env_bool("RESPECT_DNT", True)
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.

@@ -20,5 +20,5 @@ def test_demo_clicks_are_classified_by_the_classifier_with_a_realistic_mix() -> 
     assert all(click.device_type in {"desktop", "mobile"} for click in humans)
     scanners = [click for click in clicks if click.classification == "scanner"]
     assert {"scanner_network", "head_request", "empty_user_agent"} <= {
-        reason for click in scanners for reason in click.classification_reasons
+        reason for click in scanners for reason in (click.classification_reasons or [])
     }

@@ -12,14 +12,6 @@ from tracking.models import TrackedLink
 
 pytestmark = pytest.mark.django_db
 
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
-    }
-}
-
 
 def test_health_is_routed_before_the_redirect() -> None:
     assert reverse("tracking:health") == "/track/health"
@@ -51,8 +43,8 @@ def test_a_database_outage_answers_503(monkeypatch: pytest.MonkeyPatch) -> None:
     assert body["database"]["error"] == "OperationalError"
 
 
-def test_a_cache_outage_answers_503(settings: Any) -> None:
-    settings.CACHES = DEAD_REDIS
+@pytest.mark.usefixtures("cache_down")
+def test_a_cache_outage_answers_503() -> None:
     response = Client().get("/track/health")
     assert response.status_code == 503
     body = response.json()

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +24,7 @@ CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/130.0.0.0 Safari/537.36"
 )
-BROWSER_HEADERS: dict[str, str] = {
+BROWSER_HEADERS: dict[str, Any] = {
     "HTTP_USER_AGENT": CHROME,
     "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9",
     "REMOTE_ADDR": "198.51.100.23",
@@ -87,7 +91,7 @@ def test_the_stored_row_has_every_field(application: JobApplication) -> None:
     )
     click = LinkClick.objects.get()
     assert click.tracking_id == tracking_id
-    assert before <= click.clicked_at <= timezone.now()
+    assert click.clicked_at is not None and before <= click.clicked_at <= timezone.now()
     assert click.ip_address == "198.51.100.23"
     assert click.user_agent == CHROME
     assert click.referrer_url == "https://mail.google.com/mail/u/0/"
@@ -143,6 +147,7 @@ def test_a_forged_session_cookie_is_replaced() -> None:
         (None, "", "direct"),
         ("https://mail.google.com/", "src=newsletter", "newsletter"),
         ("https://mail.google.com/", "src=bad%20value!", "email"),
+        ("https://mail.google.com/", "src=newsletter%0A", "email"),
     ],
 )
 def test_each_click_source_rule(referrer: str | None, query: str, source: str) -> None:
@@ -157,15 +162,26 @@ def test_the_query_string_never_changes_the_destination() -> None:
         Client(), tracking_id, "url=https://evil.example&next=https://evil.example&redirect=x"
     )
     assert response["Location"] == DESTINATION
-    assert LinkClick.objects.get().metadata["url"] == "https://evil.example"
+    assert LinkClick.objects.get().metadata == {
+        "url": "https://evil.example",
+        "next": "https://evil.example",
+        "redirect": "x",
+    }
 
 
 def test_query_metadata_is_bounded_in_count_and_size() -> None:
     params = "&".join(f"p{i}={'v' * 500}" for i in range(60))
     visit(Client(), make_link(), params)
-    metadata = LinkClick.objects.get().metadata
+    metadata = LinkClick.objects.get().metadata or {}
     assert 0 < len(metadata) <= clickcapture.QUERY_MAX_PARAMS
     assert all(len(value) <= clickcapture.QUERY_VALUE_MAX for value in metadata.values())
+
+
+def test_a_url_with_more_parameters_than_django_parses_still_redirects() -> None:
+    params = "&".join(f"p{i}=v" for i in range(1100))
+    response = visit(Client(), make_link(), params)
+    assert response.status_code == 302
+    assert LinkClick.objects.get().metadata == {}
 
 
 def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
@@ -186,7 +202,9 @@ def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
 # --- Ids that do not lead anywhere ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots"])
+@pytest.mark.parametrize(
+    "junk", ["a" * 101, "bad$id", "semi;colon", "%00", "dots.dots", "lt_abc%0A", "l%C3%A9"]
+)
 def test_ids_that_cannot_exist_get_404_without_the_database(
     junk: str, django_assert_num_queries: Any
 ) -> None:
@@ -202,6 +220,20 @@ def test_an_unknown_id_gets_the_friendly_404_page_and_no_click() -> None:
     assert b"http" not in response.content.lower()  # no external URLs on the page
     assert response["Cache-Control"] == "no-store"
     assert not LinkClick.objects.exists()
+
+
+def test_unknown_ids_are_remembered_so_a_flood_does_not_reach_the_database(
+    django_assert_num_queries: Any,
+) -> None:
+    assert visit(Client(), "lt_unknown000000000").status_code == 404
+    with django_assert_num_queries(0):
+        assert visit(Client(), "lt_unknown000000000").status_code == 404
+
+
+def test_a_link_created_after_its_id_was_tried_works_at_once() -> None:
+    assert visit(Client(), "lt_sent_later").status_code == 404
+    make_link(tracking_id="lt_sent_later")
+    assert visit(Client(), "lt_sent_later").status_code == 302
 
 
 def test_an_inactive_link_gets_404_and_no_click() -> None:
@@ -244,7 +276,7 @@ def test_a_head_request_is_answered_like_get_and_marked_as_scanner() -> None:
     click = LinkClick.objects.get()
     assert click.http_method == "HEAD"
     assert click.classification == "scanner"
-    assert "head_request" in click.classification_reasons
+    assert "head_request" in (click.classification_reasons or [])
 
 
 def test_a_crawler_is_classified_as_bot() -> None:
@@ -267,7 +299,7 @@ def test_a_link_preview_agent_is_classified_as_preview() -> None:
     )
     click = LinkClick.objects.get()
     assert click.classification == "preview"
-    assert "preview_agent" in click.classification_reasons
+    assert "preview_agent" in (click.classification_reasons or [])
 
 
 def test_a_click_right_after_the_link_was_created_is_a_scanner() -> None:
@@ -298,11 +330,12 @@ def test_links_of_one_application_opened_within_two_seconds_from_one_network_are
     visit(Client(), first, REMOTE_ADDR="203.0.113.10")
     assert LinkClick.objects.get(tracking_id=first).classification == "human"
     visit(Client(), unrelated, REMOTE_ADDR="203.0.113.11")
-    visit(Client(), second, REMOTE_ADDR="203.0.113.77")  # same /24, another link, < 2 s later
+    LinkClick.objects.update(clicked_at=timezone.now())  # however slow the machine: < 2 s apart
+    visit(Client(), second, REMOTE_ADDR="203.0.113.77")  # same /24, another link
     by_link = {c.tracking_id: c for c in LinkClick.objects.all()}
     for tracking_id in (first, second):
         assert by_link[tracking_id].classification == "scanner"
-        assert "burst" in by_link[tracking_id].classification_reasons
+        assert "burst" in (by_link[tracking_id].classification_reasons or [])
     assert by_link[unrelated].classification == "human"  # not a link of that application
 
 
@@ -374,6 +407,22 @@ def test_a_request_not_from_a_trusted_proxy_keeps_its_own_address(settings: Any)
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     visit(Client(), make_link(), HTTP_X_FORWARDED_FOR="203.0.113.99")
     assert LinkClick.objects.get().ip_address == "198.51.100.23"
+
+
+def test_a_malformed_trusted_proxy_stops_the_start_up() -> None:
+    env = {**os.environ, "SECRET_KEY": "x", "TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import linktrack.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES must be IP addresses or CIDR networks" in result.stderr
+    assert "proxy.internal" in result.stderr
 
 
 # --- Query counts ---------------------------------------------------------------------------
@@ -462,23 +511,11 @@ def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> Non
     assert health["clicks"]["suppressed_by_rate_limit"] == 3
 
 
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-            "IGNORE_EXCEPTIONS": True,
-        },
-    }
-}
-
-
-def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(settings: Any) -> None:
+def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(
+    request: pytest.FixtureRequest,
+) -> None:
     tracking_id = make_link()
-    settings.CACHES = DEAD_REDIS
+    request.getfixturevalue("cache_down")
     for _ in range(3):
         response = visit(Client(), tracking_id)
         assert response.status_code == 302
@@ -486,6 +523,6 @@ def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(setting
     assert LinkClick.objects.count() == 3
 
 
-def test_with_redis_down_unknown_ids_still_get_404(settings: Any) -> None:
-    settings.CACHES = DEAD_REDIS
+@pytest.mark.usefixtures("cache_down")
+def test_with_redis_down_unknown_ids_still_get_404() -> None:
     assert visit(Client(), "lt_unknown000000000").status_code == 404

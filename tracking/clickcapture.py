@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from tracking import services
 from tracking.classify import ClickSignals
@@ -132,6 +132,15 @@ def opted_out(request: HttpRequest) -> bool:
     )
 
 
+def _query(request: HttpRequest) -> QueryDict:
+    """The query string, or nothing when Django refuses it (over DATA_UPLOAD_MAX_NUMBER_FIELDS):
+    a crafted URL must not cost the visitor the redirect."""
+    try:
+        return request.GET
+    except SuspiciousOperation:
+        return QueryDict()
+
+
 def query_metadata(request: HttpRequest) -> dict[str, Any]:
     """UTM tags and other query parameters, bounded in count, length and total size.
 
@@ -139,13 +148,14 @@ def query_metadata(request: HttpRequest) -> dict[str, Any]:
     """
     metadata: dict[str, Any] = {}
     used = 2  # the braces of the JSON object
-    for key in request.GET:
+    query = _query(request)
+    for key in query:
         if len(metadata) >= QUERY_MAX_PARAMS:
             break
         clean_key = _CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
         if not clean_key or clean_key == "src" or clean_key in metadata:
             continue
-        value = _CONTROL_RE.sub("", request.GET.get(key, ""))[:QUERY_VALUE_MAX]
+        value = _CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
         cost = len(clean_key.encode()) + len(value.encode()) + 8
         if used + cost > QUERY_MAX_BYTES:
             break
@@ -156,7 +166,7 @@ def query_metadata(request: HttpRequest) -> dict[str, Any]:
 
 def click_source_override(request: HttpRequest) -> str | None:
     """``?src=`` when it is a safe identifier; anything else falls back to the referrer rules."""
-    value = request.GET.get("src")
+    value = _query(request).get("src")
     if value and services.is_safe_identifier(value):
         return value
     return None
@@ -165,7 +175,7 @@ def click_source_override(request: HttpRequest) -> str | None:
 def session_id(request: HttpRequest) -> tuple[str, bool]:
     """The visitor's session id from our cookie, or a new one; the flag says whether it is new."""
     existing = request.COOKIES.get(SESSION_COOKIE, "")
-    if _SESSION_RE.match(existing):
+    if _SESSION_RE.fullmatch(existing):
         return existing, False
     return "s_" + secrets.token_urlsafe(18), True
 

@@ -34,7 +34,7 @@ def database_state() -> dict[str, Any]:
 
 
 def cache_state() -> dict[str, Any]:
-    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
     token = secrets.token_hex(8)
     try:
         # The Redis cache swallows its errors (DJANGO_REDIS_IGNORE_EXCEPTIONS): a round trip that

@@ -69,7 +69,7 @@ def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bo
     other workers, and a cache error proves nothing: both answer "possible" and the database
     decides.
     """
-    if settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in _LOCAL_CACHES:
+    if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
         return True
     key = f"burst:v1:{application_id}:{network}"
     try:
@@ -115,12 +115,12 @@ def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
 def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click; never raises, so the visitor is always redirected.
 
-    Returns work to run after the response has been sent (or None). Storing a click that is
-    already stored (same ``click_id``) is a no-op.
+    ``click`` must be new (a fresh ``click_id``, as :func:`tracking.services.build_click` makes).
+    Returns work to run after the response has been sent, or None.
     """
     classify_into(click, signals)
     try:
-        services.store_clicks([click])
+        services.insert_click(click)
     except DatabaseError:
         # The database is down: the visitor still gets the destination; the click is logged
         # with everything needed to replay it by hand.

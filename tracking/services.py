@@ -178,7 +178,7 @@ def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_
     """Free-form category names (custom functions, types, sources) must be safe identifiers."""
     if not isinstance(value, str) or not value:
         raise ValidationFailed(f"{field} is required.", field=field)
-    if len(value) > max_length or not _IDENTIFIER_RE.match(value):
+    if len(value) > max_length or not _IDENTIFIER_RE.fullmatch(value):
         raise ValidationFailed(
             f"{field} must be letters, digits, '_' or '-', at most {max_length} characters.",
             field=field,
@@ -188,11 +188,11 @@ def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_
 
 def is_valid_tracking_id(value: str) -> bool:
     """Whether ``value`` could be a tracking id at all (the redirect answers 404 otherwise)."""
-    return bool(_TRACKING_ID_RE.match(value)) and value not in RESERVED_TRACKING_IDS
+    return bool(_TRACKING_ID_RE.fullmatch(value)) and value not in RESERVED_TRACKING_IDS
 
 
 def is_safe_identifier(value: str) -> bool:
-    return bool(_IDENTIFIER_RE.match(value))
+    return bool(_IDENTIFIER_RE.fullmatch(value))
 
 
 def _clean_text(value: Any, *, field: str, max_length: int) -> str | None:
@@ -333,7 +333,7 @@ def create_tracked_link(
     link_function = validate_identifier(link_function, field="link_function")
     link_type = validate_identifier(link_type, field="link_type")
     if tracking_id is not None:
-        if not isinstance(tracking_id, str) or not _TRACKING_ID_RE.match(tracking_id):
+        if not isinstance(tracking_id, str) or not _TRACKING_ID_RE.fullmatch(tracking_id):
             raise ValidationFailed(
                 "tracking_id must be letters, digits, '_' or '-', at most 100 characters.",
                 field="tracking_id",
@@ -558,6 +558,15 @@ def record_click(
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
 
+def insert_click(click: LinkClick) -> None:
+    """Insert one new click with a single statement (the redirect's hot path).
+
+    Unlike :func:`store_clicks` this opens no transaction (one round trip, not three) and is not
+    idempotent: use it only for a click whose ``click_id`` was just generated.
+    """
+    click.save(force_insert=True)
+
+
 def store_clicks(clicks: list[LinkClick]) -> None:
     """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
     if clicks:
@@ -592,7 +601,7 @@ def apply_burst_rule(
 
     window = (clicked_at - BURST_WINDOW, clicked_at + BURST_WINDOW)
     in_window = LinkClick.objects.filter(
-        tracking__application_id=application_id, clicked_at__range=window
+        tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
     )
     fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
     # First the cheap question, other links only (the common answer is "none").
