@@ -5,7 +5,7 @@ A period ``[start, end)`` is split into whole local days that the rollups hold (
 either edge), which is counted from ``link_clicks``. Counts add up; distinct sessions are counted
 over the union of rollup sessions and raw sessions, so every figure equals a raw computation.
 
-A *scope* is a ``Q`` over ``TrackedLink`` fields (a link, a job's links, active links only…).
+A :class:`Scope` says which links a figure is about (all, a link, a job's, an application's).
 """
 
 from __future__ import annotations
@@ -19,11 +19,28 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils import timezone
 
-from analytics.models import DailyLinkBreakdown, DailyLinkClicks, DailyLinkSession, RollupState
+from analytics.models import (
+    DailyLinkBreakdown,
+    DailyLinkClicks,
+    DailyScopeSessions,
+    MonthlyLinkSession,
+    RollupState,
+    ScopeKind,
+)
 from tracking.dbfields import AsUTC
 from tracking.models import Classification, LinkClick
 
@@ -57,6 +74,51 @@ def prefixed(condition: Q, prefix: str) -> Q:
             name, value = child
             children.append((f"{prefix}{name}", value))
     return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The links a figure is about; no field set means every link."""
+
+    tracking_id: str | None = None
+    job_id: Any = None
+    application_id: Any = None
+    active_only: bool = False
+
+    def q(self) -> Q:
+        """The scope as a condition on ``TrackedLink``."""
+        condition = Q()
+        if self.tracking_id is not None:
+            condition &= Q(tracking_id=self.tracking_id)
+        if self.job_id is not None:
+            condition &= Q(job_id=self.job_id)
+        if self.application_id is not None:
+            condition &= Q(application_id=self.application_id)
+        if self.active_only:
+            condition &= Q(is_active=True) | Q(is_active__isnull=True)
+        return condition
+
+    def daily_sessions(self) -> Q | None:
+        """Its rows in :class:`DailyScopeSessions`, or None when that table has no such scope."""
+        given = {
+            name: value
+            for name, value in (
+                ("tracking_id", self.tracking_id),
+                ("job_id", self.job_id),
+                ("application_id", self.application_id),
+            )
+            if value is not None
+        }
+        if self.active_only or len(given) > 1:
+            return None
+        if not given:
+            return Q(kind=ScopeKind.ALL)
+        kinds = {"tracking_id": ScopeKind.LINK, "job_id": ScopeKind.JOB}
+        [(name, value)] = given.items()
+        return Q(kind=kinds.get(name, ScopeKind.APPLICATION), **{name: value})
+
+
+EVERYTHING = Scope()
 
 
 # --- Splitting a period ---------------------------------------------------------------------
@@ -97,26 +159,33 @@ def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
     return Split((first_day, end_day), raw)
 
 
-def _raw_clicks(span: Range, scope: Q) -> QuerySet[LinkClick]:
+def _raw_clicks(span: Range, scope: Scope) -> QuerySet[LinkClick]:
     qs = LinkClick.objects.order_by()
     start, end = span
     if start is not None:
         qs = qs.filter(clicked_at__gte=start)
     if end is not None:
         qs = qs.filter(clicked_at__lt=end)
-    if scope:
-        qs = qs.filter(prefixed(scope, "tracking__"))
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
     return qs
 
 
-def _rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Q) -> QuerySet[Any]:
+def _rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
     first, end = days
-    # The join on the link drops rows of links deleted since the last rollup run.
-    qs = model.objects.order_by().filter(day__lt=end, tracking__link_function__isnull=False)
+    qs = _linked(model, scope).filter(day__lt=end)
     if first is not None:
         qs = qs.filter(day__gte=first)
-    if scope:
-        qs = qs.filter(prefixed(scope, "tracking__"))
+    return qs
+
+
+def _linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
+    # The join on the link drops rows of links deleted since the last rollup run.
+    qs = model.objects.order_by().filter(tracking__link_function__isnull=False)
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
     return qs
 
 
@@ -169,7 +238,7 @@ def count_by(
     start: dt.datetime | None,
     end: dt.datetime | None,
     include_automated: bool,
-    scope: Q = Q(),  # noqa: B008 - Q() is immutable here
+    scope: Scope = EVERYTHING,
     sessions: bool = True,
 ) -> dict[Any, Counts]:
     """``{key value: {human_clicks, automated_clicks, unique_sessions}}`` over the period.
@@ -201,7 +270,11 @@ def count_by(
         ):
             add(row["k"], row["h"], row["a"])
     if sessions:
-        for k, n in _distinct_sessions(spec, parts, scope, include_automated).items():
+        if key == "day":
+            distinct = _sessions_per_day(parts, start, end, scope, include_automated)
+        else:
+            distinct = _distinct_sessions(spec, parts, scope, include_automated)
+        for k, n in distinct.items():
             result.setdefault(k, _empty())["unique_sessions"] = n
     if key is None:
         result.setdefault(None, _empty())
@@ -209,7 +282,7 @@ def count_by(
 
 
 def _distinct_sessions(
-    spec: Key, parts: Split, scope: Q, include_automated: bool
+    spec: Key, parts: Split, scope: Scope, include_automated: bool
 ) -> dict[Any, int]:
     """Distinct session ids per key over raw clicks and rollup sessions together, in SQL."""
     selects: list[tuple[str, list[Any]]] = []
@@ -219,7 +292,8 @@ def _distinct_sessions(
             qs = qs.filter(HUMAN)
         selects.append(_sql(qs.annotate(k=spec.raw(), s=F("session_id")).values("k", "s")))
     if parts.rolled is not None:
-        qs = _rolled(DailyLinkSession, parts.rolled, scope)
+        overlap, condition = _months_overlapping(*parts.rolled)
+        qs = _linked(MonthlyLinkSession, scope).annotate(**overlap).filter(condition)
         if not include_automated:
             qs = qs.filter(human=True)
         selects.append(_sql(qs.annotate(k=spec.rolled(), s=F("session_id")).values("k", "s")))
@@ -238,6 +312,67 @@ def _distinct_sessions(
         return {spec.normalise(k): n for k, n in cursor.fetchall()}
 
 
+def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, Any], Q]:
+    """Annotations and a condition keeping monthly session rows with a day in ``[first, end)``.
+
+    Whole months match on ``month``; a partly covered month also needs ``days & mask`` non-zero,
+    where ``mask`` holds the bits of the covered days. ``first`` None leaves the start open.
+    """
+    last = end - dt.timedelta(days=1)
+    month = (first or last).replace(day=1)
+    conditions = [Q(month__lt=month)] if first is None else []
+    annotations: dict[str, Any] = {}
+    while month <= last:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        low, high = max(first or month, month), min(end, following)
+        if (low, high) == (month, following):
+            conditions.append(Q(month=month))
+        else:
+            mask = sum(1 << (low.day - 1 + i) for i in range((high - low).days))
+            name = f"overlap_{len(annotations)}"
+            annotations[name] = ExpressionWrapper(
+                F("days").bitand(mask), output_field=BigIntegerField()
+            )
+            conditions.append(Q(month=month, **{f"{name}__gt": 0}))
+        month = following
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return annotations, combined
+
+
+def _sessions_per_day(
+    parts: Split,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    scope: Scope,
+    include_automated: bool,
+) -> dict[dt.date, int]:
+    """Distinct sessions of each local day: rollup rows for whole past days, raw for the rest."""
+    rows = scope.daily_sessions()
+    result: dict[dt.date, int] = {}
+    spans = [(start, end)] if parts.rolled is None or rows is None else parts.raw
+    if parts.rolled is not None and rows is not None:
+        first, end_day = parts.rolled
+        qs = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
+        if first is not None:
+            qs = qs.filter(day__gte=first)
+        column = "all_sessions" if include_automated else "human_sessions"
+        for day, n in qs.values_list("day", column):
+            result[_as_date(day)] = n
+    for span in spans:  # days disjoint from the rolled ones
+        qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
+        if not include_automated:
+            qs = qs.filter(HUMAN)
+        for row in (
+            qs.annotate(k=KEYS["day"].raw())
+            .values("k")
+            .annotate(n=Count("session_id", distinct=True))
+        ):
+            result[_as_date(row["k"])] = row["n"]
+    return result
+
+
 def _sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
@@ -251,7 +386,7 @@ def breakdown(
     *,
     start: dt.datetime | None,
     end: dt.datetime | None,
-    scope: Q = Q(),  # noqa: B008 - Q() is immutable here
+    scope: Scope = EVERYTHING,
 ) -> dict[Any, Counts]:
     """``{value: {human_clicks, automated_clicks}}`` for a click column (source, device…)."""
     parts = split(start, end)
@@ -278,7 +413,7 @@ def hour_of_week(
     *,
     start: dt.datetime | None,
     end: dt.datetime | None,
-    scope: Q = Q(),  # noqa: B008 - Q() is immutable here
+    scope: Scope = EVERYTHING,
 ) -> dict[tuple[int, int], Counts]:
     """``{(iso weekday, local hour): counts}``."""
     tz = local_tz()

@@ -93,26 +93,72 @@ class DailyLinkBreakdown(models.Model):
         return f"{self.tracking_id} on {self.day}: {self.dimension}={self.value}"
 
 
-class DailyLinkSession(models.Model):
-    """A session seen on one link on one local day, by a person (``human``) or by automation.
+class MonthlyLinkSession(models.Model):
+    """A session seen on one link in one local month: which days (bit d-1 for day d) and by whom.
 
-    Distinct sessions over several days cannot be added up from daily counts; counting distinct
-    ``session_id`` over these rows gives the exact figure with far fewer rows than the clicks.
+    Distinct sessions over a period cannot be added up from daily counts. Counting distinct
+    ``session_id`` over these rows, keeping those whose ``days`` overlap the period's days, gives
+    the exact figure; there is one row per link, session and month however often it clicked.
+    Only whole days before ``RollupState.complete_until`` are in ``days``.
     """
 
-    day = models.DateField()
+    month = models.DateField()  # the first day of the local month
     tracking = models.ForeignKey(
         TrackedLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     session_id = models.CharField(max_length=100)
     human = models.BooleanField()
+    days = models.BigIntegerField()
 
     class Meta:
-        db_table = "analytics_daily_link_session"
+        db_table = "analytics_monthly_link_session"
         indexes = [
-            models.Index(fields=["day"], name="idx_daily_session_day"),
-            models.Index(fields=["tracking", "day"], name="idx_daily_session_link_day"),
+            models.Index(fields=["month"], name="idx_monthly_session_month"),
+            models.Index(fields=["tracking", "month"], name="idx_monthly_session_link"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.session_id} on {self.tracking_id} on {self.day}"
+        return f"{self.session_id} on {self.tracking_id} in {self.month:%Y-%m}"
+
+
+class ScopeKind(models.TextChoices):
+    ALL = "all", "All links"
+    LINK = "link", "One link"
+    JOB = "job", "A job's links"
+    APPLICATION = "application", "An application's links"
+
+
+class DailyScopeSessions(models.Model):
+    """Distinct sessions on one local day over all links, one link, one job's or one application's.
+
+    Per-day distinct counts for the daily charts; a period's distinct count comes from
+    :class:`MonthlyLinkSession` instead. Job and application rows follow the links' job and
+    application at rollup time (``rollup_clicks --rebuild`` after moving links between jobs).
+    """
+
+    day = models.DateField()
+    kind = models.CharField(max_length=12, choices=ScopeKind.choices)
+    tracking = models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    job_id = models.UUIDField(null=True, blank=True)
+    application_id = models.UUIDField(null=True, blank=True)
+    human_sessions = models.PositiveIntegerField()
+    all_sessions = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_scope_sessions"
+        indexes = [
+            models.Index(fields=["kind", "day"], name="idx_scope_sessions_kind_day"),
+            models.Index(fields=["tracking", "day"], name="idx_scope_sessions_link"),
+            models.Index(fields=["job_id", "day"], name="idx_scope_sessions_job"),
+            models.Index(fields=["application_id", "day"], name="idx_scope_sessions_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sessions on {self.day}"

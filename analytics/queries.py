@@ -22,10 +22,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, QuerySet
 
 from analytics import counting
-from analytics.counting import AUTOMATED, HUMAN, local_midnight, local_tz, today
+from analytics.counting import (
+    AUTOMATED,
+    EVERYTHING,
+    HUMAN,
+    Scope,
+    local_midnight,
+    local_tz,
+    today,
+)
 from tracking.models import Classification, Job, JobApplication, LinkClick, TrackedLink
 
 TIMELINE_LIMIT = 50
@@ -36,7 +44,7 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 __all__ = ["AUTOMATED", "HUMAN", "local_midnight", "local_tz", "today"]  # re-exported helpers
 # A link counts as active unless explicitly deactivated (``is_active`` is nullable in the seed).
-ACTIVE_LINK = Q(is_active=True) | Q(is_active__isnull=True)
+ACTIVE_LINK = Scope(active_only=True).q()
 
 
 # --- Periods --------------------------------------------------------------------------------
@@ -96,16 +104,9 @@ def clicks_in(
 
 def link_scope(
     *, tracking_id: str | None = None, job_id: Any = None, application_id: Any = None
-) -> Q:
-    """The links a view is about, as a condition on ``TrackedLink``."""
-    scope = Q()
-    if tracking_id is not None:
-        scope &= Q(tracking_id=tracking_id)
-    if job_id is not None:
-        scope &= Q(job_id=job_id)
-    if application_id is not None:
-        scope &= Q(application_id=application_id)
-    return scope
+) -> Scope:
+    """The links a view is about."""
+    return Scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
 
 
 def _counts(row: dict[str, Any], include_automated: bool) -> dict[str, int]:
@@ -126,7 +127,7 @@ def _totals(
     start: dt.datetime | None,
     end: dt.datetime | None,
     include_automated: bool,
-    scope: Q = Q(),  # noqa: B008 - Q() is immutable here
+    scope: Scope = EVERYTHING,
 ) -> dict[str, int]:
     rows = counting.count_by(
         None, start=start, end=end, include_automated=include_automated, scope=scope
@@ -140,7 +141,7 @@ def _grouped(
     start: dt.datetime | None,
     end: dt.datetime | None,
     include_automated: bool,
-    scope: Q = Q(),  # noqa: B008 - Q() is immutable here
+    scope: Scope = EVERYTHING,
 ) -> dict[Any, dict[str, int]]:
     """Counts and unique sessions per day, link, link function, job or application."""
     rows = counting.count_by(
@@ -155,7 +156,7 @@ def _broken_down(
     start: dt.datetime | None,
     end: dt.datetime | None,
     include_automated: bool,
-    scope: Q,
+    scope: Scope,
 ) -> dict[Any, dict[str, int]]:
     rows = counting.breakdown(dimension, start=start, end=end, scope=scope)
     return {k: _counts(row, include_automated) for k, row in rows.items()}
@@ -257,7 +258,7 @@ def link_analytics(
 
 
 def _classification_counts(
-    *, start: dt.datetime | None, end: dt.datetime | None, scope: Q
+    *, start: dt.datetime | None, end: dt.datetime | None, scope: Scope
 ) -> dict[str, int]:
     rows = counting.breakdown("classification", start=start, end=end, scope=scope)
     counts = {
@@ -268,12 +269,12 @@ def _classification_counts(
 
 
 def _function_rows(
-    scope: Q, *, start: dt.datetime | None, end: dt.datetime | None, include_automated: bool
+    scope: Scope, *, start: dt.datetime | None, end: dt.datetime | None, include_automated: bool
 ) -> list[dict[str, Any]]:
     """Per link function of the links in ``scope``: links and their clicks, most clicked first."""
     link_counts = {
         row["link_function"]: row["n"]
-        for row in TrackedLink.objects.filter(scope)
+        for row in TrackedLink.objects.filter(scope.q())
         .order_by()
         .values("link_function")
         .annotate(n=Count("tracking_id"))
@@ -304,8 +305,8 @@ def job_link_summary(
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         return None
-    scope = ACTIVE_LINK & Q(job_id=job.pk)
-    links = TrackedLink.objects.filter(scope)
+    scope = Scope(job_id=job.pk, active_only=True)
+    links = TrackedLink.objects.filter(scope.q())
     return {
         "job": {
             **_job_dict(job),
@@ -336,7 +337,7 @@ def performance_report(*, days: int = 30, include_automated: bool = False) -> di
             "active_links": links.filter(ACTIVE_LINK).count(),
             **_totals(**period),
         },
-        "function_performance": _function_rows(Q(), **period),
+        "function_performance": _function_rows(EVERYTHING, **period),
         "daily_trends": daily_clicks(**period),
     }
 
@@ -578,7 +579,7 @@ def links_overview(
 ) -> list[dict[str, Any]]:
     """Every link of a job or application (clicked or not) with its counts, most clicked first."""
     scope = link_scope(job_id=job_id, application_id=application_id)
-    links = TrackedLink.objects.filter(scope).order_by("created_at", "tracking_id")
+    links = TrackedLink.objects.filter(scope.q()).order_by("created_at", "tracking_id")
     counts = _grouped(
         "tracking_id", start=start, end=end, include_automated=include_automated, scope=scope
     )

@@ -16,23 +16,26 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Min, Sum, Value
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models import BigIntegerField, Count, DateField, F, IntegerField, Min, Sum, Value
+from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 
 from analytics import queries
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
-    DailyLinkSession,
+    DailyScopeSessions,
     Dimension,
+    MonthlyLinkSession,
     RollupState,
+    ScopeKind,
 )
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
 KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
-ROLLUP_MODELS: list[type[models.Model]] = [DailyLinkClicks, DailyLinkBreakdown, DailyLinkSession]
+DAILY_MODELS: list[type[models.Model]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
+ROLLUP_MODELS: list[type[models.Model]] = [*DAILY_MODELS, MonthlyLinkSession]
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _counts() -> dict[str, Count]:
 def _build_range(first: dt.date, last: dt.date) -> None:
     """Rebuild the rollups of local days ``first``..``last`` from the raw clicks."""
     start, end = queries.period_for_dates(first, last)
-    for model in ROLLUP_MODELS:
+    for model in DAILY_MODELS:
         model.objects.filter(day__gte=first, day__lte=last).delete()
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
     keyed = clicks.annotate(day_=_day_expr(), tracking_id_=F("tracking_id"))
@@ -109,17 +112,80 @@ def _build_range(first: dt.date, last: dt.date) -> None:
             {**KEY_COLUMNS, "value_": "value", "dimension_": "dimension", **COUNT_COLUMNS},
         )
 
-    for human, condition in ((True, queries.HUMAN), (False, queries.AUTOMATED)):
-        sessions = (
-            keyed.filter(condition, session_id__isnull=False)
-            .annotate(session_id_=F("session_id"), human_=Value(human))
-            .values("day_", "tracking_id_", "session_id_", "human_")
-            .distinct()
+    sessions = {
+        "human_sessions": Count("session_id", distinct=True, filter=queries.HUMAN),
+        "all_sessions": Count("session_id", distinct=True),
+    }
+    scopes: list[tuple[ScopeKind, dict[str, Any], dict[str, str]]] = [
+        (ScopeKind.ALL, {}, {}),
+        (ScopeKind.LINK, {"link_key": F("tracking_id")}, {"link_key": "tracking_id"}),
+        (ScopeKind.JOB, {"job_key": F("tracking__job_id")}, {"job_key": "job_id"}),
+        (
+            ScopeKind.APPLICATION,
+            {"application_key": F("tracking__application_id")},
+            {"application_key": "application_id"},
+        ),
+    ]
+    with_session = clicks.filter(session_id__isnull=False).annotate(day_=_day_expr())
+    for kind, group, columns in scopes:
+        rows = with_session.annotate(**group)
+        for alias in group:
+            rows = rows.filter(**{f"{alias}__isnull": False})
+        rows = (
+            rows.values("day_", *group)
+            .annotate(kind_=Value(str(kind)), **sessions)
+            .values("day_", *group, "kind_", *sessions)
         )
         _insert_select(
-            DailyLinkSession,
-            sessions,
-            {**KEY_COLUMNS, "session_id_": "session_id", "human_": "human"},
+            DailyScopeSessions,
+            rows,
+            {
+                "day_": "day",
+                "kind_": "kind",
+                **columns,
+                "human_sessions": "human_sessions",
+                "all_sessions": "all_sessions",
+            },
+        )
+
+
+def _build_month(month: dt.date, until: dt.date) -> None:
+    """Rebuild the session rows of one local month, from its days before ``until``."""
+    MonthlyLinkSession.objects.filter(month=month).delete()
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    start = queries.local_midnight(month)
+    end = queries.local_midnight(min(next_month, until))
+    if start >= end:
+        return
+    day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=queries.local_tz()), IntegerField())
+    clicks = LinkClick.objects.order_by().filter(
+        clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
+    )
+    for human, condition in ((True, queries.HUMAN), (False, queries.AUTOMATED)):
+        rows = (
+            clicks.filter(condition)
+            .annotate(
+                month_=Value(month, output_field=DateField()),
+                tracking_id_=F("tracking_id"),
+                session_id_=F("session_id"),
+                human_=Value(human),
+                # Bit d-1 for day d: the sum of the distinct bits is their bitwise OR.
+                bit_=Value(1, output_field=BigIntegerField()).bitleftshift(day_of_month - 1),
+            )
+            .values("month_", "tracking_id_", "session_id_", "human_")
+            .annotate(days_=Sum("bit_", distinct=True))
+            .values("month_", "tracking_id_", "session_id_", "human_", "days_")
+        )
+        _insert_select(
+            MonthlyLinkSession,
+            rows,
+            {
+                "month_": "month",
+                "tracking_id_": "tracking_id",
+                "session_id_": "session_id",
+                "human_": "human",
+                "days_": "days",
+            },
         )
 
 
@@ -186,8 +252,10 @@ def run(
         else:
             assert state is not None and state.complete_until is not None
             # Anything at or after today is read raw; drop rows a clock or zone change left there.
-            for model in ROLLUP_MODELS:
+            for model in DAILY_MODELS:
                 model.objects.filter(day__gte=today).delete()
+            if state.complete_until > today:
+                days.add(today - dt.timedelta(days=1))  # rebuilds this month's session bits
             first = min(state.complete_until, today) - dt.timedelta(days=refresh_days)
             if verify:
                 days |= _mismatched_days(first)
@@ -198,15 +266,11 @@ def run(
         for range_first, range_last in _contiguous(sorted(days)):
             say(f"rolling up {range_first} .. {range_last}")
             _build_range(range_first, range_last)
+        for month in sorted({day.replace(day=1) for day in days}):
+            say(f"rolling up the sessions of {month:%Y-%m}")
+            _build_month(month, today)
         RollupState.objects.update_or_create(
             pk=1, defaults={"time_zone": settings.TIME_ZONE, "complete_until": today}
         )
         result.rebuilt_days = sorted(days)
     return result
-
-
-def current_state() -> RollupState | None:
-    state = RollupState.objects.filter(pk=1).first()
-    if state is None or state.time_zone != settings.TIME_ZONE or state.complete_until is None:
-        return None
-    return state

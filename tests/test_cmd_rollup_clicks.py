@@ -8,7 +8,13 @@ from django.db.models import Sum
 from django.test import override_settings
 
 from analytics import queries
-from analytics.models import DailyLinkBreakdown, DailyLinkClicks, DailyLinkSession, RollupState
+from analytics.models import (
+    DailyLinkBreakdown,
+    DailyLinkClicks,
+    DailyScopeSessions,
+    MonthlyLinkSession,
+    RollupState,
+)
 from tests import analytics_fixture
 from tests.analytics_fixture import utc
 from tracking import services
@@ -53,9 +59,12 @@ def test_it_rolls_up_every_past_day_and_marks_them_complete(fx):
         ("9", 1, 0),  # c5 on L2
         ("9", 2, 0),  # c1 and c2 on L1
     ]
-    assert (
-        DailyLinkSession.objects.filter(day="2026-03-10", human=True).count() == 2
-    )  # s1 on L1, L2
+    s1 = MonthlyLinkSession.objects.filter(month="2026-03-01", session_id="s1", human=True)
+    assert sorted(s1.values_list("tracking_id", "days")) == [("fx_l1", 1 << 9), ("fx_l2", 1 << 9)]
+    s5 = MonthlyLinkSession.objects.get(session_id="s5", tracking_id="fx_l3")
+    assert s5.days == 1 << 10  # the 11th
+    everyone = DailyScopeSessions.objects.get(kind="all", day="2026-03-11")
+    assert (everyone.human_sessions, everyone.all_sessions) == (2, 3)  # s2, s5; and the bot's s4
 
 
 def test_running_it_twice_changes_nothing(fx):

@@ -429,3 +429,24 @@ def test_sessions_seen_on_several_days_count_once(fx):
     call_command("rollup_clicks", verbosity=0)
     totals = queries.click_totals(start=START, end=END, job_id=fx.job.id)
     assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
+
+
+def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
+    def click(when: dt.datetime, session: str) -> LinkClick:
+        return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
+
+    services.store_clicks(
+        [
+            click(utc(2026, 2, 27, 12), "edge"),
+            click(utc(2026, 4, 2, 12), "edge"),
+            click(utc(2026, 3, 15, 12), "inside"),
+        ]
+    )
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+    start, end = queries.period_for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
+    totals = queries.click_totals(start=start, end=end, tracking_id=fx.links["L5"])
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (3, 3)  # s6, s7, inside
+    wider = queries.period_for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
+    totals = queries.click_totals(start=wider[0], end=wider[1], tracking_id=fx.links["L5"])
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)
