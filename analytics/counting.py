@@ -180,6 +180,15 @@ def _rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope
     return qs
 
 
+def _breakdown_rows(days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
+    """Breakdown rows of the scope: the all-links rows when it is every link."""
+    if scope != EVERYTHING:
+        return _rolled(DailyLinkBreakdown, days, scope)
+    first, end = days
+    qs = DailyLinkBreakdown.objects.order_by().filter(tracking__isnull=True, day__lt=end)
+    return qs if first is None else qs.filter(day__gte=first)
+
+
 def _linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
     # The join on the link drops rows of links deleted since the last rollup run.
     qs = model.objects.order_by().filter(tracking__link_function__isnull=False)
@@ -400,7 +409,7 @@ def breakdown(
             _add(result, row[dimension], row["h"], row["a"])
     if parts.rolled is not None:
         for row in (
-            _rolled(DailyLinkBreakdown, parts.rolled, scope)
+            _breakdown_rows(parts.rolled, scope)
             .filter(dimension=dimension)
             .values("value")
             .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
@@ -432,7 +441,7 @@ def hour_of_week(
             _add(result, (row["weekday"], row["hour"]), row["h"], row["a"])
     if parts.rolled is not None:
         for row in (
-            _rolled(DailyLinkBreakdown, parts.rolled, scope)
+            _breakdown_rows(parts.rolled, scope)
             .filter(dimension="hour")
             .values("day", "value")
             .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))

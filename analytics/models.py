@@ -67,11 +67,21 @@ class Dimension(models.TextChoices):
 
 
 class DailyLinkBreakdown(models.Model):
-    """Clicks of one link on one local day by one value of a dimension (source, device, hour…)."""
+    """Clicks on one local day by one value of a dimension (source, device, hour…).
+
+    One row per link, plus one row with no link for all links together: the overview's charts
+    then read a few rows per day instead of one per link. Those all-link rows are rebuilt, like the
+    others, when a day's raw totals change (links deleted since are dropped at that run).
+    """
 
     day = models.DateField()
     tracking = models.ForeignKey(
-        TrackedLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     dimension = models.CharField(max_length=20, choices=Dimension.choices)
     value = models.CharField(max_length=100, null=True, blank=True)

@@ -38,6 +38,8 @@ from tracking.models import Classification, Job, JobApplication, LinkClick, Trac
 
 TIMELINE_LIMIT = 50
 TOP_LIMIT = 10
+# The journey lists individual clicks; past this many, the CSV export has them all.
+JOURNEY_CLICK_LIMIT = 300
 UNKNOWN = "unknown"
 UNCLASSIFIED = "unclassified"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -649,34 +651,40 @@ def application_journey(
     Clicks are grouped by session (clicks without a session id form one group each); people's
     sessions and automated sessions are listed apart, each in order of their first click. A
     session is automated when all its clicks are. Automated sessions are always returned so the
-    page can show them apart; ``include_automated`` only changes the totals.
+    page can show them apart; ``include_automated`` only changes the totals. The journey holds
+    the latest :data:`JOURNEY_CLICK_LIMIT` clicks of the period (``clicks_shown`` of
+    ``clicks_in_period``); the counts and first clicks cover the whole period.
     """
     application = JobApplication.objects.select_related("job").filter(pk=application_id).first()
     if application is None:
         return None
     links = list(TrackedLink.objects.filter(application_id=application.pk).order_by("created_at"))
-    clicks = list(
-        clicks_in(start=start, end=end, application_id=application.pk)
-        .select_related("tracking")
-        .order_by("clicked_at", "click_id")
-    )
+    in_period = clicks_in(start=start, end=end, application_id=application.pk)
+    latest = in_period.select_related("tracking").order_by("-clicked_at", "-click_id")
+    clicks = list(reversed(latest[:JOURNEY_CLICK_LIMIT]))
     period = {"start": start, "end": end, "include_automated": include_automated}
     scope = link_scope(application_id=application.pk)
     per_link = _grouped("tracking_id", **period, scope=scope)
-    first_human: dict[str, dt.datetime] = {}
+    # Index (tracking_id, clicked_at): the first human click of each link.
+    first_human = dict(
+        in_period.filter(HUMAN)
+        .values("tracking_id")
+        .annotate(first=Min("clicked_at"))
+        .values_list("tracking_id", "first")
+    )
     groups: dict[str, list[LinkClick]] = {}
     for click in clicks:
         key = f"session:{click.session_id}" if click.session_id else f"click:{click.click_id}"
         groups.setdefault(key, []).append(click)
-        if _is_human(click) and click.tracking_id not in first_human:
-            first_human[click.tracking_id] = click.clicked_at  # type: ignore[assignment]
     sessions = [_session_dict(group) for group in groups.values()]
-    human_first = min(first_human.values()) if first_human else None
+    statistics_ = _totals(**period, scope=scope)
     return {
         "application": _application_dict(application),
         "job": _job_dict(application.job),
-        "statistics": _totals(**period, scope=scope),
-        "first_human_click": _iso(human_first),
+        "statistics": statistics_,
+        "first_human_click": _iso(min(first_human.values()) if first_human else None),
+        "clicks_shown": len(clicks),
+        "clicks_in_period": statistics_["human_clicks"] + statistics_["automated_clicks"],
         "links": [
             {
                 "tracking_id": link.tracking_id,
@@ -684,13 +692,6 @@ def application_journey(
                 "redirect_url": link.redirect_url,
                 "is_active": link.active,
                 "first_human_click": _iso(first_human.get(link.tracking_id)),
-                "sessions": len(
-                    {
-                        c.session_id or c.click_id
-                        for c in clicks
-                        if c.tracking_id == link.tracking_id and (include_automated or _is_human(c))
-                    }
-                ),
                 **per_link.get(link.tracking_id, _zero_counts()),
             }
             for link in links

@@ -101,16 +101,14 @@ def _build_range(first: dt.date, last: dt.date) -> None:
         Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=queries.local_tz()),
     }
     for dimension, expression in dimensions.items():
-        rows = (
-            keyed.annotate(value_=expression)
-            .values("day_", "tracking_id_", "value_")
-            .annotate(dimension_=Value(str(dimension)), **_counts())
+        values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
+        columns = {"value_": "value", "dimension_": "dimension", **COUNT_COLUMNS}
+        per_link_rows = values.values("day_", "tracking_id_", "value_", "dimension_").annotate(
+            **_counts()
         )
-        _insert_select(
-            DailyLinkBreakdown,
-            rows,
-            {**KEY_COLUMNS, "value_": "value", "dimension_": "dimension", **COUNT_COLUMNS},
-        )
+        _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
+        all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
+        _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
 
     sessions = {
         "human_sessions": Count("session_id", distinct=True, filter=queries.HUMAN),

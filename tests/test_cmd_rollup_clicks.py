@@ -54,10 +54,16 @@ def test_it_rolls_up_every_past_day_and_marks_them_complete(fx):
         "a": 3,
     }
     hours = DailyLinkBreakdown.objects.filter(dimension="hour", day="2026-03-10")
-    assert sorted(hours.values_list("value", "human_clicks", "automated_clicks")) == [
+    per_link = hours.filter(tracking__isnull=False)
+    assert sorted(per_link.values_list("value", "human_clicks", "automated_clicks")) == [
         ("8", 0, 1),
         ("9", 1, 0),  # c5 on L2
         ("9", 2, 0),  # c1 and c2 on L1
+    ]
+    all_links = hours.filter(tracking__isnull=True)
+    assert sorted(all_links.values_list("value", "human_clicks", "automated_clicks")) == [
+        ("8", 0, 1),
+        ("9", 3, 0),
     ]
     s1 = MonthlyLinkSession.objects.filter(month="2026-03-01", session_id="s1", human=True)
     assert sorted(s1.values_list("tracking_id", "days")) == [("fx_l1", 1 << 9), ("fx_l2", 1 << 9)]
@@ -130,6 +136,8 @@ def test_rollups_of_a_deleted_link_are_ignored(fx):
     assert totals["total_clicks"] == 6  # L1's four clicks are gone with it
     rollup()
     assert not DailyLinkClicks.objects.filter(tracking_id="fx_l1").exists()
+    sources = queries.clicks_by_source(start=START, end=END, include_automated=True)
+    assert sum(row["total_clicks"] for row in sources) == 6
 
 
 def test_a_negative_refresh_window_is_refused():

@@ -363,7 +363,8 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     links = {link["tracking_id"]: link for link in journey["links"]}
     assert links["fx_l1"]["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert links["fx_l2"]["first_human_click"] == "2026-03-10T09:01:00+00:00"
-    assert (links["fx_l1"]["sessions"], links["fx_l2"]["sessions"]) == (2, 1)
+    assert (links["fx_l1"]["unique_sessions"], links["fx_l2"]["unique_sessions"]) == (2, 1)
+    assert (journey["clicks_shown"], journey["clicks_in_period"]) == (6, 6)
 
 
 def test_application_journey_is_none_for_an_unknown_application(fx):
