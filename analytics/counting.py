@@ -15,7 +15,7 @@ import uuid
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -71,7 +71,7 @@ def prefixed(condition: Q, prefix: str) -> Q:
         if isinstance(child, Q):
             children.append(prefixed(child, prefix))
         else:
-            name, value = child
+            name, value = cast(tuple[str, Any], child)
             children.append((f"{prefix}{name}", value))
     return Q(*children, _connector=condition.connector, _negated=condition.negated)
 
@@ -363,11 +363,11 @@ def _sessions_per_day(
     spans = [(start, end)] if parts.rolled is None or rows is None else parts.raw
     if parts.rolled is not None and rows is not None:
         first, end_day = parts.rolled
-        qs = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
+        rolled = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
         if first is not None:
-            qs = qs.filter(day__gte=first)
+            rolled = rolled.filter(day__gte=first)
         column = "all_sessions" if include_automated else "human_sessions"
-        for day, n in qs.values_list("day", column):
+        for day, n in rolled.values_list("day", column):
             result[_as_date(day)] = n
     for span in spans:  # days disjoint from the rolled ones
         qs = _raw_clicks(span, scope).filter(session_id__isnull=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, QuerySet
@@ -47,6 +47,12 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 __all__ = ["AUTOMATED", "HUMAN", "local_midnight", "local_tz", "today"]  # re-exported helpers
 # A link counts as active unless explicitly deactivated (``is_active`` is nullable in the seed).
 ACTIVE_LINK = Scope(active_only=True).q()
+
+
+class Period(TypedDict):
+    start: dt.datetime | None
+    end: dt.datetime | None
+    include_automated: bool
 
 
 # --- Periods --------------------------------------------------------------------------------
@@ -168,7 +174,7 @@ def _ranked(
     counts: dict[Any, dict[str, int]], label: str, *, default: str = UNKNOWN
 ) -> list[dict[str, Any]]:
     """Rows ``{label: value, **counts}`` without empty ones, most clicks first."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {label: value if value not in (None, "") else default, **numbers}
         for value, numbers in counts.items()
         if numbers["total_clicks"] or numbers["automated_clicks"]
@@ -232,7 +238,7 @@ def link_analytics(
     link = TrackedLink.objects.filter(tracking_id=tracking_id).first()
     if link is None:
         return None
-    period = {"start": start, "end": end, "include_automated": include_automated}
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
     scope = link_scope(tracking_id=tracking_id)
     scoped = clicks_in(
         start=start, end=end, tracking_id=tracking_id, include_automated=include_automated
@@ -325,7 +331,7 @@ def job_link_summary(
 def performance_report(*, days: int = 30, include_automated: bool = False) -> dict[str, Any]:
     """Overall figures, link functions and daily trends over today and the previous days."""
     start, end = period_for_days(days)
-    period = {"start": start, "end": end, "include_automated": include_automated}
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
     links = TrackedLink.objects.all()
     return {
         "period": {
@@ -563,12 +569,16 @@ def top_links(
             "tracking_id": tid,
             "link_function": links[tid].link_function,
             "job_id": str(links[tid].job_id) if links[tid].job_id else None,
-            "job_title": links[tid].job.title if links[tid].job else None,
+            "job_title": _job_title(links[tid]),
             **numbers,
         }
         for tid, numbers in ranked
         if tid in links
     ]
+
+
+def _job_title(link: TrackedLink) -> str | None:
+    return link.job.title if link.job is not None else None
 
 
 def links_overview(
@@ -585,7 +595,7 @@ def links_overview(
     counts = _grouped(
         "tracking_id", start=start, end=end, include_automated=include_automated, scope=scope
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "tracking_id": link.tracking_id,
             "link_function": link.link_function,
@@ -662,7 +672,7 @@ def application_journey(
     in_period = clicks_in(start=start, end=end, application_id=application.pk)
     latest = in_period.select_related("tracking").order_by("-clicked_at", "-click_id")
     clicks = list(reversed(latest[:JOURNEY_CLICK_LIMIT]))
-    period = {"start": start, "end": end, "include_automated": include_automated}
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
     scope = link_scope(application_id=application.pk)
     per_link = _grouped("tracking_id", **period, scope=scope)
     # Index (tracking_id, clicked_at): the first human click of each link.
@@ -818,7 +828,7 @@ def export_rows(
         application_id=application_id,
         include_automated=include_automated,
     ).order_by("clicked_at", "click_id")
-    values: Iterable[dict[str, Any]] = clicks.values(
+    values: Iterable[Any] = clicks.values(
         "click_id",
         "tracking_id",
         "clicked_at",

@@ -34,8 +34,8 @@ from tracking.models import LinkClick
 
 KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
-DAILY_MODELS: list[type[models.Model]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
-ROLLUP_MODELS: list[type[models.Model]] = [*DAILY_MODELS, MonthlyLinkSession]
+DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
+ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
 
 
 @dataclass
@@ -168,7 +168,9 @@ def _build_month(month: dt.date, until: dt.date) -> None:
                 session_id_=F("session_id"),
                 human_=Value(human),
                 # Bit d-1 for day d: the sum of the distinct bits is their bitwise OR.
-                bit_=Value(1, output_field=BigIntegerField()).bitleftshift(day_of_month - 1),
+                bit_=Value(1, output_field=BigIntegerField()).bitleftshift(
+                    day_of_month - 1  # type: ignore[arg-type]  # an expression works too
+                ),
             )
             .values("month_", "tracking_id_", "session_id_", "human_")
             .annotate(days_=Sum("bit_", distinct=True))
@@ -189,13 +191,15 @@ def _build_month(month: dt.date, until: dt.date) -> None:
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
     """Days before ``until`` whose raw click totals differ from their rollup."""
-    raw = {
-        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"])
-        for row in LinkClick.objects.order_by()
+    raw_rows: Any = (
+        LinkClick.objects.order_by()
         .filter(clicked_at__lt=queries.local_midnight(until))
         .annotate(day_=_day_expr())
         .values("day_")
         .annotate(**_counts())
+    )
+    raw = {
+        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"]) for row in raw_rows
     }
     rolled = {
         _as_date(row["day"]): (row["h"], row["a"])

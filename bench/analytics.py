@@ -109,12 +109,14 @@ def create_links(rng: random.Random) -> dict[str, Any]:
     from tracking.models import Job, JobApplication
 
     call_command("migrate", verbosity=0)
+    from analytics.models import RollupState
+    from analytics.rollups import ROLLUP_MODELS
+
+    tables = ["link_clicks", "link_tracking", "job_applications", "jobs"]
+    models: list[Any] = [*ROLLUP_MODELS, RollupState]
+    tables += [model._meta.db_table for model in models]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE link_clicks, link_tracking, job_applications, jobs, "
-            "analytics_daily_link_clicks, analytics_daily_link_breakdown, "
-            "analytics_daily_link_session, analytics_rollup_state"
-        )
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
     links: list[tuple[str, uuid.UUID]] = []
     jobs = []
     for j in range(JOBS):
