@@ -287,6 +287,9 @@ def count_by(
             result.setdefault(k, _empty())["unique_sessions"] = n
     if key is None:
         result.setdefault(None, _empty())
+    if not sessions:
+        for row in result.values():
+            del row["unique_sessions"]
     return result
 
 
