@@ -112,8 +112,11 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         set_rollback()
         code = exc.code
         fields = {exc.field: [exc.message]} if exc.field else {}
+        message = exc.message
+        if exc.field and exc.field not in message:
+            message = f"{exc.field}: {message}"
         return Response(
-            error_body(code, exc.message, fields),
+            error_body(code, message, fields),
             status=_SERVICE_STATUS.get(code, status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, Http404):

@@ -8,8 +8,10 @@ serializers fix the documented shape of every response.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -30,7 +32,15 @@ BATCH_MAX = 1000
 
 
 class FlexibleDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time, or a bare date meaning its first instant (UTC when no offset)."""
+    """An ISO 8601 date-time (UTC when it has no offset), or a bare date meaning a local day.
+
+    A bare date is that day's first instant in ``TIME_ZONE``; with ``end_of_day=True`` (for the
+    exclusive end of a range) it is the next day's, so ``end=2025-07-27`` includes the 27th.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> dt.datetime:
         if isinstance(value, str) and len(value.strip()) == 10:
@@ -39,11 +49,17 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             except ValueError:
                 pass
             else:
-                return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+                if self.end_of_day:
+                    day += dt.timedelta(days=1)
+                return dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz())
         result = super().to_internal_value(value)
         if timezone.is_naive(result):
             result = result.replace(tzinfo=dt.UTC)
         return result
+
+
+def _local_tz() -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def _identifier(**kwargs: Any) -> serializers.CharField:
@@ -286,7 +302,9 @@ class LinkFilterInput(serializers.Serializer):
     link_type = _identifier(required=False)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
     created_after = FlexibleDateTimeField(required=False, help_text="Created at or after.")
-    created_before = FlexibleDateTimeField(required=False, help_text="Created before.")
+    created_before = FlexibleDateTimeField(
+        required=False, end_of_day=True, help_text="Created before (a bare date: up to its end)."
+    )
     search = serializers.CharField(
         required=False, max_length=200, help_text="In tracking_id, URL and description."
     )
@@ -294,7 +312,9 @@ class LinkFilterInput(serializers.Serializer):
 
 class ClickFilterInput(serializers.Serializer):
     start = FlexibleDateTimeField(required=False, help_text="Clicks at or after (ISO 8601).")
-    end = FlexibleDateTimeField(required=False, help_text="Clicks before (ISO 8601).")
+    end = FlexibleDateTimeField(
+        required=False, end_of_day=True, help_text="Clicks before (a bare date: up to its end)."
+    )
     source = _identifier(required=False, help_text="click_source, e.g. email.")
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
     job = serializers.UUIDField(required=False)
@@ -318,27 +338,121 @@ class AnalyticsRangeInput(serializers.Serializer):
     )
     end = FlexibleDateTimeField(
         required=False,
+        end_of_day=True,
         help_text="Count clicks before this date-time; a bare date includes that whole day.",
     )
     include_automated = serializers.BooleanField(
         required=False,
         default=True,
-        help_text="Count crawler, scanner and preview clicks too (the seed's totals do).",
+        help_text=(
+            "Count crawler, scanner and preview clicks in the totals too (the seed's totals "
+            "do); `human_clicks` and `automated_clicks` are always given."
+        ),
     )
 
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        values = super().to_internal_value(data)
-        raw_end = data.get("end") if hasattr(data, "get") else None
-        if values.get("end") and isinstance(raw_end, str) and len(raw_end.strip()) == 10:
-            values["end"] = values["end"] + dt.timedelta(days=1)
-        start, end = values.get("start"), values.get("end")
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
         if start and end and start >= end:
             raise serializers.ValidationError({"end": ["end must be after start."]})
-        return values
+        return attrs
 
 
 class ReportInput(serializers.Serializer):
     days = serializers.IntegerField(
         required=False, default=30, min_value=1, max_value=3660, help_text="Days to cover."
     )
-    include_automated = serializers.BooleanField(required=False, default=True)
+    include_automated = serializers.BooleanField(
+        required=False, default=True, help_text="Count automated clicks in the totals too."
+    )
+
+
+# --- Analytics (shapes of analytics.queries) ------------------------------------------------
+
+
+class ClickCountsOutput(serializers.Serializer):
+    total_clicks = serializers.IntegerField(
+        help_text="Clicks counted (people only when include_automated=false)."
+    )
+    unique_sessions = serializers.IntegerField()
+    human_clicks = serializers.IntegerField()
+    automated_clicks = serializers.IntegerField(help_text="Crawler, scanner and preview clicks.")
+
+
+class ClickStatisticsOutput(ClickCountsOutput):
+    first_click = serializers.DateTimeField(allow_null=True)
+    last_click = serializers.DateTimeField(allow_null=True)
+    by_source = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Clicks per click_source."
+    )
+    by_classification = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
+    )
+
+
+class TimelineClickOutput(serializers.Serializer):
+    click_id = serializers.UUIDField()
+    tracking_id = serializers.CharField()
+    clicked_at = serializers.DateTimeField(allow_null=True)
+    click_source = serializers.CharField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    referrer_url = serializers.CharField(allow_null=True)
+    session_id = serializers.CharField(allow_null=True)
+    metadata = serializers.JSONField()
+    classification = serializers.CharField(allow_null=True)
+    classification_reasons = serializers.JSONField()
+    device_type = serializers.CharField(allow_null=True)
+    browser = serializers.CharField(allow_null=True)
+    os = serializers.CharField(allow_null=True)
+
+
+class LinkAnalyticsOutput(serializers.Serializer):
+    link_info = LinkOutput()
+    click_statistics = ClickStatisticsOutput()
+    click_timeline = TimelineClickOutput(many=True, help_text="The latest 50 clicks.")
+
+
+class FunctionRowOutput(ClickCountsOutput):
+    link_function = serializers.CharField()
+    link_count = serializers.IntegerField()
+
+
+class SummaryJobOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    company_name = serializers.CharField()
+    posting_url = serializers.CharField()
+    apply_url = serializers.CharField()
+    location = serializers.CharField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    application_count = serializers.IntegerField()
+    link_count = serializers.IntegerField()
+    active_link_count = serializers.IntegerField()
+
+
+class JobSummaryOutput(serializers.Serializer):
+    job = SummaryJobOutput()
+    link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+
+
+class ReportPeriodOutput(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    time_zone = serializers.CharField()
+
+
+class OverallStatisticsOutput(ClickCountsOutput):
+    total_links = serializers.IntegerField()
+    active_links = serializers.IntegerField()
+
+
+class DailyTrendOutput(ClickCountsOutput):
+    date = serializers.DateField()
+
+
+class PerformanceReportOutput(serializers.Serializer):
+    period = ReportPeriodOutput()
+    overall_statistics = OverallStatisticsOutput()
+    function_performance = FunctionRowOutput(many=True)
+    daily_trends = DailyTrendOutput(many=True)

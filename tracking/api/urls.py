@@ -29,6 +29,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.LinkEssentialsView.as_view(),
         name="link-essentials",
     ),
+    re_path(
+        rf"^link-tracking/analytics/{TRACKING_ID}$",
+        views.LinkAnalyticsView.as_view(),
+        name="link-analytics",
+    ),
+    re_path(
+        rf"^link-tracking/jobs/(?P<job_id>{views.UUID_PATTERN})/summary$",
+        views.JobSummaryView.as_view(),
+        name="job-summary",
+    ),
+    path("link-tracking/report", views.PerformanceReportView.as_view(), name="report"),
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
