@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -150,6 +151,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     return Response(body, status=exc.status_code, headers=headers)
 
 
+# Exempt: a mistyped POST must get this JSON 404, not Django's HTML CSRF page; nothing changes here.
+@csrf_exempt
 def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     """Catch-all under ``/api/``: unknown paths get the JSON 404, never an HTML page."""
     message = f"No API endpoint at {request.path}."
