@@ -7,12 +7,15 @@ response whose status, content type or body the schema does not describe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 import yaml
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -127,7 +130,21 @@ schema.config.generation.update(
 
 
 @pytest.fixture
-def full_key(db: Any) -> str:
+def same_db_connection() -> Iterator[None]:
+    """Keep the test's connection open across WSGI requests, as Django's test client does.
+
+    Django closes connections at the end of each request when they are inside a transaction,
+    which would close the test transaction itself on PostgreSQL.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def full_key(db: Any, same_db_connection: None) -> str:
     """A key with every scope, and a few rows so that some generated requests find data."""
     job = Job.objects.create(title="Marketing Manager")
     application = JobApplication.objects.create(job=job)
