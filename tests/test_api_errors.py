@@ -162,3 +162,36 @@ def test_long_and_odd_strings_are_stored_or_refused_cleanly(client: Client, link
     too_big = {"tracking_id": link, "metadata": {f"k{i}": "v" * 200 for i in range(49)}}
     response = post_json(client, "/api/link-tracking/record-click", too_big)
     assert response.status_code == 400 and "metadata" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/links", {"created_before": "9999-12-31"}, "created_before"),
+        ("/api/v1/links", {"created_after": "0001-01-01T00:00:00+05:00"}, "created_after"),
+        ("/api/v1/clicks", {"end": "9999-12-31T23:00:00-05:00"}, "end"),
+        ("/api/v1/clicks", {"start": "0001-01-01"}, "start"),
+    ],
+)
+def test_dates_at_the_edge_of_the_calendar_are_400(
+    client: Client, path: str, params: dict[str, str], field: str
+) -> None:
+    response = client.get(path, params)
+    assert response.status_code == 400
+    assert field in error_of(response)["fields"]
+
+
+def test_a_click_time_at_the_edge_of_the_calendar_is_400(client: Client, link: str) -> None:
+    body = {"tracking_id": link, "clicked_at": "0001-01-01T00:00:00+05:00"}
+    response = post_json(client, "/api/link-tracking/record-click", body)
+    assert response.status_code == 400
+    assert "clicked_at" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"tracking_id": "x", "metadata": {"n": 1e400}}', '{"days": -1e999}']
+)
+def test_numbers_too_large_for_json_are_a_parse_error(client: Client, raw: str) -> None:
+    response = client.post("/api/link-tracking/record-click", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "parse_error"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -58,7 +59,7 @@ class JSONBodyParser(JSONParser):
         encoding = parser_context.get("encoding") or "utf-8"
         try:
             text = codecs.decode(raw, encoding)
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError:
             raise exceptions.ParseError(
                 "JSON parse error - the document is nested too deeply."
@@ -74,6 +75,14 @@ class JSONBodyParser(JSONParser):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses to infinity, which can be neither stored as JSON nor rendered back.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _storable(text: str) -> bool:
@@ -107,8 +116,9 @@ class JSONFallbackNegotiation(DefaultContentNegotiation):
     """Answer in the view's first format when the client's ``Accept`` matches none (no 406)."""
 
     def select_renderer(
-        self, request: Any, renderers: list[Any], format_suffix: str | None = None
+        self, request: Any, renderers: Iterable[Any], format_suffix: str | None = None
     ) -> tuple[Any, str]:
+        renderers = list(renderers)
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotFound:
