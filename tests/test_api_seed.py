@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -628,3 +629,15 @@ def test_a_batch_costs_the_key_lookup_one_link_query_and_one_insert(
     with django_assert_num_queries(3):
         response = post_json(client, "/api/link-tracking/record-clicks", {"clicks": clicks})
     assert response.json()["stored"] == 40
+
+
+@pytest.mark.usefixtures("frozen_ratelimit_clock")
+def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settings: Any) -> None:
+    settings.ANALYTICS_RATE_LIMIT = "2/m"
+    first, second = Client(), Client()
+    first.force_login(User.objects.create_user("ada", is_staff=True))
+    second.force_login(User.objects.create_user("grace", is_staff=True))
+    for _ in range(2):
+        assert first.get("/api/link-tracking/report").status_code == 200
+    assert first.get("/api/link-tracking/report").status_code == 429
+    assert second.get("/api/link-tracking/report").status_code == 200
