@@ -335,6 +335,22 @@ def overview_totals(
     }
 
 
+def click_totals(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+    tracking_id: str | None = None,
+    job_id: Any = None,
+    application_id: Any = None,
+) -> dict[str, int]:
+    """Clicks (people, automated) and unique sessions of a link, job, application or all."""
+    clicks = clicks_in(
+        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
+    )
+    return _tally(clicks, include_automated)
+
+
 def daily_clicks(
     *,
     start: dt.datetime | None = None,
@@ -538,6 +554,71 @@ def top_links(
         }
         for tid, numbers in ranked
         if tid in links
+    ]
+
+
+def links_overview(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+    job_id: Any = None,
+    application_id: Any = None,
+) -> list[dict[str, Any]]:
+    """Every link of a job or application (clicked or not) with its counts, most clicked first."""
+    links = TrackedLink.objects.order_by("created_at", "tracking_id")
+    if job_id is not None:
+        links = links.filter(job_id=job_id)
+    if application_id is not None:
+        links = links.filter(application_id=application_id)
+    counts = _grouped(
+        clicks_in(start=start, end=end, job_id=job_id, application_id=application_id),
+        "tracking_id",
+        include_automated,
+    )
+    rows = [
+        {
+            "tracking_id": link.tracking_id,
+            "link_function": link.link_function,
+            "application_id": str(link.application_id) if link.application_id else None,
+            "redirect_url": link.redirect_url,
+            "is_active": link.active,
+            "created_at": _iso(link.created_at),
+            **counts.get(link.tracking_id, _zero_counts()),
+        }
+        for link in links
+    ]
+    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"]))
+    return rows
+
+
+def application_summaries(
+    job_id: Any,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+) -> list[dict[str, Any]]:
+    """The applications of a job with their link count, clicks and first human click."""
+    applications = JobApplication.objects.filter(job_id=job_id).annotate(
+        link_count=Count("links", distinct=True)
+    )
+    clicks = clicks_in(start=start, end=end, job_id=job_id)
+    counts = _grouped(clicks, "tracking__application_id", include_automated)
+    first_human = dict(
+        clicks.filter(HUMAN)
+        .values("tracking__application_id")
+        .annotate(first=Min("clicked_at"))
+        .values_list("tracking__application_id", "first")
+    )
+    return [
+        {
+            **_application_dict(application),
+            "link_count": application.link_count,  # type: ignore[attr-defined]
+            "first_human_click": _iso(first_human.get(application.pk)),
+            **counts.get(application.pk, _zero_counts()),
+        }
+        for application in applications.order_by("-created_at")
     ]
 
 
