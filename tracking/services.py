@@ -626,41 +626,124 @@ def apply_burst_rule(
     return len(changed)
 
 
-# --- Batch click recording (REST API) ------------------------------------------------------
+# --- Clicks reported by external redirect domains (REST API) ------------------------------
+
+# Up to this many distinct links per batch are resolved through the link cache (no query when
+# warm); a batch over more links is resolved with one query instead of one lookup per link.
+_CACHED_RESOLVE_MAX = 10
+
+
+def _resolve_reported_links(
+    tracking_ids: set[str],
+) -> dict[str, tuple[bool, dt.datetime | None]]:
+    """``{tracking_id: (active, created_at)}`` for the ids that name a link."""
+    found: dict[str, tuple[bool, dt.datetime | None]] = {}
+    missing = tracking_ids
+    if len(tracking_ids) <= _CACHED_RESOLVE_MAX:
+        for tracking_id in tracking_ids:
+            resolved = linkcache.resolve_link(tracking_id)
+            if resolved is not None:
+                found[tracking_id] = (True, resolved.created_at)
+        missing = tracking_ids - found.keys()
+    if missing:
+        rows = TrackedLink.objects.filter(tracking_id__in=missing).values_list(
+            "tracking_id", "is_active", "created_at"
+        )
+        for tracking_id, is_active, created_at in rows:
+            found[tracking_id] = (is_active is not False, created_at)
+    return found
+
+
+def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick | ServiceError]:
+    """Validate, normalise and classify clicks sent by an external redirect domain.
+
+    Each item holds :func:`build_click` arguments plus an optional ``accept_language`` (the
+    visitor's header, when the domain forwards it; absent means unknown, not missing). The
+    classification uses what the domain sent: user agent, method, IP, time since the link was
+    created. The burst rule, which compares clicks of one application, is left to the redirect.
+    """
+    from tracking import classify
+
+    wanted = {
+        item["tracking_id"]
+        for item in items
+        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
+    }
+    links = _resolve_reported_links(wanted)
+    skew = dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS)
+    prepared: list[LinkClick | ServiceError] = []
+    for item in items:
+        fields = dict(item)
+        accept_language = fields.pop("accept_language", None)
+        tracking_id = fields.get("tracking_id")
+        try:
+            if tracking_id not in links:
+                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            active, link_created_at = links[tracking_id]
+            if not active:
+                raise LinkInactive("This link is inactive.", field="tracking_id")
+            click = build_click(**fields)
+        except ServiceError as exc:
+            prepared.append(exc)
+            continue
+        if (
+            link_created_at is not None
+            and click.clicked_at is not None
+            and click.clicked_at < link_created_at - skew
+        ):
+            # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
+            link_created_at = None
+        verdict = classify.classify_click(
+            http_method=click.http_method,
+            user_agent=click.user_agent,
+            has_accept_language=accept_language is None or bool(str(accept_language).strip()),
+            client_ip=click.ip_address,
+            clicked_at=click.clicked_at,
+            link_created_at=link_created_at,
+            scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+        )
+        click.classification = verdict.classification
+        click.classification_reasons = list(verdict.reasons)
+        click.device_type = verdict.device_type
+        click.browser = verdict.browser
+        click.os = verdict.os
+        prepared.append(click)
+    return prepared
+
+
+def record_reported_click(**fields: Any) -> dict[str, Any]:
+    """Record one click reported by an external redirect domain; returns click_id, clicked_at.
+
+    Like :func:`record_click`, plus classification; the same ``click_id`` sent twice is stored
+    once. With the link in the cache this is one INSERT.
+    """
+    [outcome] = _prepare_reported_clicks([fields])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    store_clicks([outcome])
+    return {"click_id": str(outcome.click_id), "clicked_at": outcome.clicked_at}
 
 
 def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validate and store a batch of clicks from an external redirect domain.
+    """Record a batch of reported clicks; one result per item, in order.
 
-    Each item holds :func:`build_click` arguments. Returns one result per item, in order:
     ``{"status": "stored", "click_id", "clicked_at"}`` or ``{"status": "rejected", "error":
-    ServiceError.as_dict()}``. One query resolves every link of the batch and one bulk INSERT
-    stores the valid clicks; already-stored ``click_id`` values are skipped (idempotent retries).
+    ServiceError.as_dict()}``. The valid clicks go in with one bulk INSERT; already-stored
+    ``click_id`` values are skipped (idempotent retries).
     """
-    wanted = {
-        item.get("tracking_id")
-        for item in clicks
-        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
-    }
-    states = dict(
-        TrackedLink.objects.filter(tracking_id__in=wanted).values_list("tracking_id", "is_active")
-    )
     results: list[dict[str, Any]] = []
     valid: list[LinkClick] = []
-    for item in clicks:
-        tracking_id = item.get("tracking_id")
-        try:
-            if tracking_id not in states:
-                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
-            if states[tracking_id] is False:
-                raise LinkInactive("This link is inactive.", field="tracking_id")
-            click = build_click(**{**item, "tracking_id": tracking_id})
-        except ServiceError as exc:
-            results.append({"status": "rejected", "error": exc.as_dict()})
+    for outcome in _prepare_reported_clicks(clicks):
+        if isinstance(outcome, ServiceError):
+            results.append({"status": "rejected", "error": outcome.as_dict()})
             continue
-        valid.append(click)
+        valid.append(outcome)
         results.append(
-            {"status": "stored", "click_id": str(click.click_id), "clicked_at": click.clicked_at}
+            {
+                "status": "stored",
+                "click_id": str(outcome.click_id),
+                "clicked_at": outcome.clicked_at,
+            }
         )
     store_clicks(valid)
     return results

@@ -129,15 +129,15 @@ class RecordClickView(APIBase):
         tags=[SEED_TAG],
         summary="Record a click from an external redirect domain",
         description=(
-            "Stores one click on an active link. Send a client `click_id` to make retries "
-            "idempotent: the same `click_id` is stored once. Scope `clicks:write`; "
-            "rate-limited per client IP."
+            "Stores one click on an active link and classifies it (human, bot, scanner, "
+            "preview) from what is sent. Send a client `click_id` to make retries idempotent: "
+            "the same `click_id` is stored once. Scope `clicks:write`; rate-limited per client IP."
         ),
         request=ClickInput,
         responses={201: ClickRecordedOutput, 429: RATE_LIMITED},
     )
     def post(self, request: Request) -> Response:
-        result = services.record_click(**validated(ClickInput, request.data))
+        result = services.record_reported_click(**validated(ClickInput, request.data))
         return Response(ClickRecordedOutput(result).data, status=status.HTTP_201_CREATED)
 
 
