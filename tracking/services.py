@@ -662,7 +662,9 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
     classification uses what the domain sent: user agent, method, IP, time since the link was
     created. The burst rule, which compares clicks of one application, is left to the redirect.
     """
-    from tracking import classify
+    # Imported here: the recorder imports this module.
+    from tracking.classify import ClickSignals
+    from tracking.recorder import classify_into
 
     wanted = {
         item["tracking_id"]
@@ -693,20 +695,14 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
         ):
             # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
             link_created_at = None
-        verdict = classify.classify_click(
-            http_method=click.http_method,
+        signals = ClickSignals(
             user_agent=click.user_agent,
-            has_accept_language=accept_language is None or bool(str(accept_language).strip()),
             client_ip=click.ip_address,
-            clicked_at=click.clicked_at,
+            has_accept_language=accept_language is None or bool(str(accept_language).strip()),
             link_created_at=link_created_at,
-            scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+            application_id=None,
         )
-        click.classification = verdict.classification
-        click.classification_reasons = list(verdict.reasons)
-        click.device_type = verdict.device_type
-        click.browser = verdict.browser
-        click.os = verdict.os
+        classify_into(click, signals)
         prepared.append(click)
     return prepared
 
