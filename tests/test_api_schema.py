@@ -2,7 +2,7 @@
 
 The schemathesis run generates requests (valid and invalid) for every operation of the schema
 against the WSGI application, with a key holding every scope, and fails on any 5xx or on any
-response whose status, content type or body the schema does not describe.
+response whose status, content type, headers or body the schema does not describe.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -176,6 +177,7 @@ def test_every_endpoint_conforms_to_the_schema_and_never_fails(case: Any, full_k
             not_a_server_error,
             status_code_conformance,
             content_type_conformance,
+            response_headers_conformance,
             response_schema_conformance,
         ],
     )
