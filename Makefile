@@ -37,6 +37,7 @@ run: $(VENV)/.runtime-installed var/secret_key
 		--access-logfile - --graceful-timeout 10
 
 test: $(VENV)/.dev-installed
+	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
