@@ -633,3 +633,269 @@ def apply_burst_rule(
     if changed:
         LinkClick.objects.bulk_update(changed, ["classification", "classification_reasons"])
     return len(changed)
+
+
+# --- Clicks reported by external redirect domains (REST API) ------------------------------
+
+# Up to this many distinct links per batch are resolved through the link cache (no query when
+# warm); a batch over more links is resolved with one query instead of one lookup per link.
+_CACHED_RESOLVE_MAX = 10
+
+
+def _resolve_reported_links(
+    tracking_ids: set[str],
+) -> dict[str, tuple[bool, dt.datetime | None]]:
+    """``{tracking_id: (active, created_at)}`` for the ids that name a link."""
+    found: dict[str, tuple[bool, dt.datetime | None]] = {}
+    missing = tracking_ids
+    if len(tracking_ids) <= _CACHED_RESOLVE_MAX:
+        for tracking_id in tracking_ids:
+            resolved = linkcache.resolve_link(tracking_id)
+            if resolved is not None:
+                found[tracking_id] = (True, resolved.created_at)
+        missing = tracking_ids - found.keys()
+    if missing:
+        rows = TrackedLink.objects.filter(tracking_id__in=missing).values_list(
+            "tracking_id", "is_active", "created_at"
+        )
+        for tracking_id, is_active, created_at in rows:
+            found[tracking_id] = (is_active is not False, created_at)
+    return found
+
+
+def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick | ServiceError]:
+    """Validate, normalise and classify clicks sent by an external redirect domain.
+
+    Each item holds :func:`build_click` arguments plus an optional ``accept_language`` (the
+    visitor's header, when the domain forwards it; absent means unknown, not missing). The
+    classification uses what the domain sent: user agent, method, IP, time since the link was
+    created. The burst rule, which compares clicks of one application, is left to the redirect.
+    """
+    # Imported here: the recorder imports this module.
+    from tracking.classify import ClickSignals
+    from tracking.recorder import classify_into
+
+    wanted = {
+        item["tracking_id"]
+        for item in items
+        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
+    }
+    links = _resolve_reported_links(wanted)
+    skew = dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS)
+    prepared: list[LinkClick | ServiceError] = []
+    for item in items:
+        fields = dict(item)
+        accept_language = fields.pop("accept_language", None)
+        tracking_id = fields.get("tracking_id")
+        try:
+            if tracking_id not in links:
+                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            active, link_created_at = links[tracking_id]
+            if not active:
+                raise LinkInactive("This link is inactive.", field="tracking_id")
+            click = build_click(**fields)
+        except ServiceError as exc:
+            prepared.append(exc)
+            continue
+        if (
+            link_created_at is not None
+            and click.clicked_at is not None
+            and click.clicked_at < link_created_at - skew
+        ):
+            # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
+            link_created_at = None
+        signals = ClickSignals(
+            user_agent=click.user_agent,
+            client_ip=click.ip_address,
+            has_accept_language=accept_language is None or bool(str(accept_language).strip()),
+            link_created_at=link_created_at,
+            application_id=None,
+        )
+        classify_into(click, signals)
+        prepared.append(click)
+    return prepared
+
+
+def record_reported_click(**fields: Any) -> dict[str, Any]:
+    """Record one click reported by an external redirect domain; returns click_id, clicked_at.
+
+    Like :func:`record_click`, plus classification; the same ``click_id`` sent twice is stored
+    once. With the link in the cache this is one INSERT.
+    """
+    [outcome] = _prepare_reported_clicks([fields])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    store_clicks([outcome])
+    return {"click_id": str(outcome.click_id), "clicked_at": outcome.clicked_at}
+
+
+def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Record a batch of reported clicks; one result per item, in order.
+
+    ``{"status": "stored", "click_id", "clicked_at"}`` or ``{"status": "rejected", "error":
+    ServiceError.as_dict()}``. The valid clicks go in with one bulk INSERT; already-stored
+    ``click_id`` values are skipped (idempotent retries).
+    """
+    results: list[dict[str, Any]] = []
+    valid: list[LinkClick] = []
+    for outcome in _prepare_reported_clicks(clicks):
+        if isinstance(outcome, ServiceError):
+            results.append({"status": "rejected", "error": outcome.as_dict()})
+            continue
+        valid.append(outcome)
+        results.append(
+            {
+                "status": "stored",
+                "click_id": str(outcome.click_id),
+                "clicked_at": outcome.clicked_at,
+            }
+        )
+    store_clicks(valid)
+    return results
+
+
+# --- Jobs and applications (REST API) ------------------------------------------------------
+
+
+class ObjectNotFound(ServiceError):
+    code = "not_found"
+
+
+_JOB_TEXT_FIELDS = {"title": 300, "company_name": 255, "location": 255, "notes": 10_000}
+_JOB_URL_FIELDS = ("posting_url", "apply_url")
+_APPLICATION_TEXT_FIELDS = {"contact_name": 255, "contact_email": 255, "notes": 10_000}
+# Control characters other than tab and line breaks (PostgreSQL cannot even store NUL).
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _required_text(value: Any, *, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or _TEXT_CONTROL_RE.search(value):
+        raise ValidationFailed(f"{field} must be text without control characters.", field=field)
+    value = value if field == "notes" else value.strip()
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
+    return value
+
+
+def _apply_job_changes(job: Job, changes: Mapping[str, Any]) -> None:
+    unknown = set(changes) - set(_JOB_TEXT_FIELDS) - set(_JOB_URL_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be set on a job.", field=name)
+    for field, max_length in _JOB_TEXT_FIELDS.items():
+        if field in changes:
+            setattr(job, field, _required_text(changes[field], field=field, max_length=max_length))
+    for field in _JOB_URL_FIELDS:
+        if field in changes:
+            url = changes[field]
+            setattr(job, field, validate_destination_url(url, field=field) if url else "")
+    if not job.title:
+        raise ValidationFailed("title is required.", field="title")
+
+
+def create_job(*, title: str, **fields: Any) -> Job:
+    """Create a job (``title`` plus optional company_name, posting_url, apply_url, location…)."""
+    job = Job()
+    _apply_job_changes(job, {"title": title, **fields})
+    job.save(force_insert=True)
+    return job
+
+
+def get_job(*, job_id: str | uuid.UUID) -> Job:
+    job_uuid = _parse_uuid(job_id, field="job_id")
+    job = Job.objects.filter(pk=job_uuid).first() if job_uuid else None
+    if job is None:
+        raise ObjectNotFound("No job has this id.", field="job_id")
+    return job
+
+
+def update_job(*, job_id: str | uuid.UUID, **changes: Any) -> Job:
+    with transaction.atomic():
+        job = get_job(job_id=job_id)
+        _apply_job_changes(job, changes)
+        job.save()
+    return job
+
+
+def delete_job(*, job_id: str | uuid.UUID) -> None:
+    """Delete a job and its applications; its links stay, detached (seed: ON DELETE SET NULL)."""
+    with transaction.atomic():
+        _delete_keeping_links(get_job(job_id=job_id))
+
+
+def _delete_keeping_links(owner: Job | JobApplication) -> None:
+    """Delete a job or application; the database detaches its links, whose caches are dropped."""
+    tracking_ids = list(owner.links.values_list("tracking_id", flat=True))
+    owner.delete()
+    for tracking_id in tracking_ids:
+        _invalidate(tracking_id)
+
+
+def _apply_application_changes(application: JobApplication, changes: Mapping[str, Any]) -> None:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    from tracking.models import ApplicationStatus
+
+    allowed = {"status", "submitted_at", *_APPLICATION_TEXT_FIELDS}
+    unknown = set(changes) - allowed
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be set on an application.", field=name)
+    for field, max_length in _APPLICATION_TEXT_FIELDS.items():
+        if field in changes:
+            value = _required_text(changes[field], field=field, max_length=max_length)
+            setattr(application, field, value)
+    if application.contact_email:
+        try:
+            validate_email(application.contact_email)
+        except DjangoValidationError:
+            raise ValidationFailed(
+                "contact_email is not a valid e-mail address.", field="contact_email"
+            ) from None
+    if "status" in changes:
+        if changes["status"] not in ApplicationStatus.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(ApplicationStatus.values)}.", field="status"
+            )
+        application.status = changes["status"]
+    if "submitted_at" in changes:
+        submitted_at = changes["submitted_at"]
+        if submitted_at is not None and not isinstance(submitted_at, dt.datetime):
+            raise ValidationFailed("submitted_at must be a date and time.", field="submitted_at")
+        if submitted_at is not None and timezone.is_naive(submitted_at):
+            submitted_at = submitted_at.replace(tzinfo=dt.UTC)
+        application.submitted_at = submitted_at
+
+
+def create_application(*, job_id: str | uuid.UUID, **fields: Any) -> JobApplication:
+    """Create an application to a job (status, submitted_at, contact_name/email, notes)."""
+    job_uuid = _parse_uuid(job_id, field="job_id")
+    if job_uuid is None or not Job.objects.filter(pk=job_uuid).exists():
+        raise ValidationFailed("No job has this job_id.", field="job_id")
+    application = JobApplication(job_id=job_uuid)
+    _apply_application_changes(application, fields)
+    application.save(force_insert=True)
+    return application
+
+
+def get_application(*, application_id: str | uuid.UUID) -> JobApplication:
+    app_uuid = _parse_uuid(application_id, field="application_id")
+    application = JobApplication.objects.filter(pk=app_uuid).first() if app_uuid else None
+    if application is None:
+        raise ObjectNotFound("No application has this id.", field="application_id")
+    return application
+
+
+def update_application(*, application_id: str | uuid.UUID, **changes: Any) -> JobApplication:
+    with transaction.atomic():
+        application = get_application(application_id=application_id)
+        _apply_application_changes(application, changes)
+        application.save()
+    return application
+
+
+def delete_application(*, application_id: str | uuid.UUID) -> None:
+    """Delete an application; its links stay, detached (seed: ON DELETE SET NULL)."""
+    with transaction.atomic():
+        _delete_keeping_links(get_application(application_id=application_id))
