@@ -9,6 +9,7 @@ evaluated only for the rows of the page, and the click list never counts the who
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -53,7 +54,7 @@ API_SCOPES = (
     ("analytics:read", "analytics:read: read analytics"),
 )
 
-# Above this many rows an estimate is good enough for the unfiltered click list's pager.
+# Above this many rows the click list's pager shows PostgreSQL's estimate instead of counting.
 ESTIMATE_COUNT_ABOVE = 10_000
 
 
@@ -79,27 +80,28 @@ def copy_button(text: str) -> SafeString:
 
 
 class EstimatedCountPaginator(Paginator):
-    """A paginator that reads PostgreSQL's row estimate instead of counting a large, unfiltered
-    table: ``COUNT(*)`` over millions of clicks costs a full scan on every page view.
+    """A paginator that takes PostgreSQL's row estimate when a list is large.
 
-    Filtered lists are counted exactly (they use the table's indexes); a small table or one never
-    analysed is counted exactly too.
+    ``COUNT(*)`` over millions of clicks reads every matching row on each page view. The planner's
+    estimate (``EXPLAIN``, from the table statistics) costs a millisecond and is close enough for
+    a pager; below ``ESTIMATE_COUNT_ABOVE`` rows, and on other databases, the count is exact.
     """
 
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if isinstance(queryset, QuerySet) and not queryset.query.where:
+        if isinstance(queryset, QuerySet):
             connection = connections[queryset.db]
             if connection.vendor == "postgresql":
+                sql, params = queryset.order_by().values("pk").query.sql_with_params()
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                        [queryset.model._meta.db_table],
-                    )
-                    row = cursor.fetchone()
-                if row and row[0] > ESTIMATE_COUNT_ABOVE:
-                    return int(row[0])
+                    cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                    plan = cursor.fetchone()[0]
+                if isinstance(plan, str):
+                    plan = json.loads(plan)
+                estimate = int(plan[0]["Plan"]["Plan Rows"])
+                if estimate > ESTIMATE_COUNT_ABOVE:
+                    return estimate
         return super().count
 
 
