@@ -255,12 +255,18 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # API keys first (``Authorization: Api-Key <key>``), then staff sessions (CSRF enforced).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tracking.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["tracking.api.auth.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["tracking.api.errors.JSONBodyParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tracking.api.errors.JSONFallbackNegotiation",
+    "EXCEPTION_HANDLER": "tracking.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "tracking.api.pagination.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -271,6 +277,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "tracking.models.ApplicationStatus",
+        "ClickBatchStatusEnum": ["stored", "rejected"],
+        "ClassificationEnum": "tracking.models.Classification",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tracking.api.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {

@@ -708,3 +708,190 @@ def create_job_application_links(
                 ) from None
             package[function] = created["redirect_url"]
     return package
+
+
+# --- Batch click recording (REST API) ------------------------------------------------------
+
+
+def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Validate and store a batch of clicks from an external redirect domain.
+
+    Each item holds :func:`build_click` arguments. Returns one result per item, in order:
+    ``{"status": "stored", "click_id", "clicked_at"}`` or ``{"status": "rejected", "error":
+    ServiceError.as_dict()}``. One query resolves every link of the batch and one bulk INSERT
+    stores the valid clicks; already-stored ``click_id`` values are skipped (idempotent retries).
+    """
+    wanted = {
+        item.get("tracking_id")
+        for item in clicks
+        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
+    }
+    states = dict(
+        TrackedLink.objects.filter(tracking_id__in=wanted).values_list("tracking_id", "is_active")
+    )
+    results: list[dict[str, Any]] = []
+    valid: list[LinkClick] = []
+    for item in clicks:
+        tracking_id = item.get("tracking_id")
+        try:
+            if tracking_id not in states:
+                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            if states[tracking_id] is False:
+                raise LinkInactive("This link is inactive.", field="tracking_id")
+            click = build_click(**{**item, "tracking_id": tracking_id})
+        except ServiceError as exc:
+            results.append({"status": "rejected", "error": exc.as_dict()})
+            continue
+        valid.append(click)
+        results.append(
+            {"status": "stored", "click_id": str(click.click_id), "clicked_at": click.clicked_at}
+        )
+    store_clicks(valid)
+    return results
+
+
+# --- Jobs and applications (REST API) ------------------------------------------------------
+
+
+class ObjectNotFound(ServiceError):
+    code = "not_found"
+
+
+_JOB_TEXT_FIELDS = {"title": 300, "company_name": 255, "location": 255, "notes": 10_000}
+_JOB_URL_FIELDS = ("posting_url", "apply_url")
+_APPLICATION_TEXT_FIELDS = {"contact_name": 255, "contact_email": 255, "notes": 10_000}
+# Control characters other than tab and line breaks (PostgreSQL cannot even store NUL).
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _required_text(value: Any, *, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or _TEXT_CONTROL_RE.search(value):
+        raise ValidationFailed(f"{field} must be text without control characters.", field=field)
+    value = value if field == "notes" else value.strip()
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
+    return value
+
+
+def _apply_job_changes(job: Job, changes: Mapping[str, Any]) -> None:
+    unknown = set(changes) - set(_JOB_TEXT_FIELDS) - set(_JOB_URL_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be set on a job.", field=name)
+    for field, max_length in _JOB_TEXT_FIELDS.items():
+        if field in changes:
+            setattr(job, field, _required_text(changes[field], field=field, max_length=max_length))
+    for field in _JOB_URL_FIELDS:
+        if field in changes:
+            url = changes[field]
+            setattr(job, field, validate_destination_url(url, field=field) if url else "")
+    if not job.title:
+        raise ValidationFailed("title is required.", field="title")
+
+
+def create_job(*, title: str, **fields: Any) -> Job:
+    """Create a job (``title`` plus optional company_name, posting_url, apply_url, location…)."""
+    job = Job()
+    _apply_job_changes(job, {"title": title, **fields})
+    job.save(force_insert=True)
+    return job
+
+
+def get_job(*, job_id: str | uuid.UUID) -> Job:
+    job_uuid = _parse_uuid(job_id, field="job_id")
+    job = Job.objects.filter(pk=job_uuid).first() if job_uuid else None
+    if job is None:
+        raise ObjectNotFound("No job has this id.", field="job_id")
+    return job
+
+
+def update_job(*, job_id: str | uuid.UUID, **changes: Any) -> Job:
+    with transaction.atomic():
+        job = get_job(job_id=job_id)
+        _apply_job_changes(job, changes)
+        job.save()
+    return job
+
+
+def delete_job(*, job_id: str | uuid.UUID) -> None:
+    """Delete a job and its applications; its links stay, detached (seed: ON DELETE SET NULL)."""
+    with transaction.atomic():
+        job = get_job(job_id=job_id)
+        tracking_ids = list(job.links.values_list("tracking_id", flat=True))
+        job.delete()
+        for tracking_id in tracking_ids:
+            _invalidate(tracking_id)
+
+
+def _apply_application_changes(application: JobApplication, changes: Mapping[str, Any]) -> None:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    from tracking.models import ApplicationStatus
+
+    allowed = {"status", "submitted_at", *_APPLICATION_TEXT_FIELDS}
+    unknown = set(changes) - allowed
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be set on an application.", field=name)
+    for field, max_length in _APPLICATION_TEXT_FIELDS.items():
+        if field in changes:
+            value = _required_text(changes[field], field=field, max_length=max_length)
+            setattr(application, field, value)
+    if application.contact_email:
+        try:
+            validate_email(application.contact_email)
+        except DjangoValidationError:
+            raise ValidationFailed(
+                "contact_email is not a valid e-mail address.", field="contact_email"
+            ) from None
+    if "status" in changes:
+        if changes["status"] not in ApplicationStatus.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(ApplicationStatus.values)}.", field="status"
+            )
+        application.status = changes["status"]
+    if "submitted_at" in changes:
+        submitted_at = changes["submitted_at"]
+        if submitted_at is not None and not isinstance(submitted_at, dt.datetime):
+            raise ValidationFailed("submitted_at must be a date and time.", field="submitted_at")
+        if submitted_at is not None and timezone.is_naive(submitted_at):
+            submitted_at = submitted_at.replace(tzinfo=dt.UTC)
+        application.submitted_at = submitted_at
+
+
+def create_application(*, job_id: str | uuid.UUID, **fields: Any) -> JobApplication:
+    """Create an application to a job (status, submitted_at, contact_name/email, notes)."""
+    job_uuid = _parse_uuid(job_id, field="job_id")
+    if job_uuid is None or not Job.objects.filter(pk=job_uuid).exists():
+        raise ValidationFailed("No job has this job_id.", field="job_id")
+    application = JobApplication(job_id=job_uuid)
+    _apply_application_changes(application, fields)
+    application.save(force_insert=True)
+    return application
+
+
+def get_application(*, application_id: str | uuid.UUID) -> JobApplication:
+    app_uuid = _parse_uuid(application_id, field="application_id")
+    application = JobApplication.objects.filter(pk=app_uuid).first() if app_uuid else None
+    if application is None:
+        raise ObjectNotFound("No application has this id.", field="application_id")
+    return application
+
+
+def update_application(*, application_id: str | uuid.UUID, **changes: Any) -> JobApplication:
+    with transaction.atomic():
+        application = get_application(application_id=application_id)
+        _apply_application_changes(application, changes)
+        application.save()
+    return application
+
+
+def delete_application(*, application_id: str | uuid.UUID) -> None:
+    """Delete an application; its links stay, detached (seed: ON DELETE SET NULL)."""
+    with transaction.atomic():
+        application = get_application(application_id=application_id)
+        tracking_ids = list(application.links.values_list("tracking_id", flat=True))
+        application.delete()
+        for tracking_id in tracking_ids:
+            _invalidate(tracking_id)
