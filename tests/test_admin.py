@@ -623,3 +623,19 @@ def test_links_whose_ids_look_like_admin_escapes_open_from_every_list(
 
     assert page.status_code == 200
     assert "https://links.example.com/track/lt_2F_5F" in page.content.decode()
+
+
+def test_a_key_made_in_the_admin_works_on_the_api_until_revoked(
+    admin_client: Client, application: JobApplication
+) -> None:
+    response = admin_client.post(
+        reverse("admin:tracking_apikey_add"), {"name": "job board", "scopes": ["links:write"]}
+    )
+    key = response.content.decode().split('data-copy-text="')[1].split('"')[0]
+    api = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    url = f"/api/link-tracking/applications/{application.pk}/links"
+
+    assert api.post(url, {}, content_type="application/json").status_code == 200
+
+    run_action(admin_client, "apikey", "revoke_keys", [APIKey.objects.get().pk])
+    assert api.post(url, {}, content_type="application/json").status_code == 401

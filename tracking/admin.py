@@ -33,6 +33,14 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
 from tracking import services
+from tracking.api.auth import (
+    KEYWORD,
+    SCOPE_ANALYTICS_READ,
+    SCOPE_CLICKS_WRITE,
+    SCOPE_LINKS_READ,
+    SCOPE_LINKS_WRITE,
+    SCOPES,
+)
 from tracking.models import (
     APIKey,
     Classification,
@@ -46,13 +54,14 @@ from tracking.models import (
     TrackedLink,
 )
 
-# The scopes an API key can carry; the API checks them per endpoint.
-API_SCOPES = (
-    ("links:read", "links:read: read links"),
-    ("links:write", "links:write: create and change links, link packages"),
-    ("clicks:write", "clicks:write: record clicks from an external redirect domain"),
-    ("analytics:read", "analytics:read: read analytics"),
-)
+# What each API scope allows, for the checkboxes of the API key form.
+_SCOPE_HELP = {
+    SCOPE_LINKS_READ: "read links",
+    SCOPE_LINKS_WRITE: "create and change links, link packages",
+    SCOPE_CLICKS_WRITE: "record clicks from an external redirect domain",
+    SCOPE_ANALYTICS_READ: "read analytics",
+}
+API_SCOPES = [(scope, f"{scope}: {_SCOPE_HELP.get(scope, scope)}") for scope in SCOPES]
 
 # Above this many rows the click list's pager shows PostgreSQL's estimate instead of counting.
 ESTIMATE_COUNT_ABOVE = 10_000
@@ -720,6 +729,7 @@ class ProjectAPIKeyAdmin(APIKeyModelAdmin):
             "opts": self.opts,
             "api_key": obj,
             "key_html": copy_button(key),
+            "header_example": f"Authorization: {KEYWORD} <key>",
             "changelist_url": reverse("admin:tracking_apikey_changelist"),
             "media": self.media,
         }

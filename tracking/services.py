@@ -571,10 +571,6 @@ JOB_URL_FUNCTIONS = {
 PACKAGE_CREATED_BY = "link-package"
 
 
-class ApplicationNotFound(ServiceError):
-    code = "not_found"
-
-
 def validate_profile_link(*, link_function: Any, link_type: Any, url: Any) -> dict[str, str]:
     """Check a profile link with the same rules as a tracked link; return the cleaned values."""
     link_function = validate_identifier(link_function, field="link_function")
@@ -683,9 +679,7 @@ def create_job_application_links(
             .first()
         )
         if application is None:
-            raise ApplicationNotFound(
-                "No application has this application_id.", field="application_id"
-            )
+            raise ObjectNotFound("No application has this application_id.", field="application_id")
         existing = package_links(application_id=app_uuid)
         package: dict[str, str] = {}
         for function, link_type, url, description, field in _package_sources(application, wanted):
