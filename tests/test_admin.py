@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
@@ -302,7 +303,8 @@ def test_the_change_page_shows_the_redirect_url_with_a_copy_button(admin_client:
 
     redirect_url = f"https://links.example.com/track/{tracking_id}"
     assert f'data-copy-text="{redirect_url}"' in body
-    assert "/static/js/admin_copy.js" in body
+    assert "/static/js/copy_buttons.js" in body
+    assert finders.find("js/copy_buttons.js") is not None
     assert "<script>" not in body.replace('<script src="', "")  # no inline script
 
 

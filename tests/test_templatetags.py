@@ -135,8 +135,8 @@ def test_the_snippet_holds_html_and_plain_text_emails_with_the_tracked_links(
         assert f": {url}" in snippet  # the plain-text email
     assert "Professional LinkedIn profile" in snippet
     assert "Marketing Manager position at Example Corp" in snippet
-    assert 'data-email-copy="rich"' in snippet and 'data-email-copy="text"' in snippet
-    assert '<script src="/static/js/email_snippet.js" defer></script>' in snippet
+    assert 'data-copy-from="rich"' in snippet and 'data-copy-from="text"' in snippet
+    assert '<script src="/static/js/copy_buttons.js" defer></script>' in snippet
     assert "<script>" not in snippet  # no inline script (CSP script-src 'self')
 
 

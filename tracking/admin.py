@@ -80,7 +80,7 @@ def dashboard_link(url_name: str, arg: object) -> str:
 
 
 def copy_button(text: str) -> SafeString:
-    """The value with a button copying it (``static/js/admin_copy.js``; no inline script)."""
+    """The value with a button copying it (``static/js/copy_buttons.js``; no inline script)."""
     return format_html(
         '<code>{}</code> <button type="button" class="button" data-copy-text="{}">Copy</button>',
         text,
@@ -302,7 +302,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     actions = ("activate_links", "deactivate_links", "export_csv")
 
     class Media:
-        js = ("js/admin_copy.js",)
+        js = ("js/copy_buttons.js",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrackedLink]:
         return with_click_figures(super().get_queryset(request))
@@ -697,7 +697,7 @@ class ProjectAPIKeyAdmin(APIKeyModelAdmin):
     actions = ("revoke_keys",)
 
     class Media:
-        js = ("js/admin_copy.js",)
+        js = ("js/copy_buttons.js",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = (*super().get_readonly_fields(request, obj), "created_by", "last_used_at")
