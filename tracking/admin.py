@@ -279,7 +279,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         "link_function",
         "link_type",
         "job",
-        "application",
+        "application_label",
         "active",
         "total_clicks",
         "human_clicks",
@@ -294,10 +294,12 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         "job",
     )
     search_fields = ("tracking_id", "original_url", "description")
-    list_select_related = ("job", "application", "application__job")
+    list_select_related = ("job", "application")
     raw_id_fields = ("job", "application")
     list_per_page = 50
     show_full_result_count = False
+    # Facet counts would evaluate the per-link click subqueries for every link.
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("-created_at",)
     actions = ("activate_links", "deactivate_links", "export_csv")
 
@@ -327,6 +329,15 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         return ("tracking_id", "redirect", "created_at", "created_by", "click_figures", "dashboard")
+
+    @admin.display(description="Application", ordering="application__created_at")
+    def application_label(self, obj: TrackedLink) -> str:
+        # The job has its own column; the application is told apart by contact and status.
+        application = obj.application
+        if application is None:
+            return "-"
+        who = application.contact_name or application.contact_email or "Application"
+        return f"{who} ({application.get_status_display()})"
 
     @admin.display(description="Active", boolean=True, ordering="is_active")
     def active(self, obj: TrackedLink) -> bool:
