@@ -3,6 +3,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -135,7 +137,7 @@ def test_change_pages_answer(admin_client: Client, job: Job, application: JobApp
     assert click is not None
     profile = ProfileLink.objects.create(link_function="LinkedIn", url="https://linkedin.com/in/x")
     key, _ = APIKey.objects.create_key(name="reader", scopes=["links:read"])
-    pages = [
+    pages: list[tuple[str, Any]] = [
         ("admin:tracking_trackedlink_change", tracking_id),
         ("admin:tracking_linkclick_change", click.pk),
         ("admin:tracking_job_change", job.pk),
@@ -329,7 +331,7 @@ def test_deleting_a_link_goes_through_the_service(admin_client: Client) -> None:
 # --- Link actions ---------------------------------------------------------------------------
 
 
-def run_action(client: Client, model: str, action: str, pks: list[object]) -> HttpResponse:
+def run_action(client: Client, model: str, action: str, pks: Sequence[object]) -> Any:
     return client.post(
         reverse(f"admin:tracking_{model}_changelist"),
         {"action": action, "_selected_action": [str(pk) for pk in pks]},
@@ -498,7 +500,7 @@ def test_jobs_applications_and_links_link_to_their_dashboard_pages(
     admin_client: Client, job: Job, application: JobApplication
 ) -> None:
     tracking_id = make_links(1, job=job, application=application)[0]
-    pages: list[tuple[str, object, str]] = [
+    pages: list[tuple[str, Any, str]] = [
         ("job", job.pk, f"/dashboard/jobs/{job.pk}/"),
         ("jobapplication", application.pk, f"/dashboard/applications/{application.pk}/"),
         ("trackedlink", tracking_id, f"/dashboard/links/{tracking_id}/"),
