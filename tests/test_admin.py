@@ -295,6 +295,22 @@ def test_changing_a_link_validates_and_invalidates_the_cache(admin_client: Clien
     assert linkcache.resolve_link(tracking_id).original_url == "https://example.com/new"  # type: ignore[union-attr]
 
 
+def test_a_link_with_a_null_active_flag_shows_and_stays_active(admin_client: Client) -> None:
+    tracking_id = services.create_tracked_link(
+        original_url="https://example.com/", link_function="Portfolio", link_type="profile"
+    )["tracking_id"]
+    TrackedLink.objects.filter(pk=tracking_id).update(is_active=None)  # as plain SQL may leave it
+    url = reverse("admin:tracking_trackedlink_change", args=[quote(tracking_id)])
+
+    page = admin_client.get(url).content.decode()
+    assert 'name="is_active" id="id_is_active" checked' in page
+    form = link_form(link_function="Portfolio", original_url="https://example.com/")
+    del form["tracking_id"]
+    admin_client.post(url, form)
+
+    assert TrackedLink.objects.get().active is True
+
+
 def test_the_change_page_shows_the_redirect_url_with_a_copy_button(admin_client: Client) -> None:
     tracking_id = services.create_tracked_link(
         original_url="https://example.com/", link_function="Portfolio", link_type="profile"

@@ -217,6 +217,12 @@ class TrackedLinkForm(forms.ModelForm):
             "is_active",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rows written by plain SQL may hold NULL, which the seed's default makes active.
+        if self.instance.pk and self.instance.is_active is None:
+            self.initial["is_active"] = True
+
     def clean_tracking_id(self) -> str:
         value: str = self.cleaned_data.get("tracking_id", "").strip()
         if value and not services.is_valid_tracking_id(value):

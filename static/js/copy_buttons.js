@@ -13,25 +13,51 @@
   }
   window.copyButtonsReady = true;
 
+  const clipboard = window.isSecureContext && navigator.clipboard;
+
   function source(scope, kind) {
     return scope.querySelector(`[data-copy-source="${kind}"]`);
   }
 
+  // Without the clipboard API (plain HTTP on another host): select the node and copy the selection.
+  function copySelection(node) {
+    const selection = window.getSelection();
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    selection.removeAllRanges();
+    selection.addRange(range);
+    const ok = document.execCommand("copy");
+    selection.removeAllRanges();
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  function copyText(text) {
+    if (clipboard) {
+      return clipboard.writeText(text);
+    }
+    const holder = document.createElement("pre");
+    holder.textContent = text;
+    document.body.appendChild(holder);
+    const done = copySelection(holder);
+    holder.remove();
+    return done;
+  }
+
   function copy(button) {
     if (button.dataset.copyText !== undefined) {
-      return navigator.clipboard.writeText(button.dataset.copyText);
+      return copyText(button.dataset.copyText);
     }
     const scope = button.closest("[data-copy-scope]");
     const kind = button.dataset.copyFrom;
     if (kind !== "rich") {
-      return navigator.clipboard.writeText(source(scope, kind).value);
+      return copyText(source(scope, kind).value);
+    }
+    const text = source(scope, "text").value;
+    if (!clipboard || !window.ClipboardItem) {
+      return clipboard ? clipboard.writeText(text) : copySelection(source(scope, "rich"));
     }
     const html = source(scope, "rich").innerHTML;
-    const text = source(scope, "text").value;
-    if (!window.ClipboardItem) {
-      return navigator.clipboard.writeText(text);
-    }
-    return navigator.clipboard.write([
+    return clipboard.write([
       new ClipboardItem({
         "text/html": new Blob([html], { type: "text/html" }),
         "text/plain": new Blob([text], { type: "text/plain" }),

@@ -148,3 +148,24 @@ def test_the_snippet_copies_the_email_as_html_and_as_text(page: Page, live_serve
     )
     assert f'<a href="{package["LinkedIn"]}">&lt;b&gt;Me&lt;/b&gt;</a>' in html
     assert f'href="{package["Job_Posting"]}"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copying_works_without_the_clipboard_api(page: Page, live_server: Any) -> None:
+    # Served over plain HTTP on a LAN address, browsers hide navigator.clipboard.
+    page.add_init_script("Object.defineProperty(window, 'isSecureContext', {value: false})")
+    tracking_id = services.create_tracked_link(
+        original_url="https://example.com/", link_function="Portfolio", link_type="profile"
+    )["tracking_id"]
+    url = reverse("admin:tracking_trackedlink_change", args=[quote(tracking_id)])
+
+    page.goto(live_server.url + url)
+    assert page.evaluate("window.isSecureContext") is False
+    page.click("button[data-copy-text]")
+    page.wait_for_function(
+        "() => document.querySelector('button[data-copy-text]').textContent === 'Copied'"
+    )
+
+    assert page.evaluate("navigator.clipboard.readText()") == (
+        f"https://links.example.com/track/{tracking_id}"
+    )
