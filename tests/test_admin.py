@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
+from django.utils import timezone
 
 from linktrack.urls import urlpatterns as project_urlpatterns
 from tracking import linkcache, services
@@ -387,6 +389,9 @@ def test_csv_export_lists_the_selected_links_with_their_clicks(
     assert first["total_clicks"] == "2" and first["human_clicks"] == "1"
     assert first["redirect_url"] == f"https://links.example.com/track/{ids[0]}"
     assert first["is_active"] == "True"
+    last_click = dt.datetime.fromisoformat(first["last_click"])
+    assert last_click.tzinfo is not None
+    assert abs(timezone.now() - last_click) < dt.timedelta(minutes=5)
     # A formula in a description is exported as text, not run by a spreadsheet.
     assert first["description"] == '\'=HYPERLINK("http://x")'
 
@@ -535,6 +540,40 @@ def test_pages_work_without_the_dashboard(
     for url_name in CHANGELISTS[:4]:
         body = admin_client.get(reverse(url_name)).content.decode()
         assert "/dashboard/" not in body
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+def test_a_job_url_that_cannot_be_tracked_is_refused(admin_client: Client) -> None:
+    response = admin_client.post(
+        reverse("admin:tracking_job_add"),
+        {
+            "title": "Analyst",
+            "posting_url": "http://localhost/jobs/1",
+            "applications-TOTAL_FORMS": "0",
+            "applications-INITIAL_FORMS": "0",
+            "links-TOTAL_FORMS": "0",
+            "links-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert "public host name" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_deleting_a_job_detaches_its_links_everywhere(
+    admin_client: Client, job: Job, application: JobApplication
+) -> None:
+    tracking_id = make_links(1, job=job, application=application)[0]
+    assert linkcache.resolve_link(tracking_id).job_id == str(job.pk)  # type: ignore[union-attr]
+
+    admin_client.post(reverse("admin:tracking_job_delete", args=[quote(job.pk)]), {"post": "yes"})
+
+    assert not Job.objects.exists()
+    link = TrackedLink.objects.get()
+    assert link.job_id is None and link.application_id is None
+    assert linkcache.resolve_link(tracking_id).job_id is None  # type: ignore[union-attr]
 
 
 # --- Profile links --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.contrib.admin import DateFieldListFilter, SimpleListFilter
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
-from django.db import connections, models
+from django.db import connections
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, StreamingHttpResponse
@@ -504,19 +504,47 @@ class ApplicationLinkInline(LinkSourceInline):
     fk_name = "application"
 
 
+class JobForm(forms.ModelForm):
+    posting_url = forms.URLField(required=False, max_length=services.URL_MAX, assume_scheme="https")
+    apply_url = forms.URLField(required=False, max_length=services.URL_MAX, assume_scheme="https")
+
+    class Meta:
+        model = Job
+        fields = ["title", "company_name", "posting_url", "apply_url", "location", "notes"]
+
+    def clean(self) -> dict[str, Any]:
+        # The posting and apply URLs become tracked links: they follow the same rules.
+        data = super().clean() or {}
+        for field in ("posting_url", "apply_url"):
+            if data.get(field):
+                try:
+                    data[field] = services.validate_destination_url(data[field], field=field)
+                except services.ServiceError as exc:
+                    self.add_error(field, exc.message)
+        return data
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    form = JobForm
     list_display = ("title", "company_name", "location", "created_at", "dashboard")
     search_fields = ("title", "company_name")
     list_filter = (("created_at", DateFieldListFilter),)
     readonly_fields = ("dashboard", "created_at", "updated_at")
     inlines = (ApplicationInline, JobLinkInline)
     show_full_result_count = False
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Dashboard")
     def dashboard(self, obj: Job) -> str:
         return dashboard_link("analytics:job-detail", obj.pk) if obj.pk else ""
+
+    def delete_model(self, request: HttpRequest, obj: Job) -> None:
+        # The service also drops the job's links from the redirect cache (they are detached).
+        services.delete_job(job_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        for job_id in queryset.values_list("pk", flat=True):
+            services.delete_job(job_id=job_id)
 
 
 @admin.register(JobApplication)
