@@ -4,7 +4,7 @@
         --links 10000 --clicks 1000000
 
 Fills the database (once; ``--links``/``--clicks`` are targets, rows already there count) with
-generated links and clicks through set-based SQL, runs ANALYZE, then requests each admin page a
+generated links and clicks through set-based SQL, runs VACUUM ANALYZE, then requests each admin page a
 few times as a superuser and prints the median time and query count. Not a test: figures only.
 """
 
@@ -88,7 +88,10 @@ def populate(links: int, clicks: int) -> None:
                 [links, have_clicks, clicks],
             )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE link_tracking; ANALYZE link_clicks")
+        # What autovacuum does soon after a bulk load: statistics and the visibility map (which
+        # lets the per-link click counts use index-only scans).
+        cursor.execute("VACUUM ANALYZE link_tracking")
+        cursor.execute("VACUUM ANALYZE link_clicks")
 
 
 def main() -> None:

@@ -168,11 +168,11 @@ def with_click_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]
     """
     clicks = LinkClick.objects.filter(tracking=OuterRef("pk")).order_by().values("tracking")
     return queryset.annotate(
-        total_clicks=Coalesce(Subquery(clicks.annotate(n=Count("pk")).values("n")), Value(0)),
+        total_clicks=Coalesce(Subquery(clicks.annotate(n=Count("*")).values("n")), Value(0)),
         human_clicks=Coalesce(
             Subquery(
                 clicks.filter(classification=Classification.HUMAN)
-                .annotate(n=Count("pk"))
+                .annotate(n=Count("*"))
                 .values("n")
             ),
             Value(0),
