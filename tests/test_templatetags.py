@@ -152,8 +152,21 @@ def test_the_snippet_takes_the_links_the_page_already_has(
     assert package["Calendly"] not in snippet
 
 
-def test_the_snippet_says_when_there_are_no_links(application: JobApplication) -> None:
-    snippet = render_to_string("tracking/email_snippet.html", {"application": application})
+def test_the_email_can_be_built_from_an_application_id(
+    application: JobApplication, package: dict[str, str]
+) -> None:
+    html = render(
+        "{% load tracked_links %}{% tracked_email app_id as email %}{{ email.text }}",
+        app_id=str(application.pk),
+    )
+    assert "Marketing Manager position at Example Corp" in html
+    assert f"Professional LinkedIn profile: {package['LinkedIn']}" in html
+
+
+@pytest.mark.parametrize("which", ["application", "unknown id"])
+def test_the_snippet_says_when_there_are_no_links(application: JobApplication, which: str) -> None:
+    target = application if which == "application" else "6d0b5a4e-0000-4000-8000-000000000000"
+    snippet = render_to_string("tracking/email_snippet.html", {"application": target})
 
     assert "no tracked links yet" in snippet
     assert "<textarea" not in snippet

@@ -42,15 +42,18 @@ class TrackedURL:
         return self.url
 
 
+def _application_id(application: Any) -> uuid.UUID | None:
+    if isinstance(application, JobApplication):
+        return application.pk
+    try:
+        return uuid.UUID(str(application)) if application else None
+    except ValueError:
+        return None
+
+
 def application_links(application: Any) -> dict[str, TrackedURL]:
     """The active tracked links of an application by function, in package order (one query)."""
-    if isinstance(application, JobApplication):
-        application_id: Any = application.pk
-    else:
-        try:
-            application_id = uuid.UUID(str(application)) if application else None
-        except ValueError:
-            application_id = None
+    application_id = _application_id(application)
     if application_id is None:
         return {}
     return {
@@ -82,8 +85,17 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
     """``{% tracked_email application links as email %}``: a ready email as ``email.html`` and
     ``email.text`` with ``email.count`` links, built from ``links`` (or the application's links
     when not given)."""
+    if not isinstance(application, JobApplication):
+        application_id = _application_id(application)
+        application = (
+            JobApplication.objects.select_related("job").filter(pk=application_id).first()
+            if application_id
+            else None
+        )
+    if application is None:
+        return {"count": 0, "html": "", "text": ""}
     entries = _as_links(links) if links else application_links(application)
-    job = getattr(application, "job", None)
+    job = application.job
     context = {
         "application": application,
         "job": job,
