@@ -3,7 +3,8 @@
 Links are created and changed through ``tracking.services`` (the same URL rules and cache
 invalidation as the API); clicks are read-only. List pages are built to stay fast with tens of
 thousands of links and millions of clicks: per-row click figures come from correlated subqueries
-evaluated only for the rows of the page, and the click list never counts the whole table.
+evaluated only for the rows of the page, and on PostgreSQL a large click list takes the planner's
+row estimate instead of counting every matching click.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class EstimatedCountPaginator(Paginator):
         if isinstance(queryset, QuerySet):
             connection = connections[queryset.db]
             if connection.vendor == "postgresql":
+                # Django's own compiled SQL, with its parameters passed separately.
                 sql, params = queryset.order_by().values("pk").query.sql_with_params()
                 with connection.cursor() as cursor:
                     cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
