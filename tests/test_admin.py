@@ -19,6 +19,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from linktrack.urls import urlpatterns as project_urlpatterns
+from tests.link_fixtures import marketing_job
 from tracking import linkcache, services
 from tracking.models import APIKey, Job, JobApplication, LinkClick, ProfileLink, TrackedLink
 
@@ -46,11 +47,7 @@ urlpatterns = [
 
 @pytest.fixture
 def job() -> Job:
-    return Job.objects.create(
-        title="Marketing Manager",
-        company_name="Example Corp",
-        posting_url="https://careers.example.com/jobs/42",
-    )
+    return marketing_job()
 
 
 @pytest.fixture

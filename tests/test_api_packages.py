@@ -8,19 +8,16 @@ import pytest
 from django.test import Client
 
 from tests.api_helpers import error_of, key_client, make_key, post_json
-from tracking.models import Job, JobApplication, ProfileLink, TrackedLink
+from tests.link_fixtures import marketing_job, standard_profile_links
+from tracking.models import JobApplication, TrackedLink
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def application() -> JobApplication:
-    job = Job.objects.create(
-        title="Marketing Manager", posting_url="https://careers.example.com/jobs/42"
-    )
-    ProfileLink.objects.create(link_function="LinkedIn", url="https://linkedin.com/in/x", order=1)
-    ProfileLink.objects.create(link_function="Calendly", url="https://calendly.com/x", order=2)
-    return JobApplication.objects.create(job=job)
+    standard_profile_links()
+    return JobApplication.objects.create(job=marketing_job())
 
 
 @pytest.fixture

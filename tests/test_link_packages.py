@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.db import connection
 
+from tests.link_fixtures import marketing_job, standard_profile_links
 from tracking import services
 from tracking.models import Job, JobApplication, ProfileLink, TrackedLink
 
@@ -14,11 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def job() -> Job:
-    return Job.objects.create(
-        title="Marketing Manager",
-        company_name="Example Corp",
-        posting_url="https://careers.example.com/jobs/42",
-    )
+    return marketing_job()
 
 
 @pytest.fixture
@@ -28,23 +25,10 @@ def application(job: Job) -> JobApplication:
 
 @pytest.fixture
 def profile_links() -> list[ProfileLink]:
-    return [
-        ProfileLink.objects.create(
-            link_function="Calendly",
-            link_type="networking",
-            url="https://calendly.com/steve-glen/30min",
-            order=2,
-        ),
-        ProfileLink.objects.create(
-            link_function="LinkedIn",
-            url="https://linkedin.com/in/steve-glen",
-            description="Professional LinkedIn profile",
-            order=1,
-        ),
-        ProfileLink.objects.create(
-            link_function="GitHub", url="https://github.com/steve-glen", is_active=False
-        ),
-    ]
+    inactive = ProfileLink.objects.create(
+        link_function="GitHub", url="https://github.com/steve-glen", is_active=False
+    )
+    return [*standard_profile_links(), inactive]
 
 
 def test_it_creates_one_link_per_active_profile_link_plus_the_job_posting(

@@ -4,6 +4,7 @@ import pytest
 from django.template import Context, Template
 from django.template.loader import render_to_string
 
+from tests.link_fixtures import marketing_job, standard_profile_links
 from tracking import services
 from tracking.models import Job, JobApplication, ProfileLink, TrackedLink
 
@@ -14,25 +15,12 @@ HOSTILE = '<script>alert("x")</script>'
 
 @pytest.fixture
 def application() -> JobApplication:
-    job = Job.objects.create(
-        title="Marketing Manager",
-        company_name="Example Corp",
-        posting_url="https://careers.example.com/jobs/42",
-    )
-    return JobApplication.objects.create(job=job)
+    return JobApplication.objects.create(job=marketing_job())
 
 
 @pytest.fixture
 def package(application: JobApplication) -> dict[str, str]:
-    ProfileLink.objects.create(
-        link_function="LinkedIn",
-        url="https://linkedin.com/in/steve-glen",
-        description="Professional LinkedIn profile",
-        order=1,
-    )
-    ProfileLink.objects.create(
-        link_function="Calendly", link_type="networking", url="https://calendly.com/s/30", order=2
-    )
+    standard_profile_links()
     return services.create_job_application_links(application_id=application.pk)
 
 
