@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -601,3 +602,42 @@ def test_rate_limits_fail_open_when_the_cache_is_down(
         body = {"tracking_id": seed_link}
         assert post_json(client, "/api/link-tracking/record-click", body).status_code == 201
         assert client.get(f"/api/link-tracking/analytics/{seed_link}").status_code == 200
+
+
+# --- Query counts on the click-recording paths ------------------------------------------------
+
+
+def test_a_warm_record_click_costs_the_key_lookup_and_one_insert(
+    client: Client, seed_link: str, django_assert_num_queries: Any
+) -> None:
+    body = {"tracking_id": seed_link, "referrer_url": "https://gmail.com"}
+    assert post_json(client, "/api/link-tracking/record-click", body).status_code == 201
+    with django_assert_num_queries(2):
+        assert post_json(client, "/api/link-tracking/record-click", body).status_code == 201
+
+
+def test_a_batch_costs_the_key_lookup_one_link_query_and_one_insert(
+    client: Client, seed_link: str, django_assert_num_queries: Any
+) -> None:
+    post_json(client, "/api/link-tracking/record-click", {"tracking_id": seed_link})
+    other = services.create_tracked_link(
+        original_url="https://example.org/", link_function="Portfolio", link_type="profile"
+    )["tracking_id"]
+    clicks = [
+        {"tracking_id": tid, "session_id": f"s{i}"} for i in range(20) for tid in (seed_link, other)
+    ]
+    with django_assert_num_queries(3):
+        response = post_json(client, "/api/link-tracking/record-clicks", {"clicks": clicks})
+    assert response.json()["stored"] == 40
+
+
+@pytest.mark.usefixtures("frozen_ratelimit_clock")
+def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settings: Any) -> None:
+    settings.ANALYTICS_RATE_LIMIT = "2/m"
+    first, second = Client(), Client()
+    first.force_login(User.objects.create_user("ada", is_staff=True))
+    second.force_login(User.objects.create_user("grace", is_staff=True))
+    for _ in range(2):
+        assert first.get("/api/link-tracking/report").status_code == 200
+    assert first.get("/api/link-tracking/report").status_code == 429
+    assert second.get("/api/link-tracking/report").status_code == 200

@@ -810,11 +810,15 @@ def update_job(*, job_id: str | uuid.UUID, **changes: Any) -> Job:
 def delete_job(*, job_id: str | uuid.UUID) -> None:
     """Delete a job and its applications; its links stay, detached (seed: ON DELETE SET NULL)."""
     with transaction.atomic():
-        job = get_job(job_id=job_id)
-        tracking_ids = list(job.links.values_list("tracking_id", flat=True))
-        job.delete()
-        for tracking_id in tracking_ids:
-            _invalidate(tracking_id)
+        _delete_keeping_links(get_job(job_id=job_id))
+
+
+def _delete_keeping_links(owner: Job | JobApplication) -> None:
+    """Delete a job or application; the database detaches its links, whose caches are dropped."""
+    tracking_ids = list(owner.links.values_list("tracking_id", flat=True))
+    owner.delete()
+    for tracking_id in tracking_ids:
+        _invalidate(tracking_id)
 
 
 def _apply_application_changes(application: JobApplication, changes: Mapping[str, Any]) -> None:
@@ -884,8 +888,4 @@ def update_application(*, application_id: str | uuid.UUID, **changes: Any) -> Jo
 def delete_application(*, application_id: str | uuid.UUID) -> None:
     """Delete an application; its links stay, detached (seed: ON DELETE SET NULL)."""
     with transaction.atomic():
-        application = get_application(application_id=application_id)
-        tracking_ids = list(application.links.values_list("tracking_id", flat=True))
-        application.delete()
-        for tracking_id in tracking_ids:
-            _invalidate(tracking_id)
+        _delete_keeping_links(get_application(application_id=application_id))

@@ -1,4 +1,4 @@
-"""One JSON error shape for the whole API, and the parsing rules that keep bad input a 4xx.
+"""One JSON error shape for the whole API.
 
 Every error body is ``{"error": {"code": ..., "message": ..., "fields": {name: [messages]}}}``:
 DRF validation and parse errors, authentication and permission failures, 404/405/406/413/415,
@@ -7,28 +7,22 @@ rate limits (429, with ``Retry-After``) and the service layer's :class:`ServiceE
 
 from __future__ import annotations
 
-import codecs
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
+from tracking.api.parsers import RequestTooLarge
 from tracking.services import ServiceError
 
 logger = logging.getLogger(__name__)
-
-# The largest JSON body accepted: a full batch of 1000 clicks with long user agents and metadata.
-MAX_BODY_BYTES = 4 * 1024 * 1024
 
 _SERVICE_STATUS = {
     "invalid": status.HTTP_400_BAD_REQUEST,
@@ -36,12 +30,6 @@ _SERVICE_STATUS = {
     "link_inactive": status.HTTP_409_CONFLICT,
     "conflict": status.HTTP_409_CONFLICT,
 }
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The request body is larger than {MAX_BODY_BYTES} bytes."
-    default_code = "too_large"
 
 
 class ConflictError(exceptions.APIException):
@@ -107,6 +95,9 @@ def validation_error(detail: Any) -> dict[str, Any]:
 
 def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: every handled error leaves in the one shape."""
+    # Imported here: rest_framework.views reads the REST_FRAMEWORK settings, which name this module.
+    from rest_framework.views import set_rollback
+
     headers: dict[str, str] = {}
     if isinstance(exc, ServiceError):
         set_rollback()
@@ -119,7 +110,9 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
             error_body(code, message, fields),
             status=_SERVICE_STATUS.get(code, status.HTTP_400_BAD_REQUEST),
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -158,93 +151,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     return Response(body, status=exc.status_code, headers=headers)
 
 
-class JSONBodyParser(JSONParser):
-    """JSON only, bounded in size, with the cases the standard parser lets through made 4xx.
-
-    Deeply nested documents (RecursionError), NUL characters and unpaired surrogates (which
-    PostgreSQL refuses to store) become a 400 here instead of a 500 deeper down.
-    """
-
-    def parse(
-        self,
-        stream: Any,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        parser_context = parser_context or {}
-        request = parser_context.get("request")
-        if request is not None:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > MAX_BODY_BYTES:
-                raise RequestTooLarge()
-        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise RequestTooLarge()
-        encoding = parser_context.get("encoding") or "utf-8"
-        try:
-            text = codecs.decode(raw, encoding)
-            data = json.loads(text, parse_constant=_reject_constant)
-        except RecursionError:
-            raise exceptions.ParseError(
-                "JSON parse error - the document is nested too deeply."
-            ) from None
-        except (ValueError, LookupError) as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-        if not _strings_are_storable(data):
-            raise exceptions.ParseError(
-                "JSON parse error - strings must not contain NUL characters or unpaired surrogates."
-            )
-        return data
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _strings_are_storable(data: Any) -> bool:
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not _storable(item):
-                return False
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if not _storable(key):
-                    return False
-                stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
-
-
-class JSONFallbackNegotiation(DefaultContentNegotiation):
-    """Answer in the view's first format when the client's ``Accept`` matches none (no 406)."""
-
-    def select_renderer(
-        self, request: Any, renderers: list[Any], format_suffix: str | None = None
-    ) -> tuple[Any, str]:
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except exceptions.NotFound:
-            raise
-        except exceptions.NotAcceptable:
-            return renderers[0], renderers[0].media_type
-
-
+# Exempt: a mistyped POST must get this JSON 404, not Django's HTML CSRF page; nothing changes here.
+@csrf_exempt
 def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     """Catch-all under ``/api/``: unknown paths get the JSON 404, never an HTML page."""
     message = f"No API endpoint at {request.path}."

@@ -38,6 +38,8 @@ class FlexibleDateTimeField(serializers.DateTimeField):
     exclusive end of a range) it is the next day's, so ``end=2025-07-27`` includes the 27th.
     """
 
+    default_error_messages = {"out_of_range": "Dates must lie between the years 1 and 9999."}
+
     def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day
         super().__init__(**kwargs)
@@ -49,17 +51,33 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             except ValueError:
                 pass
             else:
-                if self.end_of_day:
-                    day += dt.timedelta(days=1)
-                return dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz())
-        result = super().to_internal_value(value)
-        if timezone.is_naive(result):
-            result = result.replace(tzinfo=dt.UTC)
-        return result
+                try:
+                    if self.end_of_day:
+                        day += dt.timedelta(days=1)
+                    return _in_range(dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz()))
+                except OverflowError:
+                    self.fail("out_of_range")
+        try:
+            result = super().to_internal_value(value)
+            if timezone.is_naive(result):
+                result = result.replace(tzinfo=dt.UTC)
+            return _in_range(result)
+        except OverflowError:
+            self.fail("out_of_range")
 
 
 def _local_tz() -> dt.tzinfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    """Raise OverflowError for instants that cannot be expressed in UTC (year 1 or 9999 edges)."""
+    value.astimezone(dt.UTC)
+    if not dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1) < value:
+        raise OverflowError(value)
+    if not value < dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1):
+        raise OverflowError(value)
+    return value
 
 
 def _identifier(**kwargs: Any) -> serializers.CharField:
@@ -72,7 +90,8 @@ def _identifier(**kwargs: Any) -> serializers.CharField:
 class ErrorDetailOutput(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid`.")
     message = serializers.CharField(help_text="What went wrong, for people.")
-    fields = serializers.DictField(
+    # Declared fields leave the class namespace, so this does not shadow ``Serializer.fields``.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per request field (empty when the error is not about a field).",
     )
@@ -208,7 +227,7 @@ class ClickBatchInput(serializers.Serializer):
 class ClickBatchDocInput(serializers.Serializer):
     """The documented request body of record-clicks (items are validated one by one)."""
 
-    clicks = ClickInput(many=True, min_length=1, max_length=BATCH_MAX)
+    clicks = ClickInput(many=True, min_length=1, max_length=BATCH_MAX)  # type: ignore[call-arg]
 
 
 class ClickBatchItemOutput(serializers.Serializer):
@@ -255,13 +274,16 @@ class JobInput(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
 
 
-class JobOutput(serializers.Serializer):
+class _JobFields(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     company_name = serializers.CharField()
     posting_url = serializers.CharField()
     apply_url = serializers.CharField()
     location = serializers.CharField()
+
+
+class JobOutput(_JobFields):
     notes = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -315,7 +337,7 @@ class ClickFilterInput(serializers.Serializer):
     end = FlexibleDateTimeField(
         required=False, end_of_day=True, help_text="Clicks before (a bare date: up to its end)."
     )
-    source = _identifier(required=False, help_text="click_source, e.g. email.")
+    source = _identifier(required=False, help_text="click_source, e.g. email.")  # type: ignore[assignment]
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
     job = serializers.UUIDField(required=False)
     application = serializers.UUIDField(required=False)
@@ -417,13 +439,7 @@ class FunctionRowOutput(ClickCountsOutput):
     link_count = serializers.IntegerField()
 
 
-class SummaryJobOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    title = serializers.CharField()
-    company_name = serializers.CharField()
-    posting_url = serializers.CharField()
-    apply_url = serializers.CharField()
-    location = serializers.CharField()
+class SummaryJobOutput(_JobFields):
     created_at = serializers.DateTimeField(allow_null=True)
     application_count = serializers.IntegerField()
     link_count = serializers.IntegerField()

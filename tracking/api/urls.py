@@ -14,7 +14,7 @@ app_name = "api"
 
 TRACKING_ID = f"(?P<tracking_id>{views.TRACKING_ID_PATTERN})"
 
-router = SimpleRouter(trailing_slash="")
+router = SimpleRouter(trailing_slash="")  # type: ignore[arg-type]  # "" is DRF's "no slash"
 router.register("v1/links", views.LinkViewSet, basename="link")
 router.register("v1/clicks", views.ClickViewSet, basename="click")
 router.register("v1/jobs", views.JobViewSet, basename="job")
