@@ -140,6 +140,18 @@ def test_the_snippet_takes_the_links_the_page_already_has(
     assert package["Calendly"] not in snippet
 
 
+def test_the_snippet_ignores_a_links_variable_that_is_not_a_mapping(
+    application: JobApplication, package: dict[str, str]
+) -> None:
+    # A page may hold its own "links" (say, a list of rows); the snippet then reads the package.
+    snippet = render_to_string(
+        "tracking/email_snippet.html",
+        {"application": application, "links": [{"tracking_id": "lt_x"}]},
+    )
+
+    assert package["LinkedIn"] in snippet
+
+
 def test_the_email_can_be_built_from_an_application_id(
     application: JobApplication, package: dict[str, str]
 ) -> None:

@@ -62,10 +62,8 @@ def application_links(application: Any) -> dict[str, TrackedURL]:
     }
 
 
-def _as_links(links: Any) -> dict[str, TrackedURL]:
+def _as_links(links: Mapping[Any, Any]) -> dict[str, TrackedURL]:
     """Accept what the tag returns or the service's plain ``{function: redirect_url}``."""
-    if not isinstance(links, Mapping):
-        return {}
     return {
         str(function): value
         if isinstance(value, TrackedURL)
@@ -94,7 +92,11 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
         )
     if application is None:
         return {"count": 0, "html": "", "text": ""}
-    entries = _as_links(links) if links else application_links(application)
+    # Only a {function: url} mapping is taken as the links; anything else a page may call
+    # "links" falls back to the application's own links.
+    entries = _as_links(links) if isinstance(links, Mapping) and links else None
+    if entries is None:
+        entries = application_links(application)
     job = application.job
     context = {
         "application": application,
