@@ -149,6 +149,14 @@ def test_the_snippet_copies_the_email_as_html_and_as_text(page: Page, live_serve
     assert f'<a href="{package["LinkedIn"]}">&lt;b&gt;Me&lt;/b&gt;</a>' in html
     assert f'href="{package["Job_Posting"]}"' in html
 
+    # The HTML source is copied as text (for an email tool's HTML field), escaped once.
+    page.click('button[data-copy-from="html"]')
+    page.wait_for_function(
+        "() => document.querySelector('button[data-copy-from=\"html\"]').textContent === 'Copied'"
+    )
+    source = page.evaluate("navigator.clipboard.readText()")
+    assert f'<a href="{package["LinkedIn"]}">&lt;b&gt;Me&lt;/b&gt;</a>' in source
+
 
 @pytest.mark.django_db(transaction=True)
 def test_copying_works_without_the_clipboard_api(page: Page, live_server: Any) -> None:
