@@ -68,6 +68,13 @@ API_SCOPES = [(scope, f"{scope}: {_SCOPE_HELP.get(scope, scope)}") for scope in 
 ESTIMATE_COUNT_ABOVE = 10_000
 
 
+admin.site.site_header = "linktrack"
+admin.site.site_title = "linktrack admin"
+admin.site.index_title = "Links, clicks and applications"
+# "View site" leads to the dashboard; the site has no page at "/".
+admin.site.site_url = "/dashboard/"
+
+
 # --- Shared pieces --------------------------------------------------------------------------
 
 
