@@ -25,7 +25,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracking import linkcache
-from tracking.models import ClickSource, Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import (
+    ClickSource,
+    Job,
+    JobApplication,
+    LinkClick,
+    LinkFunction,
+    LinkType,
+    ProfileLink,
+    TrackedLink,
+)
 
 TRACKING_ID_MAX = 100
 IDENTIFIER_MAX = 50
@@ -727,6 +736,152 @@ def record_reported_click(**fields: Any) -> dict[str, Any]:
         raise outcome
     store_clicks([outcome])
     return {"click_id": str(outcome.click_id), "clicked_at": outcome.clicked_at}
+
+
+# --- Profile links and job-application link packages ----------------------------------------
+
+# Functions a package takes from the job itself rather than from the profile links.
+JOB_URL_FUNCTIONS = {
+    LinkFunction.JOB_POSTING.value: ("posting_url", LinkType.JOB_POSTING.value, "Job posting"),
+    LinkFunction.APPLY_NOW.value: ("apply_url", LinkType.APPLICATION.value, "Apply now"),
+}
+PACKAGE_CREATED_BY = "link-package"
+
+
+def validate_profile_link(*, link_function: Any, link_type: Any, url: Any) -> dict[str, str]:
+    """Check a profile link with the same rules as a tracked link; return the cleaned values."""
+    link_function = validate_identifier(link_function, field="link_function")
+    if link_function in JOB_URL_FUNCTIONS:
+        raise ValidationFailed(
+            f"{link_function} links come from the job's own URL, not from a profile link.",
+            field="link_function",
+        )
+    return {
+        "link_function": link_function,
+        "link_type": validate_identifier(link_type, field="link_type"),
+        "url": validate_destination_url(url, field="url"),
+    }
+
+
+def validate_link_input(
+    *,
+    original_url: Any,
+    link_function: Any,
+    link_type: Any,
+    job_id: Any = None,
+    application_id: Any = None,
+) -> dict[str, Any]:
+    """Run the checks of ``create_tracked_link`` without writing (forms validate before saving).
+
+    Returns the cleaned values; ``job_id`` is filled from the application when only that is given.
+    """
+    original_url = validate_destination_url(original_url)
+    link_function = validate_identifier(link_function, field="link_function")
+    link_type = validate_identifier(link_type, field="link_type")
+    job_uuid, app_uuid = _resolve_associations(job_id, application_id)
+    return {
+        "original_url": original_url,
+        "link_function": link_function,
+        "link_type": link_type,
+        "job_id": job_uuid,
+        "application_id": app_uuid,
+    }
+
+
+def _package_sources(
+    application: JobApplication, functions: list[str] | None
+) -> list[tuple[str, str, str, str | None, str]]:
+    """(function, link_type, url, description, field) for each link the package should hold."""
+    sources = [
+        (p.link_function, p.link_type, p.url, p.description or None, "profile_links")
+        for p in ProfileLink.objects.filter(is_active=True).order_by("order", "link_function")
+    ]
+    job = application.job
+    for function, (attribute, link_type, label) in JOB_URL_FUNCTIONS.items():
+        url = getattr(job, attribute)
+        if url:
+            sources.append((function, link_type, url, f"{label}: {job}", attribute))
+    if functions is None:
+        return sources
+    available = {source[0] for source in sources}
+    missing = [name for name in functions if name not in available]
+    if missing:
+        raise ValidationFailed(
+            f"No active profile link or job URL for: {', '.join(missing)}.", field="functions"
+        )
+    return [source for source in sources if source[0] in functions]
+
+
+def _clean_functions(functions: Any) -> list[str] | None:
+    if functions is None:
+        return None
+    if isinstance(functions, str) or not isinstance(functions, list | tuple | set | frozenset):
+        raise ValidationFailed("functions must be a list of link functions.", field="functions")
+    return [validate_identifier(name, field="functions") for name in functions]
+
+
+def package_links(*, application_id: Any) -> dict[str, TrackedLink]:
+    """The active links of an application by function, oldest first (what a package reuses)."""
+    links: dict[str, TrackedLink] = {}
+    for link in (
+        TrackedLink.objects.filter(application_id=application_id)
+        .exclude(is_active=False)
+        .order_by("created_at", "tracking_id")
+    ):
+        links.setdefault(link.link_function, link)
+    return links
+
+
+def create_job_application_links(
+    *, application_id: str | uuid.UUID, functions: list[str] | None = None
+) -> dict[str, str]:
+    """Seed 001's link package: ``{function: redirect_url}`` for an application.
+
+    One link per active profile link (in their order), plus ``Job_Posting`` and ``Apply_Now`` when
+    the job has those URLs; ``functions`` narrows the package. Idempotent: an active link the
+    application already has for a function is returned as it is, and only missing ones are created.
+    An inactive link was switched off on purpose, so it is not reused and a new one is created.
+    """
+    app_uuid = _parse_uuid(application_id, field="application_id")
+    if app_uuid is None:
+        raise ValidationFailed("application_id is required.", field="application_id")
+    wanted = _clean_functions(functions)
+    with transaction.atomic():
+        # Locking the application row serialises concurrent calls for it: the second one waits,
+        # then sees the links the first created and creates none of its own.
+        application = (
+            JobApplication.objects.select_for_update(of=("self",))
+            .select_related("job")
+            .filter(pk=app_uuid)
+            .first()
+        )
+        if application is None:
+            raise ObjectNotFound("No application has this application_id.", field="application_id")
+        existing = package_links(application_id=app_uuid)
+        package: dict[str, str] = {}
+        for function, link_type, url, description, field in _package_sources(application, wanted):
+            if function in existing:
+                package[function] = existing[function].redirect_url
+                continue
+            try:
+                created = create_tracked_link(
+                    original_url=url,
+                    link_function=function,
+                    link_type=link_type,
+                    job_id=application.job_id,
+                    application_id=app_uuid,
+                    description=description,
+                    created_by=PACKAGE_CREATED_BY,
+                )
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    f"The {function} URL cannot be tracked: {exc.message}", field=field
+                ) from None
+            package[function] = created["redirect_url"]
+    return package
+
+
+# --- Batch click recording (REST API) ------------------------------------------------------
 
 
 def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from tracking.api import views
+from tracking.api import packages, views
 from tracking.api.errors import api_not_found
 
 app_name = "api"
@@ -40,6 +40,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="job-summary",
     ),
     path("link-tracking/report", views.PerformanceReportView.as_view(), name="report"),
+    re_path(
+        rf"^link-tracking/applications/(?P<application_id>{views.UUID_PATTERN})/links$",
+        packages.LinkPackageView.as_view(),
+        name="application-links",
+    ),
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
