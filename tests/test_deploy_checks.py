@@ -22,6 +22,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "links.example.com",
     "DATABASE_URL": "postgres://linktrack:secret@db.internal:5432/linktrack",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "TRUSTED_PROXIES": "10.0.0.0/8",
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_PROXY_SSL_HEADER": "true",
     "SECURE_HSTS_SECONDS": "31536000",
