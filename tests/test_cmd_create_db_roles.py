@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -148,6 +152,32 @@ def stored_password(role: str) -> str:
         return cursor.fetchone()[0]
 
 
+def password_matches(stored: str, *, role: str, password: str) -> bool:
+    """Check a password against PostgreSQL's stored verifier (the server here trusts 127.0.0.1,
+    so logging in would prove nothing)."""
+    if stored.startswith("md5"):
+        return stored == "md5" + hashlib.md5((password + role).encode()).hexdigest()  # noqa: S324
+    _, params, keys = stored.split("$")
+    iterations, salt = params.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+    )
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_roles_get_the_passwords_from_the_environment(role_passwords: dict[str, str]) -> None:
+    run_command("create_db_roles")
+    for role, password in role_passwords.items():
+        stored = stored_password(role)
+        assert password not in stored
+        assert password_matches(stored, role=role, password=password)
+        assert not password_matches(stored, role=role, password=password + "x")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_without_password_variables_a_re_run_keeps_passwords_and_rotation_prints_new_ones(
@@ -163,8 +193,13 @@ def test_without_password_variables_a_re_run_keeps_passwords_and_rotation_prints
     assert stored_password(RECORDER) == before
 
     rotated = run_command("create_db_roles", "--rotate-passwords")
-    assert rotated.count("password (shown once, store it now): ") == 2
+    printed = dict(
+        re.findall(r"^(\w+): .*password \(shown once, store it now\): (\S+)$", rotated, re.M)
+    )
+    assert set(printed) == {READONLY, RECORDER}
     assert stored_password(RECORDER) != before
+    for role, password in printed.items():
+        assert password_matches(stored_password(role), role=role, password=password)
 
 
 @pytest.mark.django_db
@@ -173,3 +208,21 @@ def test_it_explains_that_sqlite_has_no_roles(on_postgres: bool) -> None:
         pytest.skip("the SQLite refusal is checked on SQLite")
     with pytest.raises(CommandError, match="create_db_roles needs PostgreSQL"):
         run_command("create_db_roles")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_dry_run_prints_the_statements_without_passwords_and_changes_nothing(
+    role_passwords: dict[str, str], connect_as: Any, link: TrackedLink
+) -> None:
+    run_command("create_db_roles")
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT ON link_clicks TO {READONLY}")
+
+    output = run_command("create_db_roles", "--dry-run")
+
+    assert f'would run: REVOKE ALL ON "link_tracking", "link_clicks" FROM "{READONLY}"' in output
+    assert f'would run: GRANT SELECT ON "link_tracking" TO "{READONLY}"' in output
+    assert role_passwords[READONLY] not in output and role_passwords[RECORDER] not in output
+    assert "Dry run: nothing changed" in output
+    assert can(connect_as(READONLY), "SELECT * FROM link_clicks")

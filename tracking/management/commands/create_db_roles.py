@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection, transaction
 from psycopg2 import sql
+from psycopg2.extensions import encrypt_password
 
 from tracking.models import LinkClick, TrackedLink
 
@@ -58,6 +59,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Generate new passwords for roles whose password variable is not set.",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print the statements (passwords hidden) and change nothing.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
@@ -65,18 +71,21 @@ class Command(BaseCommand):
                 "create_db_roles needs PostgreSQL (DATABASE_URL=postgres://...): "
                 f"the {connection.vendor} database has no roles or grants."
             )
+        dry_run: bool = options["dry_run"]
         for role in ROLES:
-            password_note = self._apply_with_retry(role, rotate=options["rotate_passwords"])
-            self.stdout.write(f"{role.name}: {role.purpose}; {password_note}")
-        self.stdout.write(
-            self.style.SUCCESS(f"Roles ready in database {connection.settings_dict['NAME']}.")
-        )
+            note = self._apply_with_retry(role, rotate=options["rotate_passwords"], dry_run=dry_run)
+            self.stdout.write(f"{role.name}: {role.purpose}; {note}")
+        database = connection.settings_dict["NAME"]
+        if dry_run:
+            self.stdout.write(f"Dry run: nothing changed in database {database}.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Roles ready in database {database}."))
 
-    def _apply_with_retry(self, role: Role, *, rotate: bool) -> str:
+    def _apply_with_retry(self, role: Role, *, rotate: bool, dry_run: bool) -> str:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with transaction.atomic():
-                    return self._apply(role, rotate=rotate)
+                    return self._apply(role, rotate=rotate, dry_run=dry_run)
             except DatabaseError as exc:
                 if "permission denied" in str(exc) or "must be superuser" in str(exc):
                     raise CommandError(
@@ -87,22 +96,23 @@ class Command(BaseCommand):
                     raise
         raise AssertionError("unreachable")
 
-    def _apply(self, role: Role, *, rotate: bool) -> str:
+    def _apply(self, role: Role, *, rotate: bool, dry_run: bool) -> str:
         name = sql.Identifier(role.name)
         env_password = os.environ.get(role.env_var, "")
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role.name])
             exists = cursor.fetchone() is not None
-            if not exists:
-                cursor.execute(
-                    sql.SQL("CREATE ROLE {} LOGIN").format(name).as_string(cursor.cursor)
-                )
+            cursor.execute("SELECT current_schema()")
+            schema = sql.Identifier(cursor.fetchone()[0])
 
             if env_password:
-                password, note = env_password, f"password from {role.env_var}"
+                password: str | None = env_password
+                note = f"password from {role.env_var}"
             elif rotate or not exists:
                 password = secrets.token_urlsafe(24)
                 note = f"password (shown once, store it now): {password}"
+                if dry_run:
+                    note = "a password would be generated"
             else:
                 password, note = None, "existing password kept (--rotate-passwords to replace)"
 
@@ -111,20 +121,23 @@ class Command(BaseCommand):
                 "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
                 "NOBYPASSRLS INHERIT"
             ).format(name)
+            tables = sql.SQL(", ").join(sql.Identifier(t) for t in (LINKS, CLICKS))
+            statements: list[sql.Composable] = []
+            if not exists:
+                statements.append(sql.SQL("CREATE ROLE {} LOGIN").format(name))
             if password is not None:
-                cursor.execute(
-                    sql.SQL("{} PASSWORD %s").format(attributes).as_string(cursor.cursor),
-                    [password],
+                # Hashed here (SCRAM, as the server is configured) so the clear password never
+                # reaches the server, its statement log or pg_stat_activity.
+                verifier = encrypt_password(password, role.name, cursor.cursor.connection)
+                statements.append(
+                    sql.SQL("{} PASSWORD {}").format(attributes, sql.Literal(verifier))
                 )
             else:
-                cursor.execute(attributes.as_string(cursor.cursor))
-
-            database = sql.Identifier(connection.settings_dict["NAME"])
-            cursor.execute("SELECT current_schema()")
-            schema = sql.Identifier(cursor.fetchone()[0])
-            tables = sql.SQL(", ").join(sql.Identifier(t) for t in (LINKS, CLICKS))
-            statements = [
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, name),
+                statements.append(attributes)
+            statements += [
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(connection.settings_dict["NAME"]), name
+                ),
                 sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, name),
                 # Reset first: re-running leaves exactly the seed's grants.
                 sql.SQL("REVOKE ALL ON {} FROM {}").format(tables, name),
@@ -136,5 +149,11 @@ class Command(BaseCommand):
                 for privilege, table in role.grants
             ]
             for statement in statements:
-                cursor.execute(statement.as_string(cursor.cursor))
+                text = statement.as_string(cursor.cursor)
+                if dry_run:
+                    if password is not None:
+                        text = text.replace(sql.Literal(verifier).as_string(cursor.cursor), "'…'")
+                    self.stdout.write(f"  would run: {text}")
+                else:
+                    cursor.execute(text)
         return note
