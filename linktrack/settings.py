@@ -212,6 +212,12 @@ CLICK_FUTURE_SKEW_SECONDS = env_int("CLICK_FUTURE_SKEW_SECONDS", 300, minimum=0)
 CLICK_RATE_LIMIT = env_str("CLICK_RATE_LIMIT", "1000/m")
 ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
 
+# --- Analytics ------------------------------------------------------------------------------
+# Dashboard aggregates are cached this long, so a new click shows up within it (at most 60 s).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 30, minimum=0)
+if ANALYTICS_CACHE_SECONDS > 60:
+    raise ImproperlyConfigured("ANALYTICS_CACHE_SECONDS must be at most 60 (new clicks show up)")
+
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)
 CLICK_RETENTION_DAYS = env_int("CLICK_RETENTION_DAYS", 730, minimum=1)

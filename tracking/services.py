@@ -39,6 +39,8 @@ CREATED_BY_MAX = 100
 METADATA_MAX_KEYS = 50
 METADATA_MAX_BYTES = 8192
 
+# Paths under /track/ that are not links: a link with such an id could never be reached.
+RESERVED_TRACKING_IDS = frozenset({"health"})
 _TRACKING_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -187,7 +189,12 @@ def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_
 
 
 def is_valid_tracking_id(value: str) -> bool:
-    return bool(_TRACKING_ID_RE.match(value))
+    """Whether ``value`` could be a tracking id at all (the redirect answers 404 otherwise)."""
+    return bool(_TRACKING_ID_RE.match(value)) and value not in RESERVED_TRACKING_IDS
+
+
+def is_safe_identifier(value: str) -> bool:
+    return bool(_IDENTIFIER_RE.match(value))
 
 
 def _clean_text(value: Any, *, field: str, max_length: int) -> str | None:
@@ -328,9 +335,14 @@ def create_tracked_link(
     link_function = validate_identifier(link_function, field="link_function")
     link_type = validate_identifier(link_type, field="link_type")
     if tracking_id is not None:
-        if not isinstance(tracking_id, str) or not is_valid_tracking_id(tracking_id):
+        if not isinstance(tracking_id, str) or not _TRACKING_ID_RE.match(tracking_id):
             raise ValidationFailed(
                 "tracking_id must be letters, digits, '_' or '-', at most 100 characters.",
+                field="tracking_id",
+            )
+        if tracking_id in RESERVED_TRACKING_IDS:
+            raise ValidationFailed(
+                f"tracking_id {tracking_id!r} is reserved (/track/{tracking_id} is not a link).",
                 field="tracking_id",
             )
     if description is not None and not isinstance(description, str):
@@ -552,6 +564,68 @@ def store_clicks(clicks: list[LinkClick]) -> None:
     """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
     if clicks:
         LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+
+
+# --- Burst rule (clicks reclassified after they are stored) -----------------------------------
+
+BURST_WINDOW = dt.timedelta(seconds=2)
+
+
+def apply_burst_rule(
+    *,
+    click_id: uuid.UUID,
+    tracking_id: str,
+    application_id: str,
+    network: str,
+    clicked_at: dt.datetime,
+) -> int:
+    """Reclassify the clicks of one application opened from one network within two seconds.
+
+    Email scanners open every link of a message at once; a person does not. When, within
+    ``BURST_WINDOW`` of the stored click ``click_id``, another link of ``application_id`` was
+    clicked from the same ``network`` (the /24 or /48 of :func:`tracking.classify.burst_network`),
+    every click of that group gets the ``burst`` reason and those that looked human become
+    ``scanner`` (earlier ones included). Returns the number of rows changed.
+
+    The network of ``click_id`` itself is passed in because a Do-Not-Track click stores no IP;
+    earlier Do-Not-Track clicks cannot be matched for the same reason.
+    """
+    from tracking import classify
+
+    window = (clicked_at - BURST_WINDOW, clicked_at + BURST_WINDOW)
+    in_window = LinkClick.objects.filter(
+        tracking__application_id=application_id, clicked_at__range=window
+    )
+    fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
+    # First the cheap question, other links only (the common answer is "none").
+    others = [
+        row
+        for row in in_window.exclude(tracking_id=tracking_id).values_list(*fields)[:200]
+        if classify.burst_network(row[2]) == network
+    ]
+    if not others:
+        return 0
+    same_link = [
+        row
+        for row in in_window.filter(tracking_id=tracking_id).values_list(*fields)[:200]
+        if row[0] == click_id or classify.burst_network(row[2]) == network
+    ]
+    changed = []
+    for row_id, _tracking_id, _ip, classification, reasons in others + same_link:
+        reasons = list(reasons or [])
+        if "burst" in reasons:
+            continue
+        reasons.append("burst")
+        if classification in (None, "human"):
+            classification = classify.classification_for(reasons)
+        changed.append(
+            LinkClick(
+                click_id=row_id, classification=classification, classification_reasons=reasons
+            )
+        )
+    if changed:
+        LinkClick.objects.bulk_update(changed, ["classification", "classification_reasons"])
+    return len(changed)
 
 
 # --- Privacy: anonymization, retention and erasure ------------------------------------------

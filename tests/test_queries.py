@@ -1,0 +1,388 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+
+from analytics import queries
+from tests import analytics_fixture
+from tests.analytics_fixture import utc
+from tracking import services
+from tracking.models import LinkClick
+
+pytestmark = pytest.mark.django_db
+
+START, END = utc(2026, 3, 10), utc(2026, 3, 13)
+
+
+@pytest.fixture
+def fx() -> analytics_fixture.Fixture:
+    return analytics_fixture.build()
+
+
+# --- link_analytics -------------------------------------------------------------------------
+
+
+def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(fx):
+    result = queries.link_analytics(fx.links["L1"], start=START, end=END)
+    assert result is not None
+    assert result["link_info"]["tracking_id"] == "fx_l1"
+    stats = result["click_statistics"]
+    assert stats == {
+        "total_clicks": 3,
+        "unique_sessions": 2,
+        "human_clicks": 3,
+        "automated_clicks": 1,
+        "first_click": "2026-03-10T09:00:00+00:00",
+        "last_click": "2026-03-11T23:30:00+00:00",
+        "by_source": {"email": 2, "linkedin": 1},
+        "by_classification": {"human": 2, "scanner": 1, "unclassified": 1},
+    }
+    assert [c["clicked_at"] for c in result["click_timeline"]] == [
+        "2026-03-11T23:30:00+00:00",
+        "2026-03-10T09:05:00+00:00",
+        "2026-03-10T09:00:00+00:00",
+    ]
+    assert set(result["click_timeline"][0]) >= {
+        "click_id",
+        "clicked_at",
+        "click_source",
+        "ip_address",
+        "referrer_url",
+        "metadata",
+        "classification",
+        "classification_reasons",
+        "device_type",
+        "browser",
+        "os",
+    }
+
+
+def test_link_analytics_with_automated_counts_every_click(fx):
+    result = queries.link_analytics(fx.links["L1"], start=START, end=END, include_automated=True)
+    assert result is not None
+    stats = result["click_statistics"]
+    assert (stats["total_clicks"], stats["unique_sessions"]) == (4, 2)
+    assert (stats["human_clicks"], stats["automated_clicks"]) == (3, 1)
+    assert stats["first_click"] == "2026-03-10T08:59:58+00:00"
+    assert stats["by_source"] == {"email": 3, "linkedin": 1}
+    assert result["click_timeline"][-1]["classification"] == "scanner"
+    assert result["click_timeline"][-1]["classification_reasons"] == ["scanner signal"]
+
+
+def test_link_analytics_without_a_range_counts_all_time(fx):
+    result = queries.link_analytics(fx.links["L5"])
+    assert result is not None
+    assert result["click_statistics"]["total_clicks"] == 2
+
+
+def test_link_analytics_is_none_for_an_unknown_link(fx):
+    assert queries.link_analytics("no_such_link") is None
+
+
+def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
+    tid = services.create_tracked_link(
+        original_url="https://example.com/x", link_function="Resume", link_type="document"
+    )["tracking_id"]
+    result = queries.link_analytics(tid)
+    assert result is not None
+    assert result["click_statistics"]["total_clicks"] == 0
+    assert result["click_statistics"]["first_click"] is None
+    assert result["click_timeline"] == []
+
+
+def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
+    base = utc(2026, 3, 1)
+    services.store_clicks(
+        [
+            services.build_click(
+                tracking_id=fx.links["L5"], clicked_at=base + dt.timedelta(minutes=i)
+            )
+            for i in range(60)
+        ]
+    )
+    result = queries.link_analytics(fx.links["L5"])
+    assert result is not None
+    assert len(result["click_timeline"]) == 50
+    assert result["click_timeline"][0]["clicked_at"] == "2026-03-12T02:00:00+00:00"
+
+
+# --- job_link_summary -----------------------------------------------------------------------
+
+
+def test_job_link_summary_groups_active_links_by_function(fx):
+    result = queries.job_link_summary(fx.job.id, start=START, end=END)
+    assert result is not None
+    assert result["job"]["title"] == "Backend Engineer"
+    assert result["job"]["application_count"] == 2
+    assert (result["job"]["link_count"], result["job"]["active_link_count"]) == (4, 3)
+    assert result["link_functions"] == [
+        {
+            "link_function": "LinkedIn",
+            "link_count": 2,
+            "total_clicks": 4,
+            "unique_sessions": 3,
+            "human_clicks": 4,
+            "automated_clicks": 2,
+        },
+        {
+            "link_function": "Calendly",
+            "link_count": 1,
+            "total_clicks": 1,
+            "unique_sessions": 1,
+            "human_clicks": 1,
+            "automated_clicks": 1,
+        },
+    ]
+
+
+def test_job_link_summary_with_automated(fx):
+    result = queries.job_link_summary(fx.job.id, start=START, end=END, include_automated=True)
+    assert result is not None
+    rows = {r["link_function"]: r for r in result["link_functions"]}
+    assert (rows["LinkedIn"]["total_clicks"], rows["LinkedIn"]["unique_sessions"]) == (6, 4)
+    assert (rows["Calendly"]["total_clicks"], rows["Calendly"]["unique_sessions"]) == (2, 2)
+
+
+def test_job_link_summary_is_none_for_an_unknown_job(fx):
+    assert queries.job_link_summary("8c1d2a9e-0000-4000-8000-000000000000") is None
+
+
+# --- performance_report and daily trends -----------------------------------------------------
+
+
+def test_performance_report_covers_today_and_the_previous_days():
+    today = queries.today()
+    yesterday_noon = queries.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
+    long_ago = queries.local_midnight(today - dt.timedelta(days=40))
+    tid = services.create_tracked_link(
+        original_url="https://example.com/p", link_function="Portfolio", link_type="profile"
+    )["tracking_id"]
+    clicks = [
+        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="a"),
+        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="b"),
+        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="c"),
+        services.build_click(tracking_id=tid, clicked_at=long_ago, session_id="d"),
+    ]
+    clicks[2].classification = "bot"
+    services.store_clicks(clicks)
+
+    report = queries.performance_report(days=30)
+
+    assert report["period"]["days"] == 30
+    assert report["overall_statistics"] == {
+        "total_links": 1,
+        "active_links": 1,
+        "total_clicks": 2,
+        "unique_sessions": 2,
+        "human_clicks": 2,
+        "automated_clicks": 1,
+    }
+    assert report["function_performance"] == [
+        {
+            "link_function": "Portfolio",
+            "link_count": 1,
+            "total_clicks": 2,
+            "unique_sessions": 2,
+            "human_clicks": 2,
+            "automated_clicks": 1,
+        }
+    ]
+    trends = report["daily_trends"]
+    assert len(trends) == 30
+    assert trends[-1]["date"] == today.isoformat()
+    assert trends[-2] == {
+        "date": (today - dt.timedelta(days=1)).isoformat(),
+        "total_clicks": 2,
+        "unique_sessions": 2,
+        "human_clicks": 2,
+        "automated_clicks": 1,
+    }
+    assert sum(day["total_clicks"] for day in trends) == 2
+
+
+def test_daily_clicks_cut_days_in_utc_by_default(fx):
+    days = queries.daily_clicks(start=START, end=END)
+    assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
+        ("2026-03-10", 3, 1),
+        ("2026-03-11", 3, 1),
+        ("2026-03-12", 1, 1),
+    ]
+    assert [d["unique_sessions"] for d in days] == [1, 2, 1]
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
+    start, end = queries.period_for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
+    assert start == utc(2026, 3, 10, 4)  # EDT, UTC-4
+    days = queries.daily_clicks(start=start, end=end)
+    assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
+        ("2026-03-10", 3, 1),
+        ("2026-03-11", 4, 1),
+        ("2026-03-12", 0, 1),
+    ]
+
+
+def test_daily_clicks_of_one_link_with_automated(fx):
+    days = queries.daily_clicks(
+        start=START, end=END, tracking_id=fx.links["L2"], include_automated=True
+    )
+    assert [d["total_clicks"] for d in days] == [1, 0, 1]
+
+
+# --- breakdowns -----------------------------------------------------------------------------
+
+
+def test_overview_totals(fx):
+    assert queries.overview_totals(start=START, end=END) == {
+        "total_clicks": 7,
+        "unique_sessions": 4,
+        "human_clicks": 7,
+        "automated_clicks": 3,
+        "links": 5,
+        "active_links": 4,
+        "jobs": 1,
+        "applications": 2,
+    }
+
+
+def test_clicks_by_function_over_all_links(fx):
+    rows = queries.clicks_by_function(start=START, end=END, include_automated=True)
+    assert [(r["link_function"], r["link_count"], r["total_clicks"]) for r in rows] == [
+        ("LinkedIn", 2, 6),
+        ("Calendly", 1, 2),
+        ("GitHub", 1, 1),
+        ("Portfolio", 1, 1),
+    ]
+
+
+def test_clicks_by_source_names_missing_sources_unknown(fx):
+    rows = queries.clicks_by_source(start=START, end=END, include_automated=True)
+    assert [(r["click_source"], r["total_clicks"]) for r in rows] == [
+        ("email", 5),
+        ("linkedin", 2),
+        ("direct", 2),
+        ("unknown", 1),
+    ]
+    people = queries.clicks_by_source(start=START, end=END)
+    assert {r["click_source"]: r["total_clicks"] for r in people} == {
+        "email": 4,
+        "direct": 2,
+        "linkedin": 1,
+        "unknown": 0,
+    }
+
+
+def test_clicks_by_classification_lists_automated_classes_apart(fx):
+    rows = queries.clicks_by_classification(start=START, end=END)
+    assert rows == [
+        {"classification": "unclassified", "automated": False, "clicks": 1},
+        {"classification": "human", "automated": False, "clicks": 6},
+        {"classification": "bot", "automated": True, "clicks": 1},
+        {"classification": "scanner", "automated": True, "clicks": 1},
+        {"classification": "preview", "automated": True, "clicks": 1},
+    ]
+
+
+def test_clicks_by_device(fx):
+    result = queries.clicks_by_device(start=START, end=END)
+    assert [(r["device_type"], r["total_clicks"]) for r in result["device_type"]] == [
+        ("desktop", 6),
+        ("unknown", 1),
+    ]
+    assert [(r["browser"], r["automated_clicks"]) for r in result["browser"]] == [
+        ("Chrome", 0),
+        ("unknown", 3),
+    ]
+
+
+def test_clicks_by_hour_of_week(fx):
+    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+    assert grid["weekdays"][1] == "Tue"
+    assert grid["human_clicks"][1][9] == 3  # Tuesday 09:00 UTC: c1, c2, c5
+    assert grid["automated_clicks"][1][8] == 1  # the scanner at 08:59:58
+    assert grid["total_clicks"][1][8] == 0
+    assert sum(map(sum, grid["human_clicks"])) == 7
+    assert sum(map(sum, grid["automated_clicks"])) == 3
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_hour_of_week_uses_the_configured_time_zone(fx):
+    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+    assert grid["human_clicks"][1][5] == 3  # 09:00 UTC is 05:00 in New York
+
+
+def test_top_jobs_and_links(fx):
+    jobs = queries.top_jobs(start=START, end=END)
+    assert [(j["title"], j["total_clicks"], j["automated_clicks"]) for j in jobs] == [
+        ("Backend Engineer", 6, 3)
+    ]
+    links = queries.top_links(start=START, end=END, limit=2)
+    assert [(link["tracking_id"], link["total_clicks"]) for link in links] == [
+        ("fx_l1", 3),
+        ("fx_l2", 1),
+    ]
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(fx):
+    journey = queries.application_journey(fx.a1.id, start=START, end=END)
+    assert journey is not None
+    assert journey["first_human_click"] == "2026-03-10T09:00:00+00:00"
+    assert journey["statistics"] == {
+        "total_clicks": 4,
+        "unique_sessions": 2,
+        "human_clicks": 4,
+        "automated_clicks": 2,
+    }
+    people = journey["human_sessions"]
+    assert [s["session_id"] for s in people] == ["s1", "s2"]
+    assert [c["link_function"] for c in people[0]["clicks"]] == ["LinkedIn", "Calendly", "LinkedIn"]
+    automated = journey["automated_sessions"]
+    assert [(s["session_id"], s["clicks"][0]["classification"]) for s in automated] == [
+        (None, "scanner"),
+        ("s3", "preview"),
+    ]
+    links = {link["tracking_id"]: link for link in journey["links"]}
+    assert links["fx_l1"]["first_human_click"] == "2026-03-10T09:00:00+00:00"
+    assert links["fx_l2"]["first_human_click"] == "2026-03-10T09:01:00+00:00"
+    assert (links["fx_l1"]["sessions"], links["fx_l2"]["sessions"]) == (2, 1)
+
+
+def test_application_journey_is_none_for_an_unknown_application(fx):
+    assert queries.application_journey("8c1d2a9e-0000-4000-8000-000000000000") is None
+
+
+def test_time_to_first_human_click(fx):
+    result = queries.time_to_first_human_click(application_id=fx.a1.id)
+    assert result["links"] == 2
+    assert result["links_opened"] == 2
+    rows = {r["tracking_id"]: r for r in result["rows"]}
+    assert rows["fx_l1"]["seconds_to_first_click"] == 3600
+    assert rows["fx_l2"]["seconds_to_first_click"] == 3660
+    assert result["median_seconds"] == 3630
+    with_bots = queries.time_to_first_human_click(application_id=fx.a1.id, include_automated=True)
+    assert {r["tracking_id"]: r["seconds_to_first_click"] for r in with_bots["rows"]} == {
+        "fx_l1": 3598,
+        "fx_l2": 3660,
+    }
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_rows_are_the_clicks_behind_the_view(fx):
+    rows = list(queries.export_rows(start=START, end=END, job_id=fx.job.id))
+    assert len(rows) == 6
+    header = queries.EXPORT_COLUMNS
+    first = dict(zip(header, rows[0], strict=True))
+    assert first["clicked_at"] == "2026-03-10T09:00:00+00:00"
+    assert first["link_function"] == "LinkedIn"
+    everything = list(
+        queries.export_rows(start=START, end=END, job_id=fx.job.id, include_automated=True)
+    )
+    assert len(everything) == 9
+    assert LinkClick.objects.count() == 11
