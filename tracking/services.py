@@ -8,6 +8,8 @@ input before touching the database, raising a :class:`ServiceError` subclass tha
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import json
 import os
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from tracking import linkcache
@@ -640,13 +642,17 @@ def apply_burst_rule(
 
 PRIVACY_BATCH_SIZE = 1000
 
-# Columns emptied when a click's IP retention ends. The IP address is the seed's own rule; the
-# visitor hash is derived from it and ties one visitor's clicks together. Kept on purpose: the user
-# agent and its parsed device, browser and OS (they describe software, and classification and
-# device figures read them), the session id (a random identifier that nothing outside this
-# database ties to a person once the IP is gone; the seed's "unique sessions" figures count it)
-# and the referrer (the site the link was opened from). `erase --session` removes a session.
+# When a click's IP retention ends, the IP address (the seed's own rule) and the visitor hash derived
+# from it are set to NULL, and the session id is replaced by a pseudonym. The session id is our
+# one-year cookie: kept as it is, it would tie the old click to the same browser's recent clicks,
+# which still carry an IP address. The pseudonym is an HMAC under a key made for one run and never
+# stored, so clicks anonymized together keep their grouping ("unique sessions", an application's
+# journey) while nothing, not even this database, can tie them to a live cookie again. Clicks of
+# one session anonymized on different days get different pseudonyms. Kept as they are: the user
+# agent and its parsed device, browser and OS (they describe software; classification and device
+# figures read them) and the referrer (the site the link was opened from).
 ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash")
+SESSION_PSEUDONYM_PREFIX = "anon-"
 
 ProgressCallback = Callable[[int], None]
 
@@ -691,10 +697,36 @@ def _delete(queryset: QuerySet[LinkClick]) -> int:
 
 def clicks_to_anonymize(*, older_than: dt.datetime) -> QuerySet[LinkClick]:
     """Clicks past their IP retention that still hold an identifying value."""
-    still_identifying = Q()
+    still_identifying = Q(session_id__isnull=False) & ~Q(
+        session_id__startswith=SESSION_PSEUDONYM_PREFIX
+    )
     for field in ANONYMIZED_CLICK_FIELDS:
         still_identifying |= Q(**{f"{field}__isnull": False})
     return LinkClick.objects.filter(still_identifying, clicked_at__lt=older_than)
+
+
+def session_pseudonym(session_id: str, *, key: bytes) -> str:
+    digest = hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+    return SESSION_PSEUDONYM_PREFIX + digest[:32]
+
+
+def _anonymize_batch(batch: QuerySet[LinkClick], *, key: bytes) -> int:
+    changes: dict[str, Any] = dict.fromkeys(ANONYMIZED_CLICK_FIELDS)
+    sessions = set(
+        batch.filter(session_id__isnull=False)
+        .exclude(session_id__startswith=SESSION_PSEUDONYM_PREFIX)
+        .values_list("session_id", flat=True)
+    )
+    if sessions:
+        changes["session_id"] = Case(
+            *[
+                When(session_id=session, then=Value(session_pseudonym(session, key=key)))
+                for session in sorted(sessions)
+            ],
+            default=F("session_id"),
+            output_field=CharField(),
+        )
+    return batch.update(**changes)
 
 
 def anonymize_clicks(
@@ -703,14 +735,14 @@ def anonymize_clicks(
     batch_size: int = PRIVACY_BATCH_SIZE,
     progress: ProgressCallback | None = None,
 ) -> int:
-    """Empty the identifying columns of clicks made before ``older_than``; returns how many.
+    """Anonymize the clicks made before ``older_than`` (see above); returns how many.
 
     Idempotent: anonymized rows no longer match, so a second run changes nothing.
     """
-    blank = dict.fromkeys(ANONYMIZED_CLICK_FIELDS)
+    key = secrets.token_bytes(32)  # this run's pseudonym key, forgotten when it ends
     return _apply_in_batches(
         clicks_to_anonymize(older_than=older_than),
-        lambda batch: batch.update(**blank),
+        lambda batch: _anonymize_batch(batch, key=key),
         batch_size=batch_size,
         progress=progress,
     )

@@ -1,4 +1,4 @@
-"""Remove IP addresses (and the visitor hash derived from them) from clicks past IP retention."""
+"""Remove what identifies a person (IP, visitor hash, session cookie) from clicks past IP retention."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from tracking.services import ProgressCallback
 
 class Command(RetentionCommand):
     help = (
-        "Anonymize clicks older than IP_RETENTION_DAYS (default 90): set "
-        f"{' and '.join(services.ANONYMIZED_CLICK_FIELDS)} to NULL. Idempotent; runs in batches."
+        "Anonymize clicks older than IP_RETENTION_DAYS (default 90): set the IP address and the "
+        "visitor hash to NULL and replace the session id by a pseudonym no one can tie back to "
+        "the cookie. Idempotent; runs in batches."
     )
     setting_name = "IP_RETENTION_DAYS"
     verb = "anonymized"
