@@ -206,33 +206,38 @@ class ClickRecording:
 
 
 class BufferedRecording(ClickRecording):
-    """Buffered mode: a click writer runs beside gunicorn, and counting waits for it to drain."""
+    """Buffered mode: a click writer runs beside gunicorn (competing for the same CPUs) while wrk
+    measures; afterwards it is stopped and ``run_click_writer --drain`` writes what is left, so
+    every click is in the database before counting."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], options: list[str]) -> None:
         super().__init__(env)
+        self.options = options
         self.writer: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = ROOT / "tracking" / "management" / "commands" / "run_click_writer.py"
-        if not command.exists():
-            raise SystemExit("--mode buffered needs the click writer (manage.py run_click_writer)")
         log("starting the click writer")
         self.writer = subprocess.Popen(
-            [PYTHON, "manage.py", "run_click_writer"], cwd=ROOT, env=self.env
+            [PYTHON, "manage.py", "run_click_writer", "--consumer", "bench-writer", *self.options],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
         )
 
+    def backlog(self) -> str:
+        return run_django(
+            self.env,
+            "-c",
+            "import django; django.setup(); from tracking import clickstream; "
+            "print(clickstream.backlog_status())",
+        ).strip()
+
     def drain(self, database: ScratchDatabase, expected: int) -> None:
-        log(f"waiting for the writer to store {expected} clicks")
-        last, last_change = -1, time.monotonic()
-        while time.monotonic() - last_change < 30:
-            stored = database.count_clicks()
-            if stored >= expected:
-                return
-            if stored != last:
-                last, last_change = stored, time.monotonic()
-                log(f"  {stored}/{expected} stored")
-            time.sleep(0.5)
-        log("the writer made no progress for 30 s; counting what is stored")
+        log(f"backlog when the load stopped: {self.backlog()}")
+        self.stop()
+        started = time.monotonic()
+        run_django(self.env, "manage.py", "run_click_writer", "--drain", "--consumer", "drain")
+        log(f"drained in {time.monotonic() - started:.1f} s: {self.backlog()}")
 
     def stop(self) -> None:
         if self.writer is not None and self.writer.poll() is None:
@@ -343,6 +348,13 @@ def main() -> int:
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/14", help="Redis for --db postgres"
     )
+    parser.add_argument(
+        "--writer-option",
+        action="append",
+        default=[],
+        help="extra run_click_writer argument for --mode buffered (repeat: --writer-option=--nice "
+        "--writer-option=10)",
+    )
     args = parser.parse_args()
     if args.mode == "buffered" and args.db != "postgres":
         parser.error("--mode buffered needs Redis: use --db postgres")
@@ -371,12 +383,16 @@ def main() -> int:
         "LINKTRACK_VAR_DIR": str(workdir),
         "CACHE_KEY_PREFIX": prefix,
         "LOG_LEVEL": "WARNING",
+        "CLICK_STREAM_KEY": f"{prefix}:clicks",
+        "CLICK_SPOOL_DIR": str(workdir / "spool"),
     }
     env.pop("REDIS_URL", None)
     if args.db == "postgres":
         env["REDIS_URL"] = args.redis_url
     recording: ClickRecording = (
-        BufferedRecording(env) if args.mode == "buffered" else ClickRecording(env)
+        BufferedRecording(env, args.writer_option)
+        if args.mode == "buffered"
+        else ClickRecording(env)
     )
 
     server: subprocess.Popen[bytes] | None = None

@@ -221,6 +221,17 @@ LINK_NEGATIVE_CACHE_SECONDS = env_int("LINK_NEGATIVE_CACHE_SECONDS", 30, minimum
 # Clicks from an external domain may carry a clicked_at this far in the future (clock skew).
 CLICK_FUTURE_SKEW_SECONDS = env_int("CLICK_FUTURE_SKEW_SECONDS", 300, minimum=0)
 CLICK_RATE_LIMIT = env_str("CLICK_RATE_LIMIT", "1000/m")
+# Buffered mode: the Redis Stream the redirect appends to and the writer drains.
+CLICK_STREAM_KEY = env_str("CLICK_STREAM_KEY", "linktrack:clicks")
+# Short timeouts: when Redis stalls the redirect falls back to a direct INSERT instead of waiting.
+CLICK_STREAM_SOCKET_TIMEOUT_MS = env_int("CLICK_STREAM_SOCKET_TIMEOUT_MS", 500, minimum=10)
+# Clicks that could reach neither Redis nor the database are appended here; the writer replays them.
+CLICK_SPOOL_DIR = Path(env_str("CLICK_SPOOL_DIR") or (VAR_DIR / "spool"))
+# /track/health answers 503 when the oldest unwritten click is older than this.
+CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, minimum=1)
+CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
+# Entries a writer read but did not acknowledge for this long are taken over by another writer.
+CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
 ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
 
 # --- Analytics ------------------------------------------------------------------------------

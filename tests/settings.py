@@ -15,6 +15,9 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The suite records clicks directly unless a test switches to buffered mode itself (it asserts rows
+# right after the request); buffered mode is exercised by its own tests with a writer.
+CLICK_MODE = "direct"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

@@ -27,7 +27,14 @@ def test_a_healthy_service_answers_200_with_its_state(settings: Any) -> None:
     assert body["click_mode"] == "direct"
     assert body["database"] == {"status": "ok", "vendor": connection.vendor}
     assert body["cache"]["status"] == "ok"
-    assert body["clicks"] == {"status": "ok", "mode": "direct", "suppressed_by_rate_limit": 0}
+    assert body["clicks"] == {
+        "status": "ok",
+        "mode": "direct",
+        "suppressed_by_rate_limit": 0,
+        "backlog_max_age_seconds": settings.CLICK_BACKLOG_MAX_AGE_SECONDS,
+        "spool_bytes": 0,
+        "oldest_spooled_age_seconds": None,
+    }
 
 
 def test_a_database_outage_answers_503(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,8 +21,13 @@ SUPPRESSED_KEY = "clicks:suppressed:v1"
 
 
 def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
-    """Count this click against its IP's budget; False when it is over ``CLICK_RATE_LIMIT``."""
-    if not client_ip:
+    """Count this click against its IP's budget; False when it is over ``CLICK_RATE_LIMIT``.
+
+    In buffered mode the click writer applies the same limit off the hot path
+    (:func:`tracking.clickwriter.enforce_rate_limit`), so the redirect's only network call stays
+    the append to the click stream.
+    """
+    if not client_ip or settings.CLICK_MODE == "buffered":
         return True
     try:
         usage = get_usage(
@@ -41,10 +46,10 @@ def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
     return not usage["should_limit"]
 
 
-def count_suppressed() -> None:
+def count_suppressed(clicks: int = 1) -> None:
     try:
-        if not cache.add(SUPPRESSED_KEY, 1, timeout=None):
-            cache.incr(SUPPRESSED_KEY)
+        if not cache.add(SUPPRESSED_KEY, clicks, timeout=None):
+            cache.incr(SUPPRESSED_KEY, clicks)
     except Exception:
         logger.warning("suppressed-click counter unavailable", exc_info=True)
 

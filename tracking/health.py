@@ -10,11 +10,12 @@ import logging
 import secrets
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from tracking import clicklimit, recorder
+from tracking import clicklimit, clickspool, clickstream, recorder
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,35 @@ def cache_state() -> dict[str, Any]:
     return {"backend": backend, "status": "ok" if ok else "error"}
 
 
+def _backlog_too_old(age: Any) -> bool:
+    return age is not None and age > settings.CLICK_BACKLOG_MAX_AGE_SECONDS
+
+
 def clicks_state() -> dict[str, Any]:
-    return {
+    """Click recording: mode, rate-limit counter, the spool and (buffered) the stream backlog.
+
+    Unhealthy when a click has waited longer than ``CLICK_BACKLOG_MAX_AGE_SECONDS`` to be written
+    (no writer running, or it cannot reach the database) or the stream is unreachable.
+    """
+    state: dict[str, Any] = {
         "status": "ok",
         "mode": recorder.click_mode(),
         "suppressed_by_rate_limit": clicklimit.suppressed_clicks(),
+        "backlog_max_age_seconds": settings.CLICK_BACKLOG_MAX_AGE_SECONDS,
+        **clickspool.status(),
     }
+    if _backlog_too_old(state["oldest_spooled_age_seconds"]):
+        state["status"] = "error"
+    if state["mode"] == "buffered":
+        try:
+            backlog = clickstream.backlog_status()
+        except (redis.RedisError, clickstream.StreamUnavailable) as exc:
+            logger.warning("health: click stream unavailable: %s", exc)
+            return {**state, "status": "error", "stream_error": exc.__class__.__name__}
+        state.update(backlog)
+        if _backlog_too_old(backlog["oldest_unwritten_age_seconds"]):
+            state["status"] = "error"
+    return state
 
 
 def health_report() -> tuple[dict[str, Any], bool]:

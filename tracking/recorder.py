@@ -9,11 +9,19 @@ that the view runs once the response has been sent (see ``tracking.views``), so 
 the visitor; its result is stored well within a second. With a shared cache, a pre-check there
 (:func:`burst_possible`) leaves the database alone unless a network opened two links of one
 application within seconds.
+
+Buffered mode: the click and its signals are appended to the Redis click stream
+(:mod:`tracking.clickstream`) and the request is done; the click writer classifies and stores it
+(:mod:`tracking.clickwriter`), burst rule included. When Redis does not take the click, it is
+stored directly as above; when the database fails too (in either mode), it is appended to the local
+spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is always redirected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -22,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from tracking import classify, services
+from tracking import classify, clickspool, clickstream, services
 from tracking.classify import ClickSignals
 from tracking.models import LinkClick
 
@@ -32,8 +40,8 @@ FollowUp = Callable[[], object]
 
 
 def click_mode() -> str:
-    """The mode clicks are recorded in; this version stores every click directly."""
-    return "direct"
+    """The mode clicks are recorded in: ``direct`` or ``buffered`` (``CLICK_MODE``)."""
+    return str(settings.CLICK_MODE)
 
 
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:
@@ -112,23 +120,71 @@ def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     )
 
 
+def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
+    """The signals to put in the stream with a click.
+
+    A Do-Not-Track click keeps no IP or user agent in its row; they must not sit in Redis either.
+    Such a click is classified here (cheap: user-agent parsing is cached) and travels with only its
+    network, which is all the burst rule compares.
+    """
+    if click.ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
+        return signals
+    if click.classification is None:
+        classify_into(click, signals)
+    network = classify.burst_network(signals.client_ip)
+    return ClickSignals(
+        user_agent=None,
+        client_ip=network.split("/", 1)[0] if network else None,
+        has_accept_language=signals.has_accept_language,
+        link_created_at=signals.link_created_at,
+        application_id=signals.application_id,
+    )
+
+
+def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """Classify and INSERT one click in the request; spool it when the database fails."""
+    if click.classification is None:
+        classify_into(click, signals)
+    try:
+        services.insert_click(click)
+    except DatabaseError as exc:
+        logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
+        payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
+        try:
+            clickspool.append(payload)
+        except OSError:
+            # Nowhere left to put it: log everything needed to replay it by hand.
+            logger.exception("click not stored or spooled: %s", payload)
+        return None
+    return burst_follow_up(click, signals)
+
+
+def rate_key(client_ip: str | None) -> str | None:
+    """Who the click rate limit counts a buffered click against: a keyed hash of the client IP,
+    so that the stream never holds a Do-Not-Track visitor's address."""
+    if not client_ip:
+        return None
+    digest = hmac.new(settings.SECRET_KEY.encode(), client_ip.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
 def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click; never raises, so the visitor is always redirected.
 
     ``click`` must be new (a fresh ``click_id``, as :func:`tracking.services.build_click` makes).
     Returns work to run after the response has been sent, or None.
     """
-    classify_into(click, signals)
-    try:
-        services.insert_click(click)
-    except DatabaseError:
-        # The database is down: the visitor still gets the destination; the click is logged
-        # with everything needed to replay it by hand.
-        logger.exception(
-            "click not stored: tracking_id=%s click_id=%s clicked_at=%s",
-            click.tracking_id,
-            click.click_id,
-            click.clicked_at,
-        )
-        return None
-    return burst_follow_up(click, signals)
+    if settings.CLICK_MODE == "buffered":
+        queued = _queue_signals(click, signals)
+        try:
+            clickstream.append(
+                click,
+                signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+            )
+            return None
+        except clickstream.StreamUnavailable as exc:
+            # One warning per outage, not one per click (see StreamSkipped).
+            if not isinstance(exc, clickstream.StreamSkipped):
+                logger.warning("click stream unavailable, storing clicks directly: %s", exc)
+            signals = queued
+    return store_click_directly(click, signals)
