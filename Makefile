@@ -46,6 +46,7 @@ run: $(VENV)/.runtime-installed var/secret_key
 	fi
 
 test: $(VENV)/.dev-installed
+	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linktrack.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -278,17 +279,48 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto itself (and strips the client's):
+# otherwise any client could claim to be on https.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Paths (regular expressions, no leading slash) answered over plain http even with
+# SECURE_SSL_REDIRECT, e.g. a load balancer's health probe.
+SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT")
+
+# Content security policy of the HTML pages (the dashboard and the admin): scripts only from this
+# site, no inline scripts, no plugins, no framing. Styles allow inline blocks because Django's admin
+# change list emits one; scripts, the real injection risk, stay strict.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# URL prefixes that get the policy. The redirect and the API answer without HTML to protect.
+CONTENT_SECURITY_POLICY_PATHS = ("/dashboard/", "/admin/")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # API keys first (``Authorization: Api-Key <key>``), then staff sessions (CSRF enforced).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tracking.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["tracking.api.auth.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["tracking.api.parsers.JSONBodyParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tracking.api.parsers.JSONFallbackNegotiation",
+    "EXCEPTION_HANDLER": "tracking.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "tracking.api.pagination.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -299,6 +331,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "tracking.models.ApplicationStatus",
+        "ClickBatchStatusEnum": ["stored", "rejected"],
+        "ClassificationEnum": "tracking.models.Classification",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tracking.api.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {

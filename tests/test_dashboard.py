@@ -261,3 +261,11 @@ def test_a_job_without_links_explains_what_to_do(staff):
     response = staff.get(reverse("analytics:job-detail", args=[job.id]))
     assert response.status_code == 200
     assert b"This job has no tracked links yet" in response.content
+
+
+def test_a_long_journey_shows_the_latest_clicks_and_offers_the_export(staff, fx, monkeypatch):
+    monkeypatch.setattr("analytics.queries.JOURNEY_CLICK_LIMIT", 2)
+    url = reverse("analytics:application-detail", args=[fx.a1.id])
+    html = staff.get(f"{url}?{CUSTOM}").content.decode()
+    assert "Showing the latest 2 of 6 clicks in this period" in html
+    assert stat(html, "total_clicks") == "4"  # the totals still cover the whole period

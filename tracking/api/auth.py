@@ -1,0 +1,161 @@
+"""API authentication: ``Authorization: Api-Key <key>`` with scopes, or a staff session.
+
+Keys come from djangorestframework-api-key (only a SHA-512 hash is stored, the key is shown once).
+Every request looks the key up in the database, so revoking a key or letting it expire takes
+effect on the very next request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from tracking.models import APIKey
+
+SCOPE_LINKS_READ = "links:read"
+SCOPE_LINKS_WRITE = "links:write"
+SCOPE_CLICKS_WRITE = "clicks:write"
+SCOPE_ANALYTICS_READ = "analytics:read"
+SCOPES: tuple[str, ...] = (
+    SCOPE_LINKS_READ,
+    SCOPE_LINKS_WRITE,
+    SCOPE_CLICKS_WRITE,
+    SCOPE_ANALYTICS_READ,
+)
+
+KEYWORD = "Api-Key"
+# ``last_used_at`` is a convenience for the admin, not an audit log: refreshing it at most once a
+# minute keeps a busy click-recording key from turning every request into an extra UPDATE.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class APIKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticate ``Authorization: Api-Key <prefix.secret>``; no header means "not me"."""
+
+    def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Invalid Authorization header: use 'Api-Key <key>' with no spaces in the key."
+            )
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid API key.") from None
+        api_key = self._lookup(key)
+        self._touch(api_key)
+        return (_APIKeyUser(api_key), api_key)
+
+    @staticmethod
+    def _lookup(key: str) -> APIKey:
+        prefix, dot, _secret = key.partition(".")
+        api_key = APIKey.objects.filter(prefix=prefix).first() if dot and prefix else None
+        if api_key is None or not api_key.is_valid(key):
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        if api_key.revoked:
+            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return api_key
+
+    @staticmethod
+    def _touch(api_key: APIKey) -> None:
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+            APIKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
+        return KEYWORD
+
+
+class _APIKeyUser:
+    """The ``request.user`` of a key-authenticated request: authenticated, but nobody's account."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, api_key: APIKey) -> None:
+        self.api_key = api_key
+        self.username = f"api-key:{api_key.name}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+def key_scopes(api_key: APIKey) -> set[str]:
+    scopes = api_key.scopes
+    if not isinstance(scopes, list):
+        return set()
+    return {scope for scope in scopes if isinstance(scope, str)}
+
+
+class HasScope(permissions.BasePermission):
+    """Allow a staff session, or an API key holding the scope the view requires.
+
+    Views name their scopes with ``read_scope`` (safe methods) and ``write_scope`` (the rest), or
+    ``required_scope`` for both. A view that names none is open to staff sessions only.
+    """
+
+    message = "You do not have permission to perform this action."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, APIKey) and request.method not in view.allowed_methods:
+            # Let the view answer 405 rather than blame the key's scopes.
+            return True
+        if isinstance(request.auth, APIKey):
+            scope = required_scope(request, view)
+            if scope is None:
+                self.message = "API keys cannot use this endpoint; sign in as a staff user."
+                return False
+            if scope not in key_scopes(request.auth):
+                self.message = f"This API key lacks the '{scope}' scope."
+                return False
+            return True
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return False
+        if not (user.is_active and user.is_staff):
+            self.message = "Only staff users may use the API with a session."
+            return False
+        return True
+
+
+def required_scope(request: Request, view: Any) -> str | None:
+    scope = getattr(view, "required_scope", None)
+    if scope:
+        return str(scope)
+    attribute = "read_scope" if request.method in permissions.SAFE_METHODS else "write_scope"
+    scope = getattr(view, attribute, None)
+    return str(scope) if scope else None
+
+
+class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Documents the API-key header in the OpenAPI schema (and Swagger UI's Authorize button)."""
+
+    target_class = "tracking.api.auth.APIKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Authorization: Api-Key <key>`. Create a key with `manage.py create_api_key` or "
+                f"in the admin. Scopes: {', '.join(SCOPES)}."
+            ),
+        }

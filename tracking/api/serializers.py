@@ -1,0 +1,487 @@
+"""Request (``…Input``) and response (``…Output``) serializers of the API.
+
+Input serializers check types and shapes and name the offending field; the business rules (safe
+destinations, associations, click times) are enforced once, in ``tracking.services``. Output
+serializers fix the documented shape of every response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+
+from tracking.models import ApplicationStatus, Classification
+from tracking.services import (
+    CREATED_BY_MAX,
+    IDENTIFIER_MAX,
+    REFERRER_MAX,
+    SESSION_ID_MAX,
+    TRACKING_ID_MAX,
+    URL_MAX,
+)
+
+BATCH_MAX = 1000
+
+
+# --- Shared fields --------------------------------------------------------------------------
+
+
+class FlexibleDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time (UTC when it has no offset), or a bare date meaning a local day.
+
+    A bare date is that day's first instant in ``TIME_ZONE``; with ``end_of_day=True`` (for the
+    exclusive end of a range) it is the next day's, so ``end=2025-07-27`` includes the 27th.
+    """
+
+    default_error_messages = {"out_of_range": "Dates must lie between the years 1 and 9999."}
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                day = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                try:
+                    if self.end_of_day:
+                        day += dt.timedelta(days=1)
+                    return _in_range(dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz()))
+                except OverflowError:
+                    self.fail("out_of_range")
+        try:
+            result = super().to_internal_value(value)
+            if timezone.is_naive(result):
+                result = result.replace(tzinfo=dt.UTC)
+            return _in_range(result)
+        except OverflowError:
+            self.fail("out_of_range")
+
+
+def _local_tz() -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    """Raise OverflowError for instants that cannot be expressed in UTC (year 1 or 9999 edges)."""
+    value.astimezone(dt.UTC)
+    if not dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1) < value:
+        raise OverflowError(value)
+    if not value < dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1):
+        raise OverflowError(value)
+    return value
+
+
+def _identifier(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=IDENTIFIER_MAX, **kwargs)
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ErrorDetailOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid`.")
+    message = serializers.CharField(help_text="What went wrong, for people.")
+    # Declared fields leave the class namespace, so this does not shadow ``Serializer.fields``.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per request field (empty when the error is not about a field).",
+    )
+
+
+class ErrorOutput(serializers.Serializer):
+    error = ErrorDetailOutput()
+
+
+# --- Links ----------------------------------------------------------------------------------
+
+
+class LinkCreateInput(serializers.Serializer):
+    original_url = serializers.CharField(max_length=URL_MAX, help_text="Public http(s) URL.")
+    link_function = _identifier(help_text="LinkedIn, Calendly, Portfolio, … or a custom name.")
+    link_type = _identifier(help_text="profile, job_posting, application, document, …")
+    job_id = serializers.UUIDField(required=False, allow_null=True)
+    application_id = serializers.UUIDField(required=False, allow_null=True)
+    description = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=10_000
+    )
+    created_by = serializers.CharField(required=False, max_length=CREATED_BY_MAX)
+    tracking_id = serializers.CharField(
+        required=False,
+        max_length=TRACKING_ID_MAX,
+        help_text="Caller-chosen id (letters, digits, '_' and '-'); generated when omitted.",
+    )
+
+
+class LinkUpdateInput(serializers.Serializer):
+    original_url = serializers.CharField(required=False, max_length=URL_MAX)
+    link_function = _identifier(required=False)
+    link_type = _identifier(required=False)
+    job_id = serializers.UUIDField(required=False, allow_null=True)
+    application_id = serializers.UUIDField(required=False, allow_null=True)
+    description = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=10_000
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class LinkOutput(serializers.Serializer):
+    tracking_id = serializers.CharField()
+    job_id = serializers.UUIDField(allow_null=True)
+    application_id = serializers.UUIDField(allow_null=True)
+    link_function = serializers.CharField()
+    link_type = serializers.CharField()
+    original_url = serializers.CharField()
+    redirect_url = serializers.CharField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    created_by = serializers.CharField(allow_null=True)
+    is_active = serializers.BooleanField()
+    description = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if not isinstance(instance, dict):
+            instance = instance.to_dict()
+        return super().to_representation(instance)
+
+
+class LinkCreatedOutput(serializers.Serializer):
+    tracking_id = serializers.CharField()
+    redirect_url = serializers.CharField()
+    link = LinkOutput()
+
+
+class LinkEssentialsOutput(serializers.Serializer):
+    """Seed 001 "Essential Data for Receiving Links" (external redirect domains)."""
+
+    tracking_id = serializers.CharField()
+    original_url = serializers.CharField()
+    is_active = serializers.BooleanField()
+    link_function = serializers.CharField()
+    job_id = serializers.UUIDField(allow_null=True)
+    application_id = serializers.UUIDField(allow_null=True)
+
+
+# --- Clicks ---------------------------------------------------------------------------------
+
+
+class ClickInput(serializers.Serializer):
+    """Seed 001 "Essential Data for Sending Click Events", plus optional idempotency id."""
+
+    tracking_id = serializers.CharField(max_length=TRACKING_ID_MAX)
+    clicked_at = FlexibleDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the click happened (ISO 8601); now when omitted. Not in the future.",
+    )
+    ip_address = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64
+    )
+    user_agent = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+    referrer_url = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+    session_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+    click_source = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=50,
+        help_text="email, linkedin, indeed, direct, external, … Detected from the referrer if absent.",
+    )
+    metadata = serializers.DictField(required=False, allow_null=True)
+    click_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Client-generated id: sending the same click_id again stores one click.",
+    )
+    http_method = serializers.ChoiceField(
+        choices=["GET", "HEAD", "POST"],
+        required=False,
+        allow_null=True,
+        help_text="The visitor's request method; HEAD marks a probable scanner.",
+    )
+    accept_language = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=500,
+        help_text=(
+            "The visitor's Accept-Language header, if forwarded (used to classify, not stored). "
+            "Omit it when unknown; send an empty string when the visitor sent none."
+        ),
+    )
+
+
+class ClickRecordedOutput(serializers.Serializer):
+    click_id = serializers.UUIDField()
+    clicked_at = serializers.DateTimeField()
+
+
+class ClickBatchInput(serializers.Serializer):
+    clicks = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=BATCH_MAX,
+        help_text=f"1 to {BATCH_MAX} click objects, each shaped like record-click's body.",
+    )
+
+
+class ClickBatchDocInput(serializers.Serializer):
+    """The documented request body of record-clicks (items are validated one by one)."""
+
+    clicks = ClickInput(many=True, min_length=1, max_length=BATCH_MAX)  # type: ignore[call-arg]
+
+
+class ClickBatchItemOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the click in the request.")
+    status = serializers.ChoiceField(choices=["stored", "rejected"])
+    click_id = serializers.UUIDField(required=False)
+    clicked_at = serializers.DateTimeField(required=False)
+    error = ErrorDetailOutput(required=False)
+
+
+class ClickBatchOutput(serializers.Serializer):
+    stored = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = ClickBatchItemOutput(many=True)
+
+
+class ClickOutput(serializers.Serializer):
+    click_id = serializers.UUIDField()
+    tracking_id = serializers.CharField()
+    clicked_at = serializers.DateTimeField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_null=True)
+    referrer_url = serializers.CharField(allow_null=True, max_length=REFERRER_MAX)
+    session_id = serializers.CharField(allow_null=True, max_length=SESSION_ID_MAX)
+    click_source = serializers.CharField(allow_null=True)
+    metadata = serializers.JSONField(allow_null=True)
+    classification = serializers.CharField(allow_null=True)
+    classification_reasons = serializers.JSONField(allow_null=True)
+    http_method = serializers.CharField(allow_null=True)
+    device_type = serializers.CharField(allow_null=True)
+    browser = serializers.CharField(allow_null=True)
+    os = serializers.CharField(allow_null=True)
+
+
+# --- Jobs and applications ------------------------------------------------------------------
+
+
+class JobInput(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    company_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    posting_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
+    apply_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
+    location = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class _JobFields(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    company_name = serializers.CharField()
+    posting_url = serializers.CharField()
+    apply_url = serializers.CharField()
+    location = serializers.CharField()
+
+
+class JobOutput(_JobFields):
+    notes = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ApplicationInput(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices, required=False)
+    submitted_at = FlexibleDateTimeField(required=False, allow_null=True)
+    contact_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class ApplicationUpdateInput(ApplicationInput):
+    job_id = None  # type: ignore[assignment]  # an application stays with its job
+
+
+class ApplicationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    job_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    contact_name = serializers.CharField()
+    contact_email = serializers.CharField()
+    notes = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+# --- Query parameters -----------------------------------------------------------------------
+
+
+class LinkFilterInput(serializers.Serializer):
+    job = serializers.UUIDField(required=False, help_text="Links of this job.")
+    application = serializers.UUIDField(required=False, help_text="Links of this application.")
+    link_function = _identifier(required=False)
+    link_type = _identifier(required=False)
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    created_after = FlexibleDateTimeField(required=False, help_text="Created at or after.")
+    created_before = FlexibleDateTimeField(
+        required=False, end_of_day=True, help_text="Created before (a bare date: up to its end)."
+    )
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="In tracking_id, URL and description."
+    )
+
+
+class ClickFilterInput(serializers.Serializer):
+    start = FlexibleDateTimeField(required=False, help_text="Clicks at or after (ISO 8601).")
+    end = FlexibleDateTimeField(
+        required=False, end_of_day=True, help_text="Clicks before (a bare date: up to its end)."
+    )
+    source = _identifier(required=False, help_text="click_source, e.g. email.")  # type: ignore[assignment]
+    classification = serializers.ChoiceField(choices=Classification.choices, required=False)
+    job = serializers.UUIDField(required=False)
+    application = serializers.UUIDField(required=False)
+
+
+class JobFilterInput(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="In title and company name."
+    )
+
+
+class ApplicationFilterInput(serializers.Serializer):
+    job = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices, required=False)
+
+
+class AnalyticsRangeInput(serializers.Serializer):
+    start = FlexibleDateTimeField(
+        required=False, help_text="Count clicks at or after this date or date-time."
+    )
+    end = FlexibleDateTimeField(
+        required=False,
+        end_of_day=True,
+        help_text="Count clicks before this date-time; a bare date includes that whole day.",
+    )
+    include_automated = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text=(
+            "Count crawler, scanner and preview clicks in the totals too (the seed's totals "
+            "do); `human_clicks` and `automated_clicks` are always given."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start >= end:
+            raise serializers.ValidationError({"end": ["end must be after start."]})
+        return attrs
+
+
+class ReportInput(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=3660, help_text="Days to cover."
+    )
+    include_automated = serializers.BooleanField(
+        required=False, default=True, help_text="Count automated clicks in the totals too."
+    )
+
+
+# --- Analytics (shapes of analytics.queries) ------------------------------------------------
+
+
+class ClickCountsOutput(serializers.Serializer):
+    total_clicks = serializers.IntegerField(
+        help_text="Clicks counted (people only when include_automated=false)."
+    )
+    unique_sessions = serializers.IntegerField()
+    human_clicks = serializers.IntegerField()
+    automated_clicks = serializers.IntegerField(help_text="Crawler, scanner and preview clicks.")
+
+
+class ClickStatisticsOutput(ClickCountsOutput):
+    first_click = serializers.DateTimeField(allow_null=True)
+    last_click = serializers.DateTimeField(allow_null=True)
+    by_source = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Clicks per click_source."
+    )
+    by_classification = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
+    )
+
+
+class TimelineClickOutput(serializers.Serializer):
+    click_id = serializers.UUIDField()
+    tracking_id = serializers.CharField()
+    clicked_at = serializers.DateTimeField(allow_null=True)
+    click_source = serializers.CharField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    referrer_url = serializers.CharField(allow_null=True)
+    session_id = serializers.CharField(allow_null=True)
+    metadata = serializers.JSONField()
+    classification = serializers.CharField(allow_null=True)
+    classification_reasons = serializers.JSONField()
+    device_type = serializers.CharField(allow_null=True)
+    browser = serializers.CharField(allow_null=True)
+    os = serializers.CharField(allow_null=True)
+
+
+class LinkAnalyticsOutput(serializers.Serializer):
+    link_info = LinkOutput()
+    click_statistics = ClickStatisticsOutput()
+    click_timeline = TimelineClickOutput(many=True, help_text="The latest 50 clicks.")
+
+
+class FunctionRowOutput(ClickCountsOutput):
+    link_function = serializers.CharField()
+    link_count = serializers.IntegerField()
+
+
+class SummaryJobOutput(_JobFields):
+    created_at = serializers.DateTimeField(allow_null=True)
+    application_count = serializers.IntegerField()
+    link_count = serializers.IntegerField()
+    active_link_count = serializers.IntegerField()
+
+
+class JobSummaryOutput(serializers.Serializer):
+    job = SummaryJobOutput()
+    link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+
+
+class ReportPeriodOutput(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    time_zone = serializers.CharField()
+
+
+class OverallStatisticsOutput(ClickCountsOutput):
+    total_links = serializers.IntegerField()
+    active_links = serializers.IntegerField()
+
+
+class DailyTrendOutput(ClickCountsOutput):
+    date = serializers.DateField()
+
+
+class PerformanceReportOutput(serializers.Serializer):
+    period = ReportPeriodOutput()
+    overall_statistics = OverallStatisticsOutput()
+    function_performance = FunctionRowOutput(many=True)
+    daily_trends = DailyTrendOutput(many=True)
