@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core import management
+from django.core.management import call_command
 
+from analytics.models import MonthlyLinkSession
 from tests.clickdata import make_click, make_link, run_command
 from tracking.management.commands import run_maintenance
 from tracking.models import LinkClick
@@ -40,13 +43,14 @@ def test_dry_run_changes_nothing() -> None:
     assert LinkClick.objects.filter(ip_address__isnull=False).count() == 2
 
 
-def test_rollups_run_after_anonymizing_and_before_the_purge(
+def test_rollups_run_last_and_reach_back_to_the_clicks_just_anonymized(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[str] = []
+    make_click(make_link(), days_ago=130)
+    calls: list[tuple[str, dict[str, Any]]] = []
 
     def recording_call_command(name: str, *args: Any, **options: Any) -> None:
-        calls.append(name)
+        calls.append((name, {k: v for k, v in options.items() if k == "refresh_days"}))
         if name != "rollup_clicks":
             management.call_command(name, *args, **options)
 
@@ -59,4 +63,17 @@ def test_rollups_run_after_anonymizing_and_before_the_purge(
 
     run_command("run_maintenance")
 
-    assert calls == ["anonymize_clicks", "rollup_clicks", "purge_clicks"]
+    assert [name for name, _ in calls] == ["anonymize_clicks", "purge_clicks", "rollup_clicks"]
+    assert calls[-1][1]["refresh_days"] >= 131
+
+
+def test_no_session_cookie_outlives_its_click_in_the_rollups() -> None:
+    link = make_link()
+    make_click(link, days_ago=100, session_id="sess_old_cookie")
+    call_command("rollup_clicks", stdout=StringIO())
+    assert MonthlyLinkSession.objects.filter(session_id="sess_old_cookie").exists()
+
+    run_command("run_maintenance")
+
+    assert not MonthlyLinkSession.objects.filter(session_id="sess_old_cookie").exists()
+    assert MonthlyLinkSession.objects.filter(session_id__startswith="anon-").exists()

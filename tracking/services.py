@@ -1142,11 +1142,13 @@ def session_pseudonym(session_id: str, *, key: bytes) -> str:
 
 def _anonymize_batch(batch: QuerySet[LinkClick], *, key: bytes) -> int:
     changes: dict[str, Any] = dict.fromkeys(ANONYMIZED_CLICK_FIELDS)
-    sessions = set(
-        batch.filter(session_id__isnull=False)
-        .exclude(session_id__startswith=SESSION_PSEUDONYM_PREFIX)
-        .values_list("session_id", flat=True)
-    )
+    sessions = {
+        session
+        for session in batch.exclude(session_id__startswith=SESSION_PSEUDONYM_PREFIX).values_list(
+            "session_id", flat=True
+        )
+        if session
+    }
     if sessions:
         changes["session_id"] = Case(
             *[
