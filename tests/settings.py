@@ -23,6 +23,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not the in-memory default: the browser tests' live server answers requests in
     # several threads, and an in-memory database would be one connection shared between them.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_linktrack.sqlite3")}  # noqa: F405
 
 # Serve static files from the source folders: the suite never runs collectstatic.
