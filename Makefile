@@ -1,4 +1,5 @@
-# linktrack: `make run` serves the service on 127.0.0.1:8000, `make test` runs the suite.
+# linktrack: `make run` serves the service on 127.0.0.1:8000 (with a click writer beside it when
+# clicks are buffered in Redis), `make test` runs the suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -33,10 +34,19 @@ run: $(VENV)/.runtime-installed var/secret_key
 	$(BIN)/python manage.py load_demo; \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
 	echo "linktrack on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"; \
-	exec $(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --graceful-timeout 10
+	if [ -n "$${REDIS_URL:-}" ] && [ "$${CLICK_MODE:-buffered}" = buffered ]; then \
+		echo "buffered clicks: starting the click writer"; \
+		$(BIN)/python manage.py run_click_writer & writer=$$!; \
+		trap 'kill -TERM $$writer 2>/dev/null; wait $$writer 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+			--access-logfile - --graceful-timeout 10; \
+	else \
+		exec $(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+			--access-logfile - --graceful-timeout 10; \
+	fi
 
 test: $(VENV)/.dev-installed
+	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -18,45 +18,44 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import zoneinfo
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q, QuerySet
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
-from django.utils import timezone
+from django.db.models import Count, F, Max, Min, QuerySet
 
-from tracking.dbfields import AsUTC
+from analytics import counting
+from analytics.counting import (
+    AUTOMATED,
+    EVERYTHING,
+    HUMAN,
+    Scope,
+    local_midnight,
+    local_tz,
+    today,
+)
 from tracking.models import Classification, Job, JobApplication, LinkClick, TrackedLink
 
 TIMELINE_LIMIT = 50
 TOP_LIMIT = 10
+# The journey lists individual clicks; past this many, the CSV export has them all.
+JOURNEY_CLICK_LIMIT = 300
 UNKNOWN = "unknown"
 UNCLASSIFIED = "unclassified"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-# Not yet classified counts as a person until the classifier says otherwise: hiding unclassified
-# clicks would make a fresh click invisible, which is worse for a job seeker than a late correction.
-HUMAN = Q(classification__isnull=True) | Q(classification=Classification.HUMAN)
-AUTOMATED = Q(classification__isnull=False) & ~Q(classification=Classification.HUMAN)
+__all__ = ["AUTOMATED", "HUMAN", "local_midnight", "local_tz", "today"]  # re-exported helpers
 # A link counts as active unless explicitly deactivated (``is_active`` is nullable in the seed).
-ACTIVE_LINK = Q(is_active=True) | Q(is_active__isnull=True)
+ACTIVE_LINK = Scope(active_only=True).q()
+
+
+class Period(TypedDict):
+    start: dt.datetime | None
+    end: dt.datetime | None
+    include_automated: bool
 
 
 # --- Periods --------------------------------------------------------------------------------
-
-
-def local_tz() -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
-
-
-def today() -> dt.date:
-    return timezone.now().astimezone(local_tz()).date()
 
 
 def period_for_dates(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -111,50 +110,77 @@ def clicks_in(
     return qs
 
 
-def _count_annotations(include_automated: bool) -> dict[str, Any]:
-    return {
-        "human_clicks": Count("click_id", filter=HUMAN),
-        "automated_clicks": Count("click_id", filter=AUTOMATED),
-        "unique_sessions": Count(
-            "session_id", distinct=True, filter=None if include_automated else HUMAN
-        ),
-    }
+def link_scope(
+    *, tracking_id: str | None = None, job_id: Any = None, application_id: Any = None
+) -> Scope:
+    """The links a view is about."""
+    return Scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
 
 
 def _counts(row: dict[str, Any], include_automated: bool) -> dict[str, int]:
     human = row.get("human_clicks") or 0
     automated = row.get("automated_clicks") or 0
-    return {
-        "total_clicks": human + automated if include_automated else human,
-        "unique_sessions": row.get("unique_sessions") or 0,
-        "human_clicks": human,
-        "automated_clicks": automated,
-    }
+    numbers = {"total_clicks": human + automated if include_automated else human}
+    if "unique_sessions" in row:
+        numbers["unique_sessions"] = row["unique_sessions"] or 0
+    return {**numbers, "human_clicks": human, "automated_clicks": automated}
 
 
 def _zero_counts() -> dict[str, int]:
     return {"total_clicks": 0, "unique_sessions": 0, "human_clicks": 0, "automated_clicks": 0}
 
 
-def _tally(qs: QuerySet[LinkClick], include_automated: bool) -> dict[str, int]:
-    return _counts(qs.aggregate(**_count_annotations(include_automated)), include_automated)
+def _totals(
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    include_automated: bool,
+    scope: Scope = EVERYTHING,
+) -> dict[str, int]:
+    rows = counting.count_by(
+        None, start=start, end=end, include_automated=include_automated, scope=scope
+    )
+    return _counts(rows[None], include_automated)
 
 
 def _grouped(
-    qs: QuerySet[LinkClick], key: str, include_automated: bool, **expressions: Any
+    key: str,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    include_automated: bool,
+    scope: Scope = EVERYTHING,
+    sessions: bool = True,
 ) -> dict[Any, dict[str, int]]:
-    """Counts per value of ``key`` (a field path, or a name defined in ``expressions``)."""
-    if expressions:
-        qs = qs.annotate(**expressions)
-    rows = qs.values(key).annotate(**_count_annotations(include_automated))
-    return {row[key]: _counts(row, include_automated) for row in rows}
+    """Counts (and unique sessions) per day, link, link function, job or application."""
+    rows = counting.count_by(
+        key,
+        start=start,
+        end=end,
+        include_automated=include_automated,
+        scope=scope,
+        sessions=sessions,
+    )
+    return {k: _counts(row, include_automated) for k, row in rows.items()}
+
+
+def _broken_down(
+    dimension: str,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    include_automated: bool,
+    scope: Scope,
+) -> dict[Any, dict[str, int]]:
+    rows = counting.breakdown(dimension, start=start, end=end, scope=scope)
+    return {k: _counts(row, include_automated) for k, row in rows.items()}
 
 
 def _ranked(
     counts: dict[Any, dict[str, int]], label: str, *, default: str = UNKNOWN
 ) -> list[dict[str, Any]]:
     """Rows ``{label: value, **counts}`` without empty ones, most clicks first."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {label: value if value not in (None, "") else default, **numbers}
         for value, numbers in counts.items()
         if numbers["total_clicks"] or numbers["automated_clicks"]
@@ -218,11 +244,15 @@ def link_analytics(
     link = TrackedLink.objects.filter(tracking_id=tracking_id).first()
     if link is None:
         return None
-    every = clicks_in(start=start, end=end, tracking_id=tracking_id)
-    scoped = every if include_automated else every.filter(HUMAN)
-    stats = _tally(every, include_automated)
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
+    scope = link_scope(tracking_id=tracking_id)
+    scoped = clicks_in(
+        start=start, end=end, tracking_id=tracking_id, include_automated=include_automated
+    )
+    stats = _totals(**period, scope=scope)
+    # Index (tracking_id, clicked_at): both ends and the latest clicks without a scan.
     bounds = scoped.aggregate(first_click=Min("clicked_at"), last_click=Max("clicked_at"))
-    by_source = _grouped(scoped, "click_source", include_automated)
+    by_source = _broken_down("click_source", **period, scope=scope)
     timeline = scoped.order_by("-clicked_at", "-click_id")[:TIMELINE_LIMIT]
     return {
         "link_info": link.to_dict(),
@@ -235,29 +265,36 @@ def link_analytics(
                 for row in _ranked(by_source, "click_source")
             },
             # Always every class, so the automated traffic stays visible beside the people.
-            "by_classification": _classification_counts(every),
+            "by_classification": _classification_counts(start=start, end=end, scope=scope),
         },
         "click_timeline": [_click_dict(click) for click in timeline],
     }
 
 
-def _classification_counts(qs: QuerySet[LinkClick]) -> dict[str, int]:
-    rows = qs.values("classification").annotate(n=Count("click_id"))
-    return {(row["classification"] or UNCLASSIFIED): row["n"] for row in rows if row["n"]}
+def _classification_counts(
+    *, start: dt.datetime | None, end: dt.datetime | None, scope: Scope
+) -> dict[str, int]:
+    rows = counting.breakdown("classification", start=start, end=end, scope=scope)
+    counts = {
+        (value or UNCLASSIFIED): row["human_clicks"] + row["automated_clicks"]
+        for value, row in rows.items()
+    }
+    return {name: n for name, n in counts.items() if n}
 
 
 def _function_rows(
-    links: QuerySet[TrackedLink], clicks: QuerySet[LinkClick], include_automated: bool
+    scope: Scope, *, start: dt.datetime | None, end: dt.datetime | None, include_automated: bool
 ) -> list[dict[str, Any]]:
-    """Per link function: number of links and their clicks, most clicked first."""
+    """Per link function of the links in ``scope``: links and their clicks, most clicked first."""
     link_counts = {
         row["link_function"]: row["n"]
-        for row in links.order_by().values("link_function").annotate(n=Count("tracking_id"))
+        for row in TrackedLink.objects.filter(scope.q())
+        .order_by()
+        .values("link_function")
+        .annotate(n=Count("tracking_id"))
     }
     click_counts = _grouped(
-        clicks.filter(tracking__in=links.values("tracking_id")),
-        "tracking__link_function",
-        include_automated,
+        "link_function", start=start, end=end, include_automated=include_automated, scope=scope
     )
     rows = [
         {
@@ -282,7 +319,8 @@ def job_link_summary(
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         return None
-    links = TrackedLink.objects.filter(ACTIVE_LINK, job_id=job.pk)
+    scope = Scope(job_id=job.pk, active_only=True)
+    links = TrackedLink.objects.filter(scope.q())
     return {
         "job": {
             **_job_dict(job),
@@ -290,14 +328,16 @@ def job_link_summary(
             "link_count": TrackedLink.objects.filter(job_id=job.pk).count(),
             "active_link_count": links.count(),
         },
-        "link_functions": _function_rows(links, clicks_in(start=start, end=end), include_automated),
+        "link_functions": _function_rows(
+            scope, start=start, end=end, include_automated=include_automated
+        ),
     }
 
 
 def performance_report(*, days: int = 30, include_automated: bool = False) -> dict[str, Any]:
     """Overall figures, link functions and daily trends over today and the previous days."""
     start, end = period_for_days(days)
-    clicks = clicks_in(start=start, end=end)
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
     links = TrackedLink.objects.all()
     return {
         "period": {
@@ -309,10 +349,10 @@ def performance_report(*, days: int = 30, include_automated: bool = False) -> di
         "overall_statistics": {
             "total_links": links.count(),
             "active_links": links.filter(ACTIVE_LINK).count(),
-            **_tally(clicks, include_automated),
+            **_totals(**period),
         },
-        "function_performance": _function_rows(links, clicks, include_automated),
-        "daily_trends": daily_clicks(start=start, end=end, include_automated=include_automated),
+        "function_performance": _function_rows(EVERYTHING, **period),
+        "daily_trends": daily_clicks(**period),
     }
 
 
@@ -327,12 +367,26 @@ def overview_totals(
 ) -> dict[str, Any]:
     """Headline numbers: clicks (people and automated), sessions, links, jobs, applications."""
     return {
-        **_tally(clicks_in(start=start, end=end), include_automated),
+        **_totals(start=start, end=end, include_automated=include_automated),
         "links": TrackedLink.objects.count(),
         "active_links": TrackedLink.objects.filter(ACTIVE_LINK).count(),
         "jobs": Job.objects.count(),
         "applications": JobApplication.objects.count(),
     }
+
+
+def click_totals(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+    tracking_id: str | None = None,
+    job_id: Any = None,
+    application_id: Any = None,
+) -> dict[str, int]:
+    """Clicks (people, automated) and unique sessions of a link, job, application or all."""
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
+    return _totals(start=start, end=end, include_automated=include_automated, scope=scope)
 
 
 def daily_clicks(
@@ -345,11 +399,9 @@ def daily_clicks(
     application_id: Any = None,
 ) -> list[dict[str, Any]]:
     """One row per local day of the period (days without clicks included, as zeros)."""
-    clicks = clicks_in(
-        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
-    )
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
     per_day = _grouped(
-        clicks, "day", include_automated, day=TruncDate(AsUTC("clicked_at"), tzinfo=local_tz())
+        "day", start=start, end=end, include_automated=include_automated, scope=scope
     )
     if not per_day and (start is None or end is None):
         return []
@@ -373,12 +425,8 @@ def clicks_by_function(
     application_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Links and clicks per link function (every function that has a link)."""
-    links = TrackedLink.objects.all()
-    if job_id is not None:
-        links = links.filter(job_id=job_id)
-    if application_id is not None:
-        links = links.filter(application_id=application_id)
-    return _function_rows(links, clicks_in(start=start, end=end), include_automated)
+    scope = link_scope(job_id=job_id, application_id=application_id)
+    return _function_rows(scope, start=start, end=end, include_automated=include_automated)
 
 
 def clicks_by_source(
@@ -390,10 +438,11 @@ def clicks_by_source(
     job_id: Any = None,
     application_id: Any = None,
 ) -> list[dict[str, Any]]:
-    clicks = clicks_in(
-        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
+    counts = _broken_down(
+        "click_source", start=start, end=end, include_automated=include_automated, scope=scope
     )
-    return _ranked(_grouped(clicks, "click_source", include_automated), "click_source")
+    return _ranked(counts, "click_source")
 
 
 def clicks_by_classification(
@@ -406,10 +455,8 @@ def clicks_by_classification(
     application_id: Any = None,
 ) -> list[dict[str, Any]]:
     """Clicks per class. Automated classes are listed even when ``include_automated`` is off."""
-    clicks = clicks_in(
-        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
-    )
-    counts = _classification_counts(clicks)
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
+    counts = _classification_counts(start=start, end=end, scope=scope)
     order = [UNCLASSIFIED, *Classification.values]
     return [
         {
@@ -432,11 +479,14 @@ def clicks_by_device(
     application_id: Any = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Clicks per device type, browser and operating system (parsed from the user agent)."""
-    clicks = clicks_in(
-        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
-    )
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
     return {
-        field: _ranked(_grouped(clicks, field, include_automated), field)
+        field: _ranked(
+            _broken_down(
+                field, start=start, end=end, include_automated=include_automated, scope=scope
+            ),
+            field,
+        )
         for field in ("device_type", "browser", "os")
     }
 
@@ -451,22 +501,12 @@ def clicks_by_hour_of_week(
     application_id: Any = None,
 ) -> dict[str, Any]:
     """A 7 x 24 grid of clicks by local weekday (Monday first) and hour."""
-    tz = local_tz()
-    clicks = clicks_in(
-        start=start, end=end, tracking_id=tracking_id, job_id=job_id, application_id=application_id
-    )
-    rows = (
-        clicks.annotate(
-            weekday=ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
-            hour=ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
-        )
-        .values("weekday", "hour")
-        .annotate(**_count_annotations(include_automated))
-    )
+    scope = link_scope(tracking_id=tracking_id, job_id=job_id, application_id=application_id)
+    cells = counting.hour_of_week(start=start, end=end, scope=scope)
     grid = {"human_clicks": _empty_grid(), "automated_clicks": _empty_grid()}
-    for row in rows:
+    for (weekday, hour), row in cells.items():
         for name in grid:
-            grid[name][row["weekday"] - 1][row["hour"]] = row[name] or 0
+            grid[name][weekday - 1][hour] = row[name]
     return {
         "weekdays": WEEKDAYS,
         "hours": list(range(24)),
@@ -494,7 +534,7 @@ def top_jobs(
     limit: int = TOP_LIMIT,
 ) -> list[dict[str, Any]]:
     """Jobs whose links were clicked most in the period."""
-    counts = _grouped(clicks_in(start=start, end=end), "tracking__job_id", include_automated)
+    counts = _grouped("job_id", start=start, end=end, include_automated=include_automated)
     counts.pop(None, None)
     ranked = sorted(
         counts.items(), key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"])
@@ -521,9 +561,16 @@ def top_links(
     application_id: Any = None,
     limit: int = TOP_LIMIT,
 ) -> list[dict[str, Any]]:
-    """Links clicked most in the period."""
-    clicks = clicks_in(start=start, end=end, job_id=job_id, application_id=application_id)
-    counts = _grouped(clicks, "tracking_id", include_automated)
+    """Links clicked most in the period (clicks only: no session counts, to stay cheap)."""
+    scope = link_scope(job_id=job_id, application_id=application_id)
+    counts = _grouped(
+        "tracking_id",
+        start=start,
+        end=end,
+        include_automated=include_automated,
+        scope=scope,
+        sessions=False,
+    )
     ranked = sorted(
         counts.items(), key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"], kv[0])
     )[:limit]
@@ -533,11 +580,85 @@ def top_links(
             "tracking_id": tid,
             "link_function": links[tid].link_function,
             "job_id": str(links[tid].job_id) if links[tid].job_id else None,
-            "job_title": links[tid].job.title if links[tid].job else None,
+            "job_title": _job_title(links[tid]),
             **numbers,
         }
         for tid, numbers in ranked
         if tid in links
+    ]
+
+
+def _job_title(link: TrackedLink) -> str | None:
+    return link.job.title if link.job is not None else None
+
+
+def links_overview(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+    job_id: Any = None,
+    application_id: Any = None,
+) -> list[dict[str, Any]]:
+    """Every link of a job or application (clicked or not) with its counts, most clicked first."""
+    scope = link_scope(job_id=job_id, application_id=application_id)
+    links = TrackedLink.objects.filter(scope.q()).order_by("created_at", "tracking_id")
+    counts = _grouped(
+        "tracking_id", start=start, end=end, include_automated=include_automated, scope=scope
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "tracking_id": link.tracking_id,
+            "link_function": link.link_function,
+            "application_id": str(link.application_id) if link.application_id else None,
+            "redirect_url": link.redirect_url,
+            "is_active": link.active,
+            "created_at": _iso(link.created_at),
+            **counts.get(link.tracking_id, _zero_counts()),
+        }
+        for link in links
+    ]
+    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"]))
+    return rows
+
+
+def application_summaries(
+    job_id: Any,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    include_automated: bool = False,
+) -> list[dict[str, Any]]:
+    """The applications of a job with their link count, clicks and first human click."""
+    applications = JobApplication.objects.filter(job_id=job_id).annotate(
+        link_count=Count("links", distinct=True)
+    )
+    counts = _grouped(
+        "application_id",
+        start=start,
+        end=end,
+        include_automated=include_automated,
+        scope=link_scope(job_id=job_id),
+    )
+    links = TrackedLink.objects.filter(job_id=job_id, application_id__isnull=False)
+    per_link = first_human_clicks(
+        list(links.values_list("tracking_id", flat=True)), start=start, end=end
+    )
+    first_human: dict[Any, dt.datetime] = {}
+    for tracking_id, application_id in links.values_list("tracking_id", "application_id"):
+        when = per_link.get(tracking_id)
+        if when is not None and (
+            application_id not in first_human or when < first_human[application_id]
+        ):
+            first_human[application_id] = when
+    return [
+        {
+            **_application_dict(application),
+            "link_count": application.link_count,  # type: ignore[attr-defined]
+            "first_human_click": _iso(first_human.get(application.pk)),
+            **counts.get(application.pk, _zero_counts()),
+        }
+        for application in applications.order_by("-created_at")
     ]
 
 
@@ -556,38 +677,32 @@ def application_journey(
     Clicks are grouped by session (clicks without a session id form one group each); people's
     sessions and automated sessions are listed apart, each in order of their first click. A
     session is automated when all its clicks are. Automated sessions are always returned so the
-    page can show them apart; ``include_automated`` only changes the totals.
+    page can show them apart; ``include_automated`` only changes the totals. The journey holds
+    the latest :data:`JOURNEY_CLICK_LIMIT` clicks of the period (``clicks_shown`` of
+    ``clicks_in_period``); the counts and first clicks cover the whole period.
     """
     application = JobApplication.objects.select_related("job").filter(pk=application_id).first()
     if application is None:
         return None
     links = list(TrackedLink.objects.filter(application_id=application.pk).order_by("created_at"))
-    clicks = list(
-        clicks_in(start=start, end=end, application_id=application.pk)
-        .select_related("tracking")
-        .order_by("clicked_at", "click_id")
-    )
-    per_link = _grouped(
-        clicks_in(start=start, end=end, application_id=application.pk),
-        "tracking_id",
-        include_automated,
-    )
-    first_human: dict[str, dt.datetime] = {}
+    clicks = _latest_clicks([link.tracking_id for link in links], start=start, end=end)
+    period: Period = {"start": start, "end": end, "include_automated": include_automated}
+    scope = link_scope(application_id=application.pk)
+    per_link = _grouped("tracking_id", **period, scope=scope)
+    first_human = first_human_clicks([link.tracking_id for link in links], start=start, end=end)
     groups: dict[str, list[LinkClick]] = {}
     for click in clicks:
         key = f"session:{click.session_id}" if click.session_id else f"click:{click.click_id}"
         groups.setdefault(key, []).append(click)
-        if _is_human(click) and click.tracking_id not in first_human:
-            first_human[click.tracking_id] = click.clicked_at  # type: ignore[assignment]
     sessions = [_session_dict(group) for group in groups.values()]
-    human_first = min(first_human.values()) if first_human else None
+    statistics_ = _totals(**period, scope=scope)
     return {
         "application": _application_dict(application),
         "job": _job_dict(application.job),
-        "statistics": _tally(
-            clicks_in(start=start, end=end, application_id=application.pk), include_automated
-        ),
-        "first_human_click": _iso(human_first),
+        "statistics": statistics_,
+        "first_human_click": _iso(min(first_human.values()) if first_human else None),
+        "clicks_shown": len(clicks),
+        "clicks_in_period": statistics_["human_clicks"] + statistics_["automated_clicks"],
         "links": [
             {
                 "tracking_id": link.tracking_id,
@@ -595,13 +710,6 @@ def application_journey(
                 "redirect_url": link.redirect_url,
                 "is_active": link.active,
                 "first_human_click": _iso(first_human.get(link.tracking_id)),
-                "sessions": len(
-                    {
-                        c.session_id or c.click_id
-                        for c in clicks
-                        if c.tracking_id == link.tracking_id and (include_automated or _is_human(c))
-                    }
-                ),
                 **per_link.get(link.tracking_id, _zero_counts()),
             }
             for link in links
@@ -609,6 +717,46 @@ def application_journey(
         "human_sessions": [s for s in sessions if not s["automated"]],
         "automated_sessions": [s for s in sessions if s["automated"]],
     }
+
+
+def first_human_clicks(
+    tracking_ids: list[str], *, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> dict[str, dt.datetime]:
+    """The first click by a person on each link in the period.
+
+    One small query per link, each stopping at its first match in the index (tracking_id,
+    clicked_at), costs less than a grouped MIN over every click of the links.
+    """
+    result: dict[str, dt.datetime] = {}
+    for tracking_id in tracking_ids:
+        first = (
+            clicks_in(start=start, end=end, tracking_id=tracking_id, include_automated=False)
+            .order_by("clicked_at")
+            .values_list("clicked_at", flat=True)
+            .first()
+        )
+        if first is not None:
+            result[tracking_id] = first
+    return result
+
+
+def _latest_clicks(
+    tracking_ids: list[str], *, start: dt.datetime | None, end: dt.datetime | None
+) -> list[LinkClick]:
+    """The latest :data:`JOURNEY_CLICK_LIMIT` clicks of these links in the period, oldest first.
+
+    Taken link by link from the index (tracking_id, clicked_at), then merged: the cost stays
+    bounded however many clicks the links have.
+    """
+    latest: list[LinkClick] = []
+    for tracking_id in tracking_ids:
+        latest += (
+            clicks_in(start=start, end=end, tracking_id=tracking_id)
+            .select_related("tracking")
+            .order_by("-clicked_at", "-click_id")[:JOURNEY_CLICK_LIMIT]
+        )
+    latest.sort(key=lambda c: (c.clicked_at, str(c.click_id)), reverse=True)
+    return list(reversed(latest[:JOURNEY_CLICK_LIMIT]))
 
 
 def _is_human(click: LinkClick) -> bool:
@@ -660,7 +808,7 @@ def time_to_first_human_click(
     if application_id is not None:
         links = links.filter(application_id=application_id)
     rows_qs = links.annotate(
-        first_human_click=Min("clicks__clicked_at", filter=_prefixed(HUMAN)),
+        first_human_click=Min("clicks__clicked_at", filter=counting.prefixed(HUMAN, "clicks__")),
         first_any_click=Min("clicks__clicked_at"),
     ).values("tracking_id", "link_function", "created_at", "first_human_click", "first_any_click")
     rows = []
@@ -687,18 +835,6 @@ def time_to_first_human_click(
         "median_seconds": statistics.median(waits) if waits else None,
         "rows": rows,
     }
-
-
-def _prefixed(condition: Q) -> Q:
-    """``condition`` on clicks, rewritten for use from links (``clicks__`` prefix)."""
-    children: list[Any] = []
-    for child in condition.children:
-        if isinstance(child, Q):
-            children.append(_prefixed(child))
-        else:
-            name, value = child
-            children.append((f"clicks__{name}", value))
-    return Q(*children, _connector=condition.connector, _negated=condition.negated)
 
 
 # --- Export -------------------------------------------------------------------------------
@@ -740,7 +876,7 @@ def export_rows(
         application_id=application_id,
         include_automated=include_automated,
     ).order_by("clicked_at", "click_id")
-    values: Iterable[dict[str, Any]] = clicks.values(
+    values: Iterable[Any] = clicks.values(
         "click_id",
         "tracking_id",
         "clicked_at",

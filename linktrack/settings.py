@@ -6,6 +6,7 @@ recording). Bad values raise ImproperlyConfigured at start-up rather than misbeh
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linktrack.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -156,6 +158,9 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
 else:
+    # Persistent connections matter even more here: when the last connection to a WAL database
+    # closes, SQLite checkpoints and removes the WAL, which made every click cost a sync.
+    _default_db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600, minimum=0)
     _default_db.setdefault("OPTIONS", {}).update(
         {
             # WAL lets the dashboard read while the redirect writes.
@@ -200,6 +205,13 @@ CLICK_MODE = env_choice("CLICK_MODE", "buffered" if REDIS_URL else "direct", ("d
 if CLICK_MODE == "buffered" and not REDIS_URL:
     raise ImproperlyConfigured("CLICK_MODE=buffered needs REDIS_URL")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must be IP addresses or CIDR networks, got {_proxy!r}"
+        ) from None
 RESPECT_DNT = env_bool("RESPECT_DNT", True)
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.
@@ -209,7 +221,24 @@ LINK_NEGATIVE_CACHE_SECONDS = env_int("LINK_NEGATIVE_CACHE_SECONDS", 30, minimum
 # Clicks from an external domain may carry a clicked_at this far in the future (clock skew).
 CLICK_FUTURE_SKEW_SECONDS = env_int("CLICK_FUTURE_SKEW_SECONDS", 300, minimum=0)
 CLICK_RATE_LIMIT = env_str("CLICK_RATE_LIMIT", "1000/m")
+# Buffered mode: the Redis Stream the redirect appends to and the writer drains.
+CLICK_STREAM_KEY = env_str("CLICK_STREAM_KEY", "linktrack:clicks")
+# Short timeouts: when Redis stalls the redirect falls back to a direct INSERT instead of waiting.
+CLICK_STREAM_SOCKET_TIMEOUT_MS = env_int("CLICK_STREAM_SOCKET_TIMEOUT_MS", 500, minimum=10)
+# Clicks that could reach neither Redis nor the database are appended here; the writer replays them.
+CLICK_SPOOL_DIR = Path(env_str("CLICK_SPOOL_DIR") or (VAR_DIR / "spool"))
+# /track/health answers 503 when the oldest unwritten click is older than this.
+CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, minimum=1)
+CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
+# Entries a writer read but did not acknowledge for this long are taken over by another writer.
+CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
 ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
+
+# --- Analytics ------------------------------------------------------------------------------
+# Dashboard aggregates are cached this long, so a new click shows up within it (at most 60 s).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 30, minimum=0)
+if ANALYTICS_CACHE_SECONDS > 60:
+    raise ImproperlyConfigured("ANALYTICS_CACHE_SECONDS must be at most 60 (new clicks show up)")
 
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)
@@ -250,8 +279,33 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto itself (and strips the client's):
+# otherwise any client could claim to be on https.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Paths (regular expressions, no leading slash) answered over plain http even with
+# SECURE_SSL_REDIRECT, e.g. a load balancer's health probe.
+SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT")
+
+# Content security policy of the HTML pages (the dashboard and the admin): scripts only from this
+# site, no inline scripts, no plugins, no framing. Styles allow inline blocks because Django's admin
+# change list emits one; scripts, the real injection risk, stay strict.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# URL prefixes that get the policy. The redirect and the API answer without HTML to protect.
+CONTENT_SECURITY_POLICY_PATHS = ("/dashboard/", "/admin/")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

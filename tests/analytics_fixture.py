@@ -27,8 +27,10 @@ from tracking import services
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
 
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @dataclass

@@ -15,4 +15,16 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The suite records clicks directly unless a test switches to buffered mode itself (it asserts rows
+# right after the request); buffered mode is exercised by its own tests with a writer.
+CLICK_MODE = "direct"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not the in-memory default: the browser tests' live server answers requests in
+    # several threads, and an in-memory database would be one connection shared between them.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_linktrack.sqlite3")}  # noqa: F405
+
+# Serve static files from the source folders: the suite never runs collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

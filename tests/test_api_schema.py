@@ -2,7 +2,7 @@
 
 The schemathesis run generates requests (valid and invalid) for every operation of the schema
 against the WSGI application, with a key holding every scope, and fails on any 5xx or on any
-response whose status, content type or body the schema does not describe.
+response whose status, content type, headers or body the schema does not describe.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -102,7 +103,9 @@ def test_rate_limited_operations_document_429(openapi: dict[str, Any]) -> None:
         "/api/link-tracking/report",
     ):
         operation = openapi["paths"][path][SEED_PATHS[path]]
-        assert "429" in operation["responses"], path
+        assert "Retry-After" in operation["responses"]["429"]["headers"], path
+        # The header is documented on the answer, not asked of the client.
+        assert all(p["name"] != "Retry-After" for p in operation.get("parameters", [])), path
 
 
 def test_the_docs_page_needs_no_internet(db: Any) -> None:
@@ -174,6 +177,7 @@ def test_every_endpoint_conforms_to_the_schema_and_never_fails(case: Any, full_k
             not_a_server_error,
             status_code_conformance,
             content_type_conformance,
+            response_headers_conformance,
             response_schema_conformance,
         ],
     )

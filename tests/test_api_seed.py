@@ -641,3 +641,75 @@ def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settin
         assert first.get("/api/link-tracking/report").status_code == 200
     assert first.get("/api/link-tracking/report").status_code == 429
     assert second.get("/api/link-tracking/report").status_code == 200
+
+
+# --- Classification of reported clicks --------------------------------------------------------
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36"
+)
+
+
+@pytest.fixture
+def older_link(seed_link: str) -> str:
+    """The seed link, created an hour ago (so a click now is not "soon after creation")."""
+    TrackedLink.objects.filter(pk=seed_link).update(
+        created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    return seed_link
+
+
+@pytest.mark.parametrize(
+    ("extra", "classification", "reason"),
+    [
+        ({"user_agent": CHROME}, "human", None),
+        ({"user_agent": CHROME, "accept_language": "en-GB,en;q=0.9"}, "human", None),
+        ({"user_agent": CHROME, "accept_language": ""}, "scanner", "no_accept_language"),
+        ({"user_agent": CHROME, "http_method": "HEAD"}, "scanner", "head_request"),
+        ({"user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}, "bot", "crawler_agent"),
+        ({}, "scanner", "empty_user_agent"),
+    ],
+)
+def test_reported_clicks_are_classified_from_what_the_domain_sent(
+    client: Client, older_link: str, extra: dict[str, Any], classification: str, reason: str | None
+) -> None:
+    body = {"tracking_id": older_link, **extra}
+    response = post_json(client, "/api/link-tracking/record-click", body)
+    assert response.status_code == 201, response.content
+    click = LinkClick.objects.get(pk=response.json()["click_id"])
+    assert click.classification == classification
+    if reason is not None:
+        assert reason in (click.classification_reasons or [])
+    if extra.get("user_agent") == CHROME:
+        assert (click.browser, click.os) == ("Chrome", "Windows")
+
+
+def test_a_click_right_after_the_link_was_created_is_a_probable_scanner(
+    client: Client, seed_link: str
+) -> None:
+    body = {"tracking_id": seed_link, "user_agent": CHROME}
+    click_id = post_json(client, "/api/link-tracking/record-click", body).json()["click_id"]
+    click = LinkClick.objects.get(pk=click_id)
+    assert (click.classification, click.classification_reasons) == (
+        "scanner",
+        ["soon_after_creation"],
+    )
+
+
+def test_a_backfilled_click_older_than_its_link_is_not_called_a_scanner(
+    client: Client, seed_link: str
+) -> None:
+    body = {**SEED_CLICK_EVENT_BODY, "user_agent": CHROME}
+    click_id = post_json(client, "/api/link-tracking/record-click", body).json()["click_id"]
+    assert LinkClick.objects.get(pk=click_id).classification == "human"
+
+
+def test_batch_clicks_are_classified_too(client: Client, older_link: str) -> None:
+    clicks = [
+        {"tracking_id": older_link, "user_agent": CHROME},
+        {"tracking_id": older_link, "user_agent": "LinkedInBot/1.0 (compatible; Mozilla/5.0)"},
+    ]
+    results = post_json(client, "/api/link-tracking/record-clicks", {"clicks": clicks}).json()
+    stored = [LinkClick.objects.get(pk=r["click_id"]).classification for r in results["results"]]
+    assert stored == ["human", "preview"]

@@ -3,9 +3,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from analytics import queries
+from analytics.models import DailyLinkClicks
 from tests import analytics_fixture
 from tests.analytics_fixture import utc
 from tracking import services
@@ -16,9 +18,19 @@ pytestmark = pytest.mark.django_db
 START, END = utc(2026, 3, 10), utc(2026, 3, 13)
 
 
+@pytest.fixture(params=["raw clicks", "daily rollups"])
+def rollups(request: pytest.FixtureRequest) -> bool:
+    """Every query test runs twice: on raw clicks, and with the past days rolled up."""
+    return request.param == "daily rollups"
+
+
 @pytest.fixture
-def fx() -> analytics_fixture.Fixture:
-    return analytics_fixture.build()
+def fx(rollups: bool) -> analytics_fixture.Fixture:
+    fixture = analytics_fixture.build()
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+        assert DailyLinkClicks.objects.exists()
+    return fixture
 
 
 # --- link_analytics -------------------------------------------------------------------------
@@ -152,7 +164,7 @@ def test_job_link_summary_is_none_for_an_unknown_job(fx):
 # --- performance_report and daily trends -----------------------------------------------------
 
 
-def test_performance_report_covers_today_and_the_previous_days():
+def test_performance_report_covers_today_and_the_previous_days(rollups):
     today = queries.today()
     yesterday_noon = queries.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
     long_ago = queries.local_midnight(today - dt.timedelta(days=40))
@@ -167,6 +179,8 @@ def test_performance_report_covers_today_and_the_previous_days():
     ]
     clicks[2].classification = "bot"
     services.store_clicks(clicks)
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
 
     report = queries.performance_report(days=30)
 
@@ -349,7 +363,8 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     links = {link["tracking_id"]: link for link in journey["links"]}
     assert links["fx_l1"]["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert links["fx_l2"]["first_human_click"] == "2026-03-10T09:01:00+00:00"
-    assert (links["fx_l1"]["sessions"], links["fx_l2"]["sessions"]) == (2, 1)
+    assert (links["fx_l1"]["unique_sessions"], links["fx_l2"]["unique_sessions"]) == (2, 1)
+    assert (journey["clicks_shown"], journey["clicks_in_period"]) == (6, 6)
 
 
 def test_application_journey_is_none_for_an_unknown_application(fx):
@@ -386,3 +401,53 @@ def test_export_rows_are_the_clicks_behind_the_view(fx):
     )
     assert len(everything) == 9
     assert LinkClick.objects.count() == 11
+
+
+# --- rollups and raw clicks agree -----------------------------------------------------------
+
+
+def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
+    start, end = utc(2026, 3, 10, 9, 2), utc(2026, 3, 12, 3)  # partial first and last days
+    totals = queries.click_totals(start=start, end=end, include_automated=True)
+    # c2 (09:05 on the 10th), c4, c7, c8, c9 (the 11th) and c11 (02:00 on the 12th).
+    assert totals == {
+        "total_clicks": 6,
+        "unique_sessions": 5,
+        "human_clicks": 5,
+        "automated_clicks": 1,
+    }
+
+
+def test_sessions_seen_on_several_days_count_once(fx):
+    # s1 clicks again on the 11th: still one session over the period.
+    services.store_clicks(
+        [
+            services.build_click(
+                tracking_id=fx.links["L2"], clicked_at=utc(2026, 3, 11, 8), session_id="s1"
+            )
+        ]
+    )
+    call_command("rollup_clicks", verbosity=0)
+    totals = queries.click_totals(start=START, end=END, job_id=fx.job.id)
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
+
+
+def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
+    def click(when: dt.datetime, session: str) -> LinkClick:
+        return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
+
+    services.store_clicks(
+        [
+            click(utc(2026, 2, 27, 12), "edge"),
+            click(utc(2026, 4, 2, 12), "edge"),
+            click(utc(2026, 3, 15, 12), "inside"),
+        ]
+    )
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+    start, end = queries.period_for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
+    totals = queries.click_totals(start=start, end=end, tracking_id=fx.links["L5"])
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (3, 3)  # s6, s7, inside
+    wider = queries.period_for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
+    totals = queries.click_totals(start=wider[0], end=wider[1], tracking_id=fx.links["L5"])
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
+
+from tracking.models import LinkClick
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -81,7 +85,7 @@ SEED_FOREIGN_KEYS = {
 }
 
 
-def _fetch(sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+def _fetch(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return list(cursor.fetchall())
@@ -218,3 +222,89 @@ def test_deleting_a_link_with_plain_sql_removes_its_clicks() -> None:
         cursor.execute("DELETE FROM link_tracking WHERE tracking_id = 'lt_sql_3'")
         cursor.execute("SELECT count(*) FROM link_clicks WHERE tracking_id = 'lt_sql_3'")
         assert cursor.fetchone() == (0,)
+
+
+def test_the_seed_sample_inserts_run_unchanged() -> None:
+    """Seed 000's sample INSERT statements, verbatim, against the migrated schema."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO jobs (id, title, company_name, posting_url, apply_url, location, notes, "
+            "created_at, updated_at) VALUES ('550e8400-e29b-41d4-a716-446655440000', "
+            "'Marketing Manager', '', '', '', '', '', now(), now())"
+        )
+        cursor.execute(
+            "INSERT INTO job_applications (id, job_id, status, contact_name, contact_email, notes, "
+            "created_at, updated_at) VALUES ('550e8400-e29b-41d4-a716-446655440001', "
+            "'550e8400-e29b-41d4-a716-446655440000', 'submitted', '', '', '', now(), now())"
+        )
+        cursor.execute(SEED_SAMPLE_LINKS)
+        cursor.execute(SEED_SAMPLE_CLICKS)
+        cursor.execute(
+            "SELECT lt.tracking_id, COUNT(lc.click_id), MIN(lc.clicked_at)::text, "
+            "MIN(host(lc.ip_address)) FROM link_tracking lt "
+            "LEFT JOIN link_clicks lc ON lt.tracking_id = lc.tracking_id "
+            "GROUP BY lt.tracking_id ORDER BY lt.tracking_id"
+        )
+        assert cursor.fetchall() == [
+            ("lt_calendly_002", 1, "2025-07-27 21:20:15", "192.168.1.101"),
+            ("lt_linkedin_001", 1, "2025-07-27 21:15:30", "192.168.1.100"),
+        ]
+    # The ORM reads the seed's naive timestamps as UTC instants.
+    click = LinkClick.objects.get(tracking_id="lt_linkedin_001")
+    assert click.clicked_at == dt.datetime(2025, 7, 27, 21, 15, 30, tzinfo=dt.UTC)
+    assert click.metadata == {"utm_source": "email", "utm_medium": "application"}
+
+
+SEED_SAMPLE_LINKS = """
+INSERT INTO link_tracking (
+    tracking_id, job_id, application_id, link_function,
+    link_type, original_url, redirect_url, description
+) VALUES
+(
+    'lt_linkedin_001',
+    '550e8400-e29b-41d4-a716-446655440000',
+    '550e8400-e29b-41d4-a716-446655440001',
+    'LinkedIn',
+    'profile',
+    'https://linkedin.com/in/steve-glen',
+    'https://yourdomain.com/track/lt_linkedin_001',
+    'Professional LinkedIn profile'
+),
+(
+    'lt_calendly_002',
+    '550e8400-e29b-41d4-a716-446655440000',
+    '550e8400-e29b-41d4-a716-446655440001',
+    'Calendly',
+    'networking',
+    'https://calendly.com/steve-glen/30min',
+    'https://yourdomain.com/track/lt_calendly_002',
+    'Schedule interview meeting'
+);
+"""
+
+SEED_SAMPLE_CLICKS = """
+INSERT INTO link_clicks (
+    tracking_id, clicked_at, ip_address, user_agent,
+    referrer_url, session_id, click_source, metadata
+) VALUES
+(
+    'lt_linkedin_001',
+    '2025-07-27 21:15:30',
+    '192.168.1.100',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36',
+    'https://gmail.com',
+    'sess_abc123',
+    'email',
+    '{"utm_source": "email", "utm_medium": "application"}'::jsonb
+),
+(
+    'lt_calendly_002',
+    '2025-07-27 21:20:15',
+    '192.168.1.101',
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36',
+    'https://linkedin.com',
+    'sess_xyz789',
+    'linkedin',
+    '{"utm_campaign": "networking"}'::jsonb
+);
+"""

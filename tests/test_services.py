@@ -216,7 +216,7 @@ def test_it_records_the_seed_example_click() -> None:
     assert click.ip_address == "192.168.1.100"
     assert click.session_id == "sess_xyz789"
     assert click.click_source == "email"
-    assert click.metadata["utm_campaign"] == "job_search"
+    assert (click.metadata or {})["utm_campaign"] == "job_search"
     assert abs((click.clicked_at - result["clicked_at"]).total_seconds()) < 0.001
 
 

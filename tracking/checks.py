@@ -49,3 +49,17 @@ def check_database(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         ]
     return []
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if not settings.REDIS_URL:
+        return [
+            Warning(
+                "REDIS_URL is not set: each process keeps its own cache, so rate limits and link "
+                "invalidation are per process and clicks are written inside the request.",
+                hint="Set REDIS_URL=redis://host:port/db for production.",
+                id="linktrack.W005",
+            )
+        ]
+    return []

@@ -10,7 +10,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Func
 from django.db.models.sql.compiler import SQLCompiler
 
-_SQL = tuple[str, list[Any]]
+_SQL = tuple[str, tuple[Any, ...]]
 
 
 class UTCTimestampField(models.DateTimeField):
@@ -48,7 +48,7 @@ class UTCNow(Func):
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> _SQL:
-        return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')", []
+        return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')", ()
 
 
 class RandomUUID(Func):
@@ -60,7 +60,7 @@ class RandomUUID(Func):
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> _SQL:
-        return "lower(hex(randomblob(16)))", []
+        return "lower(hex(randomblob(16)))", ()
 
 
 class AsUTC(Func):
@@ -72,11 +72,13 @@ class AsUTC(Func):
 
     output_field = models.DateTimeField()
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> _SQL:
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> _SQL:
         sql, params = compiler.compile(self.source_expressions[0])
         if connection.vendor == "postgresql":
-            return f"({sql} AT TIME ZONE 'UTC')", list(params)
-        return sql, list(params)
+            return f"({sql} AT TIME ZONE 'UTC')", tuple(params)
+        return sql, tuple(params)
 
 
 class SeedIndex(models.Index):

@@ -8,6 +8,8 @@ input before touching the database, raising a :class:`ServiceError` subclass tha
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import json
 import os
@@ -16,12 +18,14 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from tracking import linkcache
@@ -46,6 +50,8 @@ CREATED_BY_MAX = 100
 METADATA_MAX_KEYS = 50
 METADATA_MAX_BYTES = 8192
 
+# Paths under /track/ that are not links: a link with such an id could never be reached.
+RESERVED_TRACKING_IDS = frozenset({"health"})
 _TRACKING_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -185,7 +191,7 @@ def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_
     """Free-form category names (custom functions, types, sources) must be safe identifiers."""
     if not isinstance(value, str) or not value:
         raise ValidationFailed(f"{field} is required.", field=field)
-    if len(value) > max_length or not _IDENTIFIER_RE.match(value):
+    if len(value) > max_length or not _IDENTIFIER_RE.fullmatch(value):
         raise ValidationFailed(
             f"{field} must be letters, digits, '_' or '-', at most {max_length} characters.",
             field=field,
@@ -194,7 +200,12 @@ def validate_identifier(value: Any, *, field: str, max_length: int = IDENTIFIER_
 
 
 def is_valid_tracking_id(value: str) -> bool:
-    return bool(_TRACKING_ID_RE.match(value))
+    """Whether ``value`` could be a tracking id at all (the redirect answers 404 otherwise)."""
+    return bool(_TRACKING_ID_RE.fullmatch(value)) and value not in RESERVED_TRACKING_IDS
+
+
+def is_safe_identifier(value: str) -> bool:
+    return bool(_IDENTIFIER_RE.fullmatch(value))
 
 
 def _clean_text(value: Any, *, field: str, max_length: int) -> str | None:
@@ -335,9 +346,14 @@ def create_tracked_link(
     link_function = validate_identifier(link_function, field="link_function")
     link_type = validate_identifier(link_type, field="link_type")
     if tracking_id is not None:
-        if not isinstance(tracking_id, str) or not is_valid_tracking_id(tracking_id):
+        if not isinstance(tracking_id, str) or not _TRACKING_ID_RE.fullmatch(tracking_id):
             raise ValidationFailed(
                 "tracking_id must be letters, digits, '_' or '-', at most 100 characters.",
+                field="tracking_id",
+            )
+        if tracking_id in RESERVED_TRACKING_IDS:
+            raise ValidationFailed(
+                f"tracking_id {tracking_id!r} is reserved (/track/{tracking_id} is not a link).",
                 field="tracking_id",
             )
     if description is not None and not isinstance(description, str):
@@ -555,10 +571,175 @@ def record_click(
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
 
+def insert_click(click: LinkClick) -> None:
+    """Insert one new click with a single statement (the redirect's hot path).
+
+    Unlike :func:`store_clicks` this opens no transaction (one round trip, not three) and is not
+    idempotent: use it only for a click whose ``click_id`` was just generated.
+    """
+    click.save(force_insert=True)
+
+
 def store_clicks(clicks: list[LinkClick]) -> None:
     """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
     if clicks:
         LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+
+
+# --- Burst rule (clicks reclassified after they are stored) -----------------------------------
+
+BURST_WINDOW = dt.timedelta(seconds=2)
+
+
+def apply_burst_rule(
+    *,
+    click_id: uuid.UUID,
+    tracking_id: str,
+    application_id: str,
+    network: str,
+    clicked_at: dt.datetime,
+) -> int:
+    """Reclassify the clicks of one application opened from one network within two seconds.
+
+    Email scanners open every link of a message at once; a person does not. When, within
+    ``BURST_WINDOW`` of the stored click ``click_id``, another link of ``application_id`` was
+    clicked from the same ``network`` (the /24 or /48 of :func:`tracking.classify.burst_network`),
+    every click of that group gets the ``burst`` reason and those that looked human become
+    ``scanner`` (earlier ones included). Returns the number of rows changed.
+
+    The network of ``click_id`` itself is passed in because a Do-Not-Track click stores no IP;
+    earlier Do-Not-Track clicks cannot be matched for the same reason.
+    """
+    from tracking import classify
+
+    window = (clicked_at - BURST_WINDOW, clicked_at + BURST_WINDOW)
+    in_window = LinkClick.objects.filter(
+        tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
+    )
+    fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
+    # First the cheap question, other links only (the common answer is "none").
+    others = [
+        row
+        for row in in_window.exclude(tracking_id=tracking_id).values_list(*fields)[:200]
+        if classify.burst_network(row[2]) == network
+    ]
+    if not others:
+        return 0
+    same_link = [
+        row
+        for row in in_window.filter(tracking_id=tracking_id).values_list(*fields)[:200]
+        if row[0] == click_id or classify.burst_network(row[2]) == network
+    ]
+    changed = []
+    for row_id, _tracking_id, _ip, classification, reasons in others + same_link:
+        reasons = list(reasons or [])
+        if "burst" in reasons:
+            continue
+        reasons.append("burst")
+        if classification in (None, "human"):
+            classification = classify.classification_for(reasons)
+        changed.append(
+            LinkClick(
+                click_id=row_id, classification=classification, classification_reasons=reasons
+            )
+        )
+    if changed:
+        LinkClick.objects.bulk_update(changed, ["classification", "classification_reasons"])
+    return len(changed)
+
+
+# --- Clicks reported by external redirect domains (REST API) ------------------------------
+
+# Up to this many distinct links per batch are resolved through the link cache (no query when
+# warm); a batch over more links is resolved with one query instead of one lookup per link.
+_CACHED_RESOLVE_MAX = 10
+
+
+def _resolve_reported_links(
+    tracking_ids: set[str],
+) -> dict[str, tuple[bool, dt.datetime | None]]:
+    """``{tracking_id: (active, created_at)}`` for the ids that name a link."""
+    found: dict[str, tuple[bool, dt.datetime | None]] = {}
+    missing = tracking_ids
+    if len(tracking_ids) <= _CACHED_RESOLVE_MAX:
+        for tracking_id in tracking_ids:
+            resolved = linkcache.resolve_link(tracking_id)
+            if resolved is not None:
+                found[tracking_id] = (True, resolved.created_at)
+        missing = tracking_ids - found.keys()
+    if missing:
+        rows = TrackedLink.objects.filter(tracking_id__in=missing).values_list(
+            "tracking_id", "is_active", "created_at"
+        )
+        for tracking_id, is_active, created_at in rows:
+            found[tracking_id] = (is_active is not False, created_at)
+    return found
+
+
+def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick | ServiceError]:
+    """Validate, normalise and classify clicks sent by an external redirect domain.
+
+    Each item holds :func:`build_click` arguments plus an optional ``accept_language`` (the
+    visitor's header, when the domain forwards it; absent means unknown, not missing). The
+    classification uses what the domain sent: user agent, method, IP, time since the link was
+    created. The burst rule, which compares clicks of one application, is left to the redirect.
+    """
+    # Imported here: the recorder imports this module.
+    from tracking.classify import ClickSignals
+    from tracking.recorder import classify_into
+
+    wanted = {
+        item["tracking_id"]
+        for item in items
+        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
+    }
+    links = _resolve_reported_links(wanted)
+    skew = dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS)
+    prepared: list[LinkClick | ServiceError] = []
+    for item in items:
+        fields = dict(item)
+        accept_language = fields.pop("accept_language", None)
+        tracking_id = fields.get("tracking_id")
+        try:
+            if tracking_id not in links:
+                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            active, link_created_at = links[tracking_id]
+            if not active:
+                raise LinkInactive("This link is inactive.", field="tracking_id")
+            click = build_click(**fields)
+        except ServiceError as exc:
+            prepared.append(exc)
+            continue
+        if (
+            link_created_at is not None
+            and click.clicked_at is not None
+            and click.clicked_at < link_created_at - skew
+        ):
+            # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
+            link_created_at = None
+        signals = ClickSignals(
+            user_agent=click.user_agent,
+            client_ip=click.ip_address,
+            has_accept_language=accept_language is None or bool(str(accept_language).strip()),
+            link_created_at=link_created_at,
+            application_id=None,
+        )
+        classify_into(click, signals)
+        prepared.append(click)
+    return prepared
+
+
+def record_reported_click(**fields: Any) -> dict[str, Any]:
+    """Record one click reported by an external redirect domain; returns click_id, clicked_at.
+
+    Like :func:`record_click`, plus classification; the same ``click_id`` sent twice is stored
+    once. With the link in the cache this is one INSERT.
+    """
+    [outcome] = _prepare_reported_clicks([fields])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    store_clicks([outcome])
+    return {"click_id": str(outcome.click_id), "clicked_at": outcome.clicked_at}
 
 
 # --- Profile links and job-application link packages ----------------------------------------
@@ -708,37 +889,25 @@ def create_job_application_links(
 
 
 def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validate and store a batch of clicks from an external redirect domain.
+    """Record a batch of reported clicks; one result per item, in order.
 
-    Each item holds :func:`build_click` arguments. Returns one result per item, in order:
     ``{"status": "stored", "click_id", "clicked_at"}`` or ``{"status": "rejected", "error":
-    ServiceError.as_dict()}``. One query resolves every link of the batch and one bulk INSERT
-    stores the valid clicks; already-stored ``click_id`` values are skipped (idempotent retries).
+    ServiceError.as_dict()}``. The valid clicks go in with one bulk INSERT; already-stored
+    ``click_id`` values are skipped (idempotent retries).
     """
-    wanted = {
-        item.get("tracking_id")
-        for item in clicks
-        if isinstance(item.get("tracking_id"), str) and is_valid_tracking_id(item["tracking_id"])
-    }
-    states = dict(
-        TrackedLink.objects.filter(tracking_id__in=wanted).values_list("tracking_id", "is_active")
-    )
     results: list[dict[str, Any]] = []
     valid: list[LinkClick] = []
-    for item in clicks:
-        tracking_id = item.get("tracking_id")
-        try:
-            if tracking_id not in states:
-                raise LinkNotFound("No link has this tracking_id.", field="tracking_id")
-            if states[tracking_id] is False:
-                raise LinkInactive("This link is inactive.", field="tracking_id")
-            click = build_click(**{**item, "tracking_id": tracking_id})
-        except ServiceError as exc:
-            results.append({"status": "rejected", "error": exc.as_dict()})
+    for outcome in _prepare_reported_clicks(clicks):
+        if isinstance(outcome, ServiceError):
+            results.append({"status": "rejected", "error": outcome.as_dict()})
             continue
-        valid.append(click)
+        valid.append(outcome)
         results.append(
-            {"status": "stored", "click_id": str(click.click_id), "clicked_at": click.clicked_at}
+            {
+                "status": "stored",
+                "click_id": str(outcome.click_id),
+                "clicked_at": outcome.clicked_at,
+            }
         )
     store_clicks(valid)
     return results
@@ -889,3 +1058,241 @@ def delete_application(*, application_id: str | uuid.UUID) -> None:
     """Delete an application; its links stay, detached (seed: ON DELETE SET NULL)."""
     with transaction.atomic():
         _delete_keeping_links(get_application(application_id=application_id))
+
+
+# --- Privacy: anonymization, retention and erasure ------------------------------------------
+#
+# Click rows are personal data: an IP address, a visitor hash and a session cookie can single out
+# the recruiter who opened a link. These functions decide *what* is anonymized or deleted; the
+# management commands only parse arguments, print progress and call them.
+#
+# Every change runs in short batches, each its own transaction, walking the primary key (keyset
+# pagination), so no statement holds row locks on more than ``batch_size`` clicks and a run over
+# millions of rows neither blocks the redirect's INSERTs nor rescans rows it has already handled.
+
+PRIVACY_BATCH_SIZE = 1000
+
+# When a click's IP retention ends, the IP address (the seed's own rule) and the visitor hash derived
+# from it are set to NULL, and the session id is replaced by a pseudonym. The session id is our
+# one-year cookie: kept as it is, it would tie the old click to the same browser's recent clicks,
+# which still carry an IP address. The pseudonym is an HMAC under a key made for one run and never
+# stored, so clicks anonymized together keep their grouping ("unique sessions", an application's
+# journey) while nothing, not even this database, can tie them to a live cookie again. Clicks of
+# one session anonymized on different days get different pseudonyms. Kept as they are: the user
+# agent and its parsed device, browser and OS (they describe software; classification and device
+# figures read them) and the referrer (the site the link was opened from).
+ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash")
+SESSION_PSEUDONYM_PREFIX = "anon-"
+
+ProgressCallback = Callable[[int], None]
+
+
+def retention_cutoff(*, days: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The instant before which a retention period of ``days`` has ended."""
+    return (now or timezone.now()) - dt.timedelta(days=days)
+
+
+def _apply_in_batches(
+    queryset: QuerySet[LinkClick],
+    apply: Callable[[QuerySet[LinkClick]], int],
+    *,
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> int:
+    """Run ``apply`` on ``queryset`` ``batch_size`` rows at a time; returns the rows changed."""
+    if batch_size < 1:
+        raise ValidationFailed("batch_size must be at least 1.", field="batch_size")
+    done = 0
+    last_pk: uuid.UUID | None = None
+    while True:
+        page = queryset.order_by("pk")
+        if last_pk is not None:
+            page = page.filter(pk__gt=last_pk)
+        ids = list(page.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            done += apply(LinkClick.objects.filter(pk__in=ids))
+        last_pk = ids[-1]
+        if progress is not None:
+            progress(done)
+        if len(ids) < batch_size:
+            break
+    return done
+
+
+def _delete(queryset: QuerySet[LinkClick]) -> int:
+    return queryset.delete()[0]
+
+
+def clicks_to_anonymize(*, older_than: dt.datetime) -> QuerySet[LinkClick]:
+    """Clicks past their IP retention that still hold an identifying value."""
+    still_identifying = Q(session_id__isnull=False) & ~Q(
+        session_id__startswith=SESSION_PSEUDONYM_PREFIX
+    )
+    for field in ANONYMIZED_CLICK_FIELDS:
+        still_identifying |= Q(**{f"{field}__isnull": False})
+    return LinkClick.objects.filter(still_identifying, clicked_at__lt=older_than)
+
+
+def session_pseudonym(session_id: str, *, key: bytes) -> str:
+    digest = hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+    return SESSION_PSEUDONYM_PREFIX + digest[:32]
+
+
+def _anonymize_batch(batch: QuerySet[LinkClick], *, key: bytes) -> int:
+    changes: dict[str, Any] = dict.fromkeys(ANONYMIZED_CLICK_FIELDS)
+    sessions = set(
+        batch.filter(session_id__isnull=False)
+        .exclude(session_id__startswith=SESSION_PSEUDONYM_PREFIX)
+        .values_list("session_id", flat=True)
+    )
+    if sessions:
+        changes["session_id"] = Case(
+            *[
+                When(session_id=session, then=Value(session_pseudonym(session, key=key)))
+                for session in sorted(sessions)
+            ],
+            default=F("session_id"),
+            output_field=CharField(),
+        )
+    return batch.update(**changes)
+
+
+def anonymize_clicks(
+    *,
+    older_than: dt.datetime,
+    batch_size: int = PRIVACY_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Anonymize the clicks made before ``older_than`` (see above); returns how many.
+
+    Idempotent: anonymized rows no longer match, so a second run changes nothing.
+    """
+    key = secrets.token_bytes(32)  # this run's pseudonym key, forgotten when it ends
+    return _apply_in_batches(
+        clicks_to_anonymize(older_than=older_than),
+        lambda batch: _anonymize_batch(batch, key=key),
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def clicks_to_purge(*, older_than: dt.datetime) -> QuerySet[LinkClick]:
+    """Clicks past the click retention period. Clicks without a time are kept (age unknown)."""
+    return LinkClick.objects.filter(clicked_at__lt=older_than)
+
+
+def purge_clicks(
+    *,
+    older_than: dt.datetime,
+    batch_size: int = PRIVACY_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Delete clicks made before ``older_than``; returns how many."""
+    return _apply_in_batches(
+        clicks_to_purge(older_than=older_than),
+        _delete,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """Whose data to erase: any click or link matching one of the given values."""
+
+    job_id: uuid.UUID | None = None
+    application_id: uuid.UUID | None = None
+    ip_address: str | None = None
+    session_id: str | None = None
+    include_links: bool = False
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        job_id: Any = None,
+        application_id: Any = None,
+        ip_address: Any = None,
+        session_id: Any = None,
+        include_links: bool = False,
+    ) -> ErasureRequest:
+        """Validate raw values (from a command line or an API) into a request."""
+        request = cls(
+            job_id=_parse_uuid(job_id, field="job_id"),
+            application_id=_parse_uuid(application_id, field="application_id"),
+            ip_address=_clean_ip(ip_address),
+            session_id=_clean_text(session_id, field="session_id", max_length=SESSION_ID_MAX),
+            include_links=include_links,
+        )
+        if not any(
+            (request.job_id, request.application_id, request.ip_address, request.session_id)
+        ):
+            raise ValidationFailed(
+                "Name a job, an application, an IP address or a session to erase."
+            )
+        if include_links and not (request.job_id or request.application_id):
+            raise ValidationFailed(
+                "include_links applies to a job or an application; links have no IP or session.",
+                field="include_links",
+            )
+        return request
+
+    def links(self) -> QuerySet[TrackedLink]:
+        """Links tied to the job or application: directly, or through an application of the job."""
+        match = Q(pk__in=[])
+        if self.job_id:
+            match |= Q(job_id=self.job_id) | Q(application__job_id=self.job_id)
+        if self.application_id:
+            match |= Q(application_id=self.application_id)
+        return TrackedLink.objects.filter(match)
+
+    def clicks(self) -> QuerySet[LinkClick]:
+        match = Q(pk__in=[])
+        if self.job_id or self.application_id:
+            match |= Q(tracking__in=self.links().values("pk"))
+        if self.ip_address:
+            match |= Q(ip_address=self.ip_address)
+        if self.session_id:
+            match |= Q(session_id=self.session_id)
+        return LinkClick.objects.filter(match)
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    clicks: int
+    links: int
+
+
+def count_erasure(request: ErasureRequest) -> ErasureCounts:
+    """What :func:`erase_personal_data` would delete, without deleting anything."""
+    links = request.links().count() if request.include_links else 0
+    return ErasureCounts(clicks=request.clicks().count(), links=links)
+
+
+def erase_personal_data(
+    request: ErasureRequest,
+    *,
+    batch_size: int = PRIVACY_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+) -> ErasureCounts:
+    """Delete every click tied to the request, then (``include_links``) the links themselves.
+
+    Clicks go first, in batches, so that deleting a link never cascades into one long statement.
+    Jobs and applications stay: they are the job seeker's own records.
+    """
+    clicks = _apply_in_batches(request.clicks(), _delete, batch_size=batch_size, progress=progress)
+    links = 0
+    if request.include_links:
+        tracking_ids = list(request.links().values_list("pk", flat=True))
+        for start in range(0, len(tracking_ids), batch_size):
+            chunk = tracking_ids[start : start + batch_size]
+            with transaction.atomic():
+                # Clicks recorded since the batches above are removed with their link.
+                clicks += LinkClick.objects.filter(tracking_id__in=chunk).delete()[0]
+                deleted = TrackedLink.objects.filter(pk__in=chunk).delete()[1]
+                links += deleted.get(TrackedLink._meta.label, 0)
+                for tracking_id in chunk:
+                    _invalidate(tracking_id)
+    return ErasureCounts(clicks=clicks, links=links)

@@ -206,7 +206,20 @@ class ClickInput(serializers.Serializer):
         help_text="Client-generated id: sending the same click_id again stores one click.",
     )
     http_method = serializers.ChoiceField(
-        choices=["GET", "HEAD", "POST"], required=False, allow_null=True
+        choices=["GET", "HEAD", "POST"],
+        required=False,
+        allow_null=True,
+        help_text="The visitor's request method; HEAD marks a probable scanner.",
+    )
+    accept_language = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=500,
+        help_text=(
+            "The visitor's Accept-Language header, if forwarded (used to classify, not stored). "
+            "Omit it when unknown; send an empty string when the visitor sent none."
+        ),
     )
 
 

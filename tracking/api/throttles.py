@@ -7,7 +7,6 @@ or locking integrations out because Redis blinked would be worse than a minute w
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -16,45 +15,10 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from tracking.clickcapture import client_ip
 from tracking.models import APIKey
 
 logger = logging.getLogger(__name__)
-
-
-def _trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for entry in settings.TRUSTED_PROXIES:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            logger.warning("ignoring invalid TRUSTED_PROXIES entry %r", entry)
-    return networks
-
-
-def _is_trusted(address: str, networks: list[Any]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
-def client_ip(request: Any) -> str:
-    """The caller's address: ``REMOTE_ADDR``, or the first untrusted hop of ``X-Forwarded-For``.
-
-    Forwarded headers are believed only when the connection comes from a trusted proxy, and are
-    walked from the right so that a client cannot pick its own address by sending the header.
-    """
-    remote = request.META.get("REMOTE_ADDR") or ""
-    networks = _trusted_networks()
-    if not networks or not _is_trusted(remote, networks):
-        return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted(hop, networks):
-            return hop
-    return hops[0] if hops else remote
 
 
 class _CacheRateThrottle(BaseThrottle):
@@ -100,7 +64,8 @@ class ClickRecordingThrottle(_CacheRateThrottle):
     rate_setting = "CLICK_RATE_LIMIT"
 
     def identity(self, request: Request) -> str | None:
-        return client_ip(request) or None
+        # The caller (the external domain's server), behind trusted proxies only, like the redirect.
+        return client_ip(request._request)
 
 
 class AnalyticsThrottle(_CacheRateThrottle):

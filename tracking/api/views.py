@@ -62,6 +62,13 @@ TRACKING_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 RATE_LIMITED = OpenApiResponse(ErrorOutput, description="Rate limit exceeded; see Retry-After.")
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until the rate-limit window resets.",
+)
 SEED_TAG = "link-tracking (seed 001)"
 
 
@@ -129,15 +136,16 @@ class RecordClickView(APIBase):
         tags=[SEED_TAG],
         summary="Record a click from an external redirect domain",
         description=(
-            "Stores one click on an active link. Send a client `click_id` to make retries "
-            "idempotent: the same `click_id` is stored once. Scope `clicks:write`; "
-            "rate-limited per client IP."
+            "Stores one click on an active link and classifies it (human, bot, scanner, "
+            "preview) from what is sent. Send a client `click_id` to make retries idempotent: "
+            "the same `click_id` is stored once. Scope `clicks:write`; rate-limited per client IP."
         ),
         request=ClickInput,
+        parameters=[RETRY_AFTER],
         responses={201: ClickRecordedOutput, 429: RATE_LIMITED},
     )
     def post(self, request: Request) -> Response:
-        result = services.record_click(**validated(ClickInput, request.data))
+        result = services.record_reported_click(**validated(ClickInput, request.data))
         return Response(ClickRecordedOutput(result).data, status=status.HTTP_201_CREATED)
 
 
@@ -155,6 +163,7 @@ class RecordClicksView(APIBase):
             "client IP (one request counts once)."
         ),
         request=ClickBatchDocInput,
+        parameters=[RETRY_AFTER],
         responses={200: ClickBatchOutput, 429: RATE_LIMITED},
     )
     def post(self, request: Request) -> Response:
@@ -225,7 +234,7 @@ class LinkAnalyticsView(_AnalyticsView):
             "`include_automated=false`; `human_clicks` and `automated_clicks` are always given. "
             "Scope `analytics:read`; rate-limited per API key."
         ),
-        parameters=[AnalyticsRangeInput],
+        parameters=[AnalyticsRangeInput, RETRY_AFTER],
         responses={200: LinkAnalyticsOutput, 429: RATE_LIMITED},
     )
     def get(self, request: Request, tracking_id: str) -> Response:
@@ -248,6 +257,7 @@ class JobSummaryView(_AnalyticsView):
         parameters=[
             OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
             AnalyticsRangeInput,
+            RETRY_AFTER,
         ],
         responses={200: JobSummaryOutput, 429: RATE_LIMITED},
     )
@@ -269,7 +279,7 @@ class PerformanceReportView(_AnalyticsView):
             "function and daily trends over today and the `days - 1` days before it (in "
             "TIME_ZONE). Scope `analytics:read`; rate-limited per API key."
         ),
-        parameters=[ReportInput],
+        parameters=[ReportInput, RETRY_AFTER],
         responses={200: PerformanceReportOutput, 429: RATE_LIMITED},
     )
     def get(self, request: Request) -> Response:

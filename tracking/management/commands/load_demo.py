@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import services
+from tracking import recorder, services
+from tracking.classify import ClickSignals
 from tracking.models import ApplicationStatus, Job, JobApplication, LinkClick, TrackedLink
 
 SEED_JOB_ID = uuid.UUID("550e8400-e29b-41d4-a716-446655440000")
@@ -38,13 +39,26 @@ HUMAN_AGENTS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
 ]
-AUTOMATED_AGENTS = [
+# Automated visitors, as they really show up: (user agent, HTTP method, Accept-Language sent,
+# address). classify.py decides what each one is; nothing here labels a click by hand.
+AUTOMATED_VISITS = [
     (
-        "preview",
         "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+        "GET",
+        False,
+        "108.174.2.{n}",
     ),
-    ("bot", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
-    ("scanner", ""),
+    ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "GET", False, "54.80.1.{n}"),
+    (
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "GET",
+        False,
+        "66.249.66.{n}",
+    ),
+    # Microsoft Safe Links: a browser-like agent from an Exchange Online Protection network.
+    (HUMAN_AGENTS[0], "GET", True, "40.107.21.{n}"),
+    (HUMAN_AGENTS[0], "HEAD", False, "203.0.113.{n}"),
+    ("", "GET", False, "198.51.100.{n}"),
 ]
 REFERRERS = [
     "https://mail.google.com/",
@@ -149,21 +163,32 @@ class Command(BaseCommand):
                 {"utm_campaign": "networking"},
             ),
         ]
-        services.store_clicks(
-            [
-                services.build_click(
-                    tracking_id=tid,
-                    clicked_at=when,
-                    ip_address=ip,
+        sample_clicks = []
+        for tid, when, ip, ua, ref, sess, src, meta in samples:
+            click = services.build_click(
+                tracking_id=tid,
+                clicked_at=when,
+                ip_address=ip,
+                user_agent=ua,
+                referrer_url=ref,
+                session_id=sess,
+                click_source=src,
+                metadata=meta,
+            )
+            # The seed does not say which headers came with its samples: classify them as the
+            # ordinary browser visits they describe.
+            recorder.classify_into(
+                click,
+                ClickSignals(
                     user_agent=ua,
-                    referrer_url=ref,
-                    session_id=sess,
-                    click_source=src,
-                    metadata=meta,
-                )
-                for tid, when, ip, ua, ref, sess, src, meta in samples
-            ]
-        )
+                    client_ip=ip,
+                    has_accept_language=True,
+                    link_created_at=None,
+                    application_id=str(SEED_APPLICATION_ID),
+                ),
+            )
+            sample_clicks.append(click)
+        services.store_clicks(sample_clicks)
         return links
 
     def _load_generated(self, rng: random.Random) -> list[dict[str, Any]]:
@@ -205,25 +230,43 @@ class Command(BaseCommand):
         now = timezone.now()
         clicks: list[LinkClick] = []
         for link in links:
+            # Demo links are created now but their activity is spread over past weeks: simulate
+            # when each link was sent so the "right after sending" signal fires only for the
+            # scanners generated as such.
+            sent_at = now - dt.timedelta(days=30, minutes=rng.randint(0, 600))
             for _ in range(rng.randint(0, 12)):
-                when = now - dt.timedelta(minutes=rng.randint(10, 30 * 24 * 60))
-                automated = rng.random() < 0.3
-                if automated:
-                    kind, agent = rng.choice(AUTOMATED_AGENTS)
+                if rng.random() < 0.3:
+                    agent, method, accept_language, address = rng.choice(AUTOMATED_VISITS)
+                    # Mail scanners open a link seconds after it is delivered.
+                    delay = rng.randint(1, 8) if address.startswith("40.107") else None
                 else:
-                    kind, agent = "human", rng.choice(HUMAN_AGENTS)
+                    agent, method, accept_language = rng.choice(HUMAN_AGENTS), "GET", True
+                    address, delay = "203.0.113.{n}", None
+                if delay is not None:
+                    when = sent_at + dt.timedelta(seconds=delay)
+                else:
+                    when = now - dt.timedelta(minutes=rng.randint(10, 29 * 24 * 60))
+                ip = address.format(n=rng.randint(1, 254))
                 click = services.build_click(
                     tracking_id=link["tracking_id"],
                     clicked_at=when,
-                    ip_address=f"203.0.113.{rng.randint(1, 254)}",
+                    ip_address=ip,
                     user_agent=agent or None,
                     referrer_url=rng.choice(REFERRERS),
                     session_id=f"sess_{rng.randint(1, 40):04d}",
                     metadata={"utm_source": "email", "demo": True},
-                    http_method="HEAD" if kind == "scanner" else "GET",
+                    http_method=method,
                 )
-                click.classification = kind
-                click.classification_reasons = [] if kind == "human" else [f"demo:{kind}"]
+                recorder.classify_into(
+                    click,
+                    ClickSignals(
+                        user_agent=agent or None,
+                        client_ip=ip,
+                        has_accept_language=accept_language,
+                        link_created_at=sent_at,
+                        application_id=link["application_id"],
+                    ),
+                )
                 clicks.append(click)
         services.store_clicks(clicks)
         return len(clicks)

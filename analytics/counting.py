@@ -1,0 +1,467 @@
+"""Click counts over a period, read from the daily rollups where they cover it, raw clicks elsewhere.
+
+A period ``[start, end)`` is split into whole local days that the rollups hold (before
+``RollupState.complete_until``, in the current ``TIME_ZONE``) and the rest (today, partial days at
+either edge), which is counted from ``link_clicks``. Counts add up; distinct sessions are counted
+over the union of rollup sessions and raw sessions, so every figure equals a raw computation.
+
+A :class:`Scope` says which links a figure is about (all, a link, a job's, an application's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.utils import timezone
+
+from analytics.models import (
+    DailyLinkBreakdown,
+    DailyLinkClicks,
+    DailyScopeSessions,
+    MonthlyLinkSession,
+    RollupState,
+    ScopeKind,
+)
+from tracking.dbfields import AsUTC
+from tracking.models import Classification, LinkClick
+
+# Not yet classified counts as a person until the classifier says otherwise: hiding unclassified
+# clicks would make a fresh click invisible, which is worse for a job seeker than a late correction.
+HUMAN = Q(classification__isnull=True) | Q(classification=Classification.HUMAN)
+AUTOMATED = Q(classification__isnull=False) & ~Q(classification=Classification.HUMAN)
+
+Counts = dict[str, int]
+
+
+def local_tz() -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
+
+
+def today() -> dt.date:
+    return timezone.now().astimezone(local_tz()).date()
+
+
+def prefixed(condition: Q, prefix: str) -> Q:
+    """``condition`` rewritten for use through a relation (``prefix`` such as ``tracking__``)."""
+    children: list[Any] = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            children.append(prefixed(child, prefix))
+        else:
+            name, value = cast(tuple[str, Any], child)
+            children.append((f"{prefix}{name}", value))
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The links a figure is about; no field set means every link."""
+
+    tracking_id: str | None = None
+    job_id: Any = None
+    application_id: Any = None
+    active_only: bool = False
+
+    def q(self) -> Q:
+        """The scope as a condition on ``TrackedLink``."""
+        condition = Q()
+        if self.tracking_id is not None:
+            condition &= Q(tracking_id=self.tracking_id)
+        if self.job_id is not None:
+            condition &= Q(job_id=self.job_id)
+        if self.application_id is not None:
+            condition &= Q(application_id=self.application_id)
+        if self.active_only:
+            condition &= Q(is_active=True) | Q(is_active__isnull=True)
+        return condition
+
+    def daily_sessions(self) -> Q | None:
+        """Its rows in :class:`DailyScopeSessions`, or None when that table has no such scope."""
+        given = {
+            name: value
+            for name, value in (
+                ("tracking_id", self.tracking_id),
+                ("job_id", self.job_id),
+                ("application_id", self.application_id),
+            )
+            if value is not None
+        }
+        if self.active_only or len(given) > 1:
+            return None
+        if not given:
+            return Q(kind=ScopeKind.ALL)
+        kinds = {"tracking_id": ScopeKind.LINK, "job_id": ScopeKind.JOB}
+        [(name, value)] = given.items()
+        return Q(kind=kinds.get(name, ScopeKind.APPLICATION), **{name: value})
+
+
+EVERYTHING = Scope()
+
+
+# --- Splitting a period ---------------------------------------------------------------------
+
+Range = tuple[dt.datetime | None, dt.datetime | None]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Rollup days ``[first_day, end_day)`` (``first_day`` None: open) and raw-click ranges."""
+
+    rolled: tuple[dt.date | None, dt.date] | None
+    raw: list[Range] = field(default_factory=list)
+
+
+def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
+    state = RollupState.objects.filter(pk=1).first()
+    if state is None or state.time_zone != settings.TIME_ZONE or state.complete_until is None:
+        return Split(None, [(start, end)])
+    tz = local_tz()
+    first_day: dt.date | None = None
+    if start is not None:
+        local = start.astimezone(tz)
+        first_day = local.date()
+        if local != local_midnight(first_day):
+            first_day += dt.timedelta(days=1)  # a partial first day is read raw
+    end_day = state.complete_until
+    if end is not None:
+        end_day = min(end_day, end.astimezone(tz).date())  # a partial last day is read raw
+    if first_day is not None and first_day >= end_day:
+        return Split(None, [(start, end)])
+    raw: list[Range] = []
+    if start is not None and first_day is not None and start < local_midnight(first_day):
+        raw.append((start, local_midnight(first_day)))
+    rolled_end = local_midnight(end_day)
+    if end is None or end > rolled_end:
+        raw.append((rolled_end, end))
+    return Split((first_day, end_day), raw)
+
+
+def _raw_clicks(span: Range, scope: Scope) -> QuerySet[LinkClick]:
+    qs = LinkClick.objects.order_by()
+    start, end = span
+    if start is not None:
+        qs = qs.filter(clicked_at__gte=start)
+    if end is not None:
+        qs = qs.filter(clicked_at__lt=end)
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
+    return qs
+
+
+def _rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
+    first, end = days
+    qs = _linked(model, scope).filter(day__lt=end)
+    if first is not None:
+        qs = qs.filter(day__gte=first)
+    return qs
+
+
+def _breakdown_rows(days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
+    """Breakdown rows of the scope: the all-links rows when it is every link."""
+    if scope != EVERYTHING:
+        return _rolled(DailyLinkBreakdown, days, scope)
+    first, end = days
+    qs = DailyLinkBreakdown.objects.order_by().filter(tracking__isnull=True, day__lt=end)
+    return qs if first is None else qs.filter(day__gte=first)
+
+
+def _linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
+    # The join on the link drops rows of links deleted since the last rollup run.
+    qs = model.objects.order_by().filter(tracking__link_function__isnull=False)
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
+    return qs
+
+
+# --- Keys -----------------------------------------------------------------------------------
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+@dataclass(frozen=True)
+class Key:
+    raw: Callable[[], Any]
+    rolled: Callable[[], Any]
+    normalise: Callable[[Any], Any] = lambda value: value
+
+
+KEYS: dict[str | None, Key] = {
+    # One total: a constant key, so distinct sessions are counted over everything at once.
+    None: Key(
+        lambda: Value(0, output_field=IntegerField()),
+        lambda: Value(0, output_field=IntegerField()),
+        lambda value: None,
+    ),
+    "day": Key(
+        lambda: TruncDate(AsUTC("clicked_at"), tzinfo=local_tz()), lambda: F("day"), _as_date
+    ),
+    "tracking_id": Key(lambda: F("tracking_id"), lambda: F("tracking_id")),
+    "link_function": Key(
+        lambda: F("tracking__link_function"), lambda: F("tracking__link_function")
+    ),
+    "job_id": Key(lambda: F("tracking__job_id"), lambda: F("tracking__job_id"), _as_uuid),
+    "application_id": Key(
+        lambda: F("tracking__application_id"), lambda: F("tracking__application_id"), _as_uuid
+    ),
+}
+
+
+def _empty() -> Counts:
+    return {"human_clicks": 0, "automated_clicks": 0, "unique_sessions": 0}
+
+
+def count_by(
+    key: str | None,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    include_automated: bool,
+    scope: Scope = EVERYTHING,
+    sessions: bool = True,
+) -> dict[Any, Counts]:
+    """``{key value: {human_clicks, automated_clicks, unique_sessions}}`` over the period.
+
+    ``key`` is one of :data:`KEYS` (``None``: one total under the key ``None``). Unique sessions
+    count people's sessions only unless ``include_automated``.
+    """
+    spec = KEYS[key]
+    parts = split(start, end)
+    result: dict[Any, Counts] = {}
+
+    def add(k: Any, human: int | None, automated: int | None) -> None:
+        _add(result, spec.normalise(k), human, automated, blank=_empty)
+
+    for span in parts.raw:
+        for row in (
+            _raw_clicks(span, scope)
+            .annotate(k=spec.raw())
+            .values("k")
+            .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
+        ):
+            add(row["k"], row["h"], row["a"])
+    if parts.rolled is not None:
+        for row in (
+            _rolled(DailyLinkClicks, parts.rolled, scope)
+            .annotate(k=spec.rolled())
+            .values("k")
+            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+        ):
+            add(row["k"], row["h"], row["a"])
+    if sessions:
+        if key == "day":
+            distinct = _sessions_per_day(parts, start, end, scope, include_automated)
+        else:
+            distinct = _distinct_sessions(spec, parts, scope, include_automated)
+        for k, n in distinct.items():
+            result.setdefault(k, _empty())["unique_sessions"] = n
+    if key is None:
+        result.setdefault(None, _empty())
+    if not sessions:
+        for row in result.values():
+            del row["unique_sessions"]
+    return result
+
+
+def _distinct_sessions(
+    spec: Key, parts: Split, scope: Scope, include_automated: bool
+) -> dict[Any, int]:
+    """Distinct session ids per key over raw clicks and rollup sessions together, in SQL."""
+    selects: list[tuple[str, list[Any]]] = []
+    for span in parts.raw:
+        qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
+        if not include_automated:
+            qs = qs.filter(HUMAN)
+        selects.append(_sql(qs.annotate(k=spec.raw(), s=F("session_id")).values("k", "s")))
+    if parts.rolled is not None:
+        overlap, condition = _months_overlapping(*parts.rolled)
+        qs = _linked(MonthlyLinkSession, scope).annotate(**overlap).filter(condition)
+        if not include_automated:
+            qs = qs.filter(human=True)
+        selects.append(_sql(qs.annotate(k=spec.rolled(), s=F("session_id")).values("k", "s")))
+    # Each member is wrapped so its columns are exactly (k, s) in that order; SQLite does not
+    # accept parenthesised members of a UNION, hence "SELECT … FROM (…)" per member.
+    union = " UNION ALL ".join(
+        f"SELECT m.k, m.s FROM ({sql}) m"  # noqa: S608 - SQL compiled by the ORM, params apart
+        for sql, _ in selects
+    )
+    params = [param for _, member in selects for param in member]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.k, COUNT(DISTINCT u.s) FROM ({union}) u GROUP BY u.k",  # noqa: S608
+            params,
+        )
+        return {spec.normalise(k): n for k, n in cursor.fetchall()}
+
+
+def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, Any], Q]:
+    """Annotations and a condition keeping monthly session rows with a day in ``[first, end)``.
+
+    Whole months match on ``month``; a partly covered month also needs ``days & mask`` non-zero,
+    where ``mask`` holds the bits of the covered days. ``first`` None leaves the start open.
+    """
+    last = end - dt.timedelta(days=1)
+    month = (first or last).replace(day=1)
+    conditions = [Q(month__lt=month)] if first is None else []
+    annotations: dict[str, Any] = {}
+    while month <= last:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        low, high = max(first or month, month), min(end, following)
+        if (low, high) == (month, following):
+            conditions.append(Q(month=month))
+        else:
+            mask = sum(1 << (low.day - 1 + i) for i in range((high - low).days))
+            name = f"overlap_{len(annotations)}"
+            annotations[name] = ExpressionWrapper(
+                F("days").bitand(mask), output_field=BigIntegerField()
+            )
+            conditions.append(Q(month=month, **{f"{name}__gt": 0}))
+        month = following
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return annotations, combined
+
+
+def _sessions_per_day(
+    parts: Split,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    scope: Scope,
+    include_automated: bool,
+) -> dict[dt.date, int]:
+    """Distinct sessions of each local day: rollup rows for whole past days, raw for the rest."""
+    rows = scope.daily_sessions()
+    result: dict[dt.date, int] = {}
+    spans = [(start, end)] if parts.rolled is None or rows is None else parts.raw
+    if parts.rolled is not None and rows is not None:
+        first, end_day = parts.rolled
+        rolled = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
+        if first is not None:
+            rolled = rolled.filter(day__gte=first)
+        column = "all_sessions" if include_automated else "human_sessions"
+        for day, n in rolled.values_list("day", column):
+            result[_as_date(day)] = n
+    for span in spans:  # days disjoint from the rolled ones
+        qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
+        if not include_automated:
+            qs = qs.filter(HUMAN)
+        for row in (
+            qs.annotate(k=KEYS["day"].raw())
+            .values("k")
+            .annotate(n=Count("session_id", distinct=True))
+        ):
+            result[_as_date(row["k"])] = row["n"]
+    return result
+
+
+def _sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+# --- Breakdowns (no sessions) ---------------------------------------------------------------
+
+
+def breakdown(
+    dimension: str,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    scope: Scope = EVERYTHING,
+) -> dict[Any, Counts]:
+    """``{value: {human_clicks, automated_clicks}}`` for a click column (source, device…)."""
+    parts = split(start, end)
+    result: dict[Any, Counts] = {}
+    for span in parts.raw:
+        for row in (
+            _raw_clicks(span, scope)
+            .values(dimension)
+            .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
+        ):
+            _add(result, row[dimension], row["h"], row["a"])
+    if parts.rolled is not None:
+        for row in (
+            _breakdown_rows(parts.rolled, scope)
+            .filter(dimension=dimension)
+            .values("value")
+            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+        ):
+            _add(result, row["value"], row["h"], row["a"])
+    return result
+
+
+def hour_of_week(
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    scope: Scope = EVERYTHING,
+) -> dict[tuple[int, int], Counts]:
+    """``{(iso weekday, local hour): counts}``."""
+    tz = local_tz()
+    parts = split(start, end)
+    result: dict[Any, Counts] = {}
+    for span in parts.raw:
+        for row in (
+            _raw_clicks(span, scope)
+            .annotate(
+                weekday=ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
+                hour=ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
+            )
+            .values("weekday", "hour")
+            .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
+        ):
+            _add(result, (row["weekday"], row["hour"]), row["h"], row["a"])
+    if parts.rolled is not None:
+        for row in (
+            _breakdown_rows(parts.rolled, scope)
+            .filter(dimension="hour")
+            .values("day", "value")
+            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+        ):
+            key = (_as_date(row["day"]).isoweekday(), int(row["value"]))
+            _add(result, key, row["h"], row["a"])
+    return result
+
+
+def _add(
+    result: dict[Any, Counts],
+    key: Any,
+    human: int | None,
+    automated: int | None,
+    *,
+    blank: Callable[[], Counts] = lambda: {"human_clicks": 0, "automated_clicks": 0},
+) -> None:
+    entry = result.setdefault(key, blank())
+    entry["human_clicks"] += human or 0
+    entry["automated_clicks"] += automated or 0

@@ -1,0 +1,49 @@
+"""Bring the daily click rollups up to date (run it every few minutes, e.g. from cron)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics import rollups
+
+
+class Command(BaseCommand):
+    help = (
+        "Roll up clicks into daily per-link totals for the dashboard: rebuilds the last few days, "
+        "any older day whose raw clicks changed, and everything after a TIME_ZONE change. "
+        "Idempotent; safe to run as often as you like."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--refresh-days",
+            type=int,
+            default=2,
+            help="Always rebuild this many days before the last complete one (default 2).",
+        )
+        parser.add_argument("--rebuild", action="store_true", help="Rebuild every day.")
+        parser.add_argument(
+            "--no-verify",
+            action="store_true",
+            help="Skip comparing older days with the raw clicks (faster on huge tables).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["refresh_days"] < 0:
+            raise CommandError("--refresh-days must be 0 or more.")
+        verbose = options["verbosity"] > 1
+        result = rollups.run(
+            refresh_days=options["refresh_days"],
+            rebuild=options["rebuild"],
+            verify=not options["no_verify"],
+            progress=self.stdout.write if verbose else None,
+        )
+        kind = "full rebuild" if result.full_rebuild else "update"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Rollups complete until {result.complete_until} ({kind}, "
+                f"{len(result.rebuilt_days)} day(s) rebuilt)."
+            )
+        )

@@ -1,0 +1,174 @@
+"""Daily rollups of ``link_clicks``, so dashboard aggregates cost days x links rather than clicks.
+
+``manage.py rollup_clicks`` fills them for whole local days (``TIME_ZONE``) before today and records
+in :class:`RollupState` up to which day they are complete and in which time zone. Queries read the
+rollups for whole days inside that range and raw clicks for everything else (today, partial days,
+or all days when the rollups are missing or were built for another time zone), so numbers stay
+equal to a computation over the raw clicks.
+
+Rollup rows point at their link without a database constraint: a system deleting links with plain
+SQL must not be blocked by them. Queries join the link table, so rows of a deleted link are ignored
+and the next run removes them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tracking.models import TrackedLink
+
+
+class RollupState(models.Model):
+    """A single row: rollups hold every local day before ``complete_until`` in ``time_zone``."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    time_zone = models.CharField(max_length=64)
+    complete_until = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "analytics_rollup_state"
+
+    def __str__(self) -> str:
+        return f"rollups complete until {self.complete_until} ({self.time_zone})"
+
+
+class DailyLinkClicks(models.Model):
+    """People and automated clicks of one link on one local day."""
+
+    day = models.DateField()
+    tracking = models.ForeignKey(
+        TrackedLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    human_clicks = models.PositiveIntegerField()
+    automated_clicks = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_link_clicks"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "tracking"], name="uniq_daily_link_clicks")
+        ]
+        indexes = [
+            # A link's (or a job's links') days.
+            models.Index(fields=["tracking", "day"], name="idx_daily_clicks_link_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_id} on {self.day}"
+
+
+class Dimension(models.TextChoices):
+    SOURCE = "click_source", "Click source"
+    CLASSIFICATION = "classification", "Classification"
+    DEVICE = "device_type", "Device type"
+    BROWSER = "browser", "Browser"
+    OS = "os", "Operating system"
+    HOUR = "hour", "Local hour"
+
+
+class DailyLinkBreakdown(models.Model):
+    """Clicks on one local day by one value of a dimension (source, device, hour…).
+
+    One row per link, plus one row with no link for all links together: the overview's charts
+    then read a few rows per day instead of one per link. Those all-link rows are rebuilt, like the
+    others, when a day's raw totals change (links deleted since are dropped at that run).
+    """
+
+    day = models.DateField()
+    tracking = models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dimension = models.CharField(max_length=20, choices=Dimension.choices)
+    value = models.CharField(max_length=100, null=True, blank=True)
+    human_clicks = models.PositiveIntegerField()
+    automated_clicks = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_link_breakdown"
+        indexes = [
+            # A chart over all links: one dimension over a range of days.
+            models.Index(fields=["dimension", "day"], name="idx_breakdown_dim_day"),
+            # The same chart for one link or a job's links.
+            models.Index(
+                fields=["tracking", "dimension", "day"], name="idx_breakdown_link_dim_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_id} on {self.day}: {self.dimension}={self.value}"
+
+
+class MonthlyLinkSession(models.Model):
+    """A session seen on one link in one local month: which days (bit d-1 for day d) and by whom.
+
+    Distinct sessions over a period cannot be added up from daily counts. Counting distinct
+    ``session_id`` over these rows, keeping those whose ``days`` overlap the period's days, gives
+    the exact figure; there is one row per link, session and month however often it clicked.
+    Only whole days before ``RollupState.complete_until`` are in ``days``.
+    """
+
+    month = models.DateField()  # the first day of the local month
+    tracking = models.ForeignKey(
+        TrackedLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    session_id = models.CharField(max_length=100)
+    human = models.BooleanField()
+    days = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_monthly_link_session"
+        indexes = [
+            models.Index(fields=["month"], name="idx_monthly_session_month"),
+            models.Index(fields=["tracking", "month"], name="idx_monthly_session_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} on {self.tracking_id} in {self.month:%Y-%m}"
+
+
+class ScopeKind(models.TextChoices):
+    ALL = "all", "All links"
+    LINK = "link", "One link"
+    JOB = "job", "A job's links"
+    APPLICATION = "application", "An application's links"
+
+
+class DailyScopeSessions(models.Model):
+    """Distinct sessions on one local day over all links, one link, one job's or one application's.
+
+    Per-day distinct counts for the daily charts; a period's distinct count comes from
+    :class:`MonthlyLinkSession` instead. Job and application rows follow the links' job and
+    application at rollup time (``rollup_clicks --rebuild`` after moving links between jobs).
+    """
+
+    day = models.DateField()
+    kind = models.CharField(max_length=12, choices=ScopeKind.choices)
+    tracking = models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    job_id = models.UUIDField(null=True, blank=True)
+    application_id = models.UUIDField(null=True, blank=True)
+    human_sessions = models.PositiveIntegerField()
+    all_sessions = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_scope_sessions"
+        indexes = [
+            models.Index(fields=["kind", "day"], name="idx_scope_sessions_kind_day"),
+            models.Index(fields=["tracking", "day"], name="idx_scope_sessions_link"),
+            models.Index(fields=["job_id", "day"], name="idx_scope_sessions_job"),
+            models.Index(fields=["application_id", "day"], name="idx_scope_sessions_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sessions on {self.day}"

@@ -1,0 +1,278 @@
+"""Building the daily rollups (see :mod:`analytics.models`). Run by ``manage.py rollup_clicks``.
+
+Each run, in one transaction: rebuild the last few days (late clicks from the buffered writer or an
+external domain land there), rebuild any older day whose raw totals no longer match its rollup
+(clicks recorded late with an old ``clicked_at``, purged, or reclassified), and mark every day
+before today as complete. Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
+``INSERT … SELECT`` inside the database, so a run costs one pass over the affected clicks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import BigIntegerField, Count, DateField, F, IntegerField, Min, Sum, Value
+from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
+
+from analytics import queries
+from analytics.models import (
+    DailyLinkBreakdown,
+    DailyLinkClicks,
+    DailyScopeSessions,
+    Dimension,
+    MonthlyLinkSession,
+    RollupState,
+    ScopeKind,
+)
+from tracking.dbfields import AsUTC
+from tracking.models import LinkClick
+
+KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
+COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
+DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
+ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
+
+
+@dataclass
+class RollupResult:
+    rebuilt_days: list[dt.date] = field(default_factory=list)
+    full_rebuild: bool = False
+    complete_until: dt.date | None = None
+
+
+def _day_expr() -> TruncDate:
+    return TruncDate(AsUTC("clicked_at"), tzinfo=queries.local_tz())
+
+
+def _insert_select(
+    model: type[models.Model], qs: models.QuerySet[Any], columns: dict[str, str]
+) -> int:
+    """``INSERT INTO model (…) SELECT …``; ``columns`` maps each select alias to its column.
+
+    Annotations may not take a model field's name (``tracking_id``), hence the mapping. The
+    column list follows the compiled select, whatever order Django puts the aliases in.
+    """
+    compiler = qs.query.get_compiler(using=qs.db)
+    sql, params = compiler.as_sql()
+    aliases = [alias for _col, _sql, alias in compiler.select]
+    if sorted(aliases) != sorted(columns):  # pragma: no cover - guards a Django behaviour change
+        raise RuntimeError(f"unexpected select list {aliases} for {sorted(columns)}")
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(columns[alias]) for alias in aliases)
+    with connection.cursor() as cursor:
+        # The SELECT is compiled by the ORM with its parameters apart; names are quoted.
+        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
+        return cursor.rowcount
+
+
+def _counts() -> dict[str, Count]:
+    return {
+        "human_clicks": Count("click_id", filter=queries.HUMAN),
+        "automated_clicks": Count("click_id", filter=queries.AUTOMATED),
+    }
+
+
+def _build_range(first: dt.date, last: dt.date) -> None:
+    """Rebuild the rollups of local days ``first``..``last`` from the raw clicks."""
+    start, end = queries.period_for_dates(first, last)
+    for model in DAILY_MODELS:
+        model.objects.filter(day__gte=first, day__lte=last).delete()
+    clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
+    keyed = clicks.annotate(day_=_day_expr(), tracking_id_=F("tracking_id"))
+
+    per_link = (
+        keyed.values("day_", "tracking_id_")
+        .annotate(**_counts())
+        .values("day_", "tracking_id_", "human_clicks", "automated_clicks")
+    )
+    _insert_select(DailyLinkClicks, per_link, {**KEY_COLUMNS, **COUNT_COLUMNS})
+
+    dimensions: dict[str, Any] = {
+        Dimension.SOURCE: F("click_source"),
+        Dimension.CLASSIFICATION: F("classification"),
+        Dimension.DEVICE: F("device_type"),
+        Dimension.BROWSER: F("browser"),
+        Dimension.OS: F("os"),
+        Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=queries.local_tz()),
+    }
+    for dimension, expression in dimensions.items():
+        values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
+        columns = {"value_": "value", "dimension_": "dimension", **COUNT_COLUMNS}
+        per_link_rows = values.values("day_", "tracking_id_", "value_", "dimension_").annotate(
+            **_counts()
+        )
+        _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
+        all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
+        _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+
+    sessions = {
+        "human_sessions": Count("session_id", distinct=True, filter=queries.HUMAN),
+        "all_sessions": Count("session_id", distinct=True),
+    }
+    scopes: list[tuple[ScopeKind, dict[str, Any], dict[str, str]]] = [
+        (ScopeKind.ALL, {}, {}),
+        (ScopeKind.LINK, {"link_key": F("tracking_id")}, {"link_key": "tracking_id"}),
+        (ScopeKind.JOB, {"job_key": F("tracking__job_id")}, {"job_key": "job_id"}),
+        (
+            ScopeKind.APPLICATION,
+            {"application_key": F("tracking__application_id")},
+            {"application_key": "application_id"},
+        ),
+    ]
+    with_session = clicks.filter(session_id__isnull=False).annotate(day_=_day_expr())
+    for kind, group, columns in scopes:
+        rows = with_session.annotate(**group)
+        for alias in group:
+            rows = rows.filter(**{f"{alias}__isnull": False})
+        rows = (
+            rows.values("day_", *group)
+            .annotate(kind_=Value(str(kind)), **sessions)
+            .values("day_", *group, "kind_", *sessions)
+        )
+        _insert_select(
+            DailyScopeSessions,
+            rows,
+            {
+                "day_": "day",
+                "kind_": "kind",
+                **columns,
+                "human_sessions": "human_sessions",
+                "all_sessions": "all_sessions",
+            },
+        )
+
+
+def _build_month(month: dt.date, until: dt.date) -> None:
+    """Rebuild the session rows of one local month, from its days before ``until``."""
+    MonthlyLinkSession.objects.filter(month=month).delete()
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    start = queries.local_midnight(month)
+    end = queries.local_midnight(min(next_month, until))
+    if start >= end:
+        return
+    day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=queries.local_tz()), IntegerField())
+    clicks = LinkClick.objects.order_by().filter(
+        clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
+    )
+    for human, condition in ((True, queries.HUMAN), (False, queries.AUTOMATED)):
+        rows = (
+            clicks.filter(condition)
+            .annotate(
+                month_=Value(month, output_field=DateField()),
+                tracking_id_=F("tracking_id"),
+                session_id_=F("session_id"),
+                human_=Value(human),
+                # Bit d-1 for day d: the sum of the distinct bits is their bitwise OR.
+                bit_=Value(1, output_field=BigIntegerField()).bitleftshift(
+                    day_of_month - 1  # type: ignore[arg-type]  # an expression works too
+                ),
+            )
+            .values("month_", "tracking_id_", "session_id_", "human_")
+            .annotate(days_=Sum("bit_", distinct=True))
+            .values("month_", "tracking_id_", "session_id_", "human_", "days_")
+        )
+        _insert_select(
+            MonthlyLinkSession,
+            rows,
+            {
+                "month_": "month",
+                "tracking_id_": "tracking_id",
+                "session_id_": "session_id",
+                "human_": "human",
+                "days_": "days",
+            },
+        )
+
+
+def _mismatched_days(until: dt.date) -> set[dt.date]:
+    """Days before ``until`` whose raw click totals differ from their rollup."""
+    raw_rows: Any = (
+        LinkClick.objects.order_by()
+        .filter(clicked_at__lt=queries.local_midnight(until))
+        .annotate(day_=_day_expr())
+        .values("day_")
+        .annotate(**_counts())
+    )
+    raw = {
+        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"]) for row in raw_rows
+    }
+    rolled = {
+        _as_date(row["day"]): (row["h"], row["a"])
+        for row in DailyLinkClicks.objects.order_by()
+        .filter(day__lt=until)
+        .values("day")
+        .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+    }
+    return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def run(
+    *,
+    refresh_days: int = 2,
+    rebuild: bool = False,
+    verify: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> RollupResult:
+    """Bring the rollups up to date (idempotent); see the module docstring."""
+    say = progress or (lambda message: None)
+    today = queries.today()
+    result = RollupResult(complete_until=today)
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().filter(pk=1).first()
+        full = (
+            rebuild
+            or state is None
+            or state.time_zone != settings.TIME_ZONE
+            or state.complete_until is None
+        )
+        days: set[dt.date] = set()
+        if full:
+            for model in ROLLUP_MODELS:
+                model.objects.all().delete()
+            earliest = LinkClick.objects.aggregate(first=Min("clicked_at"))["first"]
+            first = earliest.astimezone(queries.local_tz()).date() if earliest else today
+            result.full_rebuild = True
+        else:
+            assert state is not None and state.complete_until is not None
+            # Anything at or after today is read raw; drop rows a clock or zone change left there.
+            for model in DAILY_MODELS:
+                model.objects.filter(day__gte=today).delete()
+            if state.complete_until > today:
+                days.add(today - dt.timedelta(days=1))  # rebuilds this month's session bits
+            first = min(state.complete_until, today) - dt.timedelta(days=refresh_days)
+            if verify:
+                days |= _mismatched_days(first)
+        day = first
+        while day < today:
+            days.add(day)
+            day += dt.timedelta(days=1)
+        for range_first, range_last in _contiguous(sorted(days)):
+            say(f"rolling up {range_first} .. {range_last}")
+            _build_range(range_first, range_last)
+        for month in sorted({day.replace(day=1) for day in days}):
+            say(f"rolling up the sessions of {month:%Y-%m}")
+            _build_month(month, today)
+        RollupState.objects.update_or_create(
+            pk=1, defaults={"time_zone": settings.TIME_ZONE, "complete_until": today}
+        )
+        result.rebuilt_days = sorted(days)
+    return result

@@ -1,0 +1,309 @@
+"""Dashboard pages (shell templates) and the small JSON endpoints that feed their charts.
+
+Pages render the numbers and tables; each chart is a ``<canvas>`` whose ``data-url`` points at one
+endpoint below, with the page's filters in the query string. Aggregates are cached for
+``ANALYTICS_CACHE_SECONDS`` (a new click shows up within that time).
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
+from django.core.cache import cache
+from django.db.models import Count
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+
+from analytics import queries
+from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
+from tracking.models import Classification, Job, JobApplication, TrackedLink
+
+T = TypeVar("T")
+JOB_LIST_LIMIT = 50
+View = Callable[..., HttpResponseBase]
+
+CLASSIFICATION_LABELS = {
+    **dict(Classification.choices),
+    queries.UNCLASSIFIED: "Not classified yet",
+}
+
+
+def staff_required(view: View) -> View:
+    """Staff only; anyone else goes to the admin login (``LOGIN_URL``)."""
+    return user_passes_test(lambda user: user.is_active and user.is_staff)(require_GET(view))
+
+
+def cached(filters: Filters, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` cached briefly under a key made of the view's name and filters."""
+    return cast(
+        T, cache.get_or_set(filters.cache_key(name), compute, settings.ANALYTICS_CACHE_SECONDS)
+    )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for ``/favicon.ico`` on pages that name no icon (the admin's, for one)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def _page(
+    request: HttpRequest, template: str, build: Callable[[Filters], dict[str, Any]]
+) -> HttpResponse:
+    try:
+        filters = parse(request.GET)
+    except FilterError as exc:
+        return render(request, "analytics/error.html", {"error": exc}, status=400)
+    context = build(filters)
+    scope = context.pop("scope", {})
+    context.update(
+        filters=filters,
+        presets=PRESET_DAYS,
+        chart_query=filters.query(**scope),
+        export_query=filters.query(**scope),
+        time_zone=settings.TIME_ZONE,
+    )
+    return render(request, template, context)
+
+
+@staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    def build(f: Filters) -> dict[str, Any]:
+        return {
+            "has_links": TrackedLink.objects.exists(),
+            "totals": cached(f, "overview", lambda: queries.overview_totals(**f.period)),
+            "top_jobs": cached(f, "top-jobs", lambda: queries.top_jobs(**f.period)),
+            "top_links": cached(f, "top-links", lambda: queries.top_links(**f.period)),
+            "jobs": Job.objects.annotate(
+                link_count=Count("links", distinct=True),
+                application_count=Count("applications", distinct=True),
+            )[:JOB_LIST_LIMIT],
+        }
+
+    return _page(request, "analytics/overview.html", build)
+
+
+@staff_required
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+
+    def build(f: Filters) -> dict[str, Any]:
+        summary = queries.job_link_summary(job.pk, **f.period)
+        return {
+            "job": job,
+            "summary": summary,
+            "totals": queries.click_totals(job_id=job.pk, **f.period),
+            "applications": queries.application_summaries(job.pk, **f.period),
+            "links": queries.links_overview(job_id=job.pk, **f.period),
+            "scope": {"job": job.pk},
+        }
+
+    return _page(request, "analytics/job.html", build)
+
+
+@staff_required
+def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
+    link = get_object_or_404(
+        TrackedLink.objects.select_related("job", "application"), pk=tracking_id
+    )
+
+    def build(f: Filters) -> dict[str, Any]:
+        analytics = queries.link_analytics(link.tracking_id, **f.period)
+        if analytics is None:  # deleted between the two reads
+            raise Http404
+        return {
+            "link": link,
+            "analytics": analytics,
+            "stats": analytics["click_statistics"],
+            "timeline": [
+                {
+                    **click,
+                    "label": CLASSIFICATION_LABELS.get(
+                        click["classification"] or queries.UNCLASSIFIED
+                    ),
+                }
+                for click in analytics["click_timeline"]
+            ],
+            "scope": {"link": link.tracking_id},
+        }
+
+    return _page(request, "analytics/link.html", build)
+
+
+@staff_required
+def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    application = get_object_or_404(JobApplication.objects.select_related("job"), pk=application_id)
+
+    def build(f: Filters) -> dict[str, Any]:
+        journey = queries.application_journey(application.pk, **f.period)
+        if journey is None:
+            raise Http404
+        return {
+            "application": application,
+            "journey": journey,
+            "scope": {"application": application.pk},
+        }
+
+    return _page(request, "analytics/application.html", build)
+
+
+# --- Chart endpoints ------------------------------------------------------------------------
+
+
+def chart_endpoint(name: str) -> Callable[[Callable[[Filters], dict[str, Any]]], View]:
+    """Wrap a chart builder: staff only, filters parsed (400 on bad ones), result cached."""
+
+    def decorate(build: Callable[[Filters], dict[str, Any]]) -> View:
+        @staff_required
+        @wraps(build)
+        def view(request: HttpRequest) -> HttpResponse:
+            try:
+                filters = parse(request.GET)
+            except FilterError as exc:
+                return JsonResponse(exc.as_dict(), status=400)
+            payload = cached(filters, name, lambda: build(filters))
+            return JsonResponse(payload)
+
+        return view
+
+    return decorate
+
+
+def _people_and_automated(
+    labels: list[str], rows: list[dict[str, Any]], *, chart_type: str = "bar"
+) -> dict[str, Any]:
+    return {
+        "type": chart_type,
+        "stacked": True,
+        "labels": labels,
+        "datasets": [
+            {"label": "People", "data": [r["human_clicks"] for r in rows]},
+            {"label": "Automated", "data": [r["automated_clicks"] for r in rows]},
+        ],
+    }
+
+
+def _payload(chart: dict[str, Any], rows: Any) -> dict[str, Any]:
+    total = sum(
+        value if isinstance(value, int | float) else value.get("v", 0)
+        for dataset in chart["datasets"]
+        for value in dataset["data"]
+    )
+    return {"chart": chart, "rows": rows, "empty": total == 0}
+
+
+@chart_endpoint("chart-daily")
+def chart_daily(f: Filters) -> dict[str, Any]:
+    rows = queries.daily_clicks(**f.period, **f.scope)
+    return _payload(_people_and_automated([r["date"] for r in rows], rows), rows)
+
+
+@chart_endpoint("chart-functions")
+def chart_functions(f: Filters) -> dict[str, Any]:
+    rows = queries.clicks_by_function(**f.period, job_id=f.job_id, application_id=f.application_id)
+    return _payload(_people_and_automated([r["link_function"] for r in rows], rows), rows)
+
+
+@chart_endpoint("chart-sources")
+def chart_sources(f: Filters) -> dict[str, Any]:
+    rows = queries.clicks_by_source(**f.period, **f.scope)
+    return _payload(_people_and_automated([r["click_source"] for r in rows], rows), rows)
+
+
+@chart_endpoint("chart-devices")
+def chart_devices(f: Filters) -> dict[str, Any]:
+    result = queries.clicks_by_device(**f.period, **f.scope)
+    rows = result["device_type"]
+    chart = {
+        "type": "doughnut",
+        "labels": [r["device_type"] for r in rows],
+        "datasets": [{"label": "Clicks", "data": [r["total_clicks"] for r in rows]}],
+    }
+    return _payload(chart, result)
+
+
+@chart_endpoint("chart-classifications")
+def chart_classifications(f: Filters) -> dict[str, Any]:
+    rows = queries.clicks_by_classification(**f.period, **f.scope)
+    chart = {
+        "type": "doughnut",
+        "labels": [
+            CLASSIFICATION_LABELS.get(r["classification"], r["classification"]) for r in rows
+        ],
+        "datasets": [{"label": "Clicks", "data": [r["clicks"] for r in rows]}],
+    }
+    return _payload(chart, rows)
+
+
+@chart_endpoint("chart-hour-of-week")
+def chart_hour_of_week(f: Filters) -> dict[str, Any]:
+    grid = queries.clicks_by_hour_of_week(**f.period, **f.scope)
+    peak = max((max(day) for day in grid["total_clicks"]), default=0) or 1
+    points = [
+        # Bubble radius grows with the square root of the count (area ∝ clicks), capped at 12 px.
+        {"x": hour, "y": weekday, "r": round(2 + 10 * (count / peak) ** 0.5, 1), "v": count}
+        for weekday, day in enumerate(grid["total_clicks"])
+        for hour, count in enumerate(day)
+        if count
+    ]
+    chart = {
+        "type": "bubble",
+        "labels": grid["weekdays"],
+        "datasets": [{"label": "Clicks", "data": points}],
+    }
+    return _payload(chart, grid)
+
+
+# --- CSV export -----------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for streaming csv output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required
+def export_csv(request: HttpRequest) -> HttpResponseBase:
+    try:
+        f = parse(request.GET)
+    except FilterError as exc:
+        return JsonResponse(exc.as_dict(), status=400)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(queries.EXPORT_COLUMNS)
+        for row in queries.export_rows(**f.period, **f.scope):
+            yield writer.writerow([_safe_cell(value) for value in row])
+
+    scope = f.tracking_id or f.application_id or f.job_id or "all"
+    filename = f"linktrack-clicks-{scope}-{f.first.isoformat()}-{f.last.isoformat()}.csv"
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas: referrers and session ids come from strangers (OWASP)."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

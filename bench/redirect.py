@@ -1,0 +1,491 @@
+"""Redirect throughput: ``/track/<id>`` against a bare Django redirect, in the same run.
+
+    python bench/redirect.py --db postgres            # PostgreSQL + Redis, as in production
+    python bench/redirect.py --db sqlite              # the embedded default (SQLite, local cache)
+    python bench/redirect.py --db postgres --mode buffered
+
+It creates a scratch database (PostgreSQL: a database of its own, dropped at the end; SQLite: a
+temporary file), migrates it, creates links (each in its own application, as sent to recruiters),
+starts gunicorn with the production settings on a free loopback port, and measures with wrk
+(c16 and c64, 10 s each) both ``/track/<id>`` and ``/bench/bare/<id>`` (a redirect that does
+nothing else, mounted by ``bench/urls.py`` only). Then it checks that every 302 the server
+answered on ``/track/`` has its stored click, counting the 302s from gunicorn's access log: wrk
+abandons the requests in flight when it stops, so its own count can be a few short.
+
+The click rate limit is raised out of the way (every request comes from 127.0.0.1), but its check
+still runs on every click. Figures depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36"
+)
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  n302 = 0
+  nother = 0
+  wrk.headers["User-Agent"] = "%(ua)s"
+  wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+
+function response(status, headers, body)
+  if status == 302 then n302 = n302 + 1 else nother = nother + 1 end
+end
+
+function done(summary, latency, requests)
+  local a, b = 0, 0
+  for _, t in ipairs(threads) do
+    a = a + t:get("n302")
+    b = b + t:get("nother")
+  end
+  io.write(string.format("BENCH n302=%%d other=%%d p50_us=%%d p99_us=%%d errors=%%d\\n",
+    a, b, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk_script(directory: Path, name: str, paths: list[str]) -> Path:
+    """A wrk script that rotates through ``paths`` and counts 302s across threads."""
+    script = directory / f"{name}.lua"
+    lua_paths = ", ".join(json.dumps(path) for path in paths)
+    # Lua's own % signs make str.format awkward; %-formatting with a mapping is clearer here.
+    script.write_text(WRK_SCRIPT % {"ua": USER_AGENT, "paths": lua_paths})
+    return script
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class WrkRun:
+    endpoint: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    n302: int
+    other: int
+    errors: int
+
+
+# --- Databases ------------------------------------------------------------------------------
+
+
+class ScratchDatabase:
+    """A database that exists for one run."""
+
+    url: str
+
+    def create(self) -> None:
+        raise NotImplementedError
+
+    def count_clicks(self) -> int:
+        raise NotImplementedError
+
+    def drop(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresDatabase(ScratchDatabase):
+    def __init__(self, server_url: str, name: str) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.name = name
+        self.url = f"{self.server_url}/{name}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(f"{self.server_url}/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+        finally:
+            conn.close()
+
+    def create(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def count_clicks(self) -> int:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM link_clicks")
+                return int(cursor.fetchone()[0])
+        finally:
+            conn.close()
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class SqliteDatabase(ScratchDatabase):
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "bench.sqlite3"
+        self.url = f"sqlite:///{self.path}"
+
+    def create(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def count_clicks(self) -> int:
+        conn = sqlite3.connect(self.path)
+        try:
+            return int(conn.execute("SELECT count(*) FROM link_clicks").fetchone()[0])
+        finally:
+            conn.close()
+
+    def drop(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+# --- Click modes ----------------------------------------------------------------------------
+
+
+class ClickRecording:
+    """What a click mode needs around the measurement: direct mode stores clicks inside the
+    request, so there is nothing to start and nothing to wait for."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def start(self) -> None:
+        pass
+
+    def drain(self, database: ScratchDatabase, expected: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class BufferedRecording(ClickRecording):
+    """Buffered mode: a click writer runs beside gunicorn (competing for the same CPUs) while wrk
+    measures; afterwards it is stopped and ``run_click_writer --drain`` writes what is left, so
+    every click is in the database before counting."""
+
+    def __init__(self, env: dict[str, str], options: list[str]) -> None:
+        super().__init__(env)
+        self.options = options
+        self.writer: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log("starting the click writer")
+        self.writer = subprocess.Popen(
+            [PYTHON, "manage.py", "run_click_writer", "--consumer", "bench-writer", *self.options],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def backlog(self) -> str:
+        return run_django(
+            self.env,
+            "-c",
+            "import django; django.setup(); from tracking import clickstream; "
+            "print(clickstream.backlog_status())",
+        ).strip()
+
+    def drain(self, database: ScratchDatabase, expected: int) -> None:
+        log(f"backlog when the load stopped: {self.backlog()}")
+        self.stop()
+        started = time.monotonic()
+        run_django(self.env, "manage.py", "run_click_writer", "--drain", "--consumer", "drain")
+        log(f"drained in {time.monotonic() - started:.1f} s: {self.backlog()}")
+
+    def stop(self) -> None:
+        if self.writer is not None and self.writer.poll() is None:
+            self.writer.send_signal(signal.SIGTERM)
+            self.writer.wait(timeout=30)
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def run_django(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:3])} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+CREATE_LINKS = """
+import json, django
+django.setup()
+from tracking import services
+from tracking.models import Job, JobApplication
+job = Job.objects.create(title="Benchmark", company_name="Example Corp")
+ids = []
+for n in range(%d):
+    application = JobApplication.objects.create(job=job)
+    link = services.create_tracked_link(
+        original_url="https://linkedin.com/in/steve-glen", link_function="LinkedIn",
+        link_type="profile", job_id=job.id, application_id=application.id, created_by="bench")
+    ids.append(link["tracking_id"])
+print("IDS " + json.dumps(ids))
+"""
+
+
+def wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited during start-up")
+        try:
+            with urllib.request.urlopen(f"{base}/track/health", timeout=2) as response:  # noqa: S310 - loopback URL we built
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not become healthy within 60 s")
+
+
+def run_wrk(base: str, script: Path, connections: int, seconds: int, endpoint: str) -> WrkRun:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    bench_match = re.search(
+        r"BENCH n302=(\d+) other=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)", result.stdout
+    )
+    if not rps_match or not bench_match:
+        raise SystemExit(f"could not read wrk's output:\n{result.stdout}\n{result.stderr}")
+    n302, other, p50, p99, errors = (int(value) for value in bench_match.groups())
+    return WrkRun(
+        endpoint=endpoint,
+        connections=connections,
+        rps=float(rps_match.group(1)),
+        p50_ms=p50 / 1000,
+        p99_ms=p99 / 1000,
+        n302=n302,
+        other=other,
+        errors=errors,
+    )
+
+
+def count_track_302s(access_log: Path) -> int:
+    count = 0
+    with access_log.open() as lines:
+        for line in lines:
+            status, _, path = line.strip().partition(" ")
+            if status == "302" and path.startswith("/track/"):
+                count += 1
+    return count
+
+
+def cleanup_redis(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("postgres", "sqlite"), required=True)
+    parser.add_argument("--mode", choices=("direct", "buffered"), default="direct")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
+    parser.add_argument("--links", type=int, default=20, help="links to rotate through (20)")
+    parser.add_argument(
+        "--pg-server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL"
+    )
+    parser.add_argument("--pg-name", default="linktrack_bench", help="scratch database name")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/14", help="Redis for --db postgres"
+    )
+    parser.add_argument(
+        "--writer-option",
+        action="append",
+        default=[],
+        help="extra run_click_writer argument for --mode buffered (repeat: --writer-option=--nice "
+        "--writer-option=10)",
+    )
+    args = parser.parse_args()
+    if args.mode == "buffered" and args.db != "postgres":
+        parser.error("--mode buffered needs Redis: use --db postgres")
+
+    workdir = Path(tempfile.mkdtemp(prefix="linktrack-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    prefix = f"bench{os.getpid()}"
+    database: ScratchDatabase = (
+        PostgresDatabase(args.pg_server, args.pg_name)
+        if args.db == "postgres"
+        else SqliteDatabase(workdir)
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(ROOT),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": database.url,
+        "TRACKING_BASE_URL": base,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CLICK_MODE": args.mode,
+        # Every request comes from 127.0.0.1: lift the limit, keep its cost.
+        "CLICK_RATE_LIMIT": "1000000000/m",
+        "LINKTRACK_VAR_DIR": str(workdir),
+        "CACHE_KEY_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        "CLICK_STREAM_KEY": f"{prefix}:clicks",
+        "CLICK_SPOOL_DIR": str(workdir / "spool"),
+    }
+    env.pop("REDIS_URL", None)
+    if args.db == "postgres":
+        env["REDIS_URL"] = args.redis_url
+    recording: ClickRecording = (
+        BufferedRecording(env, args.writer_option)
+        if args.mode == "buffered"
+        else ClickRecording(env)
+    )
+
+    server: subprocess.Popen[bytes] | None = None
+    access_log = workdir / "access.log"
+    try:
+        log(f"scratch database ({args.db}) at {database.url}")
+        database.create()
+        run_django(env, "manage.py", "migrate", "--noinput", "-v0")
+        log(f"creating {args.links} links")
+        output = run_django(env, "-c", CREATE_LINKS % args.links)
+        ids: list[str] = json.loads(output.split("IDS ", 1)[1])
+
+        log(f"starting gunicorn ({args.workers} sync workers) on {base}")
+        server = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "linktrack.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--access-logfile",
+                str(access_log),
+                "--access-logformat",
+                "%(s)s %(U)s",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_healthy(base, server)
+        recording.start()
+
+        scripts = {
+            "track": wrk_script(workdir, "track", [f"/track/{i}" for i in ids]),
+            "bare": wrk_script(workdir, "bare", [f"/bench/bare/{i}" for i in ids]),
+        }
+        log("warming up (2 s each)")
+        for endpoint, script in scripts.items():
+            run_wrk(base, script, 16, 2, endpoint)
+
+        runs: dict[tuple[str, int], WrkRun] = {}
+        for connections in (16, 64):
+            for endpoint in ("bare", "track"):
+                log(f"wrk c{connections} {args.duration}s on /{endpoint} …")
+                run = run_wrk(base, scripts[endpoint], connections, args.duration, endpoint)
+                runs[(endpoint, connections)] = run
+                log(
+                    f"  {endpoint:5} c{connections}: {run.rps:8.0f} rps  p50 {run.p50_ms:6.2f} ms"
+                    f"  p99 {run.p99_ms:7.2f} ms  302s {run.n302}  other {run.other}"
+                    f"  socket errors {run.errors}"
+                )
+    finally:
+        if server is not None:
+            log("stopping gunicorn")
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    try:
+        expected = count_track_302s(access_log)
+        recording.drain(database, expected)
+        stored = database.count_clicks()
+    finally:
+        recording.stop()
+        database.drop()
+        if args.db == "postgres":
+            cleanup_redis(args.redis_url, prefix)
+
+    print()
+    print(
+        f"{'conns':>5} {'track rps':>10} {'bare rps':>10} {'ratio':>6} "
+        f"{'p50 ms':>7} {'bare p50':>8} {'p99 ms':>7} {'bare p99':>8}"
+    )
+    for connections in (16, 64):
+        track, bare = runs[("track", connections)], runs[("bare", connections)]
+        print(
+            f"{connections:>5} {track.rps:>10.0f} {bare.rps:>10.0f} {track.rps / bare.rps:>6.2f} "
+            f"{track.p50_ms:>7.2f} {bare.p50_ms:>8.2f} {track.p99_ms:>7.2f} {bare.p99_ms:>8.2f}"
+        )
+    print(f"302s answered on /track/ (server access log): {expected}; clicks stored: {stored}")
+    headline_track, headline_bare = runs[("track", 64)], runs[("bare", 64)]
+    print(
+        f"RESULT mode={args.mode} db={args.db} rps={headline_track.rps:.0f} "
+        f"bare_rps={headline_bare.rps:.0f} ratio={headline_track.rps / headline_bare.rps:.2f} "
+        f"p99_ms={headline_track.p99_ms:.2f} bare_p99_ms={headline_bare.p99_ms:.2f} "
+        f"clicks_expected={expected} clicks_stored={stored}"
+    )
+    return 0 if stored == expected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+/*
+ * Shared dashboard helpers: draw every <canvas data-chart data-url> from its JSON endpoint,
+ * show dates in the reader's time, keep the filter form tidy. Loaded by each page's script.
+ */
+(function () {
+  "use strict";
+
+  var PALETTE = {
+    People: "#2563eb",
+    Automated: "#f59e0b",
+    Clicks: "#2563eb",
+  };
+  var SERIES = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#14b8a6", "#ec4899", "#64748b"];
+
+  function colourDatasets(chart) {
+    chart.datasets.forEach(function (dataset, index) {
+      if (chart.type === "doughnut") {
+        dataset.backgroundColor = dataset.data.map(function (_, i) { return SERIES[i % SERIES.length]; });
+      } else {
+        var colour = PALETTE[dataset.label] || SERIES[index % SERIES.length];
+        dataset.backgroundColor = chart.type === "bubble" ? colour + "99" : colour;
+        dataset.borderColor = colour;
+      }
+    });
+  }
+
+  function range(n) {
+    var ticks = [];
+    for (var i = 0; i < n; i++) { ticks.push({ value: i }); }
+    return ticks;
+  }
+
+  function options(chart) {
+    var base = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { position: "bottom" } },
+    };
+    if (chart.type === "bar") {
+      base.scales = {
+        x: { stacked: !!chart.stacked, ticks: { autoSkip: true, maxRotation: 60 } },
+        y: { stacked: !!chart.stacked, beginAtZero: true, ticks: { precision: 0 } },
+      };
+    } else if (chart.type === "bubble") {
+      base.scales = {
+        x: {
+          min: -0.5, max: 23.5,
+          afterBuildTicks: function (axis) { axis.ticks = range(24); },
+          ticks: { callback: function (v) { return v + "h"; } },
+          title: { display: true, text: "Hour" },
+        },
+        y: {
+          min: -0.5, max: 6.5, reverse: true,
+          afterBuildTicks: function (axis) { axis.ticks = range(7); },
+          ticks: { callback: function (v) { return chart.labels[v] || ""; } },
+        },
+      };
+      base.plugins.legend = { display: false };
+      base.plugins.tooltip = {
+        callbacks: {
+          label: function (ctx) {
+            var p = ctx.raw;
+            return chart.labels[p.y] + " " + p.x + ":00 — " + p.v + " clicks";
+          },
+        },
+      };
+    }
+    return base;
+  }
+
+  function draw(canvas) {
+    var figure = canvas.closest("figure");
+    return fetch(canvas.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("chart " + canvas.dataset.chart + ": HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (payload) {
+        var chart = payload.chart;
+        colourDatasets(chart);
+        var existing = window.Chart.getChart(canvas);
+        if (existing) { existing.destroy(); }
+        new window.Chart(canvas, {
+          type: chart.type,
+          data: { labels: chart.type === "bubble" ? undefined : chart.labels, datasets: chart.datasets },
+          options: options(chart),
+        });
+        var empty = figure && figure.querySelector(".chart-empty");
+        if (empty) { empty.hidden = !payload.empty; }
+        canvas.dataset.state = payload.empty ? "empty" : "drawn";
+      })
+      .catch(function (error) {
+        canvas.dataset.state = "error";
+        if (figure) { figure.classList.add("failed"); }
+        console.error(error);
+      });
+  }
+
+  function drawAll(root) {
+    var canvases = (root || document).querySelectorAll("canvas[data-chart]");
+    return Promise.all(Array.prototype.map.call(canvases, draw));
+  }
+
+  function localTimes(root) {
+    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    (root || document).querySelectorAll("time[data-local-time]").forEach(function (node) {
+      var when = new Date(node.getAttribute("datetime"));
+      if (!isNaN(when.getTime())) {
+        node.textContent = format.format(when);
+        node.title = node.getAttribute("datetime");
+      }
+    });
+  }
+
+  function filterForm(form) {
+    if (!form) { return; }
+    var select = form.querySelector("select[name=days]");
+    var custom = form.querySelectorAll(".custom-range input");
+    function sync() {
+      var isCustom = select.value === "custom";
+      custom.forEach(function (input) {
+        input.disabled = !isCustom; // disabled inputs stay out of the bookmarked URL
+        input.closest("label").classList.toggle("inactive", !isCustom);
+      });
+    }
+    select.addEventListener("change", function () {
+      sync();
+      if (select.value !== "custom") { form.submit(); }
+    });
+    form.querySelector("input[name=automated]").addEventListener("change", function () {
+      sync();
+      form.submit();
+    });
+    sync();
+  }
+
+  window.LinktrackDashboard = {
+    start: function () {
+      filterForm(document.querySelector("form[data-filters]"));
+      localTimes(document);
+      return drawAll(document);
+    },
+    drawAll: drawAll,
+  };
+})();

@@ -1,0 +1,227 @@
+"""Turn a redirect request into a click row and the signals that classify it.
+
+Everything a visitor's browser sends is untrusted: headers are capped and cleaned, the client IP
+comes from ``REMOTE_ADDR`` unless the request came through a configured trusted proxy, query
+parameters go into bounded ``metadata`` and never influence the destination. No database access.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, QueryDict
+
+from tracking import services
+from tracking.classify import ClickSignals
+from tracking.linkcache import ResolvedLink
+from tracking.models import LinkClick
+
+SESSION_COOKIE = "lt_sid"
+SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
+_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+# Query parameters kept in metadata: enough for UTM tags and a few of the sender's own, bounded so
+# that a crafted URL cannot bloat rows.
+QUERY_MAX_PARAMS = 20
+QUERY_KEY_MAX = 50
+QUERY_VALUE_MAX = 200
+QUERY_MAX_BYTES = 2048
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedClick:
+    """A click taken from a request: the unsaved row, its signals, and a new session to set."""
+
+    click: LinkClick
+    signals: ClickSignals
+    new_session_id: str | None
+
+
+# --- Client address -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[_Network, ...]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES must hold IP addresses or CIDR networks, got {entry!r}"
+            ) from None
+    return tuple(networks)
+
+
+def trusted_networks() -> tuple[_Network, ...]:
+    return _trusted_networks(tuple(settings.TRUSTED_PROXIES))
+
+
+def _parse_address(value: str) -> _Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # "[2001:db8::1]:443"
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # "203.0.113.7:51234"
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The visitor's address.
+
+    ``REMOTE_ADDR`` is the truth unless it is one of ``TRUSTED_PROXIES``; only then is
+    ``X-Forwarded-For`` read, right to left, skipping trusted hops, and the first untrusted
+    address is the client. Without trusted proxies a forged header changes nothing.
+    """
+    remote = _parse_address(request.META.get("REMOTE_ADDR", ""))
+    networks = trusted_networks()
+    if remote is None or not networks or not any(remote in net for net in networks):
+        return str(remote) if remote else None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    client = remote
+    for hop in reversed([part for part in forwarded.split(",") if part.strip()]):
+        address = _parse_address(hop)
+        if address is None:
+            break  # garbage from beyond our proxies: keep the last address a proxy vouched for
+        client = address
+        if not any(address in net for net in networks):
+            break
+    return str(client)
+
+
+# --- Headers and query ----------------------------------------------------------------------
+
+
+def header(request: HttpRequest, name: str) -> str | None:
+    """A request header as text. WSGI hands headers over as latin-1; re-read them as UTF-8 and
+    replace what is not valid UTF-8, so a broken referrer is stored (capped) rather than refused."""
+    raw = request.META.get(name)
+    if raw is None:
+        return None
+    try:
+        raw = raw.encode("latin-1").decode("utf-8", errors="replace")
+    except UnicodeEncodeError:
+        pass  # already decoded text (not from a WSGI server)
+    return raw or None
+
+
+def opted_out(request: HttpRequest) -> bool:
+    """Do Not Track (``DNT: 1``) or Global Privacy Control (``Sec-GPC: 1``), when respected."""
+    if not settings.RESPECT_DNT:
+        return False
+    return (
+        request.META.get("HTTP_DNT", "").strip() == "1"
+        or request.META.get("HTTP_SEC_GPC", "").strip() == "1"
+    )
+
+
+def _query(request: HttpRequest) -> QueryDict:
+    """The query string, or nothing when Django refuses it (over DATA_UPLOAD_MAX_NUMBER_FIELDS):
+    a crafted URL must not cost the visitor the redirect."""
+    try:
+        return request.GET
+    except SuspiciousOperation:
+        return QueryDict()
+
+
+def query_metadata(request: HttpRequest) -> dict[str, Any]:
+    """UTM tags and other query parameters, bounded in count, length and total size.
+
+    ``src`` is left out (it sets the click source). The first value of a repeated parameter wins.
+    """
+    metadata: dict[str, Any] = {}
+    used = 2  # the braces of the JSON object
+    query = _query(request)
+    for key in query:
+        if len(metadata) >= QUERY_MAX_PARAMS:
+            break
+        clean_key = _CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
+        if not clean_key or clean_key == "src" or clean_key in metadata:
+            continue
+        value = _CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
+        cost = len(clean_key.encode()) + len(value.encode()) + 8
+        if used + cost > QUERY_MAX_BYTES:
+            break
+        metadata[clean_key] = value
+        used += cost
+    return metadata
+
+
+def click_source_override(request: HttpRequest) -> str | None:
+    """``?src=`` when it is a safe identifier; anything else falls back to the referrer rules."""
+    value = _query(request).get("src")
+    if value and services.is_safe_identifier(value):
+        return value
+    return None
+
+
+def session_id(request: HttpRequest) -> tuple[str, bool]:
+    """The visitor's session id from our cookie, or a new one; the flag says whether it is new."""
+    existing = request.COOKIES.get(SESSION_COOKIE, "")
+    if _SESSION_RE.fullmatch(existing):
+        return existing, False
+    return "s_" + secrets.token_urlsafe(18), True
+
+
+def set_session_cookie(response: HttpResponse, request: HttpRequest, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=SESSION_COOKIE_MAX_AGE,
+        path="/track/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+
+
+# --- The click ------------------------------------------------------------------------------
+
+
+def capture_click(request: HttpRequest, link: ResolvedLink) -> CapturedClick:
+    """Build the unsaved click for ``link`` from ``request`` (validated by the service layer).
+
+    With Do Not Track / GPC the row keeps no IP, user agent or session; the signals still carry
+    them so that the click is classified like any other.
+    """
+    ip = client_ip(request)
+    user_agent = header(request, "HTTP_USER_AGENT")
+    if user_agent:
+        user_agent = user_agent[: services.USER_AGENT_MAX]
+    private = opted_out(request)
+    session, is_new = (None, False) if private else session_id(request)
+    click = services.build_click(
+        tracking_id=link.tracking_id,
+        ip_address=None if private else ip,
+        user_agent=None if private else user_agent,
+        referrer_url=header(request, "HTTP_REFERER"),
+        session_id=session,
+        click_source=click_source_override(request),
+        metadata=query_metadata(request),
+        http_method=request.method,
+    )
+    signals = ClickSignals(
+        user_agent=user_agent,
+        client_ip=ip,
+        has_accept_language=bool(request.META.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
+        link_created_at=link.created_at,
+        application_id=link.application_id,
+    )
+    return CapturedClick(click=click, signals=signals, new_session_id=session if is_new else None)

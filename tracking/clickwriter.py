@@ -1,0 +1,358 @@
+"""The click writer: drains the click stream (and the spool) into ``link_clicks``.
+
+One loop, run by ``manage.py run_click_writer``: read a batch through the consumer group (first any
+entries a dead writer left pending, then new ones), enrich it, insert it idempotently in one
+transaction, and only then acknowledge it. A crash anywhere before the acknowledgement leaves the
+entries pending, and the next writer stores them again without duplicates (``ON CONFLICT DO
+NOTHING`` on ``click_id``), so every click is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
+from django.db import Error as DatabaseError
+
+from tracking import classify, clicklimit, clickspool, clickstream, recorder, services
+from tracking.classify import ClickSignals
+from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
+from tracking.models import LinkClick, TrackedLink
+
+logger = logging.getLogger(__name__)
+
+PAUSE_STAGES = ("after-read", "after-insert")
+_MAX_BACKOFF_SECONDS = 5.0
+_SPOOL_CHECK_SECONDS = 1.0
+_FORGET_CONSUMERS_EVERY_SECONDS = 300.0
+_FORGET_CONSUMERS_IDLE_MS = 3_600_000
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """``"1000/m"`` → (1000, 60); the syntax of django-ratelimit (``"100/5m"`` too)."""
+    count, _, period = rate.partition("/")
+    multiple = int(period[:-1]) if period[:-1] else 1
+    return int(count), multiple * _RATE_UNITS[period[-1]]
+
+
+def enforce_rate_limit(
+    clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
+) -> list[tuple[LinkClick, ClickSignals, str | None]]:
+    """Drop the clicks over ``CLICK_RATE_LIMIT`` per client (buffered mode's rate limit).
+
+    The redirect does not count clicks in buffered mode; the writer does, in fixed windows of the
+    click time, with counters in Redis shared by every writer (one round trip per batch). Dropped
+    clicks go to the same suppressed-click counter the health endpoint shows. When Redis cannot
+    count, the limit fails open, as on the redirect.
+    """
+    if client is None:
+        return clicks
+    limit, period = _parse_rate(settings.CLICK_RATE_LIMIT)
+    groups: dict[str, list[int]] = {}
+    for index, (click, _signals, key) in enumerate(clicks):
+        if key and click.clicked_at is not None:
+            window = int(click.clicked_at.timestamp()) // period
+            groups.setdefault(f"{clickstream.stream_key()}:rate:{window}:{key}", []).append(index)
+    if not groups:
+        return clicks
+    pipe = client.pipeline(transaction=False)
+    for counter, members in groups.items():
+        pipe.incrby(counter, len(members))
+        pipe.expire(counter, period * 2)
+    try:
+        totals = pipe.execute()[::2]
+    except redis.RedisError:
+        logger.warning("click rate limit unavailable; storing every click", exc_info=True)
+        return clicks
+    dropped: set[int] = set()
+    for members, total in zip(groups.values(), totals, strict=True):
+        allowed = max(0, limit - (int(total) - len(members)))
+        members.sort(key=lambda i: clicks[i][0].clicked_at or 0)
+        dropped.update(members[allowed:])
+    if dropped:
+        clicklimit.count_suppressed(len(dropped))
+    return [entry for index, entry in enumerate(clicks) if index not in dropped]
+
+
+def _apply_burst_rule(clicks: list[tuple[LinkClick, ClickSignals, str | None]]) -> None:
+    """The burst rule for a batch: the shared-cache pre-check once per link, application and
+    network (not once per click), and the rule itself only where it can fire."""
+    groups: dict[tuple[str, str], list[LinkClick]] = {}
+    for click, signals, _key in clicks:
+        network = classify.burst_network(signals.client_ip)
+        if signals.application_id and network and click.clicked_at is not None:
+            groups.setdefault((signals.application_id, network), []).append(click)
+    for (application_id, network), members in groups.items():
+        possible = False
+        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
+            possible |= recorder.burst_possible(
+                application_id=application_id, network=network, tracking_id=tracking_id
+            )
+        if not possible:
+            continue
+        for click in members:
+            assert click.clicked_at is not None
+            services.apply_burst_rule(
+                click_id=click.click_id,
+                tracking_id=click.tracking_id,
+                application_id=application_id,
+                network=network,
+                clicked_at=click.clicked_at,
+            )
+
+
+def write_clicks(
+    decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
+) -> int:
+    """Rate-limit, classify and insert clicks, then apply the burst rule, in one transaction;
+    returns how many clicks were handed to the INSERT (already stored ones are skipped by it).
+
+    Clicks of links deleted since the redirect are dropped: the database would have deleted them
+    with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
+    """
+    unique: dict[Any, tuple[LinkClick, dict[str, Any]]] = {}
+    for click, raw in decoded:
+        unique.setdefault(click.click_id, (click, raw))
+    if not unique:
+        return 0
+    tracking_ids = {click.tracking_id for click, _signals in unique.values()}
+    existing = set(
+        TrackedLink.objects.filter(tracking_id__in=tracking_ids).values_list(
+            "tracking_id", flat=True
+        )
+    )
+    kept: list[tuple[LinkClick, ClickSignals, str | None]] = []
+    for click, raw_signals in unique.values():
+        if click.tracking_id in existing:
+            kept.append((click, ClickSignals.from_dict(raw_signals), raw_signals.get("rate_key")))
+    if len(kept) < len(unique):
+        logger.info("dropped %d clicks of deleted links", len(unique) - len(kept))
+    kept = enforce_rate_limit(kept, client=limiter)
+    for click, signals, _key in kept:
+        if click.classification is None:  # Do-Not-Track clicks arrive classified
+            recorder.classify_into(click, signals)
+    with transaction.atomic():
+        services.store_clicks([click for click, _signals, _key in kept])
+        _apply_burst_rule(kept)
+    return len(kept)
+
+
+def _drop_broken_connection() -> None:
+    """Reconnect after a database outage (what Django does between requests). Inside an outer
+    transaction (a caller's, or a test's) the connection is left alone."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+class ClickWriter:
+    """Drain the click stream and the spool; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        consumer: str | None = None,
+        batch_size: int | None = None,
+        claim_idle_ms: int | None = None,
+        block_ms: int = 1000,
+        pause_at: str | None = None,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        self.consumer = consumer or default_consumer_name()
+        self.batch_size = batch_size or settings.CLICK_WRITER_BATCH_SIZE
+        self.claim_idle_ms = (
+            claim_idle_ms
+            if claim_idle_ms is not None
+            else settings.CLICK_WRITER_CLAIM_IDLE_SECONDS * 1000
+        )
+        self.block_ms = block_ms
+        if pause_at not in (None, *PAUSE_STAGES):
+            raise ValueError(f"pause_at must be one of {PAUSE_STAGES}")
+        self.pause_at = pause_at
+        self.report = report or logger.info
+        self.stopping = False
+        self.written = 0
+        self.replayed = 0
+        self.stream: StreamConsumer | None = None
+        if settings.REDIS_URL:
+            # The blocking read must end before the socket times out.
+            client = clickstream.get_client(socket_timeout=block_ms / 1000 + 5)
+            self.stream = StreamConsumer(client=client, consumer=self.consumer)
+        self._group_ready = False
+        self._recheck_own_pending = True  # entries of an earlier life of this consumer name
+        self._failures = 0
+        self._last_claim = 0.0
+        self._last_spool_check = 0.0
+        self._last_forget = time.monotonic()
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _read(self, *, block_ms: int | None) -> list[Entry]:
+        assert self.stream is not None
+        if not self._group_ready:
+            self.stream.ensure_group()
+            self._group_ready = True
+        if self._recheck_own_pending:
+            entries = self.stream.read_own_pending(count=self.batch_size)
+            if entries:
+                return entries
+            self._recheck_own_pending = False
+        now = time.monotonic()
+        if now - self._last_claim >= min(5.0, self.claim_idle_ms / 2000):
+            self._last_claim = now
+            entries = self.stream.claim_stale(count=self.batch_size, min_idle_ms=self.claim_idle_ms)
+            if entries:
+                self.report(f"claimed {len(entries)} clicks left pending by another writer")
+                return entries
+        return self.stream.read_new(count=self.batch_size, block_ms=block_ms)
+
+    def _pause(self, stage: str, count: int) -> None:
+        if self.pause_at != stage:
+            return
+        self.report(f"paused {stage} with {count} entries")
+        while not self.stopping:
+            time.sleep(0.05)
+
+    def process(self, entries: list[Entry]) -> int:
+        """Store a batch of stream entries and acknowledge it; returns clicks stored."""
+        assert self.stream is not None
+        readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]] = []
+        for entry in entries:
+            try:
+                if entry.payload is None:
+                    raise MalformedEntry("entry without a click payload")
+                readable.append((entry, clickstream.decode_click(entry.payload)))
+            except MalformedEntry as exc:
+                logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
+                self.stream.dead_letter(entry, str(exc))
+        self._pause("after-read", len(entries))
+        _drop_broken_connection()
+        try:
+            stored = write_clicks([click for _entry, click in readable], limiter=self.stream.client)
+        except (DataError, IntegrityError):
+            # One entry the database refuses (a value too long, …) must not block the stream:
+            # write them one by one and set the refused ones aside.
+            stored = self._write_one_by_one(readable)
+        self._pause("after-insert", len(entries))
+        # Only now, with the rows committed, may the entries leave the pending list.
+        self.stream.ack([entry.entry_id for entry, _click in readable])
+        self.written += stored
+        return stored
+
+    def _write_one_by_one(
+        self, readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]]
+    ) -> int:
+        assert self.stream is not None
+        stored = 0
+        for entry, click in readable:
+            try:
+                stored += write_clicks([click], limiter=self.stream.client)
+            except (DataError, IntegrityError) as exc:
+                logger.error("the database refused stream entry %s: %s", entry.entry_id, exc)
+                self.stream.dead_letter(entry, f"refused by the database: {exc}")
+        return stored
+
+    def replay_spool(self) -> int:
+        """Store the clicks spooled while Redis and the database were both unreachable."""
+
+        def store(lines: list[str]) -> list[str]:
+            decoded, rejected = [], []
+            for line in lines:
+                try:
+                    decoded.append(clickstream.decode_click(line))
+                except MalformedEntry:
+                    rejected.append(line)
+            _drop_broken_connection()
+            for start in range(0, len(decoded), self.batch_size):
+                write_clicks(
+                    decoded[start : start + self.batch_size],
+                    limiter=self.stream.client if self.stream else None,
+                )
+            return rejected
+
+        replayed = clickspool.replay(store)
+        if replayed:
+            self.replayed += replayed
+            self.report(f"replayed {replayed} spooled clicks")
+        return replayed
+
+    def backlog_empty(self) -> bool:
+        if clickspool.has_spooled_clicks():
+            return False
+        if self.stream is None:
+            return True
+        status = clickstream.backlog_status(client=self.stream.client, key=self.stream.key)
+        return not status["unwritten"]
+
+    def step(self, *, block_ms: int | None) -> int:
+        """One batch (spool replay, then the stream); returns the number of clicks handled."""
+        handled = 0
+        now = time.monotonic()
+        if now - self._last_spool_check >= _SPOOL_CHECK_SECONDS:
+            self._last_spool_check = now
+            handled += self.replay_spool()
+        if self.stream is not None:
+            entries = self._read(block_ms=block_ms)
+            if entries:
+                handled += self.process(entries)
+                self.stream.trim()
+            if now - self._last_forget >= _FORGET_CONSUMERS_EVERY_SECONDS:
+                self._last_forget = now
+                self.stream.forget_idle_consumers(idle_ms=_FORGET_CONSUMERS_IDLE_MS)
+        return handled
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.05, seconds))
+
+    def run(self, *, once: bool = False, drain: bool = False) -> None:
+        """Write until stopped (SIGTERM finishes the current batch), after one batch (``once``) or
+        once nothing is left to write (``drain``)."""
+        self.report(
+            f"click writer {self.consumer} started "
+            f"(stream {clickstream.stream_key() if self.stream else 'off'}, "
+            f"batch {self.batch_size})"
+        )
+        last_report = time.monotonic()
+        reported = 0
+        while not self.stopping:
+            try:
+                handled = self.step(block_ms=200 if drain or once else self.block_ms)
+                if not handled and (once or drain) and self.backlog_empty():
+                    break
+                self._failures = 0
+            except (redis.RedisError, DatabaseError) as exc:
+                self._failures += 1
+                backoff = min(_MAX_BACKOFF_SECONDS, 0.25 * 2**self._failures)
+                logger.warning("click writer: %s; retrying in %.1fs", exc, backoff)
+                # The failed batch stays pending on this consumer: read it again first.
+                self._recheck_own_pending = True
+                self._group_ready = False
+                self._sleep(backoff)
+                continue
+            if once:
+                break
+            now = time.monotonic()
+            if self.written + self.replayed != reported and now - last_report >= 10:
+                last_report, reported = now, self.written + self.replayed
+                self.report(f"{self.written} clicks written, {self.replayed} replayed")
+        self.report(
+            f"click writer {self.consumer} stopped: {self.written} clicks written, "
+            f"{self.replayed} replayed from the spool"
+        )

@@ -1,0 +1,96 @@
+"""The state reported by ``GET /track/health``: one function builds it, the view only renders it.
+
+A component is a dict with at least ``status`` (``"ok"`` or ``"error"``); the service is healthy
+when every component is ok. Click recording reports its mode and counters under ``clicks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+
+from tracking import clicklimit, clickspool, clickstream, recorder
+
+logger = logging.getLogger(__name__)
+
+_PROBE_KEY = "health:probe"
+
+
+def database_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"vendor": connection.vendor}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("health: database unavailable: %s", exc)
+        return {**state, "status": "error", "error": exc.__class__.__name__}
+    return {**state, "status": "ok"}
+
+
+def cache_state() -> dict[str, Any]:
+    backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    token = secrets.token_hex(8)
+    try:
+        # The Redis cache swallows its errors (DJANGO_REDIS_IGNORE_EXCEPTIONS): a round trip that
+        # does not return what was written is how an outage shows.
+        cache.set(_PROBE_KEY, token, timeout=10)
+        ok = cache.get(_PROBE_KEY) == token
+    except Exception as exc:
+        logger.warning("health: cache unavailable: %s", exc)
+        ok = False
+    return {"backend": backend, "status": "ok" if ok else "error"}
+
+
+def _backlog_too_old(age: Any) -> bool:
+    return age is not None and age > settings.CLICK_BACKLOG_MAX_AGE_SECONDS
+
+
+def clicks_state() -> dict[str, Any]:
+    """Click recording: mode, rate-limit counter, the spool and (buffered) the stream backlog.
+
+    Unhealthy when a click has waited longer than ``CLICK_BACKLOG_MAX_AGE_SECONDS`` to be written
+    (no writer running, or it cannot reach the database) or the stream is unreachable.
+    """
+    state: dict[str, Any] = {
+        "status": "ok",
+        "mode": recorder.click_mode(),
+        "suppressed_by_rate_limit": clicklimit.suppressed_clicks(),
+        "backlog_max_age_seconds": settings.CLICK_BACKLOG_MAX_AGE_SECONDS,
+        **clickspool.status(),
+    }
+    if _backlog_too_old(state["oldest_spooled_age_seconds"]):
+        state["status"] = "error"
+    if state["mode"] == "buffered":
+        try:
+            backlog = clickstream.backlog_status()
+        except (redis.RedisError, clickstream.StreamUnavailable) as exc:
+            logger.warning("health: click stream unavailable: %s", exc)
+            return {**state, "status": "error", "stream_error": exc.__class__.__name__}
+        state.update(backlog)
+        if _backlog_too_old(backlog["oldest_unwritten_age_seconds"]):
+            state["status"] = "error"
+    return state
+
+
+def health_report() -> tuple[dict[str, Any], bool]:
+    """The health document and whether the service is healthy (every component ok)."""
+    components = {
+        "database": database_state(),
+        "cache": cache_state(),
+        "clicks": clicks_state(),
+    }
+    healthy = all(component["status"] == "ok" for component in components.values())
+    report = {
+        "status": "ok" if healthy else "error",
+        "version": settings.LINKTRACK_VERSION,
+        "click_mode": components["clicks"]["mode"],
+        **components,
+    }
+    return report, healthy

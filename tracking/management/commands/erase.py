@@ -1,0 +1,75 @@
+"""The right to erasure: delete every click (and optionally link) tied to a person or a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tracking import services
+from tracking.management.batching import add_batch_arguments, progress_printer
+
+
+class Command(BaseCommand):
+    help = (
+        "Erase the clicks tied to a job, an application, an IP address or a session (any of "
+        "them; several options add up), and with --include-links the job's or application's "
+        "links too. Prints the counts. Jobs and applications themselves are kept."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--job", metavar="UUID", help="A job's id: clicks on its links.")
+        parser.add_argument(
+            "--application", metavar="UUID", help="An application's id: clicks on its links."
+        )
+        parser.add_argument("--ip", metavar="ADDRESS", help="Clicks from this IP address.")
+        parser.add_argument("--session", metavar="ID", help="Clicks of this session id.")
+        parser.add_argument(
+            "--include-links",
+            action="store_true",
+            help="Also delete the links of --job / --application.",
+        )
+        add_batch_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch_size = options["batch_size"]
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        try:
+            request = services.ErasureRequest.parse(
+                job_id=options["job"],
+                application_id=options["application"],
+                ip_address=options["ip"],
+                session_id=options["session"],
+                include_links=options["include_links"],
+            )
+        except services.ValidationFailed as exc:
+            option = {
+                "job_id": "--job",
+                "application_id": "--application",
+                "ip_address": "--ip",
+                "session_id": "--session",
+                "include_links": "--include-links",
+            }.get(exc.field or "", "")
+            raise CommandError(f"{option}: {exc.message}" if option else exc.message) from None
+
+        planned = services.count_erasure(request)
+        if options["dry_run"]:
+            self.stdout.write(
+                f"Would delete {planned.clicks} clicks and {planned.links} links. Nothing changed."
+            )
+            return
+        done = services.erase_personal_data(
+            request,
+            batch_size=batch_size,
+            progress=progress_printer(
+                self,
+                verb="deleted clicks",
+                total=planned.clicks,
+                batch_size=batch_size,
+                verbosity=options["verbosity"],
+            ),
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"Deleted {done.clicks} clicks and {done.links} links.")
+        )

@@ -1,0 +1,190 @@
+"""How a redirect's click is persisted: the one call the redirect view makes.
+
+The view builds the click and its signals from the request (:mod:`tracking.clickcapture`) and hands
+them to :func:`submit_click`; how the click reaches the database is decided here alone.
+
+Direct mode: the click is classified and stored with exactly one INSERT
+inside the request. The burst rule, which has to look at other clicks, is returned as a follow-up
+that the view runs once the response has been sent (see ``tracking.views``), so it never delays
+the visitor; its result is stored well within a second. With a shared cache, a pre-check there
+(:func:`burst_possible`) leaves the database alone unless a network opened two links of one
+application within seconds.
+
+Buffered mode: the click and its signals are appended to the Redis click stream
+(:mod:`tracking.clickstream`) and the request is done; the click writer classifies and stores it
+(:mod:`tracking.clickwriter`), burst rule included. When Redis does not take the click, it is
+stored directly as above; when the database fails too (in either mode), it is appended to the local
+spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is always redirected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+
+from tracking import classify, clickspool, clickstream, services
+from tracking.classify import ClickSignals
+from tracking.models import LinkClick
+
+logger = logging.getLogger(__name__)
+
+FollowUp = Callable[[], object]
+
+
+def click_mode() -> str:
+    """The mode clicks are recorded in: ``direct`` or ``buffered`` (``CLICK_MODE``)."""
+    return str(settings.CLICK_MODE)
+
+
+def classify_into(click: LinkClick, signals: ClickSignals) -> None:
+    """Set the classification, reasons and parsed device fields of an unsaved click."""
+    verdict = classify.classify_click(
+        http_method=click.http_method,
+        user_agent=signals.user_agent,
+        has_accept_language=signals.has_accept_language,
+        client_ip=signals.client_ip,
+        clicked_at=click.clicked_at,
+        link_created_at=signals.link_created_at,
+        scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+    )
+    click.classification = verdict.classification
+    click.classification_reasons = list(verdict.reasons)
+    click.device_type = verdict.device_type
+    click.browser = verdict.browser
+    click.os = verdict.os
+
+
+# How long the shared cache remembers which links of an application a network opened. Longer
+# than the burst window, so that the cache only ever lets through too many checks, never too few.
+BURST_MEMORY_SECONDS = 10
+_LOCAL_CACHES = ("LocMemCache", "DummyCache")
+
+
+def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bool:
+    """Whether this network opened another link of this application in the last seconds.
+
+    A pre-check in the shared cache that spares the burst rule its SELECT for nearly every click:
+    atomic ``add``/``incr`` count the distinct links per (application, network), so of two
+    simultaneous clicks on two links one always sees the other. A per-process cache cannot see
+    other workers, and a cache error proves nothing: both answer "possible" and the database
+    decides.
+    """
+    if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
+        return True
+    key = f"burst:v1:{application_id}:{network}"
+    try:
+        if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
+            links = 1 if cache.add(key, 1, BURST_MEMORY_SECONDS) else cache.incr(key)
+        else:
+            links = cache.get(key)
+    except Exception:  # includes incr on a key that just expired
+        return True
+    return links is None or links >= 2
+
+
+def _burst_check(
+    click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime
+) -> int:
+    if not burst_possible(
+        application_id=application_id, network=network, tracking_id=click.tracking_id
+    ):
+        return 0
+    return services.apply_burst_rule(
+        click_id=click.click_id,
+        tracking_id=click.tracking_id,
+        application_id=application_id,
+        network=network,
+        clicked_at=clicked_at,
+    )
+
+
+def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """The burst rule for a stored click, or None when it cannot apply (no application, no IP)."""
+    network = classify.burst_network(signals.client_ip)
+    if not signals.application_id or network is None or click.clicked_at is None:
+        return None
+    return partial(
+        _burst_check,
+        click,
+        application_id=signals.application_id,
+        network=network,
+        clicked_at=click.clicked_at,
+    )
+
+
+def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
+    """The signals to put in the stream with a click.
+
+    A Do-Not-Track click keeps no IP or user agent in its row; they must not sit in Redis either.
+    Such a click is classified here (cheap: user-agent parsing is cached) and travels with only its
+    network, which is all the burst rule compares.
+    """
+    if click.ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
+        return signals
+    if click.classification is None:
+        classify_into(click, signals)
+    network = classify.burst_network(signals.client_ip)
+    return ClickSignals(
+        user_agent=None,
+        client_ip=network.split("/", 1)[0] if network else None,
+        has_accept_language=signals.has_accept_language,
+        link_created_at=signals.link_created_at,
+        application_id=signals.application_id,
+    )
+
+
+def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """Classify and INSERT one click in the request; spool it when the database fails."""
+    if click.classification is None:
+        classify_into(click, signals)
+    try:
+        services.insert_click(click)
+    except DatabaseError as exc:
+        logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
+        payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
+        try:
+            clickspool.append(payload)
+        except OSError:
+            # Nowhere left to put it: log everything needed to replay it by hand.
+            logger.exception("click not stored or spooled: %s", payload)
+        return None
+    return burst_follow_up(click, signals)
+
+
+def rate_key(client_ip: str | None) -> str | None:
+    """Who the click rate limit counts a buffered click against: a keyed hash of the client IP,
+    so that the stream never holds a Do-Not-Track visitor's address."""
+    if not client_ip:
+        return None
+    digest = hmac.new(settings.SECRET_KEY.encode(), client_ip.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
+def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
+    """Persist one redirect click; never raises, so the visitor is always redirected.
+
+    ``click`` must be new (a fresh ``click_id``, as :func:`tracking.services.build_click` makes).
+    Returns work to run after the response has been sent, or None.
+    """
+    if settings.CLICK_MODE == "buffered":
+        queued = _queue_signals(click, signals)
+        try:
+            clickstream.append(
+                click,
+                signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+            )
+            return None
+        except clickstream.StreamUnavailable as exc:
+            # One warning per outage, not one per click (see StreamSkipped).
+            if not isinstance(exc, clickstream.StreamSkipped):
+                logger.warning("click stream unavailable, storing clicks directly: %s", exc)
+            signals = queued
+    return store_click_directly(click, signals)

@@ -1,0 +1,98 @@
+"""The redirect (the hot path) and the health endpoint.
+
+``GET /track/<tracking_id>`` resolves the link from the caches, records the click through
+:mod:`tracking.recorder` and answers 302. With a warm link cache that is no SELECT and one INSERT;
+work that needs more (the burst rule) runs after the response has been sent, when the WSGI server
+closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import DisallowedRedirect
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from tracking import clickcapture, clicklimit, linkcache, recorder, services
+from tracking.health import health_report
+
+logger = logging.getLogger(__name__)
+
+
+class TrackedRedirect(HttpResponseRedirect):
+    """A 302 that runs a follow-up once the server has sent it (``close()`` comes after the last
+    byte is written), so post-processing never delays the visitor."""
+
+    follow_up: recorder.FollowUp | None = None
+
+    def close(self) -> None:
+        follow_up, self.follow_up = self.follow_up, None
+        if follow_up is not None:
+            try:
+                follow_up()
+            except Exception:
+                logger.exception("click follow-up failed")
+        super().close()
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Every click must reach us (no browser or proxy caching of the redirect), the destination must
+    # not learn the tracking URL, and search engines must not index tracking URLs.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return _no_store(render(request, "tracking/link_not_found.html", status=404))
+
+
+@require_safe
+def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
+    """Record a click on an active link and send the visitor on to its destination.
+
+    HEAD is answered like GET (email scanners use it; the click is classified as a scanner). The
+    query string is recorded as metadata and never changes the destination.
+    """
+    if not services.is_valid_tracking_id(tracking_id):
+        return _not_found(request)  # cannot exist: no cache or database lookup
+    try:
+        link = linkcache.resolve_link(tracking_id)
+    except DatabaseError:
+        logger.exception("link lookup failed for %s", tracking_id)
+        return _no_store(HttpResponse("Temporarily unavailable.", status=503))
+    if link is None:
+        return _not_found(request)
+    try:
+        response = TrackedRedirect(link.original_url)
+    except DisallowedRedirect:  # a destination written around the service layer
+        logger.error("link %s has an unusable destination", tracking_id)
+        return _not_found(request)
+
+    try:
+        captured = clickcapture.capture_click(request, link)
+    except services.ServiceError:
+        logger.exception("click on %s could not be built", tracking_id)
+        return _no_store(response)
+    if clicklimit.click_allowed(request, client_ip=captured.signals.client_ip):
+        response.follow_up = recorder.submit_click(captured.click, signals=captured.signals)
+    else:
+        clicklimit.count_suppressed()
+    if captured.new_session_id:
+        clickcapture.set_session_cookie(response, request, captured.new_session_id)
+    return _no_store(response)
+
+
+@require_safe
+def health(request: HttpRequest) -> JsonResponse:
+    """Database, cache and click-recording state: 200 when all is well, 503 otherwise."""
+    report: dict[str, Any]
+    report, healthy = health_report()
+    response = JsonResponse(report, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
