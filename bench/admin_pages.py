@@ -1,7 +1,10 @@
 """Admin list pages at scale: time each changelist against a large database.
 
-    DATABASE_URL=postgres://... SECRET_KEY=x .venv/bin/python bench/admin_pages.py \
+    DEBUG=true DATABASE_URL=postgres://... .venv/bin/python bench/admin_pages.py \
         --links 10000 --clicks 1000000
+
+(``DEBUG=true`` serves the admin's static files without ``collectstatic``; with DEBUG off, run
+``manage.py collectstatic`` first.)
 
 Fills the database (once; ``--links``/``--clicks`` are targets, rows already there count) with
 generated links and clicks through set-based SQL, runs VACUUM ANALYZE, then requests each admin page a
