@@ -41,7 +41,7 @@ dashboard_patterns = (
     "analytics",
 )
 urlpatterns = [
-    *[p for p in project_urlpatterns if "dashboard" not in str(p.pattern)],
+    *[p for p in project_urlpatterns if "dashboard" not in str(getattr(p, "pattern", ""))],
     path("dashboard/", include(dashboard_patterns)),
 ]
 

@@ -1142,7 +1142,7 @@ def session_pseudonym(session_id: str, *, key: bytes) -> str:
 
 def _anonymize_batch(batch: QuerySet[LinkClick], *, key: bytes) -> int:
     changes: dict[str, Any] = dict.fromkeys(ANONYMIZED_CLICK_FIELDS)
-    sessions = {
+    sessions: set[str] = {
         session
         for session in batch.exclude(session_id__startswith=SESSION_PSEUDONYM_PREFIX).values_list(
             "session_id", flat=True
