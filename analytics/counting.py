@@ -288,8 +288,8 @@ def count_by(
     if key is None:
         result.setdefault(None, _empty())
     if not sessions:
-        for row in result.values():
-            del row["unique_sessions"]
+        for counts in result.values():
+            del counts["unique_sessions"]
     return result
 
 
