@@ -127,6 +127,15 @@ def test_the_application_page_shows_the_first_human_click_and_automated_hits(sta
     assert "scanner signal" in html
 
 
+def test_the_application_page_offers_an_email_with_its_tracked_links(staff, fx):
+    url = reverse("analytics:application-detail", args=[fx.a1.id])
+    html = staff.get(url).content.decode()
+    assert "Email with tracked links" in html
+    assert 'href="https://links.example.com/track/fx_l1"' in html
+    assert 'href="https://links.example.com/track/fx_l2"' in html
+    assert "js/copy_buttons.js" in html
+
+
 def test_a_bad_filter_is_a_400_naming_the_parameter(staff, fx):
     response = staff.get(f"{reverse('analytics:overview')}?days=12")
     assert response.status_code == 400
