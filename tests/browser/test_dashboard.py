@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from analytics import queries
@@ -99,8 +101,34 @@ class Watched:
 
 
 @pytest.fixture
-def dashboard(live_server: Any, transactional_db: None, browser: Browser) -> Iterator[Watched]:
+def serial_live_server(live_server: Any) -> Iterator[Any]:
+    """The live server, answering one request at a time on SQLite.
+
+    With SQLite the test database lives in memory and the live server's threads share one
+    connection; the page's parallel chart requests would use it concurrently and can hang.
+    """
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    if connection.vendor != "sqlite":
+        yield live_server
+        return
+    lock = threading.Lock()
+
+    def serial(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:
+            return list(app(environ, start_response))
+
+    httpd.set_app(serial)
+    yield live_server
+    httpd.set_app(app)
+
+
+@pytest.fixture
+def dashboard(
+    serial_live_server: Any, transactional_db: None, browser: Browser
+) -> Iterator[Watched]:
     """A logged-in staff browser page, with the demo data loaded."""
+    live_server = serial_live_server
     call_command("load_demo", verbosity=0)
     User.objects.create_user("recruit-watcher", password="a-long-password", is_staff=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
