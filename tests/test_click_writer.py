@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import signal
+import time
 from collections import Counter
 from typing import Any
 
@@ -128,6 +129,52 @@ def test_an_unreadable_entry_is_set_aside_and_the_rest_is_written(stream: str) -
     assert stored_ids() == [good]
     assert client.xlen(f"{stream}:dead") == 2
     assert clickstream.backlog_status()["unwritten"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_click_the_service_layer_refuses_is_set_aside_and_the_rest_is_written(
+    stream: str,
+) -> None:
+    tracking_id = make_link()
+    good = queue_click(tracking_id)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    now_us = time.time_ns() // 1000
+    for fields in ({"ip_address": "not-an-ip"}, {"click_source": "no spaces allowed"}):
+        payload = clickstream.encode_raw(
+            {"tracking_id": tracking_id, **fields},
+            click_id=services.new_click_id(),
+            clicked_at_us=now_us,
+        )
+        client.xadd(stream, {"c": payload})
+    drain()
+    assert stored_ids() == [good]
+    assert client.xlen(f"{stream}:dead") == 2
+    assert clickstream.backlog_status()["unwritten"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_normalises_a_queued_click_like_the_service_layer(stream: str) -> None:
+    tracking_id = make_link()
+    click_id = services.new_click_id()
+    payload = clickstream.encode_raw(
+        {
+            "tracking_id": tracking_id,
+            "referrer_url": "https://mail.google.com/\x07" + "x" * 2000,
+            "ip_address": "::ffff:198.51.100.4",
+            "http_method": "GET",
+        },
+        click_id=click_id,
+        clicked_at_us=time.time_ns() // 1000,
+        signals=human_signals().as_dict(),
+    )
+    redis.Redis.from_url(settings.REDIS_URL).xadd(stream, {"c": payload})
+    drain()
+    row = LinkClick.objects.get(click_id=click_id)
+    assert len(row.referrer_url or "") == services.REFERRER_MAX
+    assert "\x07" not in (row.referrer_url or "")
+    assert row.click_source == "email"
+    assert row.ip_address == "::ffff:198.51.100.4"
+    assert row.classification is not None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -269,7 +316,8 @@ def test_an_entry_the_database_refuses_is_set_aside_without_blocking_the_others(
     tracking_id = make_link()
     before = queue_click(tracking_id)
     click = services.build_click(tracking_id=tracking_id)
-    click.referrer_url = "https://example.org/" + "x" * 2000  # longer than the column
+    click.classification = "human"  # arrives classified, so the writer keeps these fields
+    click.browser = "x" * 200  # longer than the column
     clickstream.append(click, signals=human_signals().as_dict())
     after = queue_click(tracking_id)
     drain()

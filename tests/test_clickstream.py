@@ -76,7 +76,20 @@ def test_a_click_survives_the_round_trip_through_an_entry() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"{not json", b"[]", b'{"v": 99}', b'{"v": 1, "id": "x", "t": "lt_a", "at": 1}', b'{"v":1}'],
+    [
+        b"{not json",
+        b"[]",
+        b'{"v": 99}',
+        b'{"v": 1, "id": "x", "t": "lt_a", "at": 1}',
+        b'{"v":1}',
+        b'{"v": 1, "id": "", "t": "lt_a", "at": 1}',
+        b'{"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1, "ip": "x"}',
+        b'{"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1, "m": [1]}',
+        b'{"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1,'
+        b' "sig": {"user_agent": 5}}',
+        b'{"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1,'
+        b' "sig": {"link_created_at": "soon"}}',
+    ],
 )
 def test_a_foreign_or_broken_entry_is_refused_clearly(payload: bytes) -> None:
     with pytest.raises(clickstream.MalformedEntry):

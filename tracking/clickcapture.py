@@ -48,6 +48,17 @@ class CapturedClick:
     new_session_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedRequest:
+    """A click as the request gave it: its fields for
+    :func:`tracking.services.build_click` (bounded, not yet validated), its signals, and a new
+    session to set."""
+
+    fields: dict[str, Any]
+    signals: ClickSignals
+    new_session_id: str | None
+
+
 # --- Client address -------------------------------------------------------------------------
 
 
@@ -195,33 +206,52 @@ def set_session_cookie(response: HttpResponse, request: HttpRequest, value: str)
 # --- The click ------------------------------------------------------------------------------
 
 
-def capture_click(request: HttpRequest, link: ResolvedLink) -> CapturedClick:
-    """Build the unsaved click for ``link`` from ``request`` (validated by the service layer).
+def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest:
+    """The click's fields as the request gave them: bounded and cleaned of nothing else.
 
-    With Do Not Track / GPC the row keeps no IP, user agent or session; the signals still carry
-    them so that the click is classified like any other.
+    Cheap on purpose: buffered mode queues these fields as they are and the click writer validates
+    them (:func:`tracking.clickstream.decode_click`); direct mode validates them at once
+    (:func:`capture_click`). With Do Not Track / GPC the fields keep no IP, user agent or session;
+    the signals still carry them so that the click is classified like any other.
     """
+    meta = request.META
     ip = client_ip(request)
     user_agent = header(request, "HTTP_USER_AGENT")
     if user_agent:
         user_agent = user_agent[: services.USER_AGENT_MAX]
+    referrer = header(request, "HTTP_REFERER")
+    if referrer:
+        referrer = referrer[: services.REFERRER_MAX]
     private = opted_out(request)
     session, is_new = (None, False) if private else session_id(request)
-    click = services.build_click(
-        tracking_id=link.tracking_id,
-        ip_address=None if private else ip,
-        user_agent=None if private else user_agent,
-        referrer_url=header(request, "HTTP_REFERER"),
-        session_id=session,
-        click_source=click_source_override(request),
-        metadata=query_metadata(request),
-        http_method=request.method,
-    )
+    has_query = bool(meta.get("QUERY_STRING"))  # most redirects have none: skip parsing it
+    fields: dict[str, Any] = {
+        "tracking_id": link.tracking_id,
+        "ip_address": None if private else ip,
+        "user_agent": None if private else user_agent,
+        "referrer_url": referrer,
+        "session_id": session,
+        "click_source": click_source_override(request) if has_query else None,
+        "metadata": query_metadata(request) if has_query else {},
+        "http_method": request.method,
+    }
     signals = ClickSignals(
         user_agent=user_agent,
         client_ip=ip,
-        has_accept_language=bool(request.META.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
+        has_accept_language=bool(meta.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
         link_created_at=link.created_at,
         application_id=link.application_id,
     )
-    return CapturedClick(click=click, signals=signals, new_session_id=session if is_new else None)
+    return CapturedRequest(
+        fields=fields, signals=signals, new_session_id=session if is_new else None
+    )
+
+
+def capture_click(request: HttpRequest, link: ResolvedLink) -> CapturedClick:
+    """Build the unsaved click for ``link`` from ``request`` (validated by the service layer)."""
+    captured = capture_request(request, link)
+    return CapturedClick(
+        click=services.build_click(**captured.fields),
+        signals=captured.signals,
+        new_session_id=captured.new_session_id,
+    )

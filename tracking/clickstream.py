@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tracking import services
 from tracking.models import LinkClick
 
 logger = logging.getLogger(__name__)
@@ -95,33 +97,107 @@ def encode_click(click: LinkClick, *, signals: Mapping[str, Any] | None = None) 
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def encode_raw(
+    fields: Mapping[str, Any],
+    *,
+    click_id: uuid.UUID,
+    clicked_at_us: int,
+    signals: Mapping[str, Any] | None = None,
+) -> str:
+    """A click not yet validated, straight from the request, in :func:`encode_click`'s format.
+
+    ``fields`` uses the click's field names (``tracking_id``, ``ip_address``, …; classification
+    fields only when already set); ``clicked_at_us`` is microseconds since the epoch. Buffered mode
+    queues this instead of building a ``LinkClick`` in the request: the writer validates it with
+    :func:`tracking.services.build_click` when it decodes the entry.
+    """
+    body: dict[str, Any] = {"v": _FORMAT_VERSION, "id": str(click_id), "at": clicked_at_us}
+    for short, name in _FIELDS:
+        value = fields.get(name)
+        if value not in (None, ""):
+            body[short] = value
+    if fields.get("metadata"):
+        body["m"] = fields["metadata"]
+    if signals:
+        body["sig"] = dict(signals)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# Set on the click after validation: the writer's own enrichment, or a Do-Not-Track click
+# classified in the request.
+_ENRICHED = (
+    "classification",
+    "classification_reasons",
+    "device_type",
+    "browser",
+    "os",
+    "visitor_hash",
+)
+
+
 def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
-    """The unsaved click and its request signals from :func:`encode_click`'s output."""
+    """The unsaved click and its request signals from :func:`encode_click`'s (or
+    :func:`encode_raw`'s) output, validated and normalised like every other click.
+
+    Anything the service layer refuses raises :class:`MalformedEntry`, so the writer sets the entry
+    aside instead of failing its batch.
+    """
     try:
         body = json.loads(payload)
         if not isinstance(body, dict) or body.get("v") != _FORMAT_VERSION:
             raise MalformedEntry(f"unknown click entry format: {str(payload)[:80]!r}")
         fields: dict[str, Any] = {name: body.get(short) for short, name in _FIELDS}
-        if not fields["tracking_id"]:
+        if not fields["tracking_id"] or not isinstance(fields["tracking_id"], str):
             raise MalformedEntry("click entry without tracking_id")
-        click = LinkClick(
-            click_id=uuid.UUID(body["id"]),
+        click = services.build_click(
+            tracking_id=fields["tracking_id"],
+            click_id=uuid.UUID(body["id"]),  # required: a new id would break exactly-once
             clicked_at=dt.datetime.fromtimestamp(int(body["at"]) / 1_000_000, tz=dt.UTC),
+            ip_address=fields["ip_address"],
+            user_agent=fields["user_agent"],
+            referrer_url=fields["referrer_url"],
+            session_id=fields["session_id"],
+            click_source=fields["click_source"],
             metadata=body.get("m") or {},
-            **fields,
+            http_method=fields["http_method"],
         )
+        for name in _ENRICHED:
+            if fields[name] is not None:
+                setattr(click, name, fields[name])
     except MalformedEntry:
         raise
+    except services.ServiceError as exc:
+        raise MalformedEntry(f"invalid click entry: {exc.message}") from None
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise MalformedEntry(f"unreadable click entry: {exc}") from None
     signals = body.get("sig") or {}
-    return click, signals if isinstance(signals, dict) else {}
+    if not isinstance(signals, dict):
+        signals = {}
+    _check_signals(signals)
+    return click, signals
+
+
+_TEXT_SIGNALS = ("user_agent", "client_ip", "application_id", "rate_key")
+
+
+def _check_signals(signals: dict[str, Any]) -> None:
+    """Refuse signals the writer could not classify with (it must never fail a batch on them)."""
+    for name in _TEXT_SIGNALS:
+        if not isinstance(signals.get(name), str | None):
+            raise MalformedEntry(f"click entry signal {name} is not text")
+    created = signals.get("link_created_at")
+    if created is not None:
+        try:
+            dt.datetime.fromisoformat(created)
+        except (TypeError, ValueError):
+            raise MalformedEntry("click entry signal link_created_at is not a date") from None
 
 
 # --- Clients --------------------------------------------------------------------------------
 
 _clients: dict[tuple[str, float], redis.Redis] = {}
 _clients_lock = threading.Lock()
+_append_connections: list[Any] = []  # every thread's append connection, closed by reset_clients
 _skip_until = 0.0
 
 
@@ -158,6 +234,10 @@ def reset_clients() -> None:
         for client in _clients.values():
             client.close()
         _clients.clear()
+        for connection in _append_connections:
+            connection.disconnect()
+        _append_connections.clear()
+    _append_local.held = None
     _skip_until = 0.0
 
 
@@ -175,17 +255,62 @@ def append(click: LinkClick, *, signals: Mapping[str, Any] | None = None) -> str
     Raises :class:`StreamUnavailable` when Redis does not take it (down, stalled, out of memory),
     and for a second afterwards without trying, so the caller can store the click another way.
     """
+    return _xadd(encode_click(click, signals=signals))
+
+
+_append_local = threading.local()
+
+
+def _append_connection() -> tuple[Any, int]:
+    """This thread's own connection for appends, made by the request-path client's pool (same
+    URL, timeouts, no retries). Held rather than checked out of the pool per click: redis-py's
+    per-command machinery (pool checkout, retry wrapper, response callbacks) costs more CPU than
+    the XADD itself. A process forked with one makes its own."""
+    held = getattr(_append_local, "held", None)
+    if held is None or held[1] != os.getpid():
+        held = (get_client().connection_pool.make_connection(), os.getpid())
+        _append_local.held = held
+        with _clients_lock:
+            _append_connections.append(held[0])
+    return held
+
+
+def _drop_append_connection() -> None:
+    held = getattr(_append_local, "held", None)
+    _append_local.held = None
+    if held is not None:
+        held[0].disconnect()
+
+
+def _xadd(payload: str) -> str:
     global _skip_until
     if _skip_until and time.monotonic() < _skip_until:
         raise StreamSkipped("Redis failed a moment ago")
-    payload = encode_click(click, signals=signals)
     try:
-        entry_id = get_client().xadd(stream_key(), {_PAYLOAD_FIELD: payload})
+        connection, _pid = _append_connection()
+        connection.send_command("XADD", stream_key(), "*", _PAYLOAD_FIELD, payload)
+        entry_id = connection.read_response()
     except redis.RedisError as exc:
+        # A half-read reply must not be read by the next click: start over on a new connection.
+        _drop_append_connection()
         _skip_until = time.monotonic() + _OUTAGE_SKIP_SECONDS
         raise StreamUnavailable(f"Redis did not take the click: {exc}") from exc
     _skip_until = 0.0
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def append_raw(
+    fields: Mapping[str, Any],
+    *,
+    click_id: uuid.UUID,
+    clicked_at_us: int,
+    signals: Mapping[str, Any] | None = None,
+) -> str:
+    """Queue one click given as request fields (:func:`encode_raw`); otherwise like
+    :func:`append`."""
+    return _xadd(
+        encode_raw(fields, click_id=click_id, clicked_at_us=clicked_at_us, signals=signals)
+    )
 
 
 # --- Reading (the writer's side) ------------------------------------------------------------

@@ -23,8 +23,10 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,22 +46,35 @@ def click_mode() -> str:
     return str(settings.CLICK_MODE)
 
 
-def classify_into(click: LinkClick, signals: ClickSignals) -> None:
-    """Set the classification, reasons and parsed device fields of an unsaved click."""
+def classification_fields(
+    *, http_method: str | None, clicked_at: dt.datetime | None, signals: ClickSignals
+) -> dict[str, Any]:
+    """The classification, reasons and parsed device fields of a click, by field name."""
     verdict = classify.classify_click(
-        http_method=click.http_method,
+        http_method=http_method,
         user_agent=signals.user_agent,
         has_accept_language=signals.has_accept_language,
         client_ip=signals.client_ip,
-        clicked_at=click.clicked_at,
+        clicked_at=clicked_at,
         link_created_at=signals.link_created_at,
         scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
     )
-    click.classification = verdict.classification
-    click.classification_reasons = list(verdict.reasons)
-    click.device_type = verdict.device_type
-    click.browser = verdict.browser
-    click.os = verdict.os
+    return {
+        "classification": verdict.classification,
+        "classification_reasons": list(verdict.reasons),
+        "device_type": verdict.device_type,
+        "browser": verdict.browser,
+        "os": verdict.os,
+    }
+
+
+def classify_into(click: LinkClick, signals: ClickSignals) -> None:
+    """Set the classification, reasons and parsed device fields of an unsaved click."""
+    fields = classification_fields(
+        http_method=click.http_method, clicked_at=click.clicked_at, signals=signals
+    )
+    for name, value in fields.items():
+        setattr(click, name, value)
 
 
 # How long the shared cache remembers which links of an application a network opened. Longer
@@ -131,6 +146,11 @@ def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
         return signals
     if click.classification is None:
         classify_into(click, signals)
+    return _network_only(signals)
+
+
+def _network_only(signals: ClickSignals) -> ClickSignals:
+    """Signals without the user agent and with the client's network instead of its address."""
     network = classify.burst_network(signals.client_ip)
     return ClickSignals(
         user_agent=None,
@@ -188,3 +208,52 @@ def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
                 logger.warning("click stream unavailable, storing clicks directly: %s", exc)
             signals = queued
     return store_click_directly(click, signals)
+
+
+def submit_request_click(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
+    """Persist one redirect click given as request fields
+    (:class:`tracking.clickcapture.CapturedRequest`); never raises but for invalid fields.
+
+    Buffered mode queues the fields unvalidated (the writer validates them, see
+    :func:`tracking.clickstream.decode_click`): the request neither builds a ``LinkClick`` nor runs
+    the service layer's checks, which cost more than the append itself. Direct mode, and buffered
+    mode when Redis does not take the click, validate at once and go through
+    :func:`submit_click`'s paths; invalid fields raise :class:`tracking.services.ServiceError`
+    there. Returns work to run after the response has been sent, or None.
+    """
+    if settings.CLICK_MODE != "buffered":
+        return submit_click(services.build_click(**fields), signals=signals)
+    click_id = services.new_click_id()
+    clicked_at_us = time.time_ns() // 1000
+    if fields["click_source"] is None:  # cheap, and the queued entry says where it came from
+        fields = {**fields, "click_source": services.detect_click_source(fields["referrer_url"])}
+    queued, verdict = signals, {}
+    if fields["ip_address"] is None and (
+        signals.client_ip is not None or signals.user_agent is not None
+    ):
+        # Do Not Track: the IP and user agent must not sit in Redis, so classify here.
+        verdict = classification_fields(
+            http_method=fields["http_method"],
+            clicked_at=dt.datetime.fromtimestamp(clicked_at_us / 1_000_000, tz=dt.UTC),
+            signals=signals,
+        )
+        queued = _network_only(signals)
+    try:
+        clickstream.append_raw(
+            {**fields, **verdict} if verdict else fields,
+            click_id=click_id,
+            clicked_at_us=clicked_at_us,
+            signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+        )
+        return None
+    except clickstream.StreamUnavailable as exc:
+        if not isinstance(exc, clickstream.StreamSkipped):
+            logger.warning("click stream unavailable, storing clicks directly: %s", exc)
+    click = services.build_click(
+        **fields,
+        click_id=click_id,
+        clicked_at=dt.datetime.fromtimestamp(clicked_at_us / 1_000_000, tz=dt.UTC),
+    )
+    for name, value in verdict.items():
+        setattr(click, name, value)
+    return store_click_directly(click, queued)

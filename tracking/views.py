@@ -74,13 +74,15 @@ def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
         logger.error("link %s has an unusable destination", tracking_id)
         return _not_found(request)
 
-    try:
-        captured = clickcapture.capture_click(request, link)
-    except services.ServiceError:
-        logger.exception("click on %s could not be built", tracking_id)
-        return _no_store(response)
+    captured = clickcapture.capture_request(request, link)
     if clicklimit.click_allowed(request, client_ip=captured.signals.client_ip):
-        response.follow_up = recorder.submit_click(captured.click, signals=captured.signals)
+        try:
+            response.follow_up = recorder.submit_request_click(
+                captured.fields, signals=captured.signals
+            )
+        except services.ServiceError:
+            logger.exception("click on %s could not be built", tracking_id)
+            return _no_store(response)
     else:
         clicklimit.count_suppressed()
     if captured.new_session_id:
