@@ -363,34 +363,41 @@ def _distinct_sessions(
             continue
         members = list(from_raw)
         if parts.rolled is not None:
-            overlap, condition = _months_overlapping(*parts.rolled)
-            qs = _linked(MonthlyLinkSession, scope).annotate(**overlap).filter(condition)
-            if not include_automated:
-                qs = qs.filter(human=True)
-            sql, params = _sql(
-                qs.annotate(k=KEYS[key].rolled(), s=F("session_id")).values("k", "s")
-            )
-            # Wrapped so its columns are exactly (k, s) in that order; SQLite does not accept
-            # parenthesised members of a UNION, hence "SELECT … FROM (…)" per member.
-            members.append((f"SELECT m.k, m.s FROM ({sql}) m", params))  # noqa: S608
+            members.append((f"SELECT mo.{names[key]} AS k, mo.s AS s FROM mo", []))  # noqa: S608
         groups.append((key, members))
     groups = [(key, members) for key, members in groups if members]
     if not groups:
         return result
     columns = ", ".join(f"m.{name}" for name in names.values())
+    # SQLite does not accept parenthesised members of a UNION, hence "SELECT … FROM (…)" each.
     common = " UNION ALL ".join(
         f"SELECT {columns}, m.s FROM ({sql}) m"  # noqa: S608 - compiled by the ORM, params apart
         for sql, _ in raw_members
     )
+    tables = [(f"r AS ({common})", [p for _, member in raw_members for p in member])]
+    monthly_keys = [key for key, _ in groups if key != "day"]
+    if parts.rolled is not None and monthly_keys:
+        # The monthly session rows of the period, read once for every key but the day.
+        overlap, condition = _months_overlapping(*parts.rolled)
+        qs = _linked(MonthlyLinkSession, scope).annotate(**overlap).filter(condition)
+        if not include_automated:
+            qs = qs.filter(human=True)
+        keyed = qs.annotate(
+            **{names[key]: KEYS[key].rolled() for key in monthly_keys}, s=F("session_id")
+        )
+        sql, params = _sql(keyed.values(*(names[key] for key in monthly_keys), "s"))
+        tables.append((f"mo AS ({sql})", params))
     # The key is cast to text so the counts of differently typed keys share one result set.
     selects = [
         f"SELECT {index} AS g, CAST(u.k AS TEXT) AS k, COUNT(DISTINCT u.s) AS n "  # noqa: S608
         f"FROM ({' UNION ALL '.join(sql for sql, _ in members)}) u GROUP BY u.k"
         for index, (_key, members) in enumerate(groups)
     ]
-    statement = (f"WITH r AS ({common}) " if raw_members else "") + " UNION ALL ".join(selects)
-    params = [param for _, member in raw_members for param in member]
-    params += [param for _, members in groups for _, member in members for param in member]
+    if not raw_members:
+        tables = tables[1:]
+    statement = "WITH " + ", ".join(table for table, _ in tables) + " " if tables else ""
+    statement += " UNION ALL ".join(selects)
+    params = [param for _, table_params in tables for param in table_params]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)  # SQL compiled by the ORM, parameters apart
         for index, k, n in cursor.fetchall():
