@@ -255,73 +255,155 @@ def count_by(
     ``key`` is one of :data:`KEYS` (``None``: one total under the key ``None``). Unique sessions
     count people's sessions only unless ``include_automated``.
     """
-    spec = KEYS[key]
+    return count_by_keys(
+        [key],
+        start=start,
+        end=end,
+        include_automated=include_automated,
+        scope=scope,
+        sessions=sessions,
+    )[key]
+
+
+def count_by_keys(
+    keys: list[str | None],
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    include_automated: bool,
+    scope: Scope = EVERYTHING,
+    sessions: bool = True,
+) -> dict[str | None, dict[Any, Counts]]:
+    """:func:`count_by` for several keys at once: ``{key: {key value: counts}}``.
+
+    The raw clicks outside the rollups (today, partial days) grow with the traffic, so they are
+    read once for every key: one count grouped by all the keys together, and one statement for
+    the distinct sessions. The rollup rows are read per key; their size does not grow with clicks.
+    (Rolling today up to a watermark instead would not stay exact: ``link_clicks`` records no
+    insertion order, and the buffered writer stores clicks late with an earlier ``clicked_at``.)
+    """
     parts = split(start, end)
-    result: dict[Any, Counts] = {}
+    names = {key: f"k{index}" for index, key in enumerate(keys)}
+    results: dict[str | None, dict[Any, Counts]] = {key: {} for key in keys}
 
-    def add(k: Any, human: int | None, automated: int | None) -> None:
-        _add(result, spec.normalise(k), human, automated, blank=_empty)
+    def add(key: str | None, k: Any, human: int | None, automated: int | None) -> None:
+        _add(results[key], KEYS[key].normalise(k), human, automated, blank=_empty)
 
+    raw_keys = {names[key]: KEYS[key].raw() for key in keys}
     for span in parts.raw:
         for row in (
             _raw_clicks(span, scope)
-            .annotate(k=spec.raw())
-            .values("k")
+            .annotate(**raw_keys)
+            .values(*raw_keys)
             .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
         ):
-            add(row["k"], row["h"], row["a"])
+            for key in keys:
+                add(key, row[names[key]], row["h"], row["a"])
     if parts.rolled is not None:
-        for row in (
-            _rolled(DailyLinkClicks, parts.rolled, scope)
-            .annotate(k=spec.rolled())
-            .values("k")
-            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
-        ):
-            add(row["k"], row["h"], row["a"])
+        for key in keys:
+            for row in (
+                _rolled(DailyLinkClicks, parts.rolled, scope)
+                .annotate(k=KEYS[key].rolled())
+                .values("k")
+                .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+            ):
+                add(key, row["k"], row["h"], row["a"])
     if sessions:
-        if key == "day":
-            distinct = _sessions_per_day(parts, start, end, scope, include_automated)
-        else:
-            distinct = _distinct_sessions(spec, parts, scope, include_automated)
-        for k, n in distinct.items():
-            result.setdefault(k, _empty())["unique_sessions"] = n
-    if key is None:
-        result.setdefault(None, _empty())
-    if not sessions:
-        for counts in result.values():
-            del counts["unique_sessions"]
-    return result
+        distinct = _distinct_sessions(keys, parts, start, end, scope, include_automated)
+        for key, per_value in distinct.items():
+            for k, n in per_value.items():
+                results[key].setdefault(k, _empty())["unique_sessions"] = n
+    for key, result in results.items():
+        if key is None:
+            result.setdefault(None, _empty())
+        if not sessions:
+            for counts in result.values():
+                del counts["unique_sessions"]
+    return results
 
 
 def _distinct_sessions(
-    spec: Key, parts: Split, scope: Scope, include_automated: bool
-) -> dict[Any, int]:
-    """Distinct session ids per key over raw clicks and rollup sessions together, in SQL."""
-    selects: list[tuple[str, list[Any]]] = []
+    keys: list[str | None],
+    parts: Split,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    scope: Scope,
+    include_automated: bool,
+) -> dict[str | None, dict[Any, int]]:
+    """Distinct session ids per key value over raw clicks and rollup sessions together, in SQL.
+
+    The raw clicks' ``(key values…, session)`` rows are a common table expression that every
+    key's count reads (PostgreSQL materialises it once when it is referenced more than once).
+    Per day, whole rolled days come from :class:`DailyScopeSessions` and the other days from the
+    raw rows; any other key counts the union of raw rows and :class:`MonthlyLinkSession` rows.
+    """
+    names = {key: f"k{index}" for index, key in enumerate(keys)}
+    result: dict[str | None, dict[Any, int]] = {key: {} for key in keys}
+    raw_members: list[tuple[str, list[Any]]] = []
     for span in parts.raw:
         qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
         if not include_automated:
             qs = qs.filter(HUMAN)
-        selects.append(_sql(qs.annotate(k=spec.raw(), s=F("session_id")).values("k", "s")))
-    if parts.rolled is not None:
+        keyed = qs.annotate(**{names[key]: KEYS[key].raw() for key in keys}, s=F("session_id"))
+        raw_members.append(_sql(keyed.values(*names.values(), "s").distinct()))
+    daily_rows = scope.daily_sessions()
+    groups: list[tuple[str | None, list[tuple[str, list[Any]]]]] = []
+    for key in keys:
+        # Names are k0, k1…; the raw rows' SQL is compiled by the ORM with its parameters apart.
+        raw_select = f"SELECT r.{names[key]} AS k, r.s AS s FROM r"  # noqa: S608
+        from_raw: list[tuple[str, list[Any]]] = [(raw_select, [])] if raw_members else []
+        if key == "day":
+            if parts.rolled is not None and daily_rows is None:
+                # No per-day rows for this scope: every day of the period is counted raw.
+                result[key] = _raw_sessions_per_day((start, end), scope, include_automated)
+                continue
+            if parts.rolled is not None and daily_rows is not None:
+                result[key] = _rolled_sessions_per_day(parts.rolled, daily_rows, include_automated)
+            groups.append((key, from_raw))
+            continue
+        members = list(from_raw)
+        if parts.rolled is not None:
+            members.append((f"SELECT mo.{names[key]} AS k, mo.s AS s FROM mo", []))  # noqa: S608
+        groups.append((key, members))
+    groups = [(key, members) for key, members in groups if members]
+    if not groups:
+        return result
+    columns = ", ".join(f"m.{name}" for name in names.values())
+    # SQLite does not accept parenthesised members of a UNION, hence "SELECT … FROM (…)" each.
+    common = " UNION ALL ".join(
+        f"SELECT {columns}, m.s FROM ({sql}) m"  # noqa: S608 - compiled by the ORM, params apart
+        for sql, _ in raw_members
+    )
+    tables = [(f"r AS ({common})", [p for _, member in raw_members for p in member])]
+    monthly_keys = [key for key, _ in groups if key != "day"]
+    if parts.rolled is not None and monthly_keys:
+        # The monthly session rows of the period, read once for every key but the day.
         overlap, condition = _months_overlapping(*parts.rolled)
         qs = _linked(MonthlyLinkSession, scope).annotate(**overlap).filter(condition)
         if not include_automated:
             qs = qs.filter(human=True)
-        selects.append(_sql(qs.annotate(k=spec.rolled(), s=F("session_id")).values("k", "s")))
-    # Each member is wrapped so its columns are exactly (k, s) in that order; SQLite does not
-    # accept parenthesised members of a UNION, hence "SELECT … FROM (…)" per member.
-    union = " UNION ALL ".join(
-        f"SELECT m.k, m.s FROM ({sql}) m"  # noqa: S608 - SQL compiled by the ORM, params apart
-        for sql, _ in selects
-    )
-    params = [param for _, member in selects for param in member]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT u.k, COUNT(DISTINCT u.s) FROM ({union}) u GROUP BY u.k",  # noqa: S608
-            params,
+        keyed = qs.annotate(
+            **{names[key]: KEYS[key].rolled() for key in monthly_keys}, s=F("session_id")
         )
-        return {spec.normalise(k): n for k, n in cursor.fetchall()}
+        sql, params = _sql(keyed.values(*(names[key] for key in monthly_keys), "s"))
+        tables.append((f"mo AS ({sql})", params))
+    # The key is cast to text so the counts of differently typed keys share one result set.
+    selects = [
+        f"SELECT {index} AS g, CAST(u.k AS TEXT) AS k, COUNT(DISTINCT u.s) AS n "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(sql for sql, _ in members)}) u GROUP BY u.k"
+        for index, (_key, members) in enumerate(groups)
+    ]
+    if not raw_members:
+        tables = tables[1:]
+    statement = "WITH " + ", ".join(table for table, _ in tables) + " " if tables else ""
+    statement += " UNION ALL ".join(selects)
+    params = [param for _, table_params in tables for param in table_params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)  # SQL compiled by the ORM, parameters apart
+        for index, k, n in cursor.fetchall():
+            key = groups[index][0]
+            result[key][KEYS[key].normalise(k)] = n
+    return result
 
 
 def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, Any], Q]:
@@ -353,36 +435,28 @@ def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, 
     return annotations, combined
 
 
-def _sessions_per_day(
-    parts: Split,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    scope: Scope,
-    include_automated: bool,
-) -> dict[dt.date, int]:
-    """Distinct sessions of each local day: rollup rows for whole past days, raw for the rest."""
-    rows = scope.daily_sessions()
-    result: dict[dt.date, int] = {}
-    spans = [(start, end)] if parts.rolled is None or rows is None else parts.raw
-    if parts.rolled is not None and rows is not None:
-        first, end_day = parts.rolled
-        rolled = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
-        if first is not None:
-            rolled = rolled.filter(day__gte=first)
-        column = "all_sessions" if include_automated else "human_sessions"
-        for day, n in rolled.values_list("day", column):
-            result[_as_date(day)] = n
-    for span in spans:  # days disjoint from the rolled ones
-        qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
-        if not include_automated:
-            qs = qs.filter(HUMAN)
-        for row in (
-            qs.annotate(k=KEYS["day"].raw())
-            .values("k")
-            .annotate(n=Count("session_id", distinct=True))
-        ):
-            result[_as_date(row["k"])] = row["n"]
-    return result
+def _rolled_sessions_per_day(
+    days: tuple[dt.date | None, dt.date], rows: Q, include_automated: bool
+) -> dict[Any, int]:
+    """Distinct sessions of each whole rolled day, from :class:`DailyScopeSessions`."""
+    first, end_day = days
+    rolled = DailyScopeSessions.objects.filter(rows, day__lt=end_day)
+    if first is not None:
+        rolled = rolled.filter(day__gte=first)
+    column = "all_sessions" if include_automated else "human_sessions"
+    return {_as_date(day): n for day, n in rolled.values_list("day", column)}
+
+
+def _raw_sessions_per_day(span: Range, scope: Scope, include_automated: bool) -> dict[Any, int]:
+    qs = _raw_clicks(span, scope).filter(session_id__isnull=False)
+    if not include_automated:
+        qs = qs.filter(HUMAN)
+    return {
+        _as_date(row["k"]): row["n"]
+        for row in qs.annotate(k=KEYS["day"].raw())
+        .values("k")
+        .annotate(n=Count("session_id", distinct=True))
+    }
 
 
 def _sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:

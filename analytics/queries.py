@@ -286,6 +286,13 @@ def _function_rows(
     scope: Scope, *, start: dt.datetime | None, end: dt.datetime | None, include_automated: bool
 ) -> list[dict[str, Any]]:
     """Per link function of the links in ``scope``: links and their clicks, most clicked first."""
+    click_counts = _grouped(
+        "link_function", start=start, end=end, include_automated=include_automated, scope=scope
+    )
+    return _function_table(scope, click_counts)
+
+
+def _function_table(scope: Scope, click_counts: dict[Any, dict[str, int]]) -> list[dict[str, Any]]:
     link_counts = {
         row["link_function"]: row["n"]
         for row in TrackedLink.objects.filter(scope.q())
@@ -293,9 +300,6 @@ def _function_rows(
         .values("link_function")
         .annotate(n=Count("tracking_id"))
     }
-    click_counts = _grouped(
-        "link_function", start=start, end=end, include_automated=include_automated, scope=scope
-    )
     rows = [
         {
             "link_function": function,
@@ -337,8 +341,15 @@ def job_link_summary(
 def performance_report(*, days: int = 30, include_automated: bool = False) -> dict[str, Any]:
     """Overall figures, link functions and daily trends over today and the previous days."""
     start, end = period_for_days(days)
-    period: Period = {"start": start, "end": end, "include_automated": include_automated}
     links = TrackedLink.objects.all()
+    # The three parts share one read of the raw clicks the rollups do not cover yet (today).
+    counted = counting.count_by_keys(
+        [None, "link_function", "day"], start=start, end=end, include_automated=include_automated
+    )
+    grouped = {
+        key: {k: _counts(row, include_automated) for k, row in rows.items()}
+        for key, rows in counted.items()
+    }
     return {
         "period": {
             "days": days,
@@ -349,10 +360,10 @@ def performance_report(*, days: int = 30, include_automated: bool = False) -> di
         "overall_statistics": {
             "total_links": links.count(),
             "active_links": links.filter(ACTIVE_LINK).count(),
-            **_totals(**period),
+            **grouped[None][None],
         },
-        "function_performance": _function_rows(EVERYTHING, **period),
-        "daily_trends": daily_clicks(**period),
+        "function_performance": _function_table(EVERYTHING, grouped["link_function"]),
+        "daily_trends": _every_day(grouped["day"], start=start, end=end),
     }
 
 
@@ -403,6 +414,13 @@ def daily_clicks(
     per_day = _grouped(
         "day", start=start, end=end, include_automated=include_automated, scope=scope
     )
+    return _every_day(per_day, start=start, end=end)
+
+
+def _every_day(
+    per_day: dict[Any, dict[str, int]], *, start: dt.datetime | None, end: dt.datetime | None
+) -> list[dict[str, Any]]:
+    """The per-day rows from ``start`` to ``end``, days without clicks as zeros."""
     if not per_day and (start is None or end is None):
         return []
     first = _local_day(start) if start is not None else min(per_day)

@@ -216,6 +216,81 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
     assert sum(day["total_clicks"] for day in trends) == 2
 
 
+def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups):
+    today = queries.today()
+    midnight = queries.local_midnight(today)
+    yesterday_noon = midnight - dt.timedelta(hours=12)
+    portfolio, resume = (
+        services.create_tracked_link(
+            original_url=f"https://example.com/{name}", link_function=name, link_type="profile"
+        )["tracking_id"]
+        for name in ("Portfolio", "Resume")
+    )
+
+    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None):
+        built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
+        built.classification = kind
+        return built
+
+    services.store_clicks(
+        [
+            click(portfolio, yesterday_noon, "a"),
+            click(portfolio, yesterday_noon, "b", "bot"),
+            click(portfolio, midnight, "a"),  # session "a" again, today: counted once overall
+            click(resume, midnight, "a"),
+            click(resume, midnight, "e", "scanner"),
+            click(resume, midnight, None),
+        ]
+    )
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+    services.store_clicks([click(portfolio, midnight, "f")])  # recorded after the rollup run
+
+    report = queries.performance_report(days=7)
+
+    assert report["overall_statistics"] == {
+        "total_links": 2,
+        "active_links": 2,
+        "total_clicks": 5,
+        "unique_sessions": 2,
+        "human_clicks": 5,
+        "automated_clicks": 2,
+    }
+    assert [
+        (row["link_function"], row["total_clicks"], row["unique_sessions"], row["automated_clicks"])
+        for row in report["function_performance"]
+    ] == [("Portfolio", 3, 2, 1), ("Resume", 2, 1, 1)]
+    assert report["daily_trends"][-2:] == [
+        {
+            "date": (today - dt.timedelta(days=1)).isoformat(),
+            "total_clicks": 1,
+            "unique_sessions": 1,
+            "human_clicks": 1,
+            "automated_clicks": 1,
+        },
+        {
+            "date": today.isoformat(),
+            "total_clicks": 4,
+            "unique_sessions": 2,
+            "human_clicks": 4,
+            "automated_clicks": 1,
+        },
+    ]
+    everything = queries.performance_report(days=7, include_automated=True)
+    overall = everything["overall_statistics"]
+    assert (overall["total_clicks"], overall["unique_sessions"]) == (7, 4)
+    assert [
+        (row["link_function"], row["total_clicks"], row["unique_sessions"])
+        for row in everything["function_performance"]
+    ] == [("Portfolio", 4, 3), ("Resume", 3, 2)]
+    assert [
+        (row["total_clicks"], row["unique_sessions"]) for row in everything["daily_trends"][-2:]
+    ] == [
+        (2, 2),
+        (5, 3),
+    ]
+
+
 def test_daily_clicks_cut_days_in_utc_by_default(fx):
     days = queries.daily_clicks(start=START, end=END)
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
