@@ -19,11 +19,16 @@ from tracking.models import TrackedLink
 
 
 class RollupState(models.Model):
-    """A single row: rollups hold every local day before ``complete_until`` in ``time_zone``."""
+    """A single row: rollups hold every local day before ``complete_until`` in ``time_zone``.
+
+    When ``partial_until`` is set, they also hold the day ``complete_until`` itself, up to that
+    instant: its clicks before ``partial_until`` are rolled up and the later ones read raw.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     time_zone = models.CharField(max_length=64)
     complete_until = models.DateField(null=True, blank=True)
+    partial_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -109,7 +114,8 @@ class MonthlyLinkSession(models.Model):
     Distinct sessions over a period cannot be added up from daily counts. Counting distinct
     ``session_id`` over these rows, keeping those whose ``days`` overlap the period's days, gives
     the exact figure; there is one row per link, session and month however often it clicked.
-    Only whole days before ``RollupState.complete_until`` are in ``days``.
+    Only days the rollups hold are in ``days`` (today's bit: its sessions before
+    ``RollupState.partial_until``).
     """
 
     month = models.DateField()  # the first day of the local month

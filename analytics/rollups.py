@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import BigIntegerField, Count, DateField, F, IntegerField, Min, Sum, Value
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
+from django.utils import timezone
 
 from analytics import queries
 from analytics.models import (
@@ -43,6 +44,7 @@ class RollupResult:
     rebuilt_days: list[dt.date] = field(default_factory=list)
     full_rebuild: bool = False
     complete_until: dt.date | None = None
+    partial_until: dt.datetime | None = None
 
 
 def _day_expr() -> TruncDate:
@@ -77,9 +79,14 @@ def _counts() -> dict[str, Count]:
     }
 
 
-def _build_range(first: dt.date, last: dt.date) -> None:
-    """Rebuild the rollups of local days ``first``..``last`` from the raw clicks."""
+def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None) -> None:
+    """Rebuild the rollups of local days ``first``..``last`` from the raw clicks (before ``until``).
+
+    ``until`` (within ``last``) rolls the last day up in part: its clicks before that instant.
+    """
     start, end = queries.period_for_dates(first, last)
+    if until is not None:
+        end = min(end, until)
     for model in DAILY_MODELS:
         model.objects.filter(day__gte=first, day__lte=last).delete()
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
@@ -147,12 +154,12 @@ def _build_range(first: dt.date, last: dt.date) -> None:
         )
 
 
-def _build_month(month: dt.date, until: dt.date) -> None:
-    """Rebuild the session rows of one local month, from its days before ``until``."""
+def _build_month(month: dt.date, until: dt.datetime) -> None:
+    """Rebuild the session rows of one local month, from its clicks before ``until``."""
     MonthlyLinkSession.objects.filter(month=month).delete()
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     start = queries.local_midnight(month)
-    end = queries.local_midnight(min(next_month, until))
+    end = min(queries.local_midnight(next_month), until)
     if start >= end:
         return
     day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=queries.local_tz()), IntegerField())
@@ -234,8 +241,16 @@ def run(
 ) -> RollupResult:
     """Bring the rollups up to date (idempotent); see the module docstring."""
     say = progress or (lambda message: None)
-    today = queries.today()
-    result = RollupResult(complete_until=today)
+    now = timezone.now()
+    today = now.astimezone(queries.local_tz()).date()
+    # Today's clicks are rolled up too, up to a moment a little in the past: clicks are stored
+    # a moment after they happen (the buffered writer), and those after it are read raw.
+    partial_until: dt.datetime | None = now - dt.timedelta(
+        seconds=settings.ANALYTICS_ROLLUP_LAG_SECONDS
+    )
+    if partial_until is not None and partial_until <= queries.local_midnight(today):
+        partial_until = None
+    result = RollupResult(complete_until=today, partial_until=partial_until)
     with transaction.atomic():
         state = RollupState.objects.select_for_update().filter(pk=1).first()
         full = (
@@ -268,11 +283,26 @@ def run(
         for range_first, range_last in _contiguous(sorted(days)):
             say(f"rolling up {range_first} .. {range_last}")
             _build_range(range_first, range_last)
-        for month in sorted({day.replace(day=1) for day in days}):
+        months = {day.replace(day=1) for day in days}
+        if partial_until is not None:
+            say(f"rolling up {today} until {partial_until:%H:%M:%S} UTC")
+            _build_range(today, today, until=partial_until)
+            months.add(today.replace(day=1))
+        for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
-            _build_month(month, today)
+            _build_month(month, partial_until or queries.local_midnight(today))
         RollupState.objects.update_or_create(
-            pk=1, defaults={"time_zone": settings.TIME_ZONE, "complete_until": today}
+            pk=1,
+            defaults={
+                "time_zone": settings.TIME_ZONE,
+                "complete_until": today,
+                "partial_until": partial_until,
+            },
         )
         result.rebuilt_days = sorted(days)
+    if result.full_rebuild and connection.vendor == "postgresql":
+        # Fresh tables have no statistics until autovacuum comes by; plan with real ones at once.
+        with connection.cursor() as cursor:
+            for model in ROLLUP_MODELS:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return result

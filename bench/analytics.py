@@ -177,6 +177,25 @@ def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: i
         cursor.execute("ANALYZE link_clicks")
 
 
+def analyze_tables() -> None:
+    """Vacuumed tables with fresh statistics, as autovacuum keeps them on a running system.
+
+    Without this, whether autovacuum happened to come by between two sizes (or runs during the
+    timings) decides the plans and the figures, and the ratios measure that, not the queries.
+    """
+    from django.db import connection
+
+    from analytics.models import RollupState
+    from analytics.rollups import ROLLUP_MODELS
+
+    models: list[Any] = [*ROLLUP_MODELS, RollupState]
+    tables = ["link_clicks", "link_tracking", "job_applications", "jobs"]
+    tables += [model._meta.db_table for model in models]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
+
+
 def median_ms(call: Callable[[], Any], runs: int) -> float:
     call()  # warm-up: plans, connections, imports
     timings = []
@@ -266,6 +285,7 @@ def main() -> None:
         started = time.perf_counter()
         call_command("rollup_clicks", verbosity=0)
         print(f"  rollup_clicks again (incremental): {time.perf_counter() - started:.1f} s")
+        analyze_tables()
         with override_settings(STORAGES=plain_static):
             for name, call in endpoints(fixture):
                 results.setdefault(name, {})[size] = median_ms(call, args.runs)

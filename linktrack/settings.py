@@ -239,6 +239,9 @@ ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
 ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 30, minimum=0)
 if ANALYTICS_CACHE_SECONDS > 60:
     raise ImproperlyConfigured("ANALYTICS_CACHE_SECONDS must be at most 60 (new clicks show up)")
+# Each rollup run also rolls up today's clicks older than this; newer ones are read raw. A click
+# stored later than this after it happened (a replayed spool, a reported click) shows at the next run.
+ANALYTICS_ROLLUP_LAG_SECONDS = env_int("ANALYTICS_ROLLUP_LAG_SECONDS", 300, minimum=0)
 
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)

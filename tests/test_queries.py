@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from analytics import queries
-from analytics.models import DailyLinkClicks
+from analytics.models import DailyLinkClicks, RollupState
 from tests import analytics_fixture
 from tests.analytics_fixture import utc
 from tracking import services
@@ -31,6 +32,14 @@ def fx(rollups: bool) -> analytics_fixture.Fixture:
         call_command("rollup_clicks", verbosity=0)
         assert DailyLinkClicks.objects.exists()
     return fixture
+
+
+@pytest.fixture
+def noon(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
+    """The clock stopped at today's local noon, so today is always half rolled up."""
+    at = queries.local_midnight(queries.today()) + dt.timedelta(hours=12)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    return at
 
 
 # --- link_analytics -------------------------------------------------------------------------
@@ -216,7 +225,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
     assert sum(day["total_clicks"] for day in trends) == 2
 
 
-def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups):
+def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups, noon):
     today = queries.today()
     midnight = queries.local_midnight(today)
     yesterday_noon = midnight - dt.timedelta(hours=12)
@@ -244,7 +253,8 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
     )
     if rollups:
         call_command("rollup_clicks", verbosity=0)
-    services.store_clicks([click(portfolio, midnight, "f")])  # recorded after the rollup run
+    # A new click, stored after the rollup run: read raw, and counted at once.
+    services.store_clicks([click(portfolio, noon - dt.timedelta(seconds=30), "f")])
 
     report = queries.performance_report(days=7)
 
@@ -289,6 +299,109 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
         (2, 2),
         (5, 3),
     ]
+
+
+def _links(*functions: str) -> list[str]:
+    return [
+        services.create_tracked_link(
+            original_url=f"https://example.com/{name}", link_function=name, link_type="profile"
+        )["tracking_id"]
+        for name in functions
+    ]
+
+
+def _click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None) -> LinkClick:
+    built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
+    built.classification = kind
+    return built
+
+
+def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
+    call_command("rollup_clicks", verbosity=0)
+    state = RollupState.objects.get()
+    assert (state.complete_until, state.partial_until) == (
+        queries.today(),
+        noon - dt.timedelta(seconds=300),
+    )
+    with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=12 * 3600 + 1):  # before midnight
+        call_command("rollup_clicks", verbosity=0)
+    assert RollupState.objects.get().partial_until is None
+
+
+def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
+    midnight = queries.local_midnight(queries.today())
+    portfolio, resume = _links("Portfolio", "Resume")
+    services.store_clicks(
+        [
+            _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
+            _click(resume, midnight + dt.timedelta(hours=2), "b"),
+            _click(resume, midnight + dt.timedelta(hours=3), "a", "scanner"),
+        ]
+    )
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+        rolled = DailyLinkClicks.objects.filter(day=queries.today())
+        assert sorted(
+            rolled.values_list("tracking_id", "human_clicks", "automated_clicks")
+        ) == sorted([(portfolio, 1, 0), (resume, 1, 1)])
+    services.store_clicks(  # after the instant the rollups hold today until
+        [
+            _click(portfolio, noon - dt.timedelta(seconds=60), "a"),  # seen before: once
+            _click(resume, noon - dt.timedelta(seconds=30), "c"),
+            _click(portfolio, noon - dt.timedelta(seconds=30), None),
+        ]
+    )
+
+    report = queries.performance_report(days=7)
+    today = report["daily_trends"][-1]
+    assert (today["human_clicks"], today["automated_clicks"], today["unique_sessions"]) == (5, 1, 3)
+    overall = report["overall_statistics"]
+    assert (overall["human_clicks"], overall["unique_sessions"]) == (5, 3)
+    assert [
+        (row["link_function"], row["human_clicks"], row["unique_sessions"])
+        for row in report["function_performance"]
+    ] == [("Portfolio", 3, 1), ("Resume", 2, 2)]
+    start, end = queries.period_for_dates(queries.today(), queries.today())
+    grid = queries.clicks_by_hour_of_week(start=start, end=end, include_automated=True)
+    weekday = queries.today().isoweekday() - 1
+    assert [grid["total_clicks"][weekday][hour] for hour in (1, 2, 3, 11)] == [1, 1, 1, 3]
+    assert sum(map(sum, grid["total_clicks"])) == 6
+    sessions = queries.daily_clicks(start=start, end=end, include_automated=True)
+    assert [(d["human_clicks"], d["automated_clicks"], d["unique_sessions"]) for d in sessions] == [
+        (5, 1, 3)
+    ]
+
+
+def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(noon):
+    midnight = queries.local_midnight(queries.today())
+    (portfolio,) = _links("Portfolio")
+    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    call_command("rollup_clicks", verbosity=0)
+    # Replayed from a spool long after it happened: before the instant already rolled up.
+    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=2), "b")])
+    assert queries.performance_report(days=1)["overall_statistics"]["human_clicks"] == 1
+
+    call_command("rollup_clicks", verbosity=0)
+
+    overall = queries.performance_report(days=1)["overall_statistics"]
+    assert (overall["human_clicks"], overall["unique_sessions"]) == (2, 2)
+
+
+def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon):
+    midnight = queries.local_midnight(queries.today())
+    (portfolio,) = _links("Portfolio")
+    services.store_clicks(
+        [
+            _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
+            _click(portfolio, midnight + dt.timedelta(hours=3), "b"),
+        ]
+    )
+    if rollups:
+        call_command("rollup_clicks", verbosity=0)
+    totals = queries.click_totals(
+        start=midnight, end=midnight + dt.timedelta(hours=2), include_automated=False
+    )
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
 
 
 def test_daily_clicks_cut_days_in_utc_by_default(fx):
@@ -526,3 +639,44 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
     wider = queries.period_for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
     totals = queries.click_totals(start=wider[0], end=wider[1], tracking_id=fx.links["L5"])
     assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from analytics import counting
+
+    midnight = queries.local_midnight(queries.today())
+    (portfolio,) = _links("Portfolio")
+    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=11 * 3600 + 1800):  # rolled to 00:30
+        call_command("rollup_clicks", verbosity=0)
+    original = counting.split
+    runs: list[str] = []
+
+    def split_then_roll_up(start: dt.datetime | None, end: dt.datetime | None) -> counting.Split:
+        parts = original(start, end)
+        if not runs:  # another process rolls today up to 11:55 between our statements
+            worker = threading.Thread(target=lambda: runs.append(_roll_up_apart()))
+            worker.start()
+            worker.join()
+        return parts
+
+    def _roll_up_apart() -> str:
+        try:
+            call_command("rollup_clicks", verbosity=0)
+            return "done"
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(counting, "split", split_then_roll_up)
+    totals = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    assert runs == ["done"]
+    assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
+    again = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    assert (again["human_clicks"], again["unique_sessions"]) == (1, 1)
