@@ -1,9 +1,11 @@
 """Click counts over a period, read from the daily rollups where they cover it, raw clicks elsewhere.
 
-A period ``[start, end)`` is split into whole local days that the rollups hold (before
-``RollupState.complete_until``, in the current ``TIME_ZONE``) and the rest (today, partial days at
-either edge), which is counted from ``link_clicks``. Counts add up; distinct sessions are counted
-over the union of rollup sessions and raw sessions, so every figure equals a raw computation.
+A period ``[start, end)`` is split into the local days that the rollups hold (before
+``RollupState.complete_until``, in the current ``TIME_ZONE``, and today up to
+``RollupState.partial_until``) and the rest (the clicks since then, partial days at either edge),
+which is counted from ``link_clicks``. Counts add up; distinct sessions are counted over the union
+of rollup sessions and raw sessions, so every figure equals a raw computation. (A click stored
+later than the lag, into an instant already rolled up, counts from the next rollup run.)
 
 A :class:`Scope` says which links a figure is about (all, a link, a job's, an application's).
 """
@@ -320,11 +322,9 @@ def count_by_keys(
 ) -> dict[str | None, dict[Any, Counts]]:
     """:func:`count_by` for several keys at once: ``{key: {key value: counts}}``.
 
-    The raw clicks outside the rollups (today, partial days) grow with the traffic, so they are
+    The raw clicks outside the rollups (the minutes since the last rollup run, partial days) are
     read once for every key: one count grouped by all the keys together, and one statement for
     the distinct sessions. The rollup rows are read per key; their size does not grow with clicks.
-    (Rolling today up to a watermark instead would not stay exact: ``link_clicks`` records no
-    insertion order, and the buffered writer stores clicks late with an earlier ``clicked_at``.)
     """
     parts = split(start, end)
     names = {key: f"k{index}" for index, key in enumerate(keys)}

@@ -2,8 +2,9 @@
 
 Each run, in one transaction: rebuild the last few days (late clicks from the buffered writer or an
 external domain land there), rebuild any older day whose raw totals no longer match its rollup
-(clicks recorded late with an old ``clicked_at``, purged, or reclassified), and mark every day
-before today as complete. Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
+(clicks recorded late with an old ``clicked_at``, purged, or reclassified), mark every day
+before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
+(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
 ``INSERT … SELECT`` inside the database, so a run costs one pass over the affected clicks.
 """
 
