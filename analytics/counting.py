@@ -195,6 +195,8 @@ def one_snapshot(function: Callable[P, T]) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         if connection.in_atomic_block:
             return function(*args, **kwargs)
+        if connection.vendor == "sqlite":
+            return _sqlite_read_snapshot(function, *args, **kwargs)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
@@ -202,6 +204,23 @@ def one_snapshot(function: Callable[P, T]) -> Callable[P, T]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def _sqlite_read_snapshot(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``function`` in a deferred read transaction: in WAL mode, one snapshot from its first read.
+
+    ``atomic()`` would begin an IMMEDIATE transaction here (the settings' ``transaction_mode``),
+    taking the write lock and holding clicks back for the length of a count. The transaction is
+    begun and ended by hand instead; the statements inside only read.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        return function(*args, **kwargs)
+    finally:
+        if connection.connection is not None and connection.connection.in_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("COMMIT")
 
 
 def _raw_clicks(span: Range, scope: Scope) -> QuerySet[LinkClick]:

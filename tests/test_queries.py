@@ -641,7 +641,6 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
     assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatch):
     import threading
