@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from tests.clicktools import CuttableProxy, PrivateRedis
 from tracking import clickstream, linkcache
@@ -93,3 +95,13 @@ def postgres_proxy() -> Iterator[CuttableProxy]:
     proxy = CuttableProxy(int(connection.settings_dict["PORT"] or 5432))
     yield proxy
     proxy.cut()
+
+
+@pytest.fixture
+def noon(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
+    """The clock stopped at today's local noon, so today is always half rolled up."""
+    from analytics import queries
+
+    at = queries.local_midnight(queries.today()) + dt.timedelta(hours=12)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    return at

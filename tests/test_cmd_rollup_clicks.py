@@ -44,9 +44,9 @@ def snapshot() -> list[tuple[object, ...]]:
     )
 
 
-def test_it_rolls_up_every_past_day_and_marks_them_complete(fx):
+def test_it_rolls_up_every_past_day_and_marks_them_complete(fx, noon):
     output = rollup()
-    assert "Rollups complete until" in output
+    assert f"Rollups complete until {queries.today()}, today until " in output
     state = RollupState.objects.get()
     assert (state.time_zone, state.complete_until) == ("UTC", queries.today())
     assert DailyLinkClicks.objects.aggregate(h=Sum("human_clicks"), a=Sum("automated_clicks")) == {

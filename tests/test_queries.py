@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
-from django.utils import timezone
 
 from analytics import queries
 from analytics.models import DailyLinkClicks, RollupState
@@ -32,14 +31,6 @@ def fx(rollups: bool) -> analytics_fixture.Fixture:
         call_command("rollup_clicks", verbosity=0)
         assert DailyLinkClicks.objects.exists()
     return fixture
-
-
-@pytest.fixture
-def noon(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
-    """The clock stopped at today's local noon, so today is always half rolled up."""
-    at = queries.local_midnight(queries.today()) + dt.timedelta(hours=12)
-    monkeypatch.setattr(timezone, "now", lambda: at)
-    return at
 
 
 # --- link_analytics -------------------------------------------------------------------------

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics import rollups
+from analytics import queries, rollups
 
 
 class Command(BaseCommand):
     help = (
-        "Roll up clicks into daily per-link totals for the dashboard: rebuilds the last few days, "
-        "any older day whose raw clicks changed, and everything after a TIME_ZONE change. "
+        "Roll up clicks into daily per-link totals for the dashboard: rebuilds today up to "
+        "ANALYTICS_ROLLUP_LAG_SECONDS ago, the last few days, any older day whose raw clicks "
+        "changed, and everything after a TIME_ZONE change. "
         "Idempotent; safe to run as often as you like."
     )
 
@@ -41,9 +43,13 @@ class Command(BaseCommand):
             progress=self.stdout.write if verbose else None,
         )
         kind = "full rebuild" if result.full_rebuild else "update"
+        today = ""
+        if result.partial_until is not None:
+            local = result.partial_until.astimezone(queries.local_tz())
+            today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Rollups complete until {result.complete_until} ({kind}, "
+                f"Rollups complete until {result.complete_until}{today} ({kind}, "
                 f"{len(result.rebuilt_days)} day(s) rebuilt)."
             )
         )
