@@ -3,9 +3,10 @@
 
 Generates 50 jobs, 100 applications and 200 links, then clicks spread over the last 90 days
 (COPY in batches, with progress): first ``--small`` clicks (default 100,000), then up to
-``--clicks`` (default 1,000,000). At each size it runs ``rollup_clicks`` and times every dashboard
-JSON endpoint, the dashboard pages and each analytics API endpoint (median of ``--runs``, default
-5, after one warm-up; caching off), then prints a table with the growth ratio large/small.
+``--clicks`` (default 1,000,000). At each size it runs ``rollup_clicks``, vacuums and analyzes the
+tables, and times every dashboard JSON endpoint, the dashboard pages and each analytics API
+endpoint (median of ``--runs`` rounds, default 5, each round timing every endpoint once, after one
+warm-up; caching off), then prints a table with the growth ratio large/small.
 
     .venv/bin/python bench/analytics.py --clicks 1000000
 
@@ -200,14 +201,23 @@ def analyze_tables() -> None:
             cursor.execute("CHECKPOINT")
 
 
-def median_ms(call: Callable[[], Any], runs: int) -> float:
-    call()  # warm-up: plans, connections, imports
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+def medians_ms(calls: list[tuple[str, Callable[[], Any]]], runs: int) -> dict[str, float]:
+    """Median time of each call over ``runs`` rounds, after one warm-up call each.
+
+    Each round times every endpoint once, so a passing disturbance on the machine (a background
+    writer, another process) touches one sample of several endpoints rather than all the samples
+    of one.
+    """
+    for _name, call in calls:
+        call()  # warm-up: plans, connections, imports
+    timings: dict[str, list[float]] = {name: [] for name, _ in calls}
+    for round_ in range(runs):
+        for name, call in calls:
+            started = time.perf_counter()
+            call()
+            timings[name].append((time.perf_counter() - started) * 1000)
+        print(f"  timing round {round_ + 1} of {runs} done", flush=True)
+    return {name: statistics.median(values) for name, values in timings.items()}
 
 
 def endpoints(fixture: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
@@ -291,9 +301,9 @@ def main() -> None:
         print(f"  rollup_clicks again (incremental): {time.perf_counter() - started:.1f} s")
         analyze_tables()
         with override_settings(STORAGES=plain_static):
-            for name, call in endpoints(fixture):
-                results.setdefault(name, {})[size] = median_ms(call, args.runs)
-                print(f"  {name:<42} {results[name][size]:8.1f} ms", flush=True)
+            for name, median in medians_ms(endpoints(fixture), args.runs).items():
+                results.setdefault(name, {})[size] = median
+                print(f"  {name:<42} {median:8.1f} ms", flush=True)
 
     small, large = args.small, args.clicks
     print()
