@@ -2,18 +2,21 @@
 """Analytics latency on PostgreSQL at a small and a large click count.
 
 Generates 50 jobs, 100 applications and 200 links, then clicks spread over the last 90 days
-(COPY in batches, with progress): first ``--small`` clicks (default 100,000), then up to
-``--clicks`` (default 1,000,000). At each size it runs ``rollup_clicks``, vacuums and analyzes the
-tables, and times every dashboard JSON endpoint, the dashboard pages and each analytics API
-endpoint (median of ``--runs`` rounds, default 5, each round timing every endpoint once, after one
-warm-up; caching off), then prints a table with the growth ratio large/small.
+(COPY in batches, with progress): ``--small`` clicks (default 100,000) in one database, which is
+then copied and grown to ``--clicks`` (default 1,000,000) in a second one. Both run
+``rollup_clicks`` and are vacuumed and analyzed. Each database is served by its own worker
+process; every dashboard JSON endpoint, dashboard page and analytics API endpoint is timed
+through Django's test client (caching off) in ``--runs`` rounds (default 5) after one warm-up,
+each round timing every endpoint on both sizes back to back, in alternating order. The table
+gives the median per endpoint and size and the growth ratio large/small.
+
+Timing both sizes side by side, rather than one size after the other, keeps a change in the
+machine's speed between the two (other processes, a noisy neighbour) out of the ratios.
 
     .venv/bin/python bench/analytics.py --clicks 1000000
 
-The database (``--database-url``, default a dedicated ``linktrack_bench_h5``) is created if missing
-and its linktrack tables are emptied first. The API endpoints are timed over HTTP when the API
-routes are installed, otherwise the query functions they call are timed directly (said so in the
-table).
+The databases (``--database-url``, default a dedicated ``linktrack_bench_h5``, and the same name
+with ``_large``) are created if missing; their linktrack tables are emptied first.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import multiprocessing
 import os
 import random
 import statistics
@@ -28,6 +32,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,7 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=1_000_000, help="large size (1,000,000)")
     parser.add_argument("--small", type=int, default=100_000, help="small size (100,000)")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per endpoint (5)")
+    parser.add_argument("--runs", type=int, default=5, help="timed rounds (5)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
@@ -84,8 +89,8 @@ def ensure_database(url: str) -> None:
     admin.close()
 
 
-def configure(args: argparse.Namespace) -> None:
-    os.environ["DATABASE_URL"] = args.database_url
+def configure() -> None:
+    """Django on ``DATABASE_URL``, direct click mode, no analytics cache or rate limit."""
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ["ANALYTICS_CACHE_SECONDS"] = "0"  # time the work, not the cache
@@ -102,7 +107,7 @@ def weighted(rng: random.Random, choices: list[tuple[Any, int]]) -> Any:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def create_links(rng: random.Random) -> dict[str, Any]:
+def create_links(rng: random.Random) -> list[tuple[str, uuid.UUID]]:
     from django.core.management import call_command
     from django.db import connection
 
@@ -119,10 +124,8 @@ def create_links(rng: random.Random) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
     links: list[tuple[str, uuid.UUID]] = []
-    jobs = []
     for j in range(JOBS):
         job = Job.objects.create(title=f"Role {j}", company_name=f"Company {j}")
-        jobs.append(job)
         for _ in range(APPLICATIONS_PER_JOB):
             application = JobApplication.objects.create(job=job, status="submitted")
             for function in rng.sample(FUNCTIONS, LINKS_PER_APPLICATION):
@@ -134,7 +137,7 @@ def create_links(rng: random.Random) -> dict[str, Any]:
                     application_id=application.id,
                 )
                 links.append((link["tracking_id"], application.id))
-    return {"links": links, "jobs": jobs}
+    return links
 
 
 def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: int) -> None:
@@ -201,37 +204,20 @@ def analyze_tables() -> None:
             cursor.execute("CHECKPOINT")
 
 
-def medians_ms(calls: list[tuple[str, Callable[[], Any]]], runs: int) -> dict[str, float]:
-    """Median time of each call over ``runs`` rounds, after one warm-up call each.
-
-    Each round times every endpoint once, so a passing disturbance on the machine (a background
-    writer, another process) touches one sample of several endpoints rather than all the samples
-    of one.
-    """
-    for _name, call in calls:
-        call()  # warm-up: plans, connections, imports
-    timings: dict[str, list[float]] = {name: [] for name, _ in calls}
-    for round_ in range(runs):
-        for name, call in calls:
-            started = time.perf_counter()
-            call()
-            timings[name].append((time.perf_counter() - started) * 1000)
-        print(f"  timing round {round_ + 1} of {runs} done", flush=True)
-    return {name: statistics.median(values) for name, values in timings.items()}
-
-
-def endpoints(fixture: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
+def endpoints() -> list[tuple[str, Callable[[], Any]]]:
+    """The timed endpoints, on the first job, link and application (the same in both sizes)."""
     from django.contrib.auth.models import User
     from django.test import Client
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
-    from analytics import queries
+    from tracking.models import TrackedLink
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True})
     client = Client()
     client.force_login(user)
-    job = fixture["jobs"][0]
-    tracking_id, application_id = fixture["links"][0]
+    link = TrackedLink.objects.order_by("created_at", "tracking_id").first()
+    assert link is not None
+    job_id, tracking_id, application_id = link.job_id, link.tracking_id, link.application_id
     period = "days=30"
 
     def get(url: str) -> Callable[[], Any]:
@@ -249,70 +235,174 @@ def endpoints(fixture: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
             (f"dashboard json {name}", get(f"{reverse(f'analytics:chart-{name}')}?{period}"))
         )
     rows += [
-        ("dashboard json daily (job)", get(f"{reverse('analytics:chart-daily')}?{period}&job={job.id}")),
+        ("dashboard json daily (job)", get(f"{reverse('analytics:chart-daily')}?{period}&job={job_id}")),
         ("dashboard json sources (link)", get(f"{reverse('analytics:chart-sources')}?{period}&link={tracking_id}")),
         ("dashboard json functions (application)", get(f"{reverse('analytics:chart-functions')}?{period}&application={application_id}")),
         ("page overview", get(f"{reverse('analytics:overview')}?{period}")),
-        ("page job", get(f"{reverse('analytics:job-detail', args=[job.id])}?{period}")),
+        ("page job", get(f"{reverse('analytics:job-detail', args=[job_id])}?{period}")),
         ("page link", get(f"{reverse('analytics:link-detail', args=[tracking_id])}?{period}")),
         ("page application", get(f"{reverse('analytics:application-detail', args=[application_id])}?{period}")),
+        ("api link analytics", get(reverse("api:link-analytics", args=[tracking_id]))),
+        ("api job summary", get(reverse("api:job-summary", args=[str(job_id)]))),
+        ("api performance report", get(reverse("api:report") + "?days=30")),
     ]  # fmt: skip
-    try:
-        api = [
-            ("api link analytics", reverse("api:link-analytics", args=[tracking_id])),
-            ("api job summary", reverse("api:job-summary", args=[str(job.id)])),
-            ("api performance report", reverse("api:report") + "?days=30"),
-        ]
-        rows += [(name, get(url)) for name, url in api]
-    except NoReverseMatch:
-        rows += [
-            ("api link analytics (function)", lambda: queries.link_analytics(tracking_id)),
-            ("api job summary (function)", lambda: queries.job_link_summary(job.id)),
-            ("api performance report (function)", lambda: queries.performance_report(days=30)),
-        ]
     return rows
+
+
+# --- One worker process per database ---------------------------------------------------------
+
+
+def serve(url: str, channel: Connection) -> None:
+    """A worker: Django on the database at ``url``, answering the parent's requests in turn."""
+    os.environ["DATABASE_URL"] = url
+    configure()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from tracking.models import TrackedLink
+
+    calls: list[tuple[str, Callable[[], Any]]] = []
+    plain_static = override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    )
+    plain_static.enable()
+    while True:
+        command, *arguments = channel.recv()
+        result: Any = None
+        if command == "create":
+            seed, count = arguments
+            rng = random.Random(seed)
+            links = create_links(rng)
+            print(f"  {JOBS} jobs, {JOBS * APPLICATIONS_PER_JOB} applications, {len(links)} links")
+            copy_clicks(rng, links, count)
+        elif command == "grow":
+            seed, count = arguments
+            links = list(
+                TrackedLink.objects.order_by("created_at", "tracking_id").values_list(
+                    "tracking_id", "application_id"
+                )
+            )
+            copy_clicks(random.Random(seed), links, count)
+        elif command == "close":
+            connection.close()
+        elif command == "roll up":
+            started = time.perf_counter()
+            call_command("rollup_clicks", verbosity=0, stdout=io.StringIO())
+            full = time.perf_counter() - started
+            started = time.perf_counter()
+            call_command("rollup_clicks", verbosity=0, stdout=io.StringIO())
+            result = (full, time.perf_counter() - started)
+            analyze_tables()
+        elif command == "endpoints":
+            calls = endpoints()
+            result = [name for name, _ in calls]
+        elif command == "time":
+            (index,) = arguments
+            started = time.perf_counter()
+            calls[index][1]()
+            result = (time.perf_counter() - started) * 1000
+        elif command == "quit":
+            channel.send(None)
+            return
+        channel.send(result)
+
+
+class Worker:
+    def __init__(self, label: str, url: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.label = label
+        self.channel, theirs = context.Pipe()
+        self.process = context.Process(target=serve, args=(url, theirs), daemon=True)
+        self.process.start()
+
+    def ask(self, *request: Any) -> Any:
+        self.channel.send(request)
+        if not self.channel.poll(3600):
+            raise SystemExit(f"the {self.label} worker did not answer {request[0]!r}")
+        return self.channel.recv()
+
+    def stop(self) -> None:
+        self.ask("quit")
+        self.process.join(10)
+
+
+def clone_database(source_url: str, target_url: str) -> None:
+    """``target`` as a copy of ``source`` (dropped first); waits out autovacuum on the source."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(source_url)
+    source, target = parts.path.lstrip("/"), urlsplit(target_url).path.lstrip("/")
+    admin = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username,
+        password=parts.password, dbname="postgres",
+    )  # fmt: skip
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(target)))
+        for attempt in range(30):
+            try:
+                cursor.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(target), sql.Identifier(source)
+                    )
+                )
+                break
+            except psycopg2.errors.ObjectInUse:  # autovacuum working on the source: wait
+                if attempt == 29:
+                    raise
+                time.sleep(1)
+    admin.close()
 
 
 def main() -> None:
     args = parse_args()
-    ensure_database(args.database_url)
-    configure(args)
-    from django.core.management import call_command
-    from django.test import override_settings
-
-    rng = random.Random(args.seed)
-    fixture = create_links(rng)
-    print(f"{JOBS} jobs, {JOBS * APPLICATIONS_PER_JOB} applications, {len(fixture['links'])} links")
-    results: dict[str, dict[int, float]] = {}
-    total = 0
-    plain_static = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    for size in (args.small, args.clicks):
-        print(f"generating clicks up to {size:,}")
-        copy_clicks(rng, fixture["links"], size - total)
-        total = size
-        started = time.perf_counter()
-        call_command("rollup_clicks", verbosity=0)
-        print(f"  rollup_clicks: {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        call_command("rollup_clicks", verbosity=0)
-        print(f"  rollup_clicks again (incremental): {time.perf_counter() - started:.1f} s")
-        analyze_tables()
-        with override_settings(STORAGES=plain_static):
-            for name, median in medians_ms(endpoints(fixture), args.runs).items():
-                results.setdefault(name, {})[size] = median
-                print(f"  {name:<42} {median:8.1f} ms", flush=True)
-
+    small_url = args.database_url
+    parts = urlsplit(small_url)
+    large_url = parts._replace(path=parts.path + "_large").geturl()
+    ensure_database(small_url)
     small, large = args.small, args.clicks
+    print(f"generating {small:,} clicks")
+    workers = {small: Worker("small", small_url)}
+    workers[small].ask("create", args.seed, small)
+    workers[small].ask("close")
+    print(f"copying the database and growing it to {large:,} clicks")
+    clone_database(small_url, large_url)
+    workers[large] = Worker("large", large_url)
+    workers[large].ask("grow", args.seed + 1, large - small)
+    for size, worker in workers.items():
+        full, incremental = worker.ask("roll up")
+        print(
+            f"  {size:,} clicks: rollup_clicks {full:.1f} s, again (incremental) {incremental:.1f} s"
+        )
+    names = workers[small].ask("endpoints")
+    if workers[large].ask("endpoints") != names:
+        raise SystemExit("the two databases do not hold the same links")
+    timings: dict[int, dict[str, list[float]]] = {size: {n: [] for n in names} for size in workers}
+    for index in range(len(names)):  # warm-up: plans, connections, imports
+        for worker in workers.values():
+            worker.ask("time", index)
+    for round_ in range(args.runs):
+        order = [small, large] if round_ % 2 == 0 else [large, small]
+        for index, name in enumerate(names):
+            for size in order:
+                timings[size][name].append(workers[size].ask("time", index))
+        print(f"  timing round {round_ + 1} of {args.runs} done", flush=True)
+    for worker in workers.values():
+        worker.stop()
+
     print()
-    print(f"median of {args.runs} runs, PostgreSQL, caching off")
+    print(f"median of {args.runs} rounds, PostgreSQL, caching off")
     print(f"| endpoint | {small:,} clicks (ms) | {large:,} clicks (ms) | growth |")
     print("|---|---:|---:|---:|")
-    for name, timings in results.items():
-        ratio = timings[large] / timings[small] if timings[small] else float("inf")
-        print(f"| {name} | {timings[small]:.1f} | {timings[large]:.1f} | {ratio:.2f}x |")
+    for name in names:
+        low, high = (statistics.median(timings[size][name]) for size in (small, large))
+        ratio = high / low if low else float("inf")
+        print(f"| {name} | {low:.1f} | {high:.1f} | {ratio:.2f}x |")
 
 
 if __name__ == "__main__":
