@@ -670,3 +670,61 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
     again = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
     assert (again["human_clicks"], again["unique_sessions"]) == (1, 1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
+    """Random clicks over the last days and today, some after the rolled instant: every figure
+    read through the rollups equals the one read from the raw clicks alone."""
+    import random
+
+    from analytics import counting
+
+    rng = random.Random(seed)
+    links = _links("LinkedIn", "Portfolio", "Resume")
+    midnight = queries.local_midnight(queries.today())
+    clicks = []
+    for n in range(200):
+        if n % 5 == 0:  # after the instant today is rolled up to: read raw
+            at = noon - dt.timedelta(seconds=rng.randrange(1, 300))
+        elif n % 5 in (1, 2):  # today, rolled up
+            at = midnight + dt.timedelta(seconds=rng.randrange(0, 11 * 3600))
+        else:
+            at = midnight - dt.timedelta(days=rng.randrange(1, 40))
+            at += dt.timedelta(seconds=rng.randrange(0, 86400))
+        kind = rng.choice([None, "human", "human", "bot", "scanner", "preview"])
+        session = rng.choice([None, *(f"s{i}" for i in range(60))])
+        clicks.append(_click(rng.choice(links), at, session, kind))
+    services.store_clicks(clicks)
+    call_command("rollup_clicks", verbosity=0)
+    assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
+
+    def figures() -> list[object]:
+        out: list[object] = []
+        for days in (1, 7, 30):
+            for automated in (False, True):
+                start, end = queries.period_for_dates(
+                    queries.today() - dt.timedelta(days=days - 1), queries.today()
+                )
+                out.append(
+                    counting.count_by_keys(
+                        [None, "day", "link_function", "tracking_id"],
+                        start=start,
+                        end=end,
+                        include_automated=automated,
+                    )
+                )
+                out.append(counting.breakdown("click_source", start=start, end=end))
+                out.append(counting.hour_of_week(start=start, end=end))
+                out.append(
+                    queries.daily_clicks(
+                        start=start, end=end, include_automated=automated, tracking_id=links[0]
+                    )
+                )
+        return out
+
+    through_rollups = figures()
+    assert counting.split(None, None).partial_day == queries.today()
+    RollupState.objects.all().delete()  # every figure from the raw clicks alone
+    assert counting.split(None, None).rolled is None
+    assert figures() == through_rollups
