@@ -162,3 +162,24 @@ def test_it_refuses_requests_it_cannot_read(args: tuple[str, ...], message: str)
     with pytest.raises(CommandError, match=message.replace("(", r"\(")):
         run(*args)
     assert LinkClick.objects.count() == 1
+
+
+def test_erasing_a_session_removes_it_from_the_analytics_rollups_at_once(job: Job) -> None:
+    from django.core.management import call_command
+
+    from analytics import queries
+    from analytics.models import MonthlyLinkSession
+
+    link = make_link(job=job)
+    make_click(link, days_ago=3, session_id="sess_erase_me")
+    make_click(link, days_ago=3, session_id="sess_keep")
+    call_command("rollup_clicks", verbosity=0)
+    assert MonthlyLinkSession.objects.filter(session_id="sess_erase_me").exists()
+
+    output = run("--session", "sess_erase_me")
+
+    assert "Deleted 1 clicks" in output
+    assert "Rollups complete until" in output
+    assert not MonthlyLinkSession.objects.filter(session_id="sess_erase_me").exists()
+    totals = queries.click_totals(job_id=job.id, include_automated=True)
+    assert (totals["total_clicks"], totals["unique_sessions"]) == (1, 1)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics.models import RollupState
 from tracking import services
 from tracking.management.batching import add_batch_arguments, progress_printer
 
@@ -73,3 +75,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Deleted {done.clicks} clicks and {done.links} links.")
         )
+        if done.clicks and RollupState.objects.exists():
+            # The analytics rollups hold the erased clicks' counts and session ids (distinct
+            # sessions per month): rebuild the days they touched now, not at the next run.
+            call_command("rollup_clicks", verbosity=options["verbosity"], stdout=self.stdout)
