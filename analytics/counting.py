@@ -128,6 +128,7 @@ EVERYTHING = Scope()
 # --- Splitting a period ---------------------------------------------------------------------
 
 Range = tuple[dt.datetime | None, dt.datetime | None]
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,6 @@ def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
     if end is None or end > rolled_end:
         raw.append((rolled_end, end))
     return Split((first_day, end_day), raw, partial_day)
-
-
-ONE_DAY = dt.timedelta(days=1)
 
 
 P = ParamSpec("P")
@@ -410,6 +408,7 @@ def _distinct_sessions(
         keyed = qs.annotate(**{names[key]: KEYS[key].raw() for key in keys}, s=F("session_id"))
         raw_members.append(_sql(keyed.values(*names.values(), "s").distinct()))
     daily_rows = scope.daily_sessions()
+    partial_day_read = False  # whether a count reads ``pd`` (see below)
     groups: list[tuple[str | None, list[tuple[str, list[Any]]]]] = []
     for key in keys:
         # Names are k0, k1…; the raw rows' SQL is compiled by the ORM with its parameters apart.
@@ -426,6 +425,7 @@ def _distinct_sessions(
             if from_raw and parts.partial_day is not None:
                 # The partly rolled day: its rolled sessions and its raw ones, counted as one set.
                 members.append(("SELECT pd.k AS k, pd.s AS s FROM pd", []))
+                partial_day_read = True
             groups.append((key, members))
             continue
         members = list(from_raw)
@@ -452,8 +452,7 @@ def _distinct_sessions(
         )
         sql, params = _sql(keyed.values(*(names[key] for key in monthly_keys), "s"))
         tables.append((f"mo AS ({sql})", params))
-    if any(key == "day" and len(members) > 1 for key, members in groups):
-        assert parts.partial_day is not None
+    if partial_day_read and parts.partial_day is not None:
         tables.append(_partial_day_sessions(parts.partial_day, scope, include_automated))
     # The key is cast to text so the counts of differently typed keys share one result set.
     # DISTINCT then COUNT(*) rather than COUNT(DISTINCT …): PostgreSQL hashes the former, where

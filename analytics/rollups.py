@@ -246,11 +246,8 @@ def run(
     today = now.astimezone(queries.local_tz()).date()
     # Today's clicks are rolled up too, up to a moment a little in the past: clicks are stored
     # a moment after they happen (the buffered writer), and those after it are read raw.
-    partial_until: dt.datetime | None = now - dt.timedelta(
-        seconds=settings.ANALYTICS_ROLLUP_LAG_SECONDS
-    )
-    if partial_until is not None and partial_until <= queries.local_midnight(today):
-        partial_until = None
+    lagged = now - dt.timedelta(seconds=settings.ANALYTICS_ROLLUP_LAG_SECONDS)
+    partial_until = lagged if lagged > queries.local_midnight(today) else None
     result = RollupResult(complete_until=today, partial_until=partial_until)
     with transaction.atomic():
         state = RollupState.objects.select_for_update().filter(pk=1).first()

@@ -22,6 +22,7 @@ with ``_large``) are created if missing; their linktrack tables are emptied firs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import io
 import multiprocessing
@@ -31,7 +32,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -70,23 +71,37 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def ensure_database(url: str) -> None:
+@contextlib.contextmanager
+def server_cursor(url: str) -> Iterator[Any]:
+    """An autocommit cursor on the ``postgres`` database of the server ``url`` points at."""
     import psycopg2
-    from psycopg2 import sql
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
     admin = psycopg2.connect(
         host=parts.hostname, port=parts.port or 5432, user=parts.username,
         password=parts.password, dbname="postgres",
     )  # fmt: skip
     admin.autocommit = True
-    with admin.cursor() as cursor:
+    try:
+        with admin.cursor() as cursor:
+            yield cursor
+    finally:
+        admin.close()
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def ensure_database(url: str) -> None:
+    from psycopg2 import sql
+
+    name = database_name(url)
+    with server_cursor(url) as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"created database {name}")
-    admin.close()
 
 
 def configure() -> None:
@@ -335,28 +350,17 @@ def clone_database(source_url: str, target_url: str) -> None:
     import psycopg2
     from psycopg2 import sql
 
-    parts = urlsplit(source_url)
-    source, target = parts.path.lstrip("/"), urlsplit(target_url).path.lstrip("/")
-    admin = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username,
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(target)))
+    source, target = (sql.Identifier(database_name(url)) for url in (source_url, target_url))
+    with server_cursor(source_url) as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(target))
         for attempt in range(30):
             try:
-                cursor.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(target), sql.Identifier(source)
-                    )
-                )
+                cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, source))
                 break
             except psycopg2.errors.ObjectInUse:  # autovacuum working on the source: wait
                 if attempt == 29:
                     raise
                 time.sleep(1)
-    admin.close()
 
 
 def main() -> None:
