@@ -16,7 +16,7 @@ and ``ς.gr`` to ``xn--4xa.gr`` (sigma) where a browser goes to ``xn--fa-hia.de`
 rules are stricter than a browser (emoji, underscores), the URL is refused: the safe side.
 
 Every function is pure and works on input capped in length before any other work, so judging a URL
-costs a bounded few tens of microseconds whatever a caller sends.
+costs about 10 µs for an ordinary one and stays near 0.1 ms for the worst a caller can send.
 """
 
 from __future__ import annotations
@@ -393,3 +393,24 @@ def url_host(url: str) -> Host | None:
         except ValueError:
             return None
         return hostname.lower() if hostname else None
+
+
+# Refusals that mean a browser would be sent somewhere it must not go, or read the host apart from
+# us; the rest (IDNA 2008 strictness, a bad port, a loop) only make a link useless, not dangerous.
+_DANGEROUS = frozenset(
+    {"control", "scheme", "slashes", "ambiguous", "userinfo", "not_public", "local_name"}
+)
+
+
+def is_safe_redirect(url: str) -> bool:
+    """False when redirecting a browser to a stored ``url`` could reach a non-public host.
+
+    For destinations already in the database, which may predate today's rules or have been
+    written by plain SQL: refuses only what is dangerous, so that a link accepted under older,
+    looser name rules keeps working.
+    """
+    try:
+        check_destination(url.strip())
+    except DestinationRefused as refused:
+        return refused.code not in _DANGEROUS
+    return True
