@@ -123,6 +123,14 @@ def test_it_refuses_unknown_job_and_malformed_uuid() -> None:
         ("https://", "no host"),
         ("https://exa_mple.com/", "host name is not valid"),
         ("http://example.com:99999/", "cannot be parsed"),
+        ("http://0x7f.0x1:8080/admin", "private, loopback"),
+        ("http://2130706433/", "private, loopback"),
+        ("http://%31%32%37.0.0.1/", "private, loopback"),
+        ("http://[::ffff:7f00:1]/", "private, loopback"),
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "private, loopback"),
+        ("http://metadata.google.internal/", "public host name"),
+        ("http://evil.com\\@good.com/", "a backslash ends it"),
+        ("http:/\\example.com/", "exactly two slashes"),
         ("", "required"),
     ],
 )
@@ -143,6 +151,8 @@ def test_it_rejects_unsafe_destination_urls(url: str, message: str) -> None:
         "https://bücher.example/über",
         "https://8.8.8.8/path",
         "https://example.com:8443/x",
+        "http://faß.de/",
+        "http://[2001:4860:4860::8888]/",
     ],
 )
 def test_it_accepts_public_http_urls(url: str) -> None:

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from tracking import linkcache
+from tracking import hosts, linkcache
 from tracking.models import (
     ClickSource,
     Job,
@@ -55,7 +55,6 @@ RESERVED_TRACKING_IDS = frozenset({"health"})
 _TRACKING_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _GENERATED_ID_ALPHABET = string.ascii_lowercase + string.digits
 _GENERATED_ID_LENGTH = 16
 
@@ -140,50 +139,11 @@ def validate_destination_url(url: Any, *, field: str = "original_url") -> str:
     url = url.strip()
     if len(url) > URL_MAX:
         raise ValidationFailed(f"The URL is longer than {URL_MAX} characters.", field=field)
-    if _CONTROL_RE.search(url) or any(ch.isspace() for ch in url):
-        raise ValidationFailed("The URL contains control or space characters.", field=field)
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValidationFailed("The URL cannot be parsed.", field=field) from None
-    if parts.scheme.lower() not in {"http", "https"}:
-        raise ValidationFailed("Only http and https URLs can be tracked.", field=field)
-    if "@" in parts.netloc:
-        raise ValidationFailed("URLs with a user name or password are not allowed.", field=field)
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise ValidationFailed("The URL has no host.", field=field)
-    if port == 0:
-        raise ValidationFailed("The URL has an invalid port.", field=field)
-
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        if not address.is_global:
-            raise ValidationFailed(
-                "URLs to private, loopback or reserved addresses are not allowed.", field=field
-            )
-    else:
-        try:
-            ascii_host = host.encode("idna").decode("ascii").lower()
-        except UnicodeError:
-            raise ValidationFailed("The URL's host name is not valid.", field=field) from None
-        labels = ascii_host.split(".")
-        if not all(_HOST_LABEL_RE.match(label) for label in labels):
-            raise ValidationFailed("The URL's host name is not valid.", field=field)
-        if len(labels) < 2 or labels[-1] in {"localhost", "local", "internal", "localdomain"}:
-            raise ValidationFailed(
-                "The URL must point to a public host name, not a local one.", field=field
-            )
-        if labels[-1].isdigit():
-            raise ValidationFailed("The URL's host name is not valid.", field=field)
-        if ascii_host == _tracking_host():
-            raise ValidationFailed(
-                "The URL points at this tracking service, which would loop.", field=field
-            )
+        # The host as a browser reads it (hex, octal and short IPv4, IDNA…), judged public.
+        hosts.check_destination(url, own_host=hosts.url_host(settings.TRACKING_BASE_URL))
+    except hosts.DestinationRefused as refused:
+        raise ValidationFailed(refused.message, field=field) from None
     return url
 
 
