@@ -47,6 +47,18 @@ class RollupResult:
     complete_until: dt.date | None = None
     partial_until: dt.datetime | None = None
 
+    def summary(self) -> str:
+        """One line for a command's output: how far the rollups reach and what this run did."""
+        kind = "full rebuild" if self.full_rebuild else "update"
+        today = ""
+        if self.partial_until is not None:
+            local = self.partial_until.astimezone(queries.local_tz())
+            today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
+        return (
+            f"Rollups complete until {self.complete_until}{today} ({kind}, "
+            f"{len(self.rebuilt_days)} day(s) rebuilt)."
+        )
+
 
 def _day_expr() -> TruncDate:
     return TruncDate(AsUTC("clicked_at"), tzinfo=queries.local_tz())
