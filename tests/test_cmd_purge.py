@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError
 from django.test import override_settings
 
+from analytics.selection import Selection
 from tests.clickdata import make_click, make_link, run_command
 from tracking.models import LinkClick, TrackedLink
 
@@ -82,5 +83,7 @@ def test_purged_clicks_leave_the_analytics_rollups_at_once(link: TrackedLink) ->
     run()
 
     assert not MonthlyLinkSession.objects.filter(session_id="sess_purged").exists()
-    totals = queries.click_totals(tracking_id=link.tracking_id, include_automated=True)
+    totals = queries.click_totals(
+        Selection.of(tracking_id=link.tracking_id, include_automated=True)
+    )
     assert (totals["total_clicks"], totals["unique_sessions"]) == (1, 1)

@@ -21,6 +21,7 @@ from analytics.api.serializers import (
     PerformanceReportOutput,
     ReportInput,
 )
+from analytics.selection import Selection
 from tracking import services
 from tracking.api.auth import SCOPE_ANALYTICS_READ
 from tracking.api.throttles import AnalyticsThrottle
@@ -47,7 +48,7 @@ class LinkAnalyticsView(AnalyticsView):
     )
     def get(self, request: Request, tracking_id: str) -> Response:
         params = query(AnalyticsRangeInput, request)
-        result = queries.link_analytics(tracking_id, **params)
+        result = queries.link_analytics(tracking_id, Selection.of(**params))
         if result is None:
             raise services.LinkNotFound("No link has this tracking_id.", field="tracking_id")
         return Response(LinkAnalyticsOutput(result).data)
@@ -71,7 +72,7 @@ class JobSummaryView(AnalyticsView):
     )
     def get(self, request: Request, job_id: str) -> Response:
         params = query(AnalyticsRangeInput, request)
-        result = queries.job_link_summary(uuid.UUID(job_id), **params)
+        result = queries.job_link_summary(uuid.UUID(job_id), Selection.of(**params))
         if result is None:
             raise services.ObjectNotFound("No job has this job_id.", field="job_id")
         return Response(JobSummaryOutput(result).data)
