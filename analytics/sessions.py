@@ -40,9 +40,9 @@ def distinct_sessions(
        column per key and the session id, as a common table expression that every key's count
        reads (PostgreSQL materialises it once when it is referenced more than once).
     2. *Rolled rows*: for the day key, whole rolled days come from :class:`DailyScopeSessions`
-       (a query of their own: a day's sessions never meet another day's); the
-       partly rolled day adds its rolled sessions as ``pd``. Every other key reads the monthly
-       session rows ``mo`` (:class:`MonthlyLinkSession`) of the rolled months.
+       (a query of their own: a day's sessions never meet another day's); the partly rolled day
+       adds its rolled sessions as ``pd``. Every other key reads the monthly session rows ``mo``
+       (:class:`MonthlyLinkSession`) of the rolled months.
     3. *One count per key*: the union of that key's members, made distinct, counted per value.
     4. *One statement*: the counts joined by ``UNION ALL``, each tagged with its key's index
        ``g``, the value cast to text so that differently typed keys share one result set.

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
+from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
@@ -41,7 +42,7 @@ View = Callable[..., HttpResponseBase]
 
 CLASSIFICATION_LABELS = {
     **dict(Classification.choices),
-    queries.UNCLASSIFIED: "Not classified yet",
+    UNCLASSIFIED: "Not classified yet",
 }
 
 
@@ -136,9 +137,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
             "timeline": [
                 {
                     **click,
-                    "label": CLASSIFICATION_LABELS.get(
-                        click["classification"] or queries.UNCLASSIFIED
-                    ),
+                    "label": CLASSIFICATION_LABELS.get(click["classification"] or UNCLASSIFIED),
                 }
                 for click in analytics["click_timeline"]
             ],

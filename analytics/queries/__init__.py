@@ -33,7 +33,6 @@ from analytics.queries.breakdowns import (
     top_jobs,
     top_links,
 )
-from analytics.queries.common import UNCLASSIFIED, UNKNOWN, clicks_in
 from analytics.queries.export import EXPORT_COLUMNS, export_rows, selection_rows
 from analytics.queries.reports import (
     job_link_summary,
@@ -44,8 +43,6 @@ from analytics.queries.reports import (
 
 __all__ = [
     "EXPORT_COLUMNS",
-    "UNCLASSIFIED",
-    "UNKNOWN",
     "application_journey",
     "application_summaries",
     "click_totals",
@@ -54,7 +51,6 @@ __all__ = [
     "clicks_by_function",
     "clicks_by_hour_of_week",
     "clicks_by_source",
-    "clicks_in",
     "daily_clicks",
     "export_rows",
     "first_human_clicks",
