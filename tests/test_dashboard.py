@@ -273,7 +273,7 @@ def test_a_job_without_links_explains_what_to_do(staff):
 
 
 def test_a_long_journey_shows_the_latest_clicks_and_offers_the_export(staff, fx, monkeypatch):
-    monkeypatch.setattr("analytics.queries.JOURNEY_CLICK_LIMIT", 2)
+    monkeypatch.setattr("analytics.queries.applications.JOURNEY_CLICK_LIMIT", 2)
     url = reverse("analytics:application-detail", args=[fx.a1.id])
     html = staff.get(f"{url}?{CUSTOM}").content.decode()
     assert "Showing the latest 2 of 6 clicks in this period" in html

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from analytics import queries
+from analytics import queries, selection, sources
 from analytics.models import DailyLinkClicks, RollupState
+from analytics.selection import Period, Scope, Selection
 from tests import analytics_fixture
 from tests.analytics_fixture import utc
 from tracking import services
@@ -37,7 +38,7 @@ def fx(rollups: bool) -> analytics_fixture.Fixture:
 
 
 def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(fx):
-    result = queries.link_analytics(fx.links["L1"], start=START, end=END)
+    result = queries.link_analytics(fx.links["L1"], Selection.of(start=START, end=END))
     assert result is not None
     assert result["link_info"]["tracking_id"] == "fx_l1"
     stats = result["click_statistics"]
@@ -72,7 +73,9 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
 
 
 def test_link_analytics_with_automated_counts_every_click(fx):
-    result = queries.link_analytics(fx.links["L1"], start=START, end=END, include_automated=True)
+    result = queries.link_analytics(
+        fx.links["L1"], Selection.of(start=START, end=END, include_automated=True)
+    )
     assert result is not None
     stats = result["click_statistics"]
     assert (stats["total_clicks"], stats["unique_sessions"]) == (4, 2)
@@ -124,7 +127,7 @@ def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
 
 
 def test_job_link_summary_groups_active_links_by_function(fx):
-    result = queries.job_link_summary(fx.job.id, start=START, end=END)
+    result = queries.job_link_summary(fx.job.id, Selection.of(start=START, end=END))
     assert result is not None
     assert result["job"]["title"] == "Backend Engineer"
     assert result["job"]["application_count"] == 2
@@ -150,7 +153,9 @@ def test_job_link_summary_groups_active_links_by_function(fx):
 
 
 def test_job_link_summary_with_automated(fx):
-    result = queries.job_link_summary(fx.job.id, start=START, end=END, include_automated=True)
+    result = queries.job_link_summary(
+        fx.job.id, Selection.of(start=START, end=END, include_automated=True)
+    )
     assert result is not None
     rows = {r["link_function"]: r for r in result["link_functions"]}
     assert (rows["LinkedIn"]["total_clicks"], rows["LinkedIn"]["unique_sessions"]) == (6, 4)
@@ -165,9 +170,9 @@ def test_job_link_summary_is_none_for_an_unknown_job(fx):
 
 
 def test_performance_report_covers_today_and_the_previous_days(rollups):
-    today = queries.today()
-    yesterday_noon = queries.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
-    long_ago = queries.local_midnight(today - dt.timedelta(days=40))
+    today = selection.today()
+    yesterday_noon = selection.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
+    long_ago = selection.local_midnight(today - dt.timedelta(days=40))
     tid = services.create_tracked_link(
         original_url="https://example.com/p", link_function="Portfolio", link_type="profile"
     )["tracking_id"]
@@ -217,8 +222,8 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
 
 
 def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups, noon):
-    today = queries.today()
-    midnight = queries.local_midnight(today)
+    today = selection.today()
+    midnight = selection.local_midnight(today)
     yesterday_noon = midnight - dt.timedelta(hours=12)
     portfolio, resume = (
         services.create_tracked_link(
@@ -311,7 +316,7 @@ def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
     call_command("rollup_clicks", verbosity=0)
     state = RollupState.objects.get()
     assert (state.complete_until, state.partial_until) == (
-        queries.today(),
+        selection.today(),
         noon - dt.timedelta(seconds=300),
     )
     with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=12 * 3600 + 1):  # before midnight
@@ -320,7 +325,7 @@ def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
 
 
 def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     portfolio, resume = _links("Portfolio", "Resume")
     services.store_clicks(
         [
@@ -331,7 +336,7 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
     )
     if rollups:
         call_command("rollup_clicks", verbosity=0)
-        rolled = DailyLinkClicks.objects.filter(day=queries.today())
+        rolled = DailyLinkClicks.objects.filter(day=selection.today())
         assert sorted(
             rolled.values_list("tracking_id", "human_clicks", "automated_clicks")
         ) == sorted([(portfolio, 1, 0), (resume, 1, 1)])
@@ -352,19 +357,21 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
         (row["link_function"], row["human_clicks"], row["unique_sessions"])
         for row in report["function_performance"]
     ] == [("Portfolio", 3, 1), ("Resume", 2, 2)]
-    start, end = queries.period_for_dates(queries.today(), queries.today())
-    grid = queries.clicks_by_hour_of_week(start=start, end=end, include_automated=True)
-    weekday = queries.today().isoweekday() - 1
+    start, end = Period.for_dates(selection.today(), selection.today())
+    grid = queries.clicks_by_hour_of_week(
+        Selection.of(start=start, end=end, include_automated=True)
+    )
+    weekday = selection.today().isoweekday() - 1
     assert [grid["total_clicks"][weekday][hour] for hour in (1, 2, 3, 11)] == [1, 1, 1, 3]
     assert sum(map(sum, grid["total_clicks"])) == 6
-    sessions = queries.daily_clicks(start=start, end=end, include_automated=True)
+    sessions = queries.daily_clicks(Selection.of(start=start, end=end, include_automated=True))
     assert [(d["human_clicks"], d["automated_clicks"], d["unique_sessions"]) for d in sessions] == [
         (5, 1, 3)
     ]
 
 
 def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(noon):
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
     services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     call_command("rollup_clicks", verbosity=0)
@@ -379,7 +386,7 @@ def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_
 
 
 def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon):
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
     services.store_clicks(
         [
@@ -390,13 +397,13 @@ def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon
     if rollups:
         call_command("rollup_clicks", verbosity=0)
     totals = queries.click_totals(
-        start=midnight, end=midnight + dt.timedelta(hours=2), include_automated=False
+        Selection.of(start=midnight, end=midnight + dt.timedelta(hours=2), include_automated=False)
     )
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
 
 
 def test_daily_clicks_cut_days_in_utc_by_default(fx):
-    days = queries.daily_clicks(start=START, end=END)
+    days = queries.daily_clicks(Selection.of(start=START, end=END))
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
         ("2026-03-10", 3, 1),
         ("2026-03-11", 3, 1),
@@ -407,9 +414,9 @@ def test_daily_clicks_cut_days_in_utc_by_default(fx):
 
 @override_settings(TIME_ZONE="America/New_York")
 def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
-    start, end = queries.period_for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
+    start, end = Period.for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
     assert start == utc(2026, 3, 10, 4)  # EDT, UTC-4
-    days = queries.daily_clicks(start=start, end=end)
+    days = queries.daily_clicks(Selection.of(start=start, end=end))
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
         ("2026-03-10", 3, 1),
         ("2026-03-11", 4, 1),
@@ -419,7 +426,7 @@ def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
 
 def test_daily_clicks_of_one_link_with_automated(fx):
     days = queries.daily_clicks(
-        start=START, end=END, tracking_id=fx.links["L2"], include_automated=True
+        Selection.of(start=START, end=END, tracking_id=fx.links["L2"], include_automated=True)
     )
     assert [d["total_clicks"] for d in days] == [1, 0, 1]
 
@@ -428,7 +435,7 @@ def test_daily_clicks_of_one_link_with_automated(fx):
 
 
 def test_overview_totals(fx):
-    assert queries.overview_totals(start=START, end=END) == {
+    assert queries.overview_totals(Selection.of(start=START, end=END)) == {
         "total_clicks": 7,
         "unique_sessions": 4,
         "human_clicks": 7,
@@ -441,7 +448,7 @@ def test_overview_totals(fx):
 
 
 def test_clicks_by_function_over_all_links(fx):
-    rows = queries.clicks_by_function(start=START, end=END, include_automated=True)
+    rows = queries.clicks_by_function(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["link_function"], r["link_count"], r["total_clicks"]) for r in rows] == [
         ("LinkedIn", 2, 6),
         ("Calendly", 1, 2),
@@ -451,14 +458,14 @@ def test_clicks_by_function_over_all_links(fx):
 
 
 def test_clicks_by_source_names_missing_sources_unknown(fx):
-    rows = queries.clicks_by_source(start=START, end=END, include_automated=True)
+    rows = queries.clicks_by_source(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["click_source"], r["total_clicks"]) for r in rows] == [
         ("email", 5),
         ("linkedin", 2),
         ("direct", 2),
         ("unknown", 1),
     ]
-    people = queries.clicks_by_source(start=START, end=END)
+    people = queries.clicks_by_source(Selection.of(start=START, end=END))
     assert {r["click_source"]: r["total_clicks"] for r in people} == {
         "email": 4,
         "direct": 2,
@@ -468,7 +475,7 @@ def test_clicks_by_source_names_missing_sources_unknown(fx):
 
 
 def test_clicks_by_classification_lists_automated_classes_apart(fx):
-    rows = queries.clicks_by_classification(start=START, end=END)
+    rows = queries.clicks_by_classification(Selection.of(start=START, end=END))
     assert rows == [
         {"classification": "unclassified", "automated": False, "clicks": 1},
         {"classification": "human", "automated": False, "clicks": 6},
@@ -479,7 +486,7 @@ def test_clicks_by_classification_lists_automated_classes_apart(fx):
 
 
 def test_clicks_by_device(fx):
-    result = queries.clicks_by_device(start=START, end=END)
+    result = queries.clicks_by_device(Selection.of(start=START, end=END))
     assert [(r["device_type"], r["total_clicks"]) for r in result["device_type"]] == [
         ("desktop", 6),
         ("unknown", 1),
@@ -491,7 +498,7 @@ def test_clicks_by_device(fx):
 
 
 def test_clicks_by_hour_of_week(fx):
-    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+    grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["weekdays"][1] == "Tue"
     assert grid["human_clicks"][1][9] == 3  # Tuesday 09:00 UTC: c1, c2, c5
     assert grid["automated_clicks"][1][8] == 1  # the scanner at 08:59:58
@@ -502,16 +509,16 @@ def test_clicks_by_hour_of_week(fx):
 
 @override_settings(TIME_ZONE="America/New_York")
 def test_hour_of_week_uses_the_configured_time_zone(fx):
-    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+    grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["human_clicks"][1][5] == 3  # 09:00 UTC is 05:00 in New York
 
 
 def test_top_jobs_and_links(fx):
-    jobs = queries.top_jobs(start=START, end=END)
+    jobs = queries.top_jobs(Selection.of(start=START, end=END))
     assert [(j["title"], j["total_clicks"], j["automated_clicks"]) for j in jobs] == [
         ("Backend Engineer", 6, 3)
     ]
-    links = queries.top_links(start=START, end=END, limit=2)
+    links = queries.top_links(Selection.of(start=START, end=END), limit=2)
     assert [(link["tracking_id"], link["total_clicks"]) for link in links] == [
         ("fx_l1", 3),
         ("fx_l2", 1),
@@ -522,7 +529,7 @@ def test_top_jobs_and_links(fx):
 
 
 def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(fx):
-    journey = queries.application_journey(fx.a1.id, start=START, end=END)
+    journey = queries.application_journey(fx.a1.id, Selection.of(start=START, end=END))
     assert journey is not None
     assert journey["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert journey["statistics"] == {
@@ -551,14 +558,16 @@ def test_application_journey_is_none_for_an_unknown_application(fx):
 
 
 def test_time_to_first_human_click(fx):
-    result = queries.time_to_first_human_click(application_id=fx.a1.id)
+    result = queries.time_to_first_human_click(Selection.of(application_id=fx.a1.id))
     assert result["links"] == 2
     assert result["links_opened"] == 2
     rows = {r["tracking_id"]: r for r in result["rows"]}
     assert rows["fx_l1"]["seconds_to_first_click"] == 3600
     assert rows["fx_l2"]["seconds_to_first_click"] == 3660
     assert result["median_seconds"] == 3630
-    with_bots = queries.time_to_first_human_click(application_id=fx.a1.id, include_automated=True)
+    with_bots = queries.time_to_first_human_click(
+        Selection.of(application_id=fx.a1.id, include_automated=True)
+    )
     assert {r["tracking_id"]: r["seconds_to_first_click"] for r in with_bots["rows"]} == {
         "fx_l1": 3598,
         "fx_l2": 3660,
@@ -587,7 +596,7 @@ def test_export_rows_are_the_clicks_behind_the_view(fx):
 
 def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
     start, end = utc(2026, 3, 10, 9, 2), utc(2026, 3, 12, 3)  # partial first and last days
-    totals = queries.click_totals(start=start, end=end, include_automated=True)
+    totals = queries.click_totals(Selection.of(start=start, end=end, include_automated=True))
     # c2 (09:05 on the 10th), c4, c7, c8, c9 (the 11th) and c11 (02:00 on the 12th).
     assert totals == {
         "total_clicks": 6,
@@ -607,7 +616,7 @@ def test_sessions_seen_on_several_days_count_once(fx):
         ]
     )
     call_command("rollup_clicks", verbosity=0)
-    totals = queries.click_totals(start=START, end=END, job_id=fx.job.id)
+    totals = queries.click_totals(Selection.of(start=START, end=END, job_id=fx.job.id))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
 
 
@@ -624,11 +633,11 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
     )
     if rollups:
         call_command("rollup_clicks", verbosity=0)
-    start, end = queries.period_for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
-    totals = queries.click_totals(start=start, end=end, tracking_id=fx.links["L5"])
+    start, end = Period.for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
+    totals = queries.click_totals(Selection.of(start=start, end=end, tracking_id=fx.links["L5"]))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (3, 3)  # s6, s7, inside
-    wider = queries.period_for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
-    totals = queries.click_totals(start=wider[0], end=wider[1], tracking_id=fx.links["L5"])
+    wider = Period.for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
+    totals = queries.click_totals(Selection(wider, Scope(tracking_id=fx.links["L5"])))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)
 
 
@@ -638,17 +647,15 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
 
     from django.db import connection
 
-    from analytics import counting
-
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
     services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=11 * 3600 + 1800):  # rolled to 00:30
         call_command("rollup_clicks", verbosity=0)
-    original = counting.split
+    original = sources.split
     runs: list[str] = []
 
-    def split_then_roll_up(start: dt.datetime | None, end: dt.datetime | None) -> counting.Split:
+    def split_then_roll_up(start: dt.datetime | None, end: dt.datetime | None) -> sources.Split:
         parts = original(start, end)
         if not runs:  # another process rolls today up to 11:55 between our statements
             worker = threading.Thread(target=lambda: runs.append(_roll_up_apart()))
@@ -663,12 +670,12 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
         finally:
             connection.close()
 
-    monkeypatch.setattr(counting, "split", split_then_roll_up)
-    totals = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    monkeypatch.setattr(sources, "split", split_then_roll_up)
+    totals = queries.click_totals(Selection.of(start=midnight, end=midnight + dt.timedelta(days=1)))
     assert runs == ["done"]
     assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
-    again = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    again = queries.click_totals(Selection.of(start=midnight, end=midnight + dt.timedelta(days=1)))
     assert (again["human_clicks"], again["unique_sessions"]) == (1, 1)
 
 
@@ -682,7 +689,7 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
 
     rng = random.Random(seed)
     links = _links("LinkedIn", "Portfolio", "Resume")
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     clicks = []
     for n in range(200):
         if n % 5 == 0:  # after the instant today is rolled up to: read raw
@@ -703,28 +710,28 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
         out: list[object] = []
         for days in (1, 7, 30):
             for automated in (False, True):
-                start, end = queries.period_for_dates(
-                    queries.today() - dt.timedelta(days=days - 1), queries.today()
+                start, end = Period.for_dates(
+                    selection.today() - dt.timedelta(days=days - 1), selection.today()
                 )
                 out.append(
                     counting.count_by_keys(
                         [None, "day", "link_function", "tracking_id"],
-                        start=start,
-                        end=end,
-                        include_automated=automated,
+                        Selection.of(start=start, end=end, include_automated=automated),
                     )
                 )
-                out.append(counting.breakdown("click_source", start=start, end=end))
-                out.append(counting.hour_of_week(start=start, end=end))
+                out.append(counting.breakdown("click_source", Selection.of(start=start, end=end)))
+                out.append(counting.hour_of_week(Selection.of(start=start, end=end)))
                 out.append(
                     queries.daily_clicks(
-                        start=start, end=end, include_automated=automated, tracking_id=links[0]
+                        Selection.of(
+                            start=start, end=end, include_automated=automated, tracking_id=links[0]
+                        )
                     )
                 )
         return out
 
     through_rollups = figures()
-    assert counting.split(None, None).partial_day == queries.today()
+    assert sources.split(None, None).partial_day == selection.today()
     RollupState.objects.all().delete()  # every figure from the raw clicks alone
-    assert counting.split(None, None).rolled is None
+    assert sources.split(None, None).rolled is None
     assert figures() == through_rollups

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from tracking import hosts, linkcache
+from tracking import hosts, linkcache, signals
 from tracking.models import (
     ClickSource,
     Job,
@@ -1132,12 +1132,15 @@ def anonymize_clicks(
     Idempotent: anonymized rows no longer match, so a second run changes nothing.
     """
     key = secrets.token_bytes(32)  # this run's pseudonym key, forgotten when it ends
-    return _apply_in_batches(
+    span = signals.time_span(clicks_to_anonymize(older_than=older_than))
+    done = _apply_in_batches(
         clicks_to_anonymize(older_than=older_than),
         lambda batch: _anonymize_batch(batch, key=key),
         batch_size=batch_size,
         progress=progress,
     )
+    signals.announce(signals.clicks_anonymized, count=done, span=span)
+    return done
 
 
 def clicks_to_purge(*, older_than: dt.datetime) -> QuerySet[LinkClick]:
@@ -1152,12 +1155,15 @@ def purge_clicks(
     progress: ProgressCallback | None = None,
 ) -> int:
     """Delete clicks made before ``older_than``; returns how many."""
-    return _apply_in_batches(
+    span = signals.time_span(clicks_to_purge(older_than=older_than))
+    done = _apply_in_batches(
         clicks_to_purge(older_than=older_than),
         _delete,
         batch_size=batch_size,
         progress=progress,
     )
+    signals.announce(signals.clicks_removed, count=done, span=span)
+    return done
 
 
 @dataclass(frozen=True)
@@ -1238,12 +1244,15 @@ def erase_personal_data(
     *,
     batch_size: int = PRIVACY_BATCH_SIZE,
     progress: ProgressCallback | None = None,
+    report: signals.Report | None = None,
 ) -> ErasureCounts:
     """Delete every click tied to the request, then (``include_links``) the links themselves.
 
     Clicks go first, in batches, so that deleting a link never cascades into one long statement.
-    Jobs and applications stay: they are the job seeker's own records.
+    Jobs and applications stay: they are the job seeker's own records. ``report`` is handed to
+    the receivers of :data:`tracking.signals.clicks_removed`.
     """
+    span = signals.time_span(request.clicks())
     clicks = _apply_in_batches(request.clicks(), _delete, batch_size=batch_size, progress=progress)
     links = 0
     if request.include_links:
@@ -1257,4 +1266,5 @@ def erase_personal_data(
                 links += deleted.get(TrackedLink._meta.label, 0)
                 for tracking_id in chunk:
                     _invalidate(tracking_id)
+    signals.announce(signals.clicks_removed, count=clicks, span=span, report=report)
     return ErasureCounts(clicks=clicks, links=links)
