@@ -151,16 +151,16 @@ def test_with_redis_unreachable_a_buffered_redirect_stores_the_click_directly(
 def test_with_the_database_failing_the_click_is_spooled_and_replayed(monkeypatch: Any) -> None:
     tracking_id = make_link()
     visit(tracking_id)  # warms the link cache
-    real_insert = services.insert_click
+    real_insert = services.insert_new_click
 
     def database_down(click: LinkClick) -> None:
         from django.db import OperationalError
 
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "insert_click", database_down)
+    monkeypatch.setattr(services, "insert_new_click", database_down)
     assert visit(tracking_id).status_code == 302
-    monkeypatch.setattr(services, "insert_click", real_insert)
+    monkeypatch.setattr(services, "insert_new_click", real_insert)
     assert LinkClick.objects.count() == 1
 
     ClickWriter(consumer="replayer").replay_spool()

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 from django.db import Error as DatabaseError
 
-from tracking import classify, clicklimit, clickspool, clickstream, recorder, services
-from tracking.classify import ClickSignals
+from tracking import clicklimit, clickspool, clickstream, services
+from tracking.classify import ClickSignals, classify_into
+from tracking.clicks import burst
 from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
 from tracking.models import LinkClick, TrackedLink
 
@@ -88,33 +89,6 @@ def enforce_rate_limit(
     return [entry for index, entry in enumerate(clicks) if index not in dropped]
 
 
-def _apply_burst_rule(clicks: list[tuple[LinkClick, ClickSignals, str | None]]) -> None:
-    """The burst rule for a batch: the shared-cache pre-check once per link, application and
-    network (not once per click), and the rule itself only where it can fire."""
-    groups: dict[tuple[str, str], list[LinkClick]] = {}
-    for click, signals, _key in clicks:
-        network = classify.burst_network(signals.client_ip)
-        if signals.application_id and network and click.clicked_at is not None:
-            groups.setdefault((signals.application_id, network), []).append(click)
-    for (application_id, network), members in groups.items():
-        possible = False
-        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
-            possible |= recorder.burst_possible(
-                application_id=application_id, network=network, tracking_id=tracking_id
-            )
-        if not possible:
-            continue
-        for click in members:
-            assert click.clicked_at is not None
-            services.apply_burst_rule(
-                click_id=click.click_id,
-                tracking_id=click.tracking_id,
-                application_id=application_id,
-                network=network,
-                clicked_at=click.clicked_at,
-            )
-
-
 def write_clicks(
     decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
 ) -> int:
@@ -144,10 +118,10 @@ def write_clicks(
     kept = enforce_rate_limit(kept, client=limiter)
     for click, signals, _key in kept:
         if click.classification is None:  # Do-Not-Track clicks arrive classified
-            recorder.classify_into(click, signals)
+            classify_into(click, signals)
     with transaction.atomic():
-        services.store_clicks([click for click, _signals, _key in kept])
-        _apply_burst_rule(kept)
+        services.insert_clicks([click for click, _signals, _key in kept])
+        burst.apply_to_batch((click, signals) for click, signals, _key in kept)
     return len(kept)
 
 

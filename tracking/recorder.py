@@ -24,115 +24,23 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 
 from tracking import classify, clickspool, clickstream, services
-from tracking.classify import ClickSignals
+from tracking.classify import ClickSignals, classification_fields, classify_into
+from tracking.clicks import burst
+from tracking.clicks.burst import FollowUp
 from tracking.models import LinkClick
 
 logger = logging.getLogger(__name__)
-
-FollowUp = Callable[[], object]
 
 
 def click_mode() -> str:
     """The mode clicks are recorded in: ``direct`` or ``buffered`` (``CLICK_MODE``)."""
     return str(settings.CLICK_MODE)
-
-
-def classification_fields(
-    *, http_method: str | None, clicked_at: dt.datetime | None, signals: ClickSignals
-) -> dict[str, Any]:
-    """The classification, reasons and parsed device fields of a click, by field name."""
-    verdict = classify.classify_click(
-        http_method=http_method,
-        user_agent=signals.user_agent,
-        has_accept_language=signals.has_accept_language,
-        client_ip=signals.client_ip,
-        clicked_at=clicked_at,
-        link_created_at=signals.link_created_at,
-        scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
-    )
-    return {
-        "classification": verdict.classification,
-        "classification_reasons": list(verdict.reasons),
-        "device_type": verdict.device_type,
-        "browser": verdict.browser,
-        "os": verdict.os,
-    }
-
-
-def classify_into(click: LinkClick, signals: ClickSignals) -> None:
-    """Set the classification, reasons and parsed device fields of an unsaved click."""
-    fields = classification_fields(
-        http_method=click.http_method, clicked_at=click.clicked_at, signals=signals
-    )
-    for name, value in fields.items():
-        setattr(click, name, value)
-
-
-# How long the shared cache remembers which links of an application a network opened. Longer
-# than the burst window, so that the cache only ever lets through too many checks, never too few.
-BURST_MEMORY_SECONDS = 10
-_LOCAL_CACHES = ("LocMemCache", "DummyCache")
-
-
-def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bool:
-    """Whether this network opened another link of this application in the last seconds.
-
-    A pre-check in the shared cache that spares the burst rule its SELECT for nearly every click:
-    atomic ``add``/``incr`` count the distinct links per (application, network), so of two
-    simultaneous clicks on two links one always sees the other. A per-process cache cannot see
-    other workers, and a cache error proves nothing: both answer "possible" and the database
-    decides.
-    """
-    if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
-        return True
-    key = f"burst:v1:{application_id}:{network}"
-    try:
-        if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
-            links = 1 if cache.add(key, 1, BURST_MEMORY_SECONDS) else cache.incr(key)
-        else:
-            links = cache.get(key)
-    except Exception:  # includes incr on a key that just expired
-        return True
-    return links is None or links >= 2
-
-
-def _burst_check(
-    click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime
-) -> int:
-    if not burst_possible(
-        application_id=application_id, network=network, tracking_id=click.tracking_id
-    ):
-        return 0
-    return services.apply_burst_rule(
-        click_id=click.click_id,
-        tracking_id=click.tracking_id,
-        application_id=application_id,
-        network=network,
-        clicked_at=clicked_at,
-    )
-
-
-def burst_follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
-    """The burst rule for a stored click, or None when it cannot apply (no application, no IP)."""
-    network = classify.burst_network(signals.client_ip)
-    if not signals.application_id or network is None or click.clicked_at is None:
-        return None
-    return partial(
-        _burst_check,
-        click,
-        application_id=signals.application_id,
-        network=network,
-        clicked_at=click.clicked_at,
-    )
 
 
 def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
@@ -166,7 +74,7 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
     if click.classification is None:
         classify_into(click, signals)
     try:
-        services.insert_click(click)
+        services.insert_new_click(click)
     except DatabaseError as exc:
         logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
         payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
@@ -176,7 +84,7 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
             # Nowhere left to put it: log everything needed to replay it by hand.
             logger.exception("click not stored or spooled: %s", payload)
         return None
-    return burst_follow_up(click, signals)
+    return burst.follow_up(click, signals)
 
 
 def rate_key(client_ip: str | None) -> str | None:

@@ -241,7 +241,7 @@ class LinkAnalyticsView(_AnalyticsView):
         params = query(AnalyticsRangeInput, request)
         result = queries.link_analytics(tracking_id, **params)
         if result is None:
-            raise services.LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            raise services.NotFound("No link has this tracking_id.", field="tracking_id")
         return Response(LinkAnalyticsOutput(result).data)
 
 
@@ -265,7 +265,7 @@ class JobSummaryView(_AnalyticsView):
         params = query(AnalyticsRangeInput, request)
         result = queries.job_link_summary(uuid.UUID(job_id), **params)
         if result is None:
-            raise services.ObjectNotFound("No job has this job_id.", field="job_id")
+            raise services.NotFound("No job has this job_id.", field="job_id")
         return Response(JobSummaryOutput(result).data)
 
 
