@@ -23,8 +23,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from tracking import clickstream, services
+from tracking import services
 from tracking.classify import ClickSignals
+from tracking.clicks import stream as clickstream
 from tracking.models import LinkClick, TrackedLink
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -27,9 +27,11 @@ from tests.clicktools import (
     stored_ids,
     wait_for_line,
 )
-from tracking import clicklimit, clickstream, services
-from tracking.clickstream import StreamConsumer
-from tracking.clickwriter import ClickWriter
+from tracking import services
+from tracking.clicks import ratelimit as clicklimit
+from tracking.clicks import stream as clickstream
+from tracking.clicks.stream import StreamConsumer
+from tracking.clicks.writer import ClickWriter
 from tracking.models import Job, JobApplication, LinkClick
 
 pytestmark = [pytest.mark.redis]

@@ -21,8 +21,9 @@ from tests.clicktools import (
     make_link,
     queue_click,
 )
-from tracking import clickstream, services
-from tracking.clickwriter import ClickWriter
+from tracking import services
+from tracking.clicks import stream as clickstream
+from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
 
 HEADERS: dict[str, Any] = {
@@ -211,7 +212,7 @@ def test_health_is_503_when_the_click_stream_is_unreachable(settings: Any, strea
 
 
 def test_health_counts_spooled_clicks(settings: Any) -> None:
-    from tracking import clickspool
+    from tracking.clicks import spool as clickspool
 
     click = services.build_click(tracking_id="lt_x")
     clickspool.append(clickstream.encode_click(click, signals=human_signals().as_dict()))

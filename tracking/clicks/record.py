@@ -1,6 +1,6 @@
 """How a redirect's click is persisted: the one call the redirect view makes.
 
-The view builds the click and its signals from the request (:mod:`tracking.clickcapture`) and hands
+The view builds the click and its signals from the request (:mod:`tracking.clicks.capture`) and hands
 them to :func:`submit_click`; how the click reaches the database is decided here alone.
 
 Direct mode: the click is classified and stored with exactly one INSERT
@@ -11,10 +11,10 @@ the visitor; its result is stored well within a second. With a shared cache, a p
 application within seconds.
 
 Buffered mode: the click and its signals are appended to the Redis click stream
-(:mod:`tracking.clickstream`) and the request is done; the click writer classifies and stores it
-(:mod:`tracking.clickwriter`), burst rule included. When Redis does not take the click, it is
+(:mod:`tracking.clicks.stream`) and the request is done; the click writer classifies and stores it
+(:mod:`tracking.clicks.writer`), burst rule included. When Redis does not take the click, it is
 stored directly as above; when the database fails too (in either mode), it is appended to the local
-spool (:mod:`tracking.clickspool`), which the writer replays. The visitor is always redirected.
+spool (:mod:`tracking.clicks.spool`), which the writer replays. The visitor is always redirected.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
-from tracking import classify, clickspool, clickstream, services
+from tracking import classify, services
 from tracking.classify import ClickSignals, classification_fields, classify_into
-from tracking.clicks import burst
+from tracking.clicks import burst, spool, stream
 from tracking.clicks.burst import FollowUp
 from tracking.models import LinkClick
 
@@ -77,9 +77,9 @@ def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | 
         services.insert_new_click(click)
     except DatabaseError as exc:
         logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
-        payload = clickstream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
+        payload = stream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
         try:
-            clickspool.append(payload)
+            spool.append(payload)
         except OSError:
             # Nowhere left to put it: log everything needed to replay it by hand.
             logger.exception("click not stored or spooled: %s", payload)
@@ -105,14 +105,14 @@ def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
     if settings.CLICK_MODE == "buffered":
         queued = _queue_signals(click, signals)
         try:
-            clickstream.append(
+            stream.append(
                 click,
                 signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
             )
             return None
-        except clickstream.StreamUnavailable as exc:
+        except stream.StreamUnavailable as exc:
             # One warning per outage, not one per click (see StreamSkipped).
-            if not isinstance(exc, clickstream.StreamSkipped):
+            if not isinstance(exc, stream.StreamSkipped):
                 logger.warning("click stream unavailable, storing clicks directly: %s", exc)
             signals = queued
     return store_click_directly(click, signals)
@@ -120,10 +120,10 @@ def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
 
 def submit_request_click(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click given as request fields
-    (:class:`tracking.clickcapture.CapturedRequest`); never raises but for invalid fields.
+    (:class:`tracking.clicks.capture.CapturedRequest`); never raises but for invalid fields.
 
     Buffered mode queues the fields unvalidated (the writer validates them, see
-    :func:`tracking.clickstream.decode_click`): the request neither builds a ``LinkClick`` nor runs
+    :func:`tracking.clicks.stream.decode_click`): the request neither builds a ``LinkClick`` nor runs
     the service layer's checks, which cost more than the append itself. Direct mode, and buffered
     mode when Redis does not take the click, validate at once and go through
     :func:`submit_click`'s paths; invalid fields raise :class:`tracking.services.ServiceError`
@@ -147,15 +147,15 @@ def submit_request_click(fields: dict[str, Any], *, signals: ClickSignals) -> Fo
         )
         queued = _network_only(signals)
     try:
-        clickstream.append_raw(
+        stream.append_raw(
             {**fields, **verdict} if verdict else fields,
             click_id=click_id,
             clicked_at_us=clicked_at_us,
             signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
         )
         return None
-    except clickstream.StreamUnavailable as exc:
-        if not isinstance(exc, clickstream.StreamSkipped):
+    except stream.StreamUnavailable as exc:
+        if not isinstance(exc, stream.StreamSkipped):
             logger.warning("click stream unavailable, storing clicks directly: %s", exc)
     click = services.build_click(
         **fields,

@@ -210,7 +210,7 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
     """The click's fields as the request gave them: bounded and cleaned of nothing else.
 
     Cheap on purpose: buffered mode queues these fields as they are and the click writer validates
-    them (:func:`tracking.clickstream.decode_click`); direct mode validates them at once
+    them (:func:`tracking.clicks.stream.decode_click`); direct mode validates them at once
     (:func:`capture_click`). With Do Not Track / GPC the fields keep no IP, user agent or session;
     the signals still carry them so that the click is classified like any other.
     """

@@ -21,10 +21,18 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 from django.db import Error as DatabaseError
 
-from tracking import clicklimit, clickspool, clickstream, services
+from tracking import services
 from tracking.classify import ClickSignals, classify_into
-from tracking.clicks import burst
-from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
+from tracking.clicks import burst, ratelimit, spool
+from tracking.clicks.stream import (
+    Entry,
+    MalformedEntry,
+    StreamConsumer,
+    backlog_status,
+    decode_click,
+    get_client,
+    stream_key,
+)
 from tracking.models import LinkClick, TrackedLink
 
 logger = logging.getLogger(__name__)
@@ -67,7 +75,7 @@ def enforce_rate_limit(
     for index, (click, _signals, key) in enumerate(clicks):
         if key and click.clicked_at is not None:
             window = int(click.clicked_at.timestamp()) // period
-            groups.setdefault(f"{clickstream.stream_key()}:rate:{window}:{key}", []).append(index)
+            groups.setdefault(f"{stream_key()}:rate:{window}:{key}", []).append(index)
     if not groups:
         return clicks
     pipe = client.pipeline(transaction=False)
@@ -85,7 +93,7 @@ def enforce_rate_limit(
         members.sort(key=lambda i: clicks[i][0].clicked_at or 0)
         dropped.update(members[allowed:])
     if dropped:
-        clicklimit.count_suppressed(len(dropped))
+        ratelimit.count_suppressed(len(dropped))
     return [entry for index, entry in enumerate(clicks) if index not in dropped]
 
 
@@ -163,7 +171,7 @@ class ClickWriter:
         self.stream: StreamConsumer | None = None
         if settings.REDIS_URL:
             # The blocking read must end before the socket times out.
-            client = clickstream.get_client(socket_timeout=block_ms / 1000 + 5)
+            client = get_client(socket_timeout=block_ms / 1000 + 5)
             self.stream = StreamConsumer(client=client, consumer=self.consumer)
         self._group_ready = False
         self._recheck_own_pending = True  # entries of an earlier life of this consumer name
@@ -208,7 +216,7 @@ class ClickWriter:
             try:
                 if entry.payload is None:
                     raise MalformedEntry("entry without a click payload")
-                readable.append((entry, clickstream.decode_click(entry.payload)))
+                readable.append((entry, decode_click(entry.payload)))
             except MalformedEntry as exc:
                 logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
                 self.stream.dead_letter(entry, str(exc))
@@ -246,7 +254,7 @@ class ClickWriter:
             decoded, rejected = [], []
             for line in lines:
                 try:
-                    decoded.append(clickstream.decode_click(line))
+                    decoded.append(decode_click(line))
                 except MalformedEntry:
                     rejected.append(line)
             _drop_broken_connection()
@@ -257,18 +265,18 @@ class ClickWriter:
                 )
             return rejected
 
-        replayed = clickspool.replay(store)
+        replayed = spool.replay(store)
         if replayed:
             self.replayed += replayed
             self.report(f"replayed {replayed} spooled clicks")
         return replayed
 
     def backlog_empty(self) -> bool:
-        if clickspool.has_spooled_clicks():
+        if spool.has_spooled_clicks():
             return False
         if self.stream is None:
             return True
-        status = clickstream.backlog_status(client=self.stream.client, key=self.stream.key)
+        status = backlog_status(client=self.stream.client, key=self.stream.key)
         return not status["unwritten"]
 
     def step(self, *, block_ms: int | None) -> int:
@@ -300,7 +308,7 @@ class ClickWriter:
         once nothing is left to write (``drain``)."""
         self.report(
             f"click writer {self.consumer} started "
-            f"(stream {clickstream.stream_key() if self.stream else 'off'}, "
+            f"(stream {stream_key() if self.stream else 'off'}, "
             f"batch {self.batch_size})"
         )
         last_report = time.monotonic()
