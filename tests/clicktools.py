@@ -83,7 +83,7 @@ def queue_click(tracking_id: str, *, ip: str = "198.51.100.23") -> str:
     click = services.build_click(
         tracking_id=tracking_id, ip_address=ip, user_agent=CHROME, http_method="GET"
     )
-    clickstream.append(click, signals=human_signals(ip).as_dict())
+    clickstream.append(clickstream.encode_click(click, signals=human_signals(ip).as_dict()))
     return str(click.click_id)
 
 

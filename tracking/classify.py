@@ -72,7 +72,7 @@ class ClickSignals:
 
     ``user_agent`` and ``client_ip`` are kept here even when Do-Not-Track keeps them out of the
     row: the click is still classified, and nothing here is persisted. Plain values only, so a
-    buffered recorder can carry them alongside the click (:meth:`as_dict` / :meth:`from_dict`).
+    buffered click can carry them alongside its fields (:meth:`as_dict` / :meth:`from_dict`).
     """
 
     user_agent: str | None

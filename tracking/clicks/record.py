@@ -1,20 +1,21 @@
-"""How a redirect's click is persisted: the one call the redirect view makes.
+"""Where a redirect's click goes: the one call the redirect view makes, :func:`submit`.
 
-The view builds the click and its signals from the request (:mod:`tracking.clicks.capture`) and hands
-them to :func:`submit_click`; how the click reaches the database is decided here alone.
+The view captures the click's fields and signals from the request (:mod:`tracking.clicks.capture`)
+and hands them to :func:`submit`, which picks the target; how the click reaches the database is
+decided here alone.
 
-Direct mode: the click is classified and stored with exactly one INSERT
-inside the request. The burst rule, which has to look at other clicks, is returned as a follow-up
-that the view runs once the response has been sent (see ``tracking.views``), so it never delays
-the visitor; its result is stored well within a second. With a shared cache, a pre-check there
-(:func:`burst_possible`) leaves the database alone unless a network opened two links of one
-application within seconds.
+Direct mode: the click is validated (:func:`tracking.services.build_click`), classified and
+stored with exactly one INSERT inside the request (:func:`insert_or_spool`). The burst rule, which
+has to look at other clicks, is returned as a follow-up that the view runs once the response has
+been sent (see ``tracking.views``), so it never delays the visitor; its result is stored well
+within a second (:mod:`tracking.clicks.burst`).
 
-Buffered mode: the click and its signals are appended to the Redis click stream
-(:mod:`tracking.clicks.stream`) and the request is done; the click writer classifies and stores it
-(:mod:`tracking.clicks.writer`), burst rule included. When Redis does not take the click, it is
-stored directly as above; when the database fails too (in either mode), it is appended to the local
-spool (:mod:`tracking.clicks.spool`), which the writer replays. The visitor is always redirected.
+Buffered mode: the fields and signals are appended to the Redis click stream unvalidated
+(:mod:`tracking.clicks.stream`) and the request is done; the click writer validates, classifies
+and stores them (:mod:`tracking.clicks.writer`), burst rule included. When Redis does not take the
+click, it is stored directly as above; when the database fails too (in either mode), it is
+appended to the local spool (:mod:`tracking.clicks.spool`), which the writer replays. The visitor
+is always redirected.
 """
 
 from __future__ import annotations
@@ -43,22 +44,16 @@ def click_mode() -> str:
     return str(settings.CLICK_MODE)
 
 
-def _queue_signals(click: LinkClick, signals: ClickSignals) -> ClickSignals:
-    """The signals to put in the stream with a click.
+def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSignals:
+    """The signals that may leave the process with a click (to the stream or the spool).
 
-    A Do-Not-Track click keeps no IP or user agent in its row; they must not sit in Redis either.
-    Such a click is classified here (cheap: user-agent parsing is cached) and travels with only its
-    network, which is all the burst rule compares.
+    A Do-Not-Track click keeps no IP or user agent in its row (``ip_address`` is None while the
+    signals still hold them); they must not sit in Redis or in a file either. Such a click travels
+    with only its network, which is all the burst rule compares, and must therefore be classified
+    before it is queued. Any other click's signals are returned as they are.
     """
-    if click.ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
+    if ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
         return signals
-    if click.classification is None:
-        classify_into(click, signals)
-    return _network_only(signals)
-
-
-def _network_only(signals: ClickSignals) -> ClickSignals:
-    """Signals without the user agent and with the client's network instead of its address."""
     network = classify.burst_network(signals.client_ip)
     return ClickSignals(
         user_agent=None,
@@ -69,15 +64,19 @@ def _network_only(signals: ClickSignals) -> ClickSignals:
     )
 
 
-def store_click_directly(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
-    """Classify and INSERT one click in the request; spool it when the database fails."""
+def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """Classify and INSERT one new click in the request; spool it when the database fails.
+
+    Returns the burst rule's follow-up for a stored click, or None.
+    """
     if click.classification is None:
         classify_into(click, signals)
     try:
         services.insert_new_click(click)
     except DatabaseError as exc:
         logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
-        payload = stream.encode_click(click, signals=_queue_signals(click, signals).as_dict())
+        queued = queued_signals(ip_address=click.ip_address, signals=signals)
+        payload = stream.encode_click(click, signals=queued.as_dict())
         try:
             spool.append(payload)
         except OSError:
@@ -96,72 +95,46 @@ def rate_key(client_ip: str | None) -> str | None:
     return digest.hexdigest()[:24]
 
 
-def submit_click(click: LinkClick, *, signals: ClickSignals) -> FollowUp | None:
-    """Persist one redirect click; never raises, so the visitor is always redirected.
-
-    ``click`` must be new (a fresh ``click_id``, as :func:`tracking.services.build_click` makes).
-    Returns work to run after the response has been sent, or None.
-    """
-    if settings.CLICK_MODE == "buffered":
-        queued = _queue_signals(click, signals)
-        try:
-            stream.append(
-                click,
-                signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
-            )
-            return None
-        except stream.StreamUnavailable as exc:
-            # One warning per outage, not one per click (see StreamSkipped).
-            if not isinstance(exc, stream.StreamSkipped):
-                logger.warning("click stream unavailable, storing clicks directly: %s", exc)
-            signals = queued
-    return store_click_directly(click, signals)
-
-
-def submit_request_click(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
+def submit(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
     """Persist one redirect click given as request fields
     (:class:`tracking.clicks.capture.CapturedRequest`); never raises but for invalid fields.
 
-    Buffered mode queues the fields unvalidated (the writer validates them, see
-    :func:`tracking.clicks.stream.decode_click`): the request neither builds a ``LinkClick`` nor runs
-    the service layer's checks, which cost more than the append itself. Direct mode, and buffered
-    mode when Redis does not take the click, validate at once and go through
-    :func:`submit_click`'s paths; invalid fields raise :class:`tracking.services.ServiceError`
-    there. Returns work to run after the response has been sent, or None.
+    Buffered mode appends the fields unvalidated (the writer validates them, see
+    :func:`tracking.clicks.stream.decode_click`): the request neither builds a ``LinkClick`` nor
+    runs the service layer's checks, which cost more than the append itself. Direct mode, and
+    buffered mode when Redis does not take the click, validate at once and go through
+    :func:`insert_or_spool`; invalid fields raise :class:`tracking.services.ServiceError` there.
+    Returns work to run after the response has been sent, or None.
     """
     if settings.CLICK_MODE != "buffered":
-        return submit_click(services.build_click(**fields), signals=signals)
+        return insert_or_spool(services.build_click(**fields), signals)
     click_id = services.new_click_id()
     clicked_at_us = time.time_ns() // 1000
+    clicked_at = dt.datetime.fromtimestamp(clicked_at_us / 1_000_000, tz=dt.UTC)
     if fields["click_source"] is None:  # cheap, and the queued entry says where it came from
         fields = {**fields, "click_source": services.detect_click_source(fields["referrer_url"])}
-    queued, verdict = signals, {}
-    if fields["ip_address"] is None and (
-        signals.client_ip is not None or signals.user_agent is not None
-    ):
-        # Do Not Track: the IP and user agent must not sit in Redis, so classify here.
+    queued = queued_signals(ip_address=fields["ip_address"], signals=signals)
+    verdict: dict[str, Any] = {}
+    if queued is not signals:
+        # Do Not Track: the IP and user agent stay here, so the click is classified here.
         verdict = classification_fields(
-            http_method=fields["http_method"],
-            clicked_at=dt.datetime.fromtimestamp(clicked_at_us / 1_000_000, tz=dt.UTC),
-            signals=signals,
+            http_method=fields["http_method"], clicked_at=clicked_at, signals=signals
         )
-        queued = _network_only(signals)
     try:
-        stream.append_raw(
-            {**fields, **verdict} if verdict else fields,
-            click_id=click_id,
-            clicked_at_us=clicked_at_us,
-            signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+        stream.append(
+            stream.encode_raw(
+                {**fields, **verdict} if verdict else fields,
+                click_id=click_id,
+                clicked_at_us=clicked_at_us,
+                signals={**queued.as_dict(), "rate_key": rate_key(signals.client_ip)},
+            )
         )
         return None
     except stream.StreamUnavailable as exc:
+        # One warning per outage, not one per click (see StreamSkipped).
         if not isinstance(exc, stream.StreamSkipped):
             logger.warning("click stream unavailable, storing clicks directly: %s", exc)
-    click = services.build_click(
-        **fields,
-        click_id=click_id,
-        clicked_at=dt.datetime.fromtimestamp(clicked_at_us / 1_000_000, tz=dt.UTC),
-    )
+    click = services.build_click(**fields, click_id=click_id, clicked_at=clicked_at)
     for name, value in verdict.items():
         setattr(click, name, value)
-    return store_click_directly(click, queued)
+    return insert_or_spool(click, queued)

@@ -1,10 +1,15 @@
 """The click writer: drains the click stream (and the spool) into ``link_clicks``.
 
-One loop, run by ``manage.py run_click_writer``: read a batch through the consumer group (first any
-entries a dead writer left pending, then new ones), enrich it, insert it idempotently in one
-transaction, and only then acknowledge it. A crash anywhere before the acknowledgement leaves the
-entries pending, and the next writer stores them again without duplicates (``ON CONFLICT DO
-NOTHING`` on ``click_id``), so every click is stored exactly once.
+One loop, run by ``manage.py run_click_writer`` (:class:`ClickWriter`): read a batch through the
+consumer group (first any entries a dead writer left pending, then new ones), decode and build
+each click (:func:`tracking.clicks.stream.decode_click`, which validates through
+:func:`tracking.services.build_click`), then :func:`write_clicks`: drop clicks of deleted links,
+apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert idempotently
+(:func:`tracking.services.insert_clicks`) and run the follow-ups (the burst rule,
+:func:`tracking.clicks.burst.apply_to_batch`) in one transaction, and only then acknowledge the
+entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
+writer stores them again without duplicates (``ON CONFLICT DO NOTHING`` on ``click_id``), so every
+click is stored exactly once.
 """
 
 from __future__ import annotations
