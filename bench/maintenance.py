@@ -55,9 +55,9 @@ def fill(total: int) -> str:
         click.visitor_hash = f"{i:064x}"
         batch.append(click)
         if len(batch) == 5000:
-            services.store_clicks(batch)
+            services.insert_clicks(batch)
             batch = []
-    services.store_clicks(batch)
+    services.insert_clicks(batch)
     return str(link["tracking_id"])
 
 

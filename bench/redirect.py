@@ -228,8 +228,8 @@ class BufferedRecording(ClickRecording):
         return run_django(
             self.env,
             "-c",
-            "import django; django.setup(); from tracking import clickstream; "
-            "print(clickstream.backlog_status())",
+            "import django; django.setup(); from tracking.clicks import stream; "
+            "print(stream.backlog_status())",
         ).strip()
 
     def drain(self, database: ScratchDatabase, expected: int) -> None:

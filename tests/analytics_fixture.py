@@ -100,6 +100,6 @@ def build() -> Fixture:
         click.device_type = "desktop" if classification == "human" else None
         click.browser = "Chrome" if classification == "human" else None
         click.os = "Windows" if classification == "human" else None
-        services.store_clicks([click])
+        services.insert_clicks([click])
         fx.clicks[name] = click
     return fx

@@ -45,7 +45,7 @@ def make_click(
         session_id=session_id,
     )
     click.visitor_hash = visitor_hash
-    services.store_clicks([click])
+    services.insert_clicks([click])
     return LinkClick.objects.get(pk=click.pk)
 
 

@@ -23,8 +23,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from tracking import clickstream, services
+from tracking import services
 from tracking.classify import ClickSignals
+from tracking.clicks import stream as clickstream
 from tracking.models import LinkClick, TrackedLink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def queue_click(tracking_id: str, *, ip: str = "198.51.100.23") -> str:
     click = services.build_click(
         tracking_id=tracking_id, ip_address=ip, user_agent=CHROME, http_method="GET"
     )
-    clickstream.append(click, signals=human_signals(ip).as_dict())
+    clickstream.append(clickstream.encode_click(click, signals=human_signals(ip).as_dict()))
     return str(click.click_id)
 
 

@@ -16,7 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.clicktools import CuttableProxy, PrivateRedis
-from tracking import clickstream, linkcache
+from tracking import linkcache
+from tracking.clicks import stream as clickstream
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -45,7 +45,7 @@ def add_click(tracking_id: str, **fields: Any) -> LinkClick:
     classification = fields.pop("classification", None)
     click = services.build_click(tracking_id=tracking_id, **fields)
     click.classification = classification
-    services.store_clicks([click])
+    services.insert_clicks([click])
     return click
 
 

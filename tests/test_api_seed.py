@@ -57,7 +57,7 @@ def seed_link(seed_job: Job) -> str:
 def add_click(tracking_id: str, *, classification: str | None = None, **fields: Any) -> None:
     click = services.build_click(tracking_id=tracking_id, **fields)
     click.classification = classification
-    services.store_clicks([click])
+    services.insert_clicks([click])
 
 
 # --- POST /api/link-tracking/create ---------------------------------------------------------

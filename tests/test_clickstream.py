@@ -21,8 +21,9 @@ from tests.clicktools import (
     make_link,
     queue_click,
 )
-from tracking import clickstream, services
-from tracking.clickwriter import ClickWriter
+from tracking import services
+from tracking.clicks import stream as clickstream
+from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
 
 HEADERS: dict[str, Any] = {
@@ -151,16 +152,16 @@ def test_with_redis_unreachable_a_buffered_redirect_stores_the_click_directly(
 def test_with_the_database_failing_the_click_is_spooled_and_replayed(monkeypatch: Any) -> None:
     tracking_id = make_link()
     visit(tracking_id)  # warms the link cache
-    real_insert = services.insert_click
+    real_insert = services.insert_new_click
 
     def database_down(click: LinkClick) -> None:
         from django.db import OperationalError
 
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "insert_click", database_down)
+    monkeypatch.setattr(services, "insert_new_click", database_down)
     assert visit(tracking_id).status_code == 302
-    monkeypatch.setattr(services, "insert_click", real_insert)
+    monkeypatch.setattr(services, "insert_new_click", real_insert)
     assert LinkClick.objects.count() == 1
 
     ClickWriter(consumer="replayer").replay_spool()
@@ -211,7 +212,7 @@ def test_health_is_503_when_the_click_stream_is_unreachable(settings: Any, strea
 
 
 def test_health_counts_spooled_clicks(settings: Any) -> None:
-    from tracking import clickspool
+    from tracking.clicks import spool as clickspool
 
     click = services.build_click(tracking_id="lt_x")
     clickspool.append(clickstream.encode_click(click, signals=human_signals().as_dict()))

@@ -91,7 +91,7 @@ def test_whole_past_days_are_read_from_the_rollups(fx):
 
 def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(fx):
     rollup()
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L3"], clicked_at=utc(2026, 3, 11, 15), session_id="late"

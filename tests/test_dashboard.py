@@ -187,7 +187,7 @@ def test_chart_data_is_cached_briefly(staff, fx, settings):
     settings.ANALYTICS_CACHE_SECONDS = 30
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
@@ -204,7 +204,7 @@ def test_caching_can_be_turned_off(staff, fx, settings):
     settings.ANALYTICS_CACHE_SECONDS = 0
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
@@ -246,7 +246,7 @@ def test_the_csv_export_defuses_spreadsheet_formulas(staff, fx):
         clicked_at=analytics_fixture.utc(2026, 3, 10, 12),
         session_id="=HYPERLINK(1)",
     )
-    services.store_clicks([click])
+    services.insert_clicks([click])
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L5']}")
     body = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(1)" in body

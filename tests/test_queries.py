@@ -109,7 +109,7 @@ def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
 
 def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
     base = utc(2026, 3, 1)
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L5"], clicked_at=base + dt.timedelta(minutes=i)
@@ -183,7 +183,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
         services.build_click(tracking_id=tid, clicked_at=long_ago, session_id="d"),
     ]
     clicks[2].classification = "bot"
-    services.store_clicks(clicks)
+    services.insert_clicks(clicks)
     if rollups:
         call_command("rollup_clicks", verbosity=0)
 
@@ -237,7 +237,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
         built.classification = kind
         return built
 
-    services.store_clicks(
+    services.insert_clicks(
         [
             click(portfolio, yesterday_noon, "a"),
             click(portfolio, yesterday_noon, "b", "bot"),
@@ -250,7 +250,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
     if rollups:
         call_command("rollup_clicks", verbosity=0)
     # A new click, stored after the rollup run: read raw, and counted at once.
-    services.store_clicks([click(portfolio, noon - dt.timedelta(seconds=30), "f")])
+    services.insert_clicks([click(portfolio, noon - dt.timedelta(seconds=30), "f")])
 
     report = queries.performance_report(days=7)
 
@@ -327,7 +327,7 @@ def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
 def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
     midnight = selection.local_midnight(selection.today())
     portfolio, resume = _links("Portfolio", "Resume")
-    services.store_clicks(
+    services.insert_clicks(
         [
             _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
             _click(resume, midnight + dt.timedelta(hours=2), "b"),
@@ -340,7 +340,7 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
         assert sorted(
             rolled.values_list("tracking_id", "human_clicks", "automated_clicks")
         ) == sorted([(portfolio, 1, 0), (resume, 1, 1)])
-    services.store_clicks(  # after the instant the rollups hold today until
+    services.insert_clicks(  # after the instant the rollups hold today until
         [
             _click(portfolio, noon - dt.timedelta(seconds=60), "a"),  # seen before: once
             _click(resume, noon - dt.timedelta(seconds=30), "c"),
@@ -373,10 +373,10 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
 def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(noon):
     midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     call_command("rollup_clicks", verbosity=0)
     # Replayed from a spool long after it happened: before the instant already rolled up.
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=2), "b")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=2), "b")])
     assert queries.performance_report(days=1)["overall_statistics"]["human_clicks"] == 1
 
     call_command("rollup_clicks", verbosity=0)
@@ -388,7 +388,7 @@ def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_
 def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon):
     midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks(
+    services.insert_clicks(
         [
             _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
             _click(portfolio, midnight + dt.timedelta(hours=3), "b"),
@@ -608,7 +608,7 @@ def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
 
 def test_sessions_seen_on_several_days_count_once(fx):
     # s1 clicks again on the 11th: still one session over the period.
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L2"], clicked_at=utc(2026, 3, 11, 8), session_id="s1"
@@ -624,7 +624,7 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
     def click(when: dt.datetime, session: str) -> LinkClick:
         return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
 
-    services.store_clicks(
+    services.insert_clicks(
         [
             click(utc(2026, 2, 27, 12), "edge"),
             click(utc(2026, 4, 2, 12), "edge"),
@@ -649,7 +649,7 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
 
     midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=11 * 3600 + 1800):  # rolled to 00:30
         call_command("rollup_clicks", verbosity=0)
     original = sources.split
@@ -702,7 +702,7 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
         kind = rng.choice([None, "human", "human", "bot", "scanner", "preview"])
         session = rng.choice([None, *(f"s{i}" for i in range(60))])
         clicks.append(_click(rng.choice(links), at, session, kind))
-    services.store_clicks(clicks)
+    services.insert_clicks(clicks)
     call_command("rollup_clicks", verbosity=0)
     assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
 

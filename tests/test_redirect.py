@@ -15,7 +15,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from tracking import clickcapture, services, views
+from tracking import services, views
+from tracking.clicks import capture as clickcapture
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db

@@ -287,9 +287,9 @@ def test_over_long_user_agent_and_referrer_are_truncated_not_rejected() -> None:
 
 
 def test_unknown_and_inactive_links_raise_clear_errors() -> None:
-    with pytest.raises(services.LinkNotFound):
+    with pytest.raises(services.NotFound):
         services.record_click(tracking_id="lt_nope")
-    with pytest.raises(services.LinkNotFound):
+    with pytest.raises(services.NotFound):
         services.record_click(tracking_id="../../etc/passwd")
     make_link(tracking_id="lt_off")
     services.set_link_active(tracking_id="lt_off", is_active=False)

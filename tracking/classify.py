@@ -12,8 +12,8 @@ signal); a click with no signal is ``human``. All reasons that fired are kept.
 Everything here is pure and cheap: user-agent parsing (``ua-parser``, ``crawlerdetect``) is cached
 per distinct user agent, so the redirect pays for it once per agent, not once per click. The one
 rule that needs other clicks (several links of an application opened within seconds from one
-network) lives in :func:`tracking.services.apply_burst_rule`; :func:`burst_network` gives it the
-network to compare.
+network) lives in :mod:`tracking.clicks.burst`; :func:`burst_network` gives it the network to
+compare. :func:`classify_into` applies a verdict to an unsaved click.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from crawlerdetect import CrawlerDetect
+from django.conf import settings
 from ua_parser import parse as parse_ua
 
-from tracking.models import Classification
+from tracking.models import Classification, LinkClick
 
 # Reason codes stored in ``link_clicks.classification_reasons``, with the words to show for them.
 REASON_LABELS: dict[str, str] = {
@@ -71,7 +72,7 @@ class ClickSignals:
 
     ``user_agent`` and ``client_ip`` are kept here even when Do-Not-Track keeps them out of the
     row: the click is still classified, and nothing here is persisted. Plain values only, so a
-    buffered recorder can carry them alongside the click (:meth:`as_dict` / :meth:`from_dict`).
+    buffered click can carry them alongside its fields (:meth:`as_dict` / :meth:`from_dict`).
     """
 
     user_agent: str | None
@@ -258,3 +259,34 @@ def warm_up() -> None:
         "Chrome/130.0.0.0 Safari/537.36"
     )
     scanner_networks()
+
+
+def classification_fields(
+    *, http_method: str | None, clicked_at: dt.datetime | None, signals: ClickSignals
+) -> dict[str, Any]:
+    """The classification, reasons and parsed device fields of a click, by field name."""
+    verdict = classify_click(
+        http_method=http_method,
+        user_agent=signals.user_agent,
+        has_accept_language=signals.has_accept_language,
+        client_ip=signals.client_ip,
+        clicked_at=clicked_at,
+        link_created_at=signals.link_created_at,
+        scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+    )
+    return {
+        "classification": verdict.classification,
+        "classification_reasons": list(verdict.reasons),
+        "device_type": verdict.device_type,
+        "browser": verdict.browser,
+        "os": verdict.os,
+    }
+
+
+def classify_into(click: LinkClick, signals: ClickSignals) -> None:
+    """Set the classification, reasons and parsed device fields of an unsaved click."""
+    fields = classification_fields(
+        http_method=click.http_method, clicked_at=click.clicked_at, signals=signals
+    )
+    for name, value in fields.items():
+        setattr(click, name, value)

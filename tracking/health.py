@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from tracking import clicklimit, clickspool, clickstream, recorder
+from tracking.clicks import ratelimit, record, spool, stream
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +60,17 @@ def clicks_state() -> dict[str, Any]:
     """
     state: dict[str, Any] = {
         "status": "ok",
-        "mode": recorder.click_mode(),
-        "suppressed_by_rate_limit": clicklimit.suppressed_clicks(),
+        "mode": record.click_mode(),
+        "suppressed_by_rate_limit": ratelimit.suppressed_clicks(),
         "backlog_max_age_seconds": settings.CLICK_BACKLOG_MAX_AGE_SECONDS,
-        **clickspool.status(),
+        **spool.status(),
     }
     if _backlog_too_old(state["oldest_spooled_age_seconds"]):
         state["status"] = "error"
     if state["mode"] == "buffered":
         try:
-            backlog = clickstream.backlog_status()
-        except (redis.RedisError, clickstream.StreamUnavailable) as exc:
+            backlog = stream.backlog_status()
+        except (redis.RedisError, stream.StreamUnavailable) as exc:
             logger.warning("health: click stream unavailable: %s", exc)
             return {**state, "status": "error", "stream_error": exc.__class__.__name__}
         state.update(backlog)

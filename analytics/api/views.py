@@ -50,7 +50,7 @@ class LinkAnalyticsView(AnalyticsView):
         params = query(AnalyticsRangeInput, request)
         result = queries.link_analytics(tracking_id, Selection.of(**params))
         if result is None:
-            raise services.LinkNotFound("No link has this tracking_id.", field="tracking_id")
+            raise services.NotFound("No link has this tracking_id.", field="tracking_id")
         return Response(LinkAnalyticsOutput(result).data)
 
 
@@ -74,7 +74,7 @@ class JobSummaryView(AnalyticsView):
         params = query(AnalyticsRangeInput, request)
         result = queries.job_link_summary(uuid.UUID(job_id), Selection.of(**params))
         if result is None:
-            raise services.ObjectNotFound("No job has this job_id.", field="job_id")
+            raise services.NotFound("No job has this job_id.", field="job_id")
         return Response(JobSummaryOutput(result).data)
 
 

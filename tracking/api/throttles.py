@@ -15,7 +15,7 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from tracking.clickcapture import client_ip
+from tracking.clicks.capture import client_ip
 from tracking.models import APIKey
 
 logger = logging.getLogger(__name__)

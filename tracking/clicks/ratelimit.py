@@ -24,7 +24,7 @@ def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
     """Count this click against its IP's budget; False when it is over ``CLICK_RATE_LIMIT``.
 
     In buffered mode the click writer applies the same limit off the hot path
-    (:func:`tracking.clickwriter.enforce_rate_limit`), so the redirect's only network call stays
+    (:func:`tracking.clicks.writer.enforce_rate_limit`), so the redirect's only network call stays
     the append to the click stream.
     """
     if not client_ip or settings.CLICK_MODE == "buffered":
