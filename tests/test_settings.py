@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from linktrack.rates import parse_rate
+from linktrack.settings import env_rate
 from tests.settings import PINNED_MARK, env_names_read_by_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +97,52 @@ def test_the_settings_reader_finds_every_env_helper_call() -> None:
         assert name in names
     assert "CLICK_MODE" in names
     assert len(names) == len(set(names))
+
+
+# --- Rate limits ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [("1000/m", (1000, 60)), ("100/5m", (100, 300)), ("3/s", (3, 1)), (" 2/H ", (2, 3600))],
+)
+def test_a_rate_reads_as_a_count_per_seconds(text: str, rate: tuple[int, int]) -> None:
+    assert parse_rate(text) == rate
+
+
+@pytest.mark.parametrize(
+    "text", ["1000 per minute", "1000/", "1000/5", "1000/w", "0/m", "5/0m", ""]
+)
+def test_a_malformed_rate_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        parse_rate(text)
+
+
+@pytest.mark.parametrize("name", ["CLICK_RATE_LIMIT", "ANALYTICS_RATE_LIMIT"])
+def test_a_rate_setting_is_checked_and_names_its_variable(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, "1000 per minute")
+    with pytest.raises(
+        ImproperlyConfigured, match=f"^{name} is not a valid rate limit.*per minute"
+    ):
+        env_rate(name, "1/m")
+    monkeypatch.setenv(name, "20/5m")
+    assert env_rate(name, "1/m") == "20/5m"
+    monkeypatch.delenv(name)
+    assert env_rate(name, "1/m") == "1/m"
+
+
+def test_a_bad_rate_limit_stops_the_start_up() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import linktrack.settings"],
+        cwd=ROOT,
+        env={**env, "SECRET_KEY": "x", "CLICK_RATE_LIMIT": "1000 per minute"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "CLICK_RATE_LIMIT is not a valid rate limit" in result.stderr
