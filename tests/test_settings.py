@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,38 @@ def test_a_bad_rate_limit_stops_the_start_up() -> None:
     )
     assert result.returncode != 0
     assert "CLICK_RATE_LIMIT is not a valid rate limit" in result.stderr
+
+
+# --- Every variable is documented -----------------------------------------------------------
+
+
+def readme_configuration_table() -> set[str]:
+    """The variable names in the first column of the README's configuration table (the table
+    whose header starts with ``| Variable |``)."""
+    names: set[str] = set()
+    in_table = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| Variable |"):
+            in_table = True
+        elif in_table and line.startswith("|"):
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+        elif in_table:
+            break
+    return names
+
+
+def env_example_names() -> set[str]:
+    """Names set in ``.env.example``, commented out or not (``# NAME=value``)."""
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+
+
+def test_every_setting_read_from_the_environment_is_in_the_readme_table() -> None:
+    table = readme_configuration_table()
+    assert table, "no configuration table (a header starting with '| Variable |') in README.md"
+    assert [n for n in env_names_read_by_settings() if n not in table] == []
+
+
+def test_every_setting_read_from_the_environment_is_in_env_example() -> None:
+    example = env_example_names()
+    assert [n for n in env_names_read_by_settings() if n not in example] == []
