@@ -1,5 +1,7 @@
 # linktrack: `make run` serves the service on 127.0.0.1:8000 (with a click writer beside it when
-# clicks are buffered in Redis), `make test` runs the suite.
+# clicks are buffered in Redis), `make test` runs the suite, `make fmt` formats the code and fixes
+# what ruff can fix, `make check` runs everything CI checks besides the suite (lint, types,
+# migrations up to date).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test lint typecheck clean
+.PHONY: run test fmt lint typecheck migrations-check check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,12 +51,23 @@ test: $(VENV)/.dev-installed
 	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Fixes first: an autofix (an import moved, a line rewritten) may need formatting afterwards.
+fmt: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev-installed
 	SECRET_KEY=$${SECRET_KEY:-typecheck} $(BIN)/mypy .
+
+migrations-check: $(VENV)/.dev-installed
+	mkdir -p var
+	SECRET_KEY=$${SECRET_KEY:-check} $(BIN)/python manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .mypy_cache .ruff_cache

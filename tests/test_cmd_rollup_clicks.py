@@ -46,7 +46,9 @@ def snapshot() -> list[tuple[object, ...]]:
     )
 
 
-def test_it_rolls_up_every_past_day_and_marks_them_complete(fx, noon):
+def test_it_rolls_up_every_past_day_and_marks_them_complete(
+    fx: analytics_fixture.Fixture, noon: dt.datetime
+) -> None:
     output = rollup()
     assert f"Rollups complete until {selection.today()}, today until " in output
     state = RollupState.objects.get()
@@ -75,21 +77,23 @@ def test_it_rolls_up_every_past_day_and_marks_them_complete(fx, noon):
     assert (everyone.human_sessions, everyone.all_sessions) == (2, 3)  # s2, s5; and the bot's s4
 
 
-def test_running_it_twice_changes_nothing(fx):
+def test_running_it_twice_changes_nothing(fx: analytics_fixture.Fixture) -> None:
     rollup()
     first = snapshot()
     rollup()
     assert snapshot() == first
 
 
-def test_whole_past_days_are_read_from_the_rollups(fx):
+def test_whole_past_days_are_read_from_the_rollups(fx: analytics_fixture.Fixture) -> None:
     rollup()
     before = queries.click_totals(Selection.of(start=START, end=END))["human_clicks"]
     DailyLinkClicks.objects.filter(day="2026-03-11", tracking_id="fx_l3").update(human_clicks=101)
     assert queries.click_totals(Selection.of(start=START, end=END))["human_clicks"] == before + 100
 
 
-def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(fx):
+def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(
+    fx: analytics_fixture.Fixture,
+) -> None:
     rollup()
     services.insert_clicks(
         [
@@ -104,7 +108,7 @@ def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(fx):
     assert (totals["human_clicks"], totals["unique_sessions"]) == (8, 5)
 
 
-def test_reclassified_clicks_are_picked_up_too(fx):
+def test_reclassified_clicks_are_picked_up_too(fx: analytics_fixture.Fixture) -> None:
     rollup()
     fx.clicks["c8"].__class__.objects.filter(click_id=fx.clicks["c8"].click_id).update(
         classification="scanner"
@@ -114,7 +118,7 @@ def test_reclassified_clicks_are_picked_up_too(fx):
     assert (totals["human_clicks"], totals["automated_clicks"]) == (6, 4)
 
 
-def test_a_time_zone_change_rebuilds_everything(fx):
+def test_a_time_zone_change_rebuilds_everything(fx: analytics_fixture.Fixture) -> None:
     rollup()
     with override_settings(TIME_ZONE="America/New_York"):
         assert "full rebuild" in rollup()
@@ -128,7 +132,7 @@ def test_a_time_zone_change_rebuilds_everything(fx):
         ]
 
 
-def test_rollups_of_a_deleted_link_are_ignored(fx):
+def test_rollups_of_a_deleted_link_are_ignored(fx: analytics_fixture.Fixture) -> None:
     rollup()
     services.delete_tracked_link(tracking_id=fx.links["L1"])
     assert not TrackedLink.objects.filter(tracking_id="fx_l1").exists()
@@ -140,6 +144,6 @@ def test_rollups_of_a_deleted_link_are_ignored(fx):
     assert sum(row["total_clicks"] for row in sources) == 6
 
 
-def test_a_negative_refresh_window_is_refused():
+def test_a_negative_refresh_window_is_refused() -> None:
     with pytest.raises(CommandError, match="--refresh-days must be 0 or more"):
         call_command("rollup_clicks", "--refresh-days", "-1")

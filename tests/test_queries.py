@@ -37,7 +37,9 @@ def fx(rollups: bool) -> analytics_fixture.Fixture:
 # --- link_analytics -------------------------------------------------------------------------
 
 
-def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(fx):
+def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(
+    fx: analytics_fixture.Fixture,
+) -> None:
     result = queries.link_analytics(fx.links["L1"], Selection.of(start=START, end=END))
     assert result is not None
     assert result["link_info"]["tracking_id"] == "fx_l1"
@@ -72,7 +74,7 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
     }
 
 
-def test_link_analytics_with_automated_counts_every_click(fx):
+def test_link_analytics_with_automated_counts_every_click(fx: analytics_fixture.Fixture) -> None:
     result = queries.link_analytics(
         fx.links["L1"], Selection.of(start=START, end=END, include_automated=True)
     )
@@ -86,17 +88,17 @@ def test_link_analytics_with_automated_counts_every_click(fx):
     assert result["click_timeline"][-1]["classification_reasons"] == ["scanner signal"]
 
 
-def test_link_analytics_without_a_range_counts_all_time(fx):
+def test_link_analytics_without_a_range_counts_all_time(fx: analytics_fixture.Fixture) -> None:
     result = queries.link_analytics(fx.links["L5"])
     assert result is not None
     assert result["click_statistics"]["total_clicks"] == 2
 
 
-def test_link_analytics_is_none_for_an_unknown_link(fx):
+def test_link_analytics_is_none_for_an_unknown_link(fx: analytics_fixture.Fixture) -> None:
     assert queries.link_analytics("no_such_link") is None
 
 
-def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
+def test_link_analytics_of_a_link_without_clicks_has_zeros(fx: analytics_fixture.Fixture) -> None:
     tid = services.create_tracked_link(
         original_url="https://example.com/x", link_function="Resume", link_type="document"
     )["tracking_id"]
@@ -107,7 +109,7 @@ def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
     assert result["click_timeline"] == []
 
 
-def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
+def test_the_timeline_keeps_the_latest_fifty_clicks(fx: analytics_fixture.Fixture) -> None:
     base = utc(2026, 3, 1)
     services.insert_clicks(
         [
@@ -126,7 +128,7 @@ def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
 # --- job_link_summary -----------------------------------------------------------------------
 
 
-def test_job_link_summary_groups_active_links_by_function(fx):
+def test_job_link_summary_groups_active_links_by_function(fx: analytics_fixture.Fixture) -> None:
     result = queries.job_link_summary(fx.job.id, Selection.of(start=START, end=END))
     assert result is not None
     assert result["job"]["title"] == "Backend Engineer"
@@ -152,7 +154,7 @@ def test_job_link_summary_groups_active_links_by_function(fx):
     ]
 
 
-def test_job_link_summary_with_automated(fx):
+def test_job_link_summary_with_automated(fx: analytics_fixture.Fixture) -> None:
     result = queries.job_link_summary(
         fx.job.id, Selection.of(start=START, end=END, include_automated=True)
     )
@@ -162,14 +164,14 @@ def test_job_link_summary_with_automated(fx):
     assert (rows["Calendly"]["total_clicks"], rows["Calendly"]["unique_sessions"]) == (2, 2)
 
 
-def test_job_link_summary_is_none_for_an_unknown_job(fx):
+def test_job_link_summary_is_none_for_an_unknown_job(fx: analytics_fixture.Fixture) -> None:
     assert queries.job_link_summary("8c1d2a9e-0000-4000-8000-000000000000") is None
 
 
 # --- performance_report and daily trends -----------------------------------------------------
 
 
-def test_performance_report_covers_today_and_the_previous_days(rollups):
+def test_performance_report_covers_today_and_the_previous_days(rollups: bool) -> None:
     today = selection.today()
     yesterday_noon = selection.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
     long_ago = selection.local_midnight(today - dt.timedelta(days=40))
@@ -221,7 +223,9 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
     assert sum(day["total_clicks"] for day in trends) == 2
 
 
-def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups, noon):
+def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
+    rollups: bool, noon: dt.datetime
+) -> None:
     today = selection.today()
     midnight = selection.local_midnight(today)
     yesterday_noon = midnight - dt.timedelta(hours=12)
@@ -232,7 +236,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
         for name in ("Portfolio", "Resume")
     )
 
-    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None):
+    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None) -> LinkClick:
         built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
         built.classification = kind
         return built
@@ -312,7 +316,7 @@ def _click(tid: str, at: dt.datetime, session: str | None, kind: str | None = No
     return built
 
 
-def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
+def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon: dt.datetime) -> None:
     call_command("rollup_clicks", verbosity=0)
     state = RollupState.objects.get()
     assert (state.complete_until, state.partial_until) == (
@@ -324,7 +328,7 @@ def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
     assert RollupState.objects.get().partial_until is None
 
 
-def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
+def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups: bool, noon: dt.datetime) -> None:
     midnight = selection.local_midnight(selection.today())
     portfolio, resume = _links("Portfolio", "Resume")
     services.insert_clicks(
@@ -370,7 +374,9 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
     ]
 
 
-def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(noon):
+def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(
+    noon: dt.datetime,
+) -> None:
     midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
     services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
@@ -385,7 +391,9 @@ def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_
     assert (overall["human_clicks"], overall["unique_sessions"]) == (2, 2)
 
 
-def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon):
+def test_a_period_ending_before_the_rolled_instant_reads_today_raw(
+    rollups: bool, noon: dt.datetime
+) -> None:
     midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
     services.insert_clicks(
@@ -402,7 +410,7 @@ def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
 
 
-def test_daily_clicks_cut_days_in_utc_by_default(fx):
+def test_daily_clicks_cut_days_in_utc_by_default(fx: analytics_fixture.Fixture) -> None:
     days = queries.daily_clicks(Selection.of(start=START, end=END))
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
         ("2026-03-10", 3, 1),
@@ -413,7 +421,7 @@ def test_daily_clicks_cut_days_in_utc_by_default(fx):
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
+def test_daily_clicks_cut_days_in_the_configured_time_zone(fx: analytics_fixture.Fixture) -> None:
     start, end = Period.for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
     assert start == utc(2026, 3, 10, 4)  # EDT, UTC-4
     days = queries.daily_clicks(Selection.of(start=start, end=end))
@@ -424,7 +432,7 @@ def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
     ]
 
 
-def test_daily_clicks_of_one_link_with_automated(fx):
+def test_daily_clicks_of_one_link_with_automated(fx: analytics_fixture.Fixture) -> None:
     days = queries.daily_clicks(
         Selection.of(start=START, end=END, tracking_id=fx.links["L2"], include_automated=True)
     )
@@ -434,7 +442,7 @@ def test_daily_clicks_of_one_link_with_automated(fx):
 # --- breakdowns -----------------------------------------------------------------------------
 
 
-def test_overview_totals(fx):
+def test_overview_totals(fx: analytics_fixture.Fixture) -> None:
     assert queries.overview_totals(Selection.of(start=START, end=END)) == {
         "total_clicks": 7,
         "unique_sessions": 4,
@@ -447,7 +455,7 @@ def test_overview_totals(fx):
     }
 
 
-def test_clicks_by_function_over_all_links(fx):
+def test_clicks_by_function_over_all_links(fx: analytics_fixture.Fixture) -> None:
     rows = queries.clicks_by_function(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["link_function"], r["link_count"], r["total_clicks"]) for r in rows] == [
         ("LinkedIn", 2, 6),
@@ -457,7 +465,7 @@ def test_clicks_by_function_over_all_links(fx):
     ]
 
 
-def test_clicks_by_source_names_missing_sources_unknown(fx):
+def test_clicks_by_source_names_missing_sources_unknown(fx: analytics_fixture.Fixture) -> None:
     rows = queries.clicks_by_source(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["click_source"], r["total_clicks"]) for r in rows] == [
         ("email", 5),
@@ -474,7 +482,9 @@ def test_clicks_by_source_names_missing_sources_unknown(fx):
     }
 
 
-def test_clicks_by_classification_lists_automated_classes_apart(fx):
+def test_clicks_by_classification_lists_automated_classes_apart(
+    fx: analytics_fixture.Fixture,
+) -> None:
     rows = queries.clicks_by_classification(Selection.of(start=START, end=END))
     assert rows == [
         {"classification": "unclassified", "automated": False, "clicks": 1},
@@ -485,7 +495,7 @@ def test_clicks_by_classification_lists_automated_classes_apart(fx):
     ]
 
 
-def test_clicks_by_device(fx):
+def test_clicks_by_device(fx: analytics_fixture.Fixture) -> None:
     result = queries.clicks_by_device(Selection.of(start=START, end=END))
     assert [(r["device_type"], r["total_clicks"]) for r in result["device_type"]] == [
         ("desktop", 6),
@@ -497,7 +507,7 @@ def test_clicks_by_device(fx):
     ]
 
 
-def test_clicks_by_hour_of_week(fx):
+def test_clicks_by_hour_of_week(fx: analytics_fixture.Fixture) -> None:
     grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["weekdays"][1] == "Tue"
     assert grid["human_clicks"][1][9] == 3  # Tuesday 09:00 UTC: c1, c2, c5
@@ -508,12 +518,12 @@ def test_clicks_by_hour_of_week(fx):
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_hour_of_week_uses_the_configured_time_zone(fx):
+def test_hour_of_week_uses_the_configured_time_zone(fx: analytics_fixture.Fixture) -> None:
     grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["human_clicks"][1][5] == 3  # 09:00 UTC is 05:00 in New York
 
 
-def test_top_jobs_and_links(fx):
+def test_top_jobs_and_links(fx: analytics_fixture.Fixture) -> None:
     jobs = queries.top_jobs(Selection.of(start=START, end=END))
     assert [(j["title"], j["total_clicks"], j["automated_clicks"]) for j in jobs] == [
         ("Backend Engineer", 6, 3)
@@ -528,7 +538,9 @@ def test_top_jobs_and_links(fx):
 # --- applications ---------------------------------------------------------------------------
 
 
-def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(fx):
+def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
+    fx: analytics_fixture.Fixture,
+) -> None:
     journey = queries.application_journey(fx.a1.id, Selection.of(start=START, end=END))
     assert journey is not None
     assert journey["first_human_click"] == "2026-03-10T09:00:00+00:00"
@@ -553,11 +565,13 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     assert (journey["clicks_shown"], journey["clicks_in_period"]) == (6, 6)
 
 
-def test_application_journey_is_none_for_an_unknown_application(fx):
+def test_application_journey_is_none_for_an_unknown_application(
+    fx: analytics_fixture.Fixture,
+) -> None:
     assert queries.application_journey("8c1d2a9e-0000-4000-8000-000000000000") is None
 
 
-def test_time_to_first_human_click(fx):
+def test_time_to_first_human_click(fx: analytics_fixture.Fixture) -> None:
     result = queries.time_to_first_human_click(Selection.of(application_id=fx.a1.id))
     assert result["links"] == 2
     assert result["links_opened"] == 2
@@ -577,7 +591,7 @@ def test_time_to_first_human_click(fx):
 # --- export ---------------------------------------------------------------------------------
 
 
-def test_export_rows_are_the_clicks_behind_the_view(fx):
+def test_export_rows_are_the_clicks_behind_the_view(fx: analytics_fixture.Fixture) -> None:
     rows = list(queries.export_rows(start=START, end=END, job_id=fx.job.id))
     assert len(rows) == 6
     header = queries.EXPORT_COLUMNS
@@ -594,7 +608,9 @@ def test_export_rows_are_the_clicks_behind_the_view(fx):
 # --- rollups and raw clicks agree -----------------------------------------------------------
 
 
-def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
+def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(
+    fx: analytics_fixture.Fixture,
+) -> None:
     start, end = utc(2026, 3, 10, 9, 2), utc(2026, 3, 12, 3)  # partial first and last days
     totals = queries.click_totals(Selection.of(start=start, end=end, include_automated=True))
     # c2 (09:05 on the 10th), c4, c7, c8, c9 (the 11th) and c11 (02:00 on the 12th).
@@ -606,7 +622,7 @@ def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
     }
 
 
-def test_sessions_seen_on_several_days_count_once(fx):
+def test_sessions_seen_on_several_days_count_once(fx: analytics_fixture.Fixture) -> None:
     # s1 clicks again on the 11th: still one session over the period.
     services.insert_clicks(
         [
@@ -620,7 +636,9 @@ def test_sessions_seen_on_several_days_count_once(fx):
     assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
 
 
-def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
+def test_sessions_on_days_outside_the_period_do_not_count(
+    fx: analytics_fixture.Fixture, rollups: bool
+) -> None:
     def click(when: dt.datetime, session: str) -> LinkClick:
         return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
 
@@ -642,7 +660,9 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatch):
+def test_a_rollup_run_committing_mid_count_is_not_counted_twice(
+    noon: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
 
     from django.db import connection
@@ -680,7 +700,9 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
+def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(
+    noon: dt.datetime, seed: int
+) -> None:
     """Random clicks over the last days and today, some after the rolled instant: every figure
     read through the rollups equals the one read from the raw clicks alone."""
     import random

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 from django.db import Error as DatabaseError
 
+from linktrack.rates import parse_rate
 from tracking import services
 from tracking.classify import ClickSignals, classify_into
 from tracking.clicks import burst, ratelimit, spool
@@ -53,16 +54,6 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _parse_rate(rate: str) -> tuple[int, int]:
-    """``"1000/m"`` → (1000, 60); the syntax of django-ratelimit (``"100/5m"`` too)."""
-    count, _, period = rate.partition("/")
-    multiple = int(period[:-1]) if period[:-1] else 1
-    return int(count), multiple * _RATE_UNITS[period[-1]]
-
-
 def enforce_rate_limit(
     clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
 ) -> list[tuple[LinkClick, ClickSignals, str | None]]:
@@ -75,7 +66,7 @@ def enforce_rate_limit(
     """
     if client is None:
         return clicks
-    limit, period = _parse_rate(settings.CLICK_RATE_LIMIT)
+    limit, period = parse_rate(settings.CLICK_RATE_LIMIT)
     groups: dict[str, list[int]] = {}
     for index, (click, _signals, key) in enumerate(clicks):
         if key and click.clicked_at is not None:
