@@ -134,14 +134,12 @@ def main() -> None:
         print(f"-- {group}")
 
     if args.corpus:
-        agents = []
-        for path in args.corpus:
-            agents += [line.rstrip("\n") for line in path.read_text().splitlines()]
-        agents = list(dict.fromkeys(a for a in agents if a.strip()))
-        differences = compare(agents)
-        print(f"\nverdicts compared on {len(agents)} distinct agents: {len(differences)} differ")
-        for agent, old, new in differences[:20]:
-            print(f"  {agent!r}\n    old {old}\n    new {new}")
+        lines = [line for path in args.corpus for line in path.read_text().splitlines()]
+        corpus = list(dict.fromkeys(line for line in lines if line.strip()))
+        differences = compare(corpus)
+        print(f"\nverdicts compared on {len(corpus)} distinct agents: {len(differences)} differ")
+        for agent, old_info, new_info in differences[:20]:
+            print(f"  {agent!r}\n    old {old_info}\n    new {new_info}")
 
 
 if __name__ == "__main__":
