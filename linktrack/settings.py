@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,6 +72,18 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, "").strip() or default
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+_RATE_RE = re.compile(r"^[1-9][0-9]*/(?:[1-9][0-9]*)?[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate in django-ratelimit's syntax (``"100/m"``, ``"20/10m"``), checked at start-up: a
+    typo would otherwise surface as an error on the first request the limit applies to."""
+    value = os.environ.get(name, "").strip() or default
+    if not _RATE_RE.match(value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 20/10m or 100/h, got {value!r}")
     return value
 
 
@@ -270,6 +283,20 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+
+# --- Public endpoints -----------------------------------------------------------------------
+# /track/health shows its full report (database vendor, cache backend, version, counters) to staff
+# and to callers presenting this token; everyone else gets the status only. Empty: staff only.
+HEALTH_TOKEN = env_str("HEALTH_TOKEN").strip()
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "HEALTH_TOKEN must be at least 16 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )
+# Admin sign-in attempts (POSTs) per client address (IPv6: per /64) and per username, in
+# django-ratelimit's syntax ("20/10m": 20 per 10 minutes). Past either, the login answers 429.
+ADMIN_LOGIN_RATE_PER_IP = env_rate("ADMIN_LOGIN_RATE_PER_IP", "20/10m")
+ADMIN_LOGIN_RATE_PER_USERNAME = env_rate("ADMIN_LOGIN_RATE_PER_USERNAME", "10/10m")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
