@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from analytics.views import favicon
+from linktrack.login_throttle import admin_login
 
 urlpatterns = [
     # The dashboard is the home page (it sends anonymous visitors to the login).
@@ -15,5 +16,7 @@ urlpatterns = [
     path("track/", include("tracking.urls")),
     path("api/", include("tracking.api.urls")),
     path("dashboard/", include("analytics.urls")),
+    # Before the admin's own URLs: its sign-in, throttled per address and per username.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]
