@@ -111,7 +111,7 @@ def test_an_anonymous_caller_still_sees_an_outage_as_503(monkeypatch: pytest.Mon
     ],
     ids=["wrong token", "wrong scheme", "a prefix of the token", "empty token"],
 )
-def test_a_wrong_token_gets_the_status_only(extra: dict[str, str]) -> None:
+def test_a_wrong_token_gets_the_status_only(extra: dict[str, Any]) -> None:
     assert Client().get("/track/health", **extra).json() == {"status": "ok"}
 
 

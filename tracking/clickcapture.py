@@ -22,6 +22,7 @@ from tracking import services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
 from tracking.models import LinkClick
+from tracking.optout import asks_not_to_be_tracked
 
 SESSION_COOKIE = "lt_sid"
 SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -135,12 +136,7 @@ def header(request: HttpRequest, name: str) -> str | None:
 
 def opted_out(request: HttpRequest) -> bool:
     """Do Not Track (``DNT: 1``) or Global Privacy Control (``Sec-GPC: 1``), when respected."""
-    if not settings.RESPECT_DNT:
-        return False
-    return (
-        request.META.get("HTTP_DNT", "").strip() == "1"
-        or request.META.get("HTTP_SEC_GPC", "").strip() == "1"
-    )
+    return settings.RESPECT_DNT and asks_not_to_be_tracked(request.META)
 
 
 def _query(request: HttpRequest) -> QueryDict:
