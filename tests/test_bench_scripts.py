@@ -185,3 +185,16 @@ def test_a_process_group_is_stopped_with_its_children_even_if_it_ignores_sigterm
     group.stop(timeout=1)
     assert time.monotonic() - started < 10
     assert processes_marked(marker) == []
+
+
+@pytest.mark.parametrize("script", ["admin_pages.py", "maintenance.py"])
+def test_in_process_benches_name_an_unreachable_postgres(marker: str, script: str) -> None:
+    env = bench_env(marker, os.environ["PATH"])
+    env.update(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/linktrack_bench_unreachable",
+        SECRET_KEY="bench-test",
+    )
+    result = run_bench(script, [], env)
+    assert result.returncode != 0
+    assert "PostgreSQL is not reachable" in result.stderr
+    assert "Traceback" not in result.stderr
