@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -52,6 +53,11 @@ class ProcessGroup:
         self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
+        # SIGKILL is delivered, not awaited: give the members a moment to be gone (signal 0 only
+        # asks whether the group still has any).
+        deadline = time.monotonic() + 5
+        while self._signal_group(0) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def start(stack: contextlib.ExitStack, args: Sequence[str], **popen_kwargs: Any) -> ProcessGroup:
