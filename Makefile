@@ -40,11 +40,11 @@ run: $(VENV)/.runtime-installed var/secret_key
 		echo "buffered clicks: starting the click writer"; \
 		$(BIN)/python manage.py run_click_writer & writer=$$!; \
 		trap 'kill -TERM $$writer 2>/dev/null; wait $$writer 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-			--access-logfile - --graceful-timeout 10; \
+		$(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
+			--bind $(HOST):$(PORT) --workers $(WORKERS); \
 	else \
-		exec $(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-			--access-logfile - --graceful-timeout 10; \
+		exec $(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
+			--bind $(HOST):$(PORT) --workers $(WORKERS); \
 	fi
 
 test: $(VENV)/.dev-installed

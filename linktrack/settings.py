@@ -283,6 +283,20 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# --- Public endpoints -----------------------------------------------------------------------
+# /track/health shows its full report (database vendor, cache backend, version, counters) to staff
+# and to callers presenting this token; everyone else gets the status only. Empty: staff only.
+HEALTH_TOKEN = env_str("HEALTH_TOKEN").strip()
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "HEALTH_TOKEN must be at least 16 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )
+# Admin sign-in attempts (POSTs) per client address (IPv6: per /64) and per username, in
+# django-ratelimit's syntax ("20/10m": 20 per 10 minutes). Past either, the login answers 429.
+ADMIN_LOGIN_RATE_PER_IP = env_rate("ADMIN_LOGIN_RATE_PER_IP", "20/10m")
+ADMIN_LOGIN_RATE_PER_USERNAME = env_rate("ADMIN_LOGIN_RATE_PER_USERNAME", "10/10m")
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", TRACKING_BASE_URL.startswith("https"))

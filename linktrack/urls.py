@@ -13,6 +13,7 @@ from django.views.generic import RedirectView
 
 from analytics.api import urls as analytics_api
 from analytics.views import favicon
+from linktrack.login_throttle import admin_login
 from tracking.api import urls as tracking_api
 
 api_patterns = [*tracking_api.urlpatterns, *analytics_api.urlpatterns, tracking_api.not_found]
@@ -24,5 +25,7 @@ urlpatterns = [
     path("track/", include("tracking.urls")),
     path("api/", include((api_patterns, tracking_api.app_name))),
     path("dashboard/", include("analytics.urls")),
+    # Before the admin's own URLs: its sign-in, throttled per address and per username.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]

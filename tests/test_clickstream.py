@@ -179,6 +179,7 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
     settings: Any, stream: str
 ) -> None:
     settings.CLICK_BACKLOG_MAX_AGE_SECONDS = 60
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
     tracking_id = make_link()
     click = services.build_click(
         tracking_id=tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=2)
@@ -188,14 +189,14 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
     client.xadd(stream, {"c": clickstream.encode_click(click, signals={})}, id=old_id)
     queue_click(tracking_id)
 
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     assert response.status_code == 503
     clicks = response.json()["clicks"]
     assert (clicks["status"], clicks["stream_length"], clicks["unwritten"]) == ("error", 2, 2)
     assert clicks["oldest_unwritten_age_seconds"] >= 119
 
     ClickWriter(consumer="health").run(drain=True)
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     clicks = response.json()["clicks"]
     assert (clicks["status"], clicks["unwritten"], clicks["pending"]) == ("ok", 0, 0)
     assert clicks["oldest_unwritten_age_seconds"] is None
@@ -205,8 +206,9 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
 @pytest.mark.django_db
 def test_health_is_503_when_the_click_stream_is_unreachable(settings: Any, stream: str) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
     clickstream.reset_clients()
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     assert response.status_code == 503
     assert response.json()["clicks"]["stream_error"] == "ConnectionError"
 

@@ -508,7 +508,8 @@ def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> Non
     for _ in range(5):
         assert visit(Client(), tracking_id).status_code == 302
     assert LinkClick.objects.count() == 2
-    health = Client().get(reverse("tracking:health")).json()
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
+    health = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN}).json()
     assert health["clicks"]["suppressed_by_rate_limit"] == 3
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from tracking import linkcache, services
 from tracking.clicks import capture, ratelimit, record
 from tracking.clicks.burst import FollowUp
-from tracking.health import health_report
+from tracking.health import details_allowed, health_report, public_report
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,14 @@ def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
 
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
-    """Database, cache and click-recording state: 200 when all is well, 503 otherwise."""
+    """Database, cache and click-recording state: 200 when all is well, 503 otherwise.
+
+    Anonymous callers get the status only; the full report needs staff or ``HEALTH_TOKEN``.
+    """
     report: dict[str, Any]
     report, healthy = health_report()
+    if not details_allowed(request):
+        report = public_report(report)
     response = JsonResponse(report, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response

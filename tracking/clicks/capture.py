@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from tracking import services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
+from tracking.optout import asks_not_to_be_tracked
 from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS
 
 SESSION_COOKIE = "lt_sid"
@@ -124,12 +125,7 @@ def header(request: HttpRequest, name: str) -> str | None:
 
 def opted_out(request: HttpRequest) -> bool:
     """Do Not Track (``DNT: 1``) or Global Privacy Control (``Sec-GPC: 1``), when respected."""
-    if not settings.RESPECT_DNT:
-        return False
-    return (
-        request.META.get("HTTP_DNT", "").strip() == "1"
-        or request.META.get("HTTP_SEC_GPC", "").strip() == "1"
-    )
+    return settings.RESPECT_DNT and asks_not_to_be_tracked(request.META)
 
 
 def _query(request: HttpRequest) -> QueryDict:
