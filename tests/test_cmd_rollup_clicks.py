@@ -141,5 +141,5 @@ def test_rollups_of_a_deleted_link_are_ignored(fx):
 
 
 def test_a_negative_refresh_window_is_refused():
-    with pytest.raises(CommandError, match="--refresh-days must be 0 or more"):
+    with pytest.raises(CommandError, match="--refresh-days must be at least 0"):
         call_command("rollup_clicks", "--refresh-days", "-1")
