@@ -275,3 +275,19 @@ def test_commands_accept_the_longest_day_counts(link: TrackedLink) -> None:
     assert "Deleted 0 clicks" in run_command("purge_clicks", "--days", "3660")
     assert "Anonymized 0 clicks" in run_command("anonymize_clicks", "--days", "3660")
     run_command("rollup_clicks", "--refresh-days", "3660")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["purge_clicks", "--batch-size", HUGE * 2],
+        ["anonymize_clicks", "--batch-size", HUGE * 2],
+        ["erase", "--ip", "203.0.113.7", "--batch-size", HUGE * 2],
+    ],
+)
+def test_batch_sizes_past_any_database_integer_are_a_command_error(
+    link: TrackedLink, args: list[str]
+) -> None:
+    make_click(link, days_ago=1000)
+    with pytest.raises(CommandError, match="--batch-size must be at least 1 and at most"):
+        call_command(*args)

@@ -22,6 +22,17 @@ def checked_days(days: int, *, field: str, minimum: int = 1) -> int:
         raise CommandError(exc.message) from None
 
 
+# One batch is one transaction: more rows than this would hold locks for long, and a number past
+# the database's integer range would fail inside the query instead of here.
+BATCH_SIZE_MAX = 100_000
+
+
+def checked_batch_size(batch_size: int) -> int:
+    if not 1 <= batch_size <= BATCH_SIZE_MAX:
+        raise CommandError(f"--batch-size must be at least 1 and at most {BATCH_SIZE_MAX}.")
+    return batch_size
+
+
 def add_batch_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--batch-size",
@@ -73,9 +84,7 @@ class RetentionCommand(BaseCommand):
         if days is None:
             days, source = getattr(settings, self.setting_name), self.setting_name
         checked_days(days, field=source)
-        batch_size = options["batch_size"]
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+        batch_size = checked_batch_size(options["batch_size"])
         cutoff = services.retention_cutoff(days=days)
         pending = self.matching(older_than=cutoff).count()
         which = f"clicks made before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days ago)"
