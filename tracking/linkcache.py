@@ -119,9 +119,15 @@ def _shared_set(tracking_id: str, value: ResolvedLink | None) -> None:
         logger.warning("shared cache unavailable for link store", exc_info=True)
 
 
+def shared_cache_is_process_local() -> bool:
+    """Whether the "shared" cache lives in this process (local memory) or stores nothing at all."""
+    backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    return backend in {"LocMemCache", "DummyCache"}
+
+
 def _shared_miss_allowed() -> bool:
     """Whether the shared cache may take one more unknown id in this window (module docstring)."""
-    if settings.CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
+    if shared_cache_is_process_local():
         return False
     window_seconds = settings.LINK_NEGATIVE_CACHE_SECONDS
     key = f"link:v1:misses:{int(time.time() // window_seconds)}"
