@@ -34,6 +34,7 @@ from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
 from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
+from tracking import periods
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
 T = TypeVar("T")
@@ -81,6 +82,9 @@ def _page(
         chart_query=filters.query(**scope),
         export_query=filters.query(**scope),
         time_zone=settings.TIME_ZONE,
+        # The date pickers offer only what the filters accept.
+        earliest_date=periods.EARLIEST_DATE,
+        latest_date=periods.latest_date(),
     )
     return render(request, template, context)
 

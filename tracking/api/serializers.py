@@ -8,13 +8,12 @@ serializers fix the documented shape of every response.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from tracking import periods
 from tracking.models import ApplicationStatus, Classification
 from tracking.services import (
     CREATED_BY_MAX,
@@ -54,7 +53,7 @@ class FlexibleDateTimeField(serializers.DateTimeField):
                 try:
                     if self.end_of_day:
                         day += dt.timedelta(days=1)
-                    return _in_range(dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz()))
+                    return _in_range(periods.local_midnight(day))
                 except OverflowError:
                     self.fail("out_of_range")
         try:
@@ -66,10 +65,6 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             self.fail("out_of_range")
 
 
-def _local_tz() -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def _in_range(value: dt.datetime) -> dt.datetime:
     """Raise OverflowError for instants that cannot be expressed in UTC (year 1 or 9999 edges)."""
     value.astimezone(dt.UTC)
@@ -78,6 +73,15 @@ def _in_range(value: dt.datetime) -> dt.datetime:
     if not value < dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1):
         raise OverflowError(value)
     return value
+
+
+def check_range(attrs: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    """``attrs`` whose ``start``..``end`` lie within :mod:`tracking.periods`' bounds, else a 400."""
+    try:
+        periods.check_instants(attrs.get(start), attrs.get(end), fields=(start, end))
+    except periods.RangeError as exc:
+        raise serializers.ValidationError({exc.field: [exc.message]}) from None
+    return attrs
 
 
 def _identifier(**kwargs: Any) -> serializers.CharField:
@@ -344,6 +348,9 @@ class LinkFilterInput(serializers.Serializer):
         required=False, max_length=200, help_text="In tracking_id, URL and description."
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs, "created_after", "created_before")
+
 
 class ClickFilterInput(serializers.Serializer):
     start = FlexibleDateTimeField(required=False, help_text="Clicks at or after (ISO 8601).")
@@ -354,6 +361,9 @@ class ClickFilterInput(serializers.Serializer):
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
     job = serializers.UUIDField(required=False)
     application = serializers.UUIDField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs, "start", "end")
 
 
 class JobFilterInput(serializers.Serializer):
