@@ -5,7 +5,7 @@ import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -29,6 +29,7 @@ CHARTS = [
 @pytest.fixture
 def staff() -> Client:
     user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
     client = Client()
     client.force_login(user)
     return client

@@ -11,7 +11,14 @@ from typing import Any
 from rest_framework import serializers
 
 from tracking import periods
-from tracking.api.serializers import FlexibleDateTimeField, JobFields, LinkOutput, check_range
+from tracking.api.serializers import (
+    FlexibleDateTimeField,
+    JobFields,
+    LinkOutput,
+    PersonalDataOutput,
+    check_range,
+    personal_field,
+)
 
 # --- Query parameters -----------------------------------------------------------------------
 
@@ -76,14 +83,14 @@ class ClickStatisticsOutput(ClickCountsOutput):
     )
 
 
-class TimelineClickOutput(serializers.Serializer):
+class TimelineClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
     clicked_at = serializers.DateTimeField(allow_null=True)
     click_source = serializers.CharField(allow_null=True)
-    ip_address = serializers.CharField(allow_null=True)
+    ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
-    session_id = serializers.CharField(allow_null=True)
+    session_id = personal_field()
     metadata = serializers.JSONField()
     classification = serializers.CharField(allow_null=True)
     classification_reasons = serializers.JSONField()

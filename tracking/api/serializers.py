@@ -14,9 +14,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tracking import periods
+from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.models import ApplicationStatus, Classification
 from tracking.services import (
-    CREATED_BY_MAX,
     IDENTIFIER_MAX,
     REFERRER_MAX,
     SESSION_ID_MAX,
@@ -117,7 +117,8 @@ class LinkCreateInput(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=10_000
     )
-    created_by = serializers.CharField(required=False, max_length=CREATED_BY_MAX)
+    # No ``created_by``: the server names the key or user that creates the link (a client's own
+    # note belongs in ``description``); like any field the API does not take, one sent is ignored.
     tracking_id = serializers.CharField(
         required=False,
         max_length=TRACKING_ID_MAX,
@@ -261,14 +262,35 @@ class ClickBatchOutput(serializers.Serializer):
     results = ClickBatchItemOutput(many=True)
 
 
-class ClickOutput(serializers.Serializer):
+def personal_field(**kwargs: Any) -> serializers.CharField:
+    """A click field that identifies a visitor: present only for callers allowed to see it."""
+    return serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Only with scope `clicks:read` (sessions: permission to view clicks).",
+        **kwargs,
+    )
+
+
+class PersonalDataOutput(serializers.Serializer):
+    """Leaves out :data:`PERSONAL_CLICK_FIELDS` unless ``context["personal_data"]`` is true."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if not self.context.get("personal_data", False):
+            for name in PERSONAL_CLICK_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class ClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
     clicked_at = serializers.DateTimeField(allow_null=True)
-    ip_address = serializers.CharField(allow_null=True)
-    user_agent = serializers.CharField(allow_null=True)
+    ip_address = personal_field()
+    user_agent = personal_field()
     referrer_url = serializers.CharField(allow_null=True, max_length=REFERRER_MAX)
-    session_id = serializers.CharField(allow_null=True, max_length=SESSION_ID_MAX)
+    session_id = personal_field(max_length=SESSION_ID_MAX)
     click_source = serializers.CharField(allow_null=True)
     metadata = serializers.JSONField(allow_null=True)
     classification = serializers.CharField(allow_null=True)

@@ -15,8 +15,10 @@ from tracking.models import APIKey
 
 class Command(BaseCommand):
     help = (
-        "Create an API key with scopes (links:read, links:write, clicks:write, analytics:read). "
-        "Only its hash is stored: the key is shown once, on the last line of the output."
+        "Create an API key with scopes (links:read, links:write, clicks:read, clicks:write, "
+        "analytics:read); clicks:read adds who clicked (IP address, session id, user agent) to "
+        "the clicks a key reads. Only its hash is stored: the key is shown once, on the last "
+        "line of the output."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
