@@ -28,6 +28,7 @@ var/secret_key:
 
 run: $(VENV)/.runtime-installed var/secret_key
 	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"; \
+	export TRACKING_BASE_URL="$${TRACKING_BASE_URL:-http://$(HOST):$(PORT)}"; \
 	set -e; \
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py bootstrap_admin; \
