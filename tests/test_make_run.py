@@ -46,7 +46,7 @@ def make_run(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.Complete
     )
 
 
-def _unused(var_dir: Path) -> subprocess.CompletedProcess[str]:
+def manage_check(var_dir: Path) -> subprocess.CompletedProcess[str]:
     """`manage.py check` as a user types it: no SECRET_KEY, no DEBUG in the environment."""
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -90,3 +90,38 @@ def test_make_run_keeps_a_tracking_base_url_the_user_set(tmp_path: Path) -> None
         line.split("base=")[1].split()[0] for line in result.stdout.splitlines() if "base=" in line
     }
     assert bases == {"https://links.example.com"}
+
+
+@needs_make
+def test_make_run_creates_a_secret_key_only_its_owner_can_read(tmp_path: Path) -> None:
+    result = make_run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    key_file = tmp_path / "var" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_text().strip()) >= 50
+    assert "key=set" in result.stdout
+
+
+def test_manage_py_finds_the_secret_key_make_run_keeps(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("a-long-random-key-as-make-run-writes-it-0123456789abcdefghij\n")
+    key_file.chmod(0o600)
+    result = manage_check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_manage_py_refuses_a_secret_key_file_others_can_read(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("a-long-random-key-as-make-run-writes-it-0123456789abcdefghij\n")
+    key_file.chmod(0o644)
+    result = manage_check(tmp_path)
+    assert result.returncode != 0
+    assert f"chmod 600 {key_file}" in result.stderr
+
+
+def test_manage_py_without_a_key_says_where_make_run_keeps_one(tmp_path: Path) -> None:
+    result = manage_check(tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+    assert str(tmp_path / "secret_key") in result.stderr
