@@ -10,7 +10,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from tracking.api.serializers import FlexibleDateTimeField, JobFields, LinkOutput
+from tracking.api.serializers import (
+    ClassificationReasonsField,
+    ClickMetadataField,
+    FlexibleDateTimeField,
+    JobFields,
+    LinkOutput,
+)
 
 # --- Query parameters -----------------------------------------------------------------------
 
@@ -81,9 +87,9 @@ class TimelineClickOutput(serializers.Serializer):
     ip_address = serializers.CharField(allow_null=True)
     referrer_url = serializers.CharField(allow_null=True)
     session_id = serializers.CharField(allow_null=True)
-    metadata = serializers.JSONField()
+    metadata = ClickMetadataField()
     classification = serializers.CharField(allow_null=True)
-    classification_reasons = serializers.JSONField()
+    classification_reasons = ClassificationReasonsField()
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)
