@@ -4,6 +4,7 @@ columns) are counted by `/track/health` and reported by `run_maintenance`."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -16,9 +17,7 @@ from tracking.models import LinkClick, TrackedLink
 pytestmark = pytest.mark.django_db
 
 
-def shift(
-    model: type[LinkClick] | type[TrackedLink], field: str, pk: object, **delta: float
-) -> None:
+def shift(model: type[LinkClick] | type[TrackedLink], field: str, pk: Any, **delta: float) -> None:
     """Move a row's time as a writer with the wrong zone would have stored it."""
     model.objects.filter(pk=pk).update(**{field: timezone.now() + dt.timedelta(**delta)})
 
