@@ -209,7 +209,7 @@ def test_the_link_list_shows_the_columns_a_user_scans(admin_client: Client) -> N
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', body)
     assert headers == [
         "link",
-        "link_function",
+        "function",
         "job_label",
         "people",
         "automated",

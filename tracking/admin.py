@@ -412,7 +412,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     # The columns a user scans, sized for a 1280-px screen; the rest is on the link's page.
     list_display = (
         "link",
-        "link_function",
+        "function",
         "job_label",
         "people",
         "automated",
@@ -469,6 +469,10 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         if obj.active:
             return obj.tracking_id
         return format_html('{} <span class="inactive-link">inactive</span>', obj.tracking_id)
+
+    @admin.display(description="Function", ordering="link_function")
+    def function(self, obj: TrackedLink) -> str:
+        return obj.link_function
 
     @admin.display(description="Job", ordering="job__title")
     def job_label(self, obj: TrackedLink) -> str:
