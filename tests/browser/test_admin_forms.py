@@ -20,7 +20,7 @@ from tests.browser.test_dashboard import (
     serial_live_server,  # noqa: F401 - the live server, one request at a time on SQLite
     sync_playwright,
 )
-from tracking.models import JobApplication, TrackedLink
+from tracking.models import Job, JobApplication, TrackedLink
 
 pytestmark = [
     pytest.mark.browser,
@@ -143,9 +143,7 @@ def test_a_link_is_added_with_its_job_found_by_name_and_its_own_link_type(
 def test_the_link_package_action_says_what_it_created(
     live_server: Any, admin_page: Watched
 ) -> None:
-    application = JobApplication.objects.filter(links__isnull=True).first() or (
-        JobApplication.objects.create(job=TrackedLink.objects.exclude(job=None)[0].job)
-    )
+    application = JobApplication.objects.create(job=Job.objects.filter(posting_url__gt="")[0])
     page = admin_page.page
     page.goto(f"{live_server.url}{reverse('admin:tracking_jobapplication_changelist')}")
     page.check(f"input[name=_selected_action][value='{application.pk}']")
