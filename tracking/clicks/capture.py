@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from tracking import services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
-from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS
+from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS, is_secret_parameter, parse_ip
 
 SESSION_COOKIE = "lt_sid"
 SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -74,13 +74,7 @@ def _parse_address(value: str) -> _Address | None:
         value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # "203.0.113.7:51234"
         value = value.split(":", 1)[0]
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
+    return parse_ip(value)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -145,17 +139,24 @@ def query_metadata(request: HttpRequest) -> dict[str, Any]:
     """UTM tags and other query parameters, bounded in count, length and total size.
 
     ``src`` is left out (it sets the click source). The first value of a repeated parameter wins.
+    Parameters that hold an e-mail address or a credential are dropped here already
+    (:func:`tracking.services.validation.is_secret_parameter`), so that they never reach the
+    click stream or the spool either; they count against the limit, which bounds the checks.
     """
     metadata: dict[str, Any] = {}
+    dropped = 0
     used = 2  # the braces of the JSON object
     query = _query(request)
     for key in query:
-        if len(metadata) >= QUERY_MAX_PARAMS:
+        if len(metadata) + dropped >= QUERY_MAX_PARAMS:
             break
         clean_key = CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
         if not clean_key or clean_key == "src" or clean_key in metadata:
             continue
         value = CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
+        if is_secret_parameter(clean_key, value):
+            dropped += 1
+            continue
         cost = len(clean_key.encode()) + len(value.encode()) + 8
         if used + cost > QUERY_MAX_BYTES:
             break
