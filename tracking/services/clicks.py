@@ -39,6 +39,7 @@ from tracking.services.validation import (
     parse_uuid,
     tracking_host,
     validate_identifier,
+    validate_reported_clicked_at,
 )
 
 # Referrer host suffixes that mean "opened from a webmail client" (seed 001 source table).
@@ -174,6 +175,7 @@ def record_click(
         click_id=click_id,
         http_method=http_method,
     )
+    validate_reported_clicked_at(click.clicked_at)
     insert_clicks([click])
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
@@ -248,6 +250,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
             if not active:
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
+            validate_reported_clicked_at(click.clicked_at)
         except ServiceError as exc:
             prepared.append(exc)
             continue
