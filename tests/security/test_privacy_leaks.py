@@ -347,3 +347,40 @@ def test_the_privacy_rules_reach_the_dead_letter_stream(stream: str) -> None:
     assert not {"ip", "ua"} & anonymized.keys() and "client_ip" not in anonymized["sig"]
     assert (recent["ip"], recent["sid"]) == (VISITOR_IP, "sess_recent")
     assert {entry["reason"] for entry in entries} == {"test reason"}
+
+
+# --- The referrer: the same rule for the page a link was opened from ------------------------
+
+
+@pytest.mark.parametrize(
+    ("referrer", "stored"),
+    [
+        ("https://mail.google.com/", "https://mail.google.com/"),
+        (
+            "https://www.indeed.com/viewjob?jk=1&from=serp",
+            "https://www.indeed.com/viewjob?jk=1&from=serp",
+        ),
+        (
+            "https://crm.example.com/inbox?email=alice%40example.com&tab=2",
+            "https://crm.example.com/inbox?tab=2",
+        ),
+        (
+            "https://app.example.com/cb#access_token=abc&state=ok",
+            "https://app.example.com/cb#state=ok",
+        ),
+        ("https://bob:hunter2@intranet.example.com/page", "https://intranet.example.com/page"),
+        ("https://example.com/reset?token=abc", "https://example.com/reset"),
+    ],
+)
+def test_the_referrer_keeps_no_address_or_credential(referrer: str, stored: str) -> None:
+    link = make_link()
+    Client(HTTP_REFERER=referrer).get(f"/track/{link.tracking_id}")
+    services.record_click(tracking_id=link.tracking_id, referrer_url=referrer)
+    assert set(LinkClick.objects.values_list("referrer_url", flat=True)) == {stored}
+
+
+def test_the_referrer_never_reaches_the_queued_click_with_a_secret() -> None:
+    link = make_link()
+    request = RequestFactory().get("/track/x", HTTP_REFERER="https://x.example/?to=a@b.example")
+    captured = capture.capture_request(request, link=_resolved(link.tracking_id))
+    assert captured.fields["referrer_url"] == "https://x.example/"

@@ -21,7 +21,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from tracking import services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
-from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS, is_secret_parameter, parse_ip
+from tracking.services.validation import (
+    CONTROL_RE,
+    SAFE_ID_CHARS,
+    is_secret_parameter,
+    parse_ip,
+    referrer_without_secrets,
+)
 
 SESSION_COOKIE = "lt_sid"
 SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -212,7 +218,8 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         user_agent = user_agent[: services.USER_AGENT_MAX]
     referrer = header(request, "HTTP_REFERER")
     if referrer:
-        referrer = referrer[: services.REFERRER_MAX]
+        # Filtered here already, so that no secret reaches the click stream or the spool.
+        referrer = referrer_without_secrets(referrer[: services.REFERRER_MAX])
     private = opted_out(request)
     session, is_new = (None, False) if private else session_id(request)
     has_query = bool(meta.get("QUERY_STRING"))  # most redirects have none: skip parsing it

@@ -37,6 +37,7 @@ from tracking.services.validation import (
     clean_text,
     is_valid_tracking_id,
     parse_uuid,
+    referrer_without_secrets,
     tracking_host,
     validate_identifier,
     validate_reported_clicked_at,
@@ -121,6 +122,8 @@ def build_click(
 ) -> LinkClick:
     """Validate and normalise one click into an unsaved row (no database access)."""
     referrer = clean_text(referrer_url, field="referrer_url", max_length=REFERRER_MAX)
+    if referrer:
+        referrer = referrer_without_secrets(referrer) or None
     if click_source is None:
         source = detect_click_source(referrer)
     else:

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
 from django.db.models import Model
@@ -268,6 +268,43 @@ def without_secrets(value: Any) -> Any:
             if not (isinstance(item, str) and is_secret_value(item))
         ]
     return value
+
+
+# A referrer's query and fragment are checked one parameter at a time, at most this many; the
+# rest of a longer one is dropped (a real referrer has a handful).
+REFERRER_MAX_PARAMS = 20
+
+
+def referrer_without_secrets(url: str) -> str:
+    """``url`` (a referrer) without the query or fragment parameters that
+    :func:`is_secret_parameter` refuses, and without user info (``user:password@``).
+
+    A page's address can hold the same e-mail addresses and tokens as a tracked link's query
+    (``/inbox?email=…``, ``#access_token=…``); the referrer must not keep them either. Parameters
+    are kept as they were written (not re-encoded), so an innocent referrer is stored unchanged.
+    """
+    if "?" not in url and "#" not in url and "@" not in url:
+        return url  # the usual referrer, an origin or a path: nothing to look at
+    base, hash_mark, fragment = url.partition("#")
+    base, question_mark, query = base.partition("?")
+    scheme, separator, rest = base.partition("://")
+    if separator:
+        authority, slash, path = rest.partition("/")
+        base = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    query = _without_secret_parameters(query) if question_mark else ""
+    fragment = _without_secret_parameters(fragment) if hash_mark else ""
+    return base + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+
+
+def _without_secret_parameters(text: str) -> str:
+    kept: list[str] = []
+    for number, part in enumerate(text.split("&", REFERRER_MAX_PARAMS)):
+        if number == REFERRER_MAX_PARAMS:
+            break  # the rest, unchecked, is left out
+        name, _equals, value = part.partition("=")
+        if not is_secret_parameter(unquote_plus(name), unquote_plus(value)):
+            kept.append(part)
+    return "&".join(kept)
 
 
 def clean_metadata(value: Any) -> dict[str, Any]:
