@@ -75,14 +75,25 @@ def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     try:
         services.insert_new_click(click)
     except DatabaseError as exc:
-        logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
+        logger.error(
+            "database unavailable, spooling click %s: %s",
+            click.click_id,
+            services.describe_database_error(exc),
+        )
         queued = queued_signals(ip_address=click.ip_address, signals=signals)
         payload = stream.encode_click(click, signals=queued.as_dict())
         try:
             spool.append(payload)
-        except OSError:
-            # Nowhere left to put it: log everything needed to replay it by hand.
-            logger.exception("click not stored or spooled: %s", payload)
+        except OSError as spool_error:
+            # Nowhere left to put it. The payload is not logged: it holds the visitor's IP
+            # address and user agent, and logs are kept and shipped beyond any retention rule.
+            logger.error(
+                "click %s on %s at %s lost: not stored and not spooled (%s)",
+                click.click_id,
+                click.tracking_id,
+                click.clicked_at,
+                spool_error,
+            )
         return None
     return burst.follow_up(click, signals)
 

@@ -239,8 +239,10 @@ class ClickWriter:
             try:
                 stored += write_clicks([click], limiter=self.stream.client)
             except (DataError, IntegrityError) as exc:
-                logger.error("the database refused stream entry %s: %s", entry.entry_id, exc)
-                self.stream.dead_letter(entry, f"refused by the database: {exc}")
+                # Described without its detail, which quotes the row (IP, user agent).
+                reason = services.describe_database_error(exc)
+                logger.error("the database refused stream entry %s: %s", entry.entry_id, reason)
+                self.stream.dead_letter(entry, f"refused by the database: {reason}")
         return stored
 
     def replay_spool(self) -> int:
@@ -318,7 +320,10 @@ class ClickWriter:
             except (redis.RedisError, DatabaseError) as exc:
                 self._failures += 1
                 backoff = min(_MAX_BACKOFF_SECONDS, 0.25 * 2**self._failures)
-                logger.warning("click writer: %s; retrying in %.1fs", exc, backoff)
+                problem = (
+                    services.describe_database_error(exc) if isinstance(exc, DatabaseError) else exc
+                )
+                logger.warning("click writer: %s; retrying in %.1fs", problem, backoff)
                 # The failed batch stays pending on this consumer: read it again first.
                 self._recheck_own_pending = True
                 self._group_ready = False

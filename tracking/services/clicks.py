@@ -37,8 +37,10 @@ from tracking.services.validation import (
     clean_text,
     is_valid_tracking_id,
     parse_uuid,
+    referrer_without_secrets,
     tracking_host,
     validate_identifier,
+    validate_reported_clicked_at,
 )
 
 # Referrer host suffixes that mean "opened from a webmail client" (seed 001 source table).
@@ -120,6 +122,8 @@ def build_click(
 ) -> LinkClick:
     """Validate and normalise one click into an unsaved row (no database access)."""
     referrer = clean_text(referrer_url, field="referrer_url", max_length=REFERRER_MAX)
+    if referrer:
+        referrer = referrer_without_secrets(referrer) or None
     if click_source is None:
         source = detect_click_source(referrer)
     else:
@@ -174,6 +178,7 @@ def record_click(
         click_id=click_id,
         http_method=http_method,
     )
+    validate_reported_clicked_at(click.clicked_at)
     insert_clicks([click])
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
@@ -248,6 +253,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
             if not active:
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
+            validate_reported_clicked_at(click.clicked_at)
         except ServiceError as exc:
             prepared.append(exc)
             continue

@@ -28,7 +28,13 @@ from tracking import signals
 from tracking.models import LinkClick, TrackedLink
 from tracking.services.errors import ValidationFailed
 from tracking.services.links import invalidate_cached_link
-from tracking.services.validation import SESSION_ID_MAX, clean_ip, clean_text, parse_uuid
+from tracking.services.validation import (
+    SESSION_ID_MAX,
+    clean_ip,
+    clean_text,
+    parse_uuid,
+    stored_forms_of_ip,
+)
 
 PRIVACY_BATCH_SIZE = 1000
 
@@ -221,7 +227,8 @@ class ErasureRequest:
         if self.job_id or self.application_id:
             match |= Q(tracking__in=self.links().values("pk"))
         if self.ip_address:
-            match |= Q(ip_address=self.ip_address)
+            # Normalised by parse(); rows stored before normalisation may hold the mapped form.
+            match |= Q(ip_address__in=stored_forms_of_ip(self.ip_address))
         if self.session_id:
             match |= Q(session_id=self.session_id)
         return LinkClick.objects.filter(match)
