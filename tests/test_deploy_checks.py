@@ -30,6 +30,8 @@ PRODUCTION = {
     "SECURE_HSTS_PRELOAD": "true",
     "SESSION_COOKIE_SECURE": "true",
     "CSRF_COOKIE_SECURE": "true",
+    "GEOIP_CITY_PATH": "/var/lib/geoip/GeoLite2-City.mmdb",
+    "GEOIP_ASN_PATH": "/var/lib/geoip/GeoLite2-ASN.mmdb",
 }
 
 

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest
 
+from tracking import geo
 from tracking.clicks import ratelimit, record, spool, stream
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def health_report() -> tuple[dict[str, Any], bool]:
         "database": database_state(),
         "cache": cache_state(),
         "clicks": clicks_state(),
+        "geo": geo.geo_state(),
     }
     healthy = all(component["status"] == "ok" for component in components.values())
     report = {

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tracking import linkcache
+from tracking import geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -174,6 +174,7 @@ def record_click(
         click_id=click_id,
         http_method=http_method,
     )
+    geo.locate_into(click, click.ip_address)
     insert_clicks([click])
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
@@ -266,6 +267,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
             application_id=None,
         )
         classify_into(click, signals)
+        geo.locate_click(click, signals)
         prepared.append(click)
     return prepared
 
