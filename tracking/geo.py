@@ -30,6 +30,7 @@ import ipaddress
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,16 +88,17 @@ NOWHERE = Location()
 class _Database:
     """One database file: opened lazily, reopened when its mtime changes."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, opener: Callable[[str], Any]) -> None:
         self.kind = kind
+        self.opener = opener
         self.lock = threading.Lock()
         self.path: Path | None = None
-        self.reader: geoip2.database.Reader | None = None
+        self.reader: Any = None
         self.mtime_ns: int | None = None
         self.checked_at = float("-inf")
         self.problem: str | None = None
 
-    def current(self, path: Path | None) -> geoip2.database.Reader | None:
+    def current(self, path: Path | None) -> Any:
         now = time.monotonic()
         if path == self.path and now - self.checked_at < RELOAD_CHECK_SECONDS:
             return self.reader
@@ -119,7 +121,7 @@ class _Database:
         if path == self.path and mtime_ns == self.mtime_ns:
             return  # unchanged (or unchanged and still broken: warned already)
         try:
-            reader = geoip2.database.Reader(str(path))
+            reader = self.opener(str(path))
         except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
             self._set(path, None, mtime_ns, f"{path} is not a MaxMind database: {exc}")
             return
@@ -129,7 +131,7 @@ class _Database:
     def _set(
         self,
         path: Path | None,
-        reader: geoip2.database.Reader | None,
+        reader: Any,
         mtime_ns: int | None,
         problem: str | None,
     ) -> None:
@@ -143,11 +145,14 @@ class _Database:
             _cached_lookup.cache_clear()
 
 
-_city_db = _Database("city")
-_asn_db = _Database("asn")
+# City and country records go through geoip2's models. ASN records are read as they are:
+# geoip2's ``asn()`` accepts only databases typed "GeoLite2-ASN", while DB-IP's ASN Lite and
+# MaxMind's ISP databases hold the same two fields under other type names.
+_city_db = _Database("city", geoip2.database.Reader)
+_asn_db = _Database("asn", maxminddb.open_database)
 
 
-def build_date(reader: geoip2.database.Reader) -> str:
+def build_date(reader: Any) -> str:
     epoch = reader.metadata().build_epoch
     return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).date().isoformat()
 
@@ -178,7 +183,7 @@ class _Checked:
     next_check = float("-inf")
 
 
-def _readers() -> tuple[geoip2.database.Reader | None, geoip2.database.Reader | None]:
+def _readers() -> tuple[Any, Any]:
     key = (settings.GEOIP_CITY_PATH, settings.GEOIP_ASN_PATH, settings.GEOIP_DEMO_DIR)
     now = time.monotonic()
     if key != _Checked.key or now >= _Checked.next_check:
@@ -243,16 +248,16 @@ def _city_fields(reader: geoip2.database.Reader, ip: str) -> dict[str, Any]:
         return {}
 
 
-def _asn_fields(reader: geoip2.database.Reader, ip: str) -> dict[str, Any]:
-    try:
-        record = reader.asn(ip)
-    except geoip2.errors.AddressNotFoundError:
+def _asn_fields(reader: maxminddb.Reader, ip: str) -> dict[str, Any]:
+    record = reader.get(ip)
+    number = record.get("autonomous_system_number") if isinstance(record, dict) else None
+    if not isinstance(number, int):
         return {}
-    org = record.autonomous_system_organization
+    org = record.get("autonomous_system_organization") if isinstance(record, dict) else None
     return {
-        "asn": record.autonomous_system_number,
-        "as_org": org[:200] if org else None,
-        "network_kind": network_kind(record.autonomous_system_number),
+        "asn": number,
+        "as_org": str(org)[:200] if org else None,
+        "network_kind": network_kind(number),
     }
 
 
