@@ -65,7 +65,9 @@ def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[Warning]:
     return []
 
 
-@register()
+# A deployment check: geodata is optional, and the embedded default (or any management command)
+# should not repeat the warning on every start.
+@register(Tags.compatibility, deploy=True)
 def check_geodata(app_configs: Any, **kwargs: Any) -> list[Warning]:
     if settings.GEOIP_CITY_PATH or settings.GEOIP_ASN_PATH:
         return []
