@@ -54,7 +54,8 @@ VIEW_LINKS = "tracking.view_trackedlink"
 VIEW_JOBS = "tracking.view_job"
 VIEW_APPLICATIONS = "tracking.view_jobapplication"
 VIEW_CLICKS = "tracking.view_linkclick"
-PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id")
+# The city goes with them: like the IP, it is dropped when a click is anonymised.
+PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id", "city")
 HIDDEN = "(hidden)"
 
 
