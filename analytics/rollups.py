@@ -124,6 +124,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.DEVICE: F("device_type"),
         Dimension.BROWSER: F("browser"),
         Dimension.OS: F("os"),
+        Dimension.COUNTRY: F("country_code"),
         Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()),
     }
     for dimension, expression in dimensions.items():

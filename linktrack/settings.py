@@ -278,6 +278,15 @@ if ANALYTICS_CACHE_SECONDS > 60:
 # stored later than this after it happened (a replayed spool, a reported click) shows at the next run.
 ANALYTICS_ROLLUP_LAG_SECONDS = env_int("ANALYTICS_ROLLUP_LAG_SECONDS", 300, minimum=0)
 
+# --- Geodata -------------------------------------------------------------------------------
+# MaxMind-format databases the user downloads (docs/geo.md); empty: clicks keep no geo fields.
+GEOIP_CITY_PATH = env_str("GEOIP_CITY_PATH")
+GEOIP_ASN_PATH = env_str("GEOIP_ASN_PATH")
+# The user's own ASN → network kind list (asn,kind,organisation,source); it wins over ours.
+GEOIP_NETWORKS_PATH = env_str("GEOIP_NETWORKS_PATH")
+# Where load_demo writes its made-up demo databases, used only while neither path is set.
+GEOIP_DEMO_DIR = VAR_DIR / "geo-demo"
+
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)
 CLICK_RETENTION_DAYS = env_int("CLICK_RETENTION_DAYS", 730, minimum=1)

@@ -42,6 +42,8 @@ REASON_LABELS: dict[str, str] = {
     "scanner_network": "From an email-security network",
     "soon_after_creation": "Opened within seconds of the link's creation",
     "burst": "Several links of one application opened within 2 s from one network",
+    "datacenter_network": "From a cloud or hosting provider's network, not a person's",
+    "mail_security_network": "From an email-security company's network",
 }
 SCANNER_REASONS = frozenset(REASON_LABELS) - {"preview_agent", "crawler_agent"}
 
@@ -291,6 +293,26 @@ def classification_fields(
         "browser": verdict.browser,
         "os": verdict.os,
     }
+
+
+# The network kinds (tracking.geo, from the click's ASN) that make a click a machine's. Networks
+# that forward people (corporate gateways, private relays, carriers) add nothing.
+NETWORK_KIND_REASONS = {
+    "hosting": "datacenter_network",
+    "mail_security": "mail_security_network",
+}
+
+
+def apply_network_kind(click: LinkClick, network_kind: str | None) -> None:
+    """Add the reason a classified click's network gives, if any, and classify again."""
+    reason = NETWORK_KIND_REASONS.get(network_kind or "")
+    if reason is None or click.classification is None:
+        return
+    reasons = list(click.classification_reasons or [])
+    if reason not in reasons:
+        reasons.append(reason)
+    click.classification_reasons = reasons
+    click.classification = classification_for(reasons)
 
 
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:

@@ -224,6 +224,14 @@ class LinkClick(models.Model):
     browser = models.CharField(max_length=50, null=True, blank=True)
     os = models.CharField(max_length=50, null=True, blank=True)
     visitor_hash = models.CharField(max_length=64, null=True, blank=True)
+    # Additive: where the click came from (tracking.geo). A Do-Not-Track click keeps the country
+    # only; anonymisation keeps country and region and drops the rest with the IP.
+    country_code = models.CharField(max_length=2, null=True, blank=True)
+    region = models.CharField(max_length=100, null=True, blank=True)
+    city = models.CharField(max_length=100, null=True, blank=True)
+    asn = models.PositiveBigIntegerField(null=True, blank=True)
+    as_org = models.CharField(max_length=200, null=True, blank=True)
+    network_kind = models.CharField(max_length=20, null=True, blank=True)
 
     class Meta:
         db_table = "link_clicks"

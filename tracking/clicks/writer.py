@@ -27,7 +27,7 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db import Error as DatabaseError
 
 from linktrack.rates import parse_rate
-from tracking import services
+from tracking import geo, services
 from tracking.classify import ClickSignals, classify_into
 from tracking.clicks import burst, ratelimit, spool
 from tracking.clicks.stream import (
@@ -123,6 +123,7 @@ def write_clicks(
     for click, signals, _key in kept:
         if click.classification is None:  # Do-Not-Track clicks arrive classified
             classify_into(click, signals)
+        geo.locate_click(click, signals)
     with transaction.atomic():
         services.insert_clicks([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)

@@ -46,8 +46,10 @@ PRIVACY_BATCH_SIZE = 1000
 # journey) while nothing, not even this database, can tie them to a live cookie again. Clicks of
 # one session anonymized on different days get different pseudonyms. Kept as they are: the user
 # agent and its parsed device, browser and OS (they describe software; classification and device
-# figures read them) and the referrer (the site the link was opened from).
-ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash")
+# figures read them) and the referrer (the site the link was opened from). Of the geo fields the
+# city and the network (ASN and its organisation, which can name the visitor's employer) go with
+# the IP; the country, the region and the network's kind (cloud, mobile, …) stay for the figures.
+ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash", "city", "asn", "as_org")
 SESSION_PSEUDONYM_PREFIX = "anon-"
 
 ProgressCallback = Callable[[int], None]
