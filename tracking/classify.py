@@ -36,14 +36,22 @@ from tracking.models import Classification, LinkClick
 REASON_LABELS: dict[str, str] = {
     "head_request": "HEAD request: a link checker, not a browser",
     "preview_agent": "Link-preview agent (LinkedIn, Slack, WhatsApp…)",
-    "crawler_agent": "Crawler or script user agent",
+    "crawler_agent": "Crawler or script user agent (crawlerdetect's list)",
+    "listed_bot_agent": "Bot user agent (Matomo Device Detector's or ua-parser's bot list)",
+    "tool_agent": "HTTP library, command-line tool, headless browser or monitoring tool",
+    "contact_in_agent": "User agent gives a URL or contact address, as bots do",
+    "unknown_agent": "Unknown user agent without a browser's shape",
     "empty_user_agent": "No user agent",
     "no_accept_language": "Browser-like agent without an Accept-Language header",
     "scanner_network": "From an email-security network",
     "soon_after_creation": "Opened within seconds of the link's creation",
     "burst": "Several links of one application opened within 2 s from one network",
 }
-SCANNER_REASONS = frozenset(REASON_LABELS) - {"preview_agent", "crawler_agent"}
+# Reasons that say the agent is not a browser a person uses: any of them makes a click a bot.
+BOT_REASONS = frozenset(
+    {"crawler_agent", "listed_bot_agent", "tool_agent", "contact_in_agent", "unknown_agent"}
+)
+SCANNER_REASONS = frozenset(REASON_LABELS) - BOT_REASONS - {"preview_agent"}
 
 # Link unfurlers name themselves; crawlerdetect files most of them under "crawler", but a job
 # seeker should read "LinkedIn showed a preview", not "a bot". Tokens match case-insensitively
@@ -53,6 +61,57 @@ _PREVIEW_AGENT = useragents.AgentPattern(
     r"|TelegramBot|Discordbot|SkypeUriPreview|Google-PageRenderer|redditbot|Embedly|Iframely"
     r"|Mastodon/|Bluesky|Cardyb|Snap URL Preview|Viber|vkShare|Teams/|MicrosoftPreview",
 )
+
+# HTTP libraries, command-line clients, headless and automated browsers, monitoring and SEO
+# tools: none of them is a person reading. Product tokens as the tools send them (their docs and
+# default agents); a person's browser never carries them.
+_TOOL_AGENT = useragents.AgentPattern(
+    r"python-requests|python-urllib|Python/\d|python-httpx|aiohttp|httpx/|urllib3|Scrapy"
+    r"|curl/|libcurl|Wget/|Go-http-client|Go http package|okhttp|^Java/|Java/\d|Apache-HttpClient"
+    r"|Jakarta Commons|axios/|node-fetch|undici|^node$|got \(|Deno/|^Bun/|libwww-perl|LWP::"
+    r"|WWW-Mechanize|Mechanize|Guzzle|^PHP|Ruby|Faraday|HTTPie|PostmanRuntime|insomnia/|k6/"
+    r"|reqwest|hackney|Typhoeus|RestSharp|Dart/\d|HeadlessChrome|Headless|PhantomJS|Selenium"
+    r"|webdriver|Puppeteer|Playwright|Cypress|SlimerJS|jsdom|Nightmare|Zombie\.js"
+    r"|UptimeRobot|Pingdom|StatusCake|Site24x7|Datadog|NewRelic|Uptime-Kuma|Better Uptime"
+    r"|Lighthouse|PageSpeed|GTmetrix|Screaming Frog|Sitebulb|Ahrefs|Semrush|SEOkicks|Siteimprove"
+    r"|WordPress/|Drupal|Joomla|WinHttp|PowerShell|Microsoft URL Control|Indy Library"
+    r"|fasthttp|Jetty|Netty|ReactorNetty|Synapse|Embarcadero|http_request|HttpClient|^Mozilla$",
+)
+
+# Contact details or a home page in the agent: crawlers sign their agents this way
+# ("+http://…/bot.html", "admin@…"); browsers never do.
+_CONTACT_IN_AGENT = useragents.AgentPattern(
+    r"https?://|www\.|[a-z0-9._%+-]@[a-z0-9-]+\.[a-z]|\.(?:com|org|net|io|ai|dev)/"
+)
+
+# A browser's shape: "Mozilla/5.0 (platform) Engine/…" (every browser engine since 2010 sends
+# this), Opera's Presto agents, and the text browsers. Bots that copy it are caught by the lists
+# or the other signals; an agent of another shape that ua-parser cannot place is not a browser.
+_BROWSER_SHAPE = useragents.AgentPattern(
+    r"^Mozilla/5\.0 \([^)]+\) (?:AppleWebKit|Gecko|Trident|Presto|Goanna|KHTML)/"
+    r"|^Mozilla/[45]\.0 \(compatible; MSIE \d|^Opera/\d|^(?:Lynx|w3m|Links|ELinks)[/ (]"
+)
+
+# Real people's browsers that the crawler lists name: Lynx sends "libwww-FM" (crawlerdetect
+# reads "libwww"), and the desktop apps built on Chromium (Slack, Teams, other Electron apps)
+# add their own product token ("Slack/", "Teams/", "Electron/") to a full browser agent, which
+# crawlerdetect files under Slack's and Teams' link fetchers. Only a full browser agent with the
+# app's token counts: the fetchers themselves ("Slackbot-LinkExpanding", "SkypeUriPreview") stay
+# previews, and the tool list still catches automation built on Electron.
+_APP_BROWSER = useragents.AgentPattern(
+    r"^Lynx/\d"
+    r"|^Mozilla/5\.0 \([^)]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\) "
+    r".*(?:Electron/\d|Slack_SSB/|Slack/\d|Teams/\d)"
+)
+
+_MATOMO_BOTS_FILE = Path(__file__).resolve().parent / "data" / "matomo_bots.txt"
+
+
+@functools.cache
+def matomo_bots() -> useragents.BoundedPatternList:
+    """Matomo Device Detector's bot list (``data/matomo_bots.txt``, which cites its source)."""
+    return useragents.BoundedPatternList(useragents.read_patterns(_MATOMO_BOTS_FILE))
+
 
 # Operating systems whose devices are desktops or laptops (ua-parser's OS families).
 _DESKTOP_OS = frozenset(
@@ -112,6 +171,12 @@ class AgentInfo:
     is_preview: bool
     is_crawler: bool
     looks_like_browser: bool
+    # Matomo Device Detector's bot list, or ua-parser's "Spider" device.
+    is_listed_bot: bool = False
+    is_tool: bool = False
+    has_contact: bool = False
+    # ua-parser places no browser and the agent has no browser's shape.
+    is_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +214,17 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
     browser = _family(parsed.user_agent)
     os_name = _family(parsed.os)
     device = parsed.device
-    is_preview = _PREVIEW_AGENT.search(user_agent)
-    if is_preview or is_crawler or (device is not None and device.family == "Spider"):
+    app_browser = _APP_BROWSER.search(user_agent)
+    is_preview = _PREVIEW_AGENT.search(user_agent) and not app_browser
+    is_crawler = is_crawler and not app_browser
+    is_listed_bot = not app_browser and (
+        (device is not None and device.family == "Spider") or matomo_bots().matches(user_agent)
+    )
+    is_tool = _TOOL_AGENT.search(user_agent)
+    has_contact = _CONTACT_IN_AGENT.search(user_agent)
+    is_unknown = browser is None and not _BROWSER_SHAPE.search(user_agent)
+    automated = is_preview or is_crawler or is_listed_bot or is_tool or has_contact
+    if automated or is_unknown:
         device_type = "bot"
     elif device is not None and (
         device.family == "iPad" or "tablet" in f"{device.family} {device.brand}".lower()
@@ -170,7 +244,11 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
         os=os_name,
         is_preview=is_preview,
         is_crawler=is_crawler,
-        looks_like_browser=user_agent.startswith("Mozilla/") and not (is_preview or is_crawler),
+        looks_like_browser=user_agent.startswith("Mozilla/") and not automated,
+        is_listed_bot=is_listed_bot,
+        is_tool=is_tool,
+        has_contact=has_contact,
+        is_unknown=is_unknown,
     )
 
 
@@ -222,10 +300,17 @@ def classify_click(
     reasons: list[str] = []
     agent = parse_agent(user_agent) if user_agent else None
 
-    if agent is not None and agent.is_preview:
-        reasons.append("preview_agent")
-    elif agent is not None and agent.is_crawler:
-        reasons.append("crawler_agent")
+    if agent is not None:
+        # Every agent check adds its reason: a preview that is also on a crawler list says so.
+        agent_reasons = (
+            ("preview_agent", agent.is_preview),
+            ("crawler_agent", agent.is_crawler),
+            ("listed_bot_agent", agent.is_listed_bot),
+            ("tool_agent", agent.is_tool),
+            ("contact_in_agent", agent.has_contact),
+            ("unknown_agent", agent.is_unknown),
+        )
+        reasons.extend(code for code, fired in agent_reasons if fired)
     if (http_method or "").upper() == "HEAD":
         reasons.append("head_request")
     if agent is None:
@@ -255,7 +340,7 @@ def classification_for(reasons: list[str] | tuple[str, ...]) -> str:
     """The classification that a set of reasons implies (see the module's precedence)."""
     if "preview_agent" in reasons:
         return Classification.PREVIEW
-    if "crawler_agent" in reasons:
+    if any(reason in BOT_REASONS for reason in reasons):
         return Classification.BOT
     if any(reason in SCANNER_REASONS for reason in reasons):
         return Classification.SCANNER

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 from typing import Any
 
 import re2
@@ -51,7 +52,7 @@ _AGENT_TRANSLATION.update(dict.fromkeys(range(0xD800, 0xE000), "\ufffd"))
 _LOOKAHEAD_RE = re.compile(r"(?P<head>.*)\(\?!(?P<word>[A-Za-z0-9]+)\)$")
 
 
-def _not_followed_by(word: str) -> str:
+def not_followed_by(word: str) -> str:
     """RE2 for "here, not followed by ``word``": the end, or a first difference from it.
 
     ``(?!abc)`` holds where the text ends or differs before the word is complete:
@@ -64,13 +65,13 @@ def _not_followed_by(word: str) -> str:
     other = f"[^{re.escape(first.lower())}{re.escape(first.upper())}]"
     if not rest:
         return f"(?:$|{other})"
-    return f"(?:$|{other}|{re.escape(first)}{_not_followed_by(rest)})"
+    return f"(?:$|{other}|{re.escape(first)}{not_followed_by(rest)})"
 
 
 def re2_pattern(pattern: str) -> str:
     """One of crawlerdetect's Python patterns, in RE2 syntax with Python's meaning."""
     if match := _LOOKAHEAD_RE.match(pattern):
-        pattern = match["head"] + _not_followed_by(match["word"])
+        pattern = match["head"] + not_followed_by(match["word"])
     if "(?" in pattern.replace("(?:", ""):
         # A construct RE2 lacks (lookaround, backreference group…): refuse to guess.
         raise ValueError(f"crawler pattern RE2 cannot run: {pattern!r}")
@@ -152,6 +153,40 @@ class AgentPattern:
 
     def search(self, user_agent: str) -> bool:
         return _found(self._program, _utf8(user_agent))
+
+
+# Device Detector searches each bot pattern after this boundary (its ``BOUNDED_REGEX``), so that
+# ``bot`` in ``cubot`` or ``Robot`` inside a word does not count.
+_DEVICE_DETECTOR_BOUNDARY = r"(?:^|[^A-Z0-9_-]|[^A-Z0-9-]_|sprd-|MZ-)"
+
+
+def read_patterns(path: Path) -> list[str]:
+    """The patterns of a data file: one a line, ``#`` lines are comments."""
+    return [
+        line
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+class BoundedPatternList:
+    """A list of Device Detector patterns searched as one RE2 program, linear in the agent.
+
+    ``matches`` is whether any pattern of the list matches where Device Detector would look
+    for it; one pass whatever the number of patterns.
+    """
+
+    def __init__(self, patterns: list[str]) -> None:
+        joined = "|".join(f"(?:{re2_pattern(p)})" for p in patterns)
+        options = _options()
+        # ~800 patterns compile to more than RE2's default 8 MiB budget for its automata; past
+        # the budget it would fall back to a slower (still linear) engine.
+        options.max_mem = 64 << 20
+        self._program = re2._re2.RE2(f"{_DEVICE_DETECTOR_BOUNDARY}(?:{joined})".encode(), options)
+        self.size = len(patterns)
+
+    def matches(self, user_agent: str) -> bool:
+        return _found(self._program, _utf8(user_agent.strip()))
 
 
 class _FirstMatchResolver(Re2Resolver):  # type: ignore[misc]
