@@ -69,13 +69,16 @@ _TOOL_AGENT = useragents.AgentPattern(
     r"python-requests|python-urllib|Python/\d|python-httpx|aiohttp|httpx/|urllib3|Scrapy"
     r"|curl/|libcurl|Wget/|Go-http-client|Go http package|okhttp|^Java/|Java/\d|Apache-HttpClient"
     r"|Jakarta Commons|axios/|node-fetch|undici|^node$|got \(|Deno/|^Bun/|libwww-perl|LWP::"
-    r"|WWW-Mechanize|Mechanize|Guzzle|^PHP|Ruby|Faraday|HTTPie|PostmanRuntime|insomnia/|k6/"
+    r"|WWW-Mechanize|Mechanize|Guzzle|^PHP|^Ruby|Ruby/\d|Faraday|HTTPie|PostmanRuntime|insomnia/|k6/"
     r"|reqwest|hackney|Typhoeus|RestSharp|Dart/\d|HeadlessChrome|Headless|PhantomJS|Selenium"
     r"|webdriver|Puppeteer|Playwright|Cypress|SlimerJS|jsdom|Nightmare|Zombie\.js"
     r"|UptimeRobot|Pingdom|StatusCake|Site24x7|Datadog|NewRelic|Uptime-Kuma|Better Uptime"
     r"|Lighthouse|PageSpeed|GTmetrix|Screaming Frog|Sitebulb|Ahrefs|Semrush|SEOkicks|Siteimprove"
-    r"|WordPress/|Drupal|Joomla|WinHttp|PowerShell|Microsoft URL Control|Indy Library"
-    r"|fasthttp|Jetty|Netty|ReactorNetty|Synapse|Embarcadero|http_request|HttpClient|^Mozilla$",
+    r"|WordPress/|Drupal \(|Joomla|WinHttp|PowerShell|Microsoft URL Control|Indy Library"
+    r"|fasthttp|ReactorNetty/|Embarcadero|http_request|HttpClient|^Mozilla$"
+    # Apple's URL loading system, as apps' background requests name it; a person's tap opens a
+    # browser instead.
+    r"|CFNetwork/|^Darwin/\d",
 )
 
 # Contact details or a home page in the agent: crawlers sign their agents this way
@@ -201,7 +204,7 @@ def parse_agent(user_agent: str) -> AgentInfo:
     return agent_info(
         user_agent,
         parsed=useragents.parse(user_agent),
-        is_crawler=useragents.is_crawler(user_agent),
+        is_crawler=useragents.is_crawler(useragents.prepare(user_agent)),
     )
 
 
@@ -214,15 +217,16 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
     browser = _family(parsed.user_agent)
     os_name = _family(parsed.os)
     device = parsed.device
-    app_browser = _APP_BROWSER.search(user_agent)
-    is_preview = _PREVIEW_AGENT.search(user_agent) and not app_browser
+    text = useragents.prepare(user_agent)  # translated once for the patterns below
+    app_browser = _APP_BROWSER.search(text)
+    is_preview = _PREVIEW_AGENT.search(text) and not app_browser
     is_crawler = is_crawler and not app_browser
     is_listed_bot = not app_browser and (
-        (device is not None and device.family == "Spider") or matomo_bots().matches(user_agent)
+        (device is not None and device.family == "Spider") or matomo_bots().matches(text)
     )
-    is_tool = _TOOL_AGENT.search(user_agent)
-    has_contact = _CONTACT_IN_AGENT.search(user_agent)
-    is_unknown = browser is None and not _BROWSER_SHAPE.search(user_agent)
+    is_tool = _TOOL_AGENT.search(text)
+    has_contact = _CONTACT_IN_AGENT.search(text)
+    is_unknown = browser is None and not _BROWSER_SHAPE.search(text)
     automated = is_preview or is_crawler or is_listed_bot or is_tool or has_contact
     if automated or is_unknown:
         device_type = "bot"
