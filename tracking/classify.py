@@ -26,6 +26,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -44,9 +45,19 @@ REASON_LABELS: dict[str, str] = {
     "empty_user_agent": "No user agent",
     "no_accept_language": "Browser-like agent without an Accept-Language header",
     "scanner_network": "From an email-security network",
-    "soon_after_creation": "Opened within seconds of the link's creation",
+    "scanner_referrer": "Came from an email-security link checker's page (referrer)",
+    "soon_after_creation": "Opened within {window} s of the link's creation",
+    "soon_after_submission": "Opened within {window} s of the application's submission",
     "burst": "Several links of one application opened within 2 s from one network",
 }
+
+
+def reason_label(code: str) -> str:
+    """The words for a reason code, with the scanner window's length filled in."""
+    label = REASON_LABELS.get(code, code)
+    return label.replace("{window}", str(settings.SCANNER_WINDOW_SECONDS))
+
+
 # Reasons that say the agent is not a browser a person uses: any of them makes a click a bot.
 BOT_REASONS = frozenset(
     {"crawler_agent", "listed_bot_agent", "tool_agent", "contact_in_agent", "unknown_agent"}
@@ -126,6 +137,7 @@ _MOBILE_OS = frozenset(
 )
 
 _SCANNER_NETWORKS_FILE = Path(__file__).resolve().parent / "data" / "scanner_networks.txt"
+_SCANNER_REFERRERS_FILE = Path(__file__).resolve().parent / "data" / "scanner_referrers.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,25 +154,32 @@ class ClickSignals:
     has_accept_language: bool
     link_created_at: dt.datetime | None
     application_id: str | None
+    # When the application was sent: gateways scan links on delivery, so a click right after it
+    # is a scanner too.
+    application_submitted_at: dt.datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        submitted = self.application_submitted_at
         return {
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
             "link_created_at": self.link_created_at.isoformat() if self.link_created_at else None,
             "application_id": self.application_id,
+            "application_submitted_at": submitted.isoformat() if submitted else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClickSignals:
         created = data.get("link_created_at")
+        submitted = data.get("application_submitted_at")
         return cls(
             user_agent=data.get("user_agent"),
             client_ip=data.get("client_ip"),
             has_accept_language=bool(data.get("has_accept_language")),
             link_created_at=dt.datetime.fromisoformat(created) if created else None,
             application_id=data.get("application_id"),
+            application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
         )
 
 
@@ -267,6 +286,42 @@ def scanner_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, .
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=1)
+def scanner_referrer_hosts() -> frozenset[str]:
+    """The hosts of ``data/scanner_referrers.txt`` (documented there), lower case."""
+    hosts = set()
+    for line in _SCANNER_REFERRERS_FILE.read_text().splitlines():
+        entry = line.split("#", 1)[0].strip().lower()
+        if entry:
+            hosts.add(entry)
+    return frozenset(hosts)
+
+
+def from_scanner_referrer(referrer: str | None) -> bool:
+    """Whether the referrer's host is a listed host or one of its subdomains."""
+    if not referrer:
+        return False
+    try:
+        host = (urlsplit(referrer).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    listed = scanner_referrer_hosts()
+    # Walk up the labels: "a.b.example.com" is checked as itself, "b.example.com", "example.com"…
+    while host:
+        if host in listed:
+            return True
+        host = host.partition(".")[2]
+    return False
+
+
+def _within_window(
+    clicked_at: dt.datetime | None, anchor: dt.datetime | None, window_seconds: int
+) -> bool:
+    if window_seconds <= 0 or clicked_at is None or anchor is None:
+        return False
+    return 0 <= (clicked_at - anchor).total_seconds() < window_seconds
+
+
 def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not ip:
         return None
@@ -299,6 +354,8 @@ def classify_click(
     clicked_at: dt.datetime | None,
     link_created_at: dt.datetime | None,
     scanner_window_seconds: int,
+    referrer: str | None = None,
+    application_submitted_at: dt.datetime | None = None,
 ) -> Verdict:
     """Classify one click from its own signals (everything but the burst rule)."""
     reasons: list[str] = []
@@ -323,6 +380,8 @@ def classify_click(
         reasons.append("no_accept_language")
     if in_scanner_network(client_ip):
         reasons.append("scanner_network")
+    if from_scanner_referrer(referrer):
+        reasons.append("scanner_referrer")
     if (
         scanner_window_seconds > 0
         and clicked_at is not None
@@ -330,6 +389,8 @@ def classify_click(
         and (clicked_at - link_created_at).total_seconds() < scanner_window_seconds
     ):
         reasons.append("soon_after_creation")
+    if _within_window(clicked_at, application_submitted_at, scanner_window_seconds):
+        reasons.append("soon_after_submission")
 
     return Verdict(
         classification=classification_for(reasons),
@@ -358,10 +419,15 @@ def warm_up() -> None:
         "Chrome/130.0.0.0 Safari/537.36"
     )
     scanner_networks()
+    scanner_referrer_hosts()
 
 
 def classification_fields(
-    *, http_method: str | None, clicked_at: dt.datetime | None, signals: ClickSignals
+    *,
+    http_method: str | None,
+    clicked_at: dt.datetime | None,
+    signals: ClickSignals,
+    referrer: str | None = None,
 ) -> dict[str, Any]:
     """The classification, reasons and parsed device fields of a click, by field name."""
     verdict = classify_click(
@@ -372,6 +438,8 @@ def classification_fields(
         clicked_at=clicked_at,
         link_created_at=signals.link_created_at,
         scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+        referrer=referrer,
+        application_submitted_at=signals.application_submitted_at,
     )
     return {
         "classification": verdict.classification,
@@ -385,7 +453,10 @@ def classification_fields(
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:
     """Set the classification, reasons and parsed device fields of an unsaved click."""
     fields = classification_fields(
-        http_method=click.http_method, clicked_at=click.clicked_at, signals=signals
+        http_method=click.http_method,
+        clicked_at=click.clicked_at,
+        signals=signals,
+        referrer=click.referrer_url,
     )
     for name, value in fields.items():
         setattr(click, name, value)

@@ -252,6 +252,7 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         has_accept_language=bool(meta.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
         link_created_at=link.created_at,
         application_id=link.application_id,
+        application_submitted_at=link.application_submitted_at,
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None

@@ -62,6 +62,7 @@ def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSig
         has_accept_language=signals.has_accept_language,
         link_created_at=signals.link_created_at,
         application_id=signals.application_id,
+        application_submitted_at=signals.application_submitted_at,
     )
 
 
@@ -119,7 +120,10 @@ def submit(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
     if queued is not signals:
         # Do Not Track: the IP and user agent stay here, so the click is classified here.
         verdict = classification_fields(
-            http_method=fields["http_method"], clicked_at=clicked_at, signals=signals
+            http_method=fields["http_method"],
+            clicked_at=clicked_at,
+            signals=signals,
+            referrer=fields["referrer_url"],
         )
     try:
         stream.append(
