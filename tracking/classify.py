@@ -5,7 +5,8 @@ open links automatically, often with browser-like user agents. Every click gets 
 ``classification`` plus the ``reasons`` (codes of :data:`REASON_LABELS`) that fired, so the
 dashboard can show people by default and still explain the rest.
 
-Precedence when several signals fire: ``preview`` (a known unfurler names itself) beats ``bot``
+Precedence when several signals fire: ``owner`` (the job seeker's own browser or network, see
+:mod:`tracking.owner`) beats everything; then ``preview`` (a known unfurler names itself) beats ``bot``
 (a crawler user agent, per ``crawlerdetect``), which beats ``scanner`` (every other automated
 signal); a click with no signal is ``human``. All reasons that fired are kept.
 
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tracking import useragents
+from tracking import owner, useragents
 from tracking.models import Classification, LinkClick
 
 # Reason codes stored in ``link_clicks.classification_reasons``, with the words to show for them.
@@ -49,6 +50,8 @@ REASON_LABELS: dict[str, str] = {
     "soon_after_creation": "Opened within {window} s of the link's creation",
     "soon_after_submission": "Opened within {window} s of the application's submission",
     "burst": "Several links of one application opened within 2 s from one network",
+    "owner_cookie": "Your own browser (signed in to the dashboard or admin)",
+    "owner_network": "From one of your own networks (OWNER_NETWORKS)",
 }
 
 
@@ -62,7 +65,9 @@ def reason_label(code: str) -> str:
 BOT_REASONS = frozenset(
     {"crawler_agent", "listed_bot_agent", "tool_agent", "contact_in_agent", "unknown_agent"}
 )
-SCANNER_REASONS = frozenset(REASON_LABELS) - BOT_REASONS - {"preview_agent"}
+# The job seeker's own clicks (tracking.owner): they beat every other verdict.
+OWNER_REASONS = frozenset({"owner_cookie", "owner_network"})
+SCANNER_REASONS = frozenset(REASON_LABELS) - BOT_REASONS - OWNER_REASONS - {"preview_agent"}
 
 # Link unfurlers name themselves; crawlerdetect files most of them under "crawler", but a job
 # seeker should read "LinkedIn showed a preview", not "a bot". Tokens match case-insensitively
@@ -157,10 +162,13 @@ class ClickSignals:
     # When the application was sent: gateways scan links on delivery, so a click right after it
     # is a scanner too.
     application_submitted_at: dt.datetime | None = None
+    # The request carried a valid owner cookie (tracking.owner).
+    owner_cookie: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         submitted = self.application_submitted_at
         return {
+            "owner_cookie": self.owner_cookie,
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
@@ -180,6 +188,7 @@ class ClickSignals:
             link_created_at=dt.datetime.fromisoformat(created) if created else None,
             application_id=data.get("application_id"),
             application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
+            owner_cookie=bool(data.get("owner_cookie")),
         )
 
 
@@ -356,9 +365,14 @@ def classify_click(
     scanner_window_seconds: int,
     referrer: str | None = None,
     application_submitted_at: dt.datetime | None = None,
+    owner_cookie: bool = False,
 ) -> Verdict:
     """Classify one click from its own signals (everything but the burst rule)."""
     reasons: list[str] = []
+    if owner_cookie:
+        reasons.append("owner_cookie")
+    if owner.in_owner_network(client_ip):
+        reasons.append("owner_network")
     agent = parse_agent(user_agent) if user_agent else None
 
     if agent is not None:
@@ -403,6 +417,8 @@ def classify_click(
 
 def classification_for(reasons: list[str] | tuple[str, ...]) -> str:
     """The classification that a set of reasons implies (see the module's precedence)."""
+    if any(reason in OWNER_REASONS for reason in reasons):
+        return Classification.OWNER
     if "preview_agent" in reasons:
         return Classification.PREVIEW
     if any(reason in BOT_REASONS for reason in reasons):
@@ -440,6 +456,7 @@ def classification_fields(
         scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
         referrer=referrer,
         application_submitted_at=signals.application_submitted_at,
+        owner_cookie=signals.owner_cookie,
     )
     return {
         "classification": verdict.classification,
@@ -460,3 +477,4 @@ def classify_into(click: LinkClick, signals: ClickSignals) -> None:
     )
     for name, value in fields.items():
         setattr(click, name, value)
+    click.has_accept_language = signals.has_accept_language

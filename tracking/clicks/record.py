@@ -20,6 +20,7 @@ is always redirected.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -56,13 +57,8 @@ def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSig
     if ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
         return signals
     network = classify.burst_network(signals.client_ip)
-    return ClickSignals(
-        user_agent=None,
-        client_ip=network.split("/", 1)[0] if network else None,
-        has_accept_language=signals.has_accept_language,
-        link_created_at=signals.link_created_at,
-        application_id=signals.application_id,
-        application_submitted_at=signals.application_submitted_at,
+    return dataclasses.replace(
+        signals, user_agent=None, client_ip=network.split("/", 1)[0] if network else None
     )
 
 
