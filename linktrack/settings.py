@@ -237,6 +237,12 @@ for _network in OWNER_NETWORKS:
             f"OWNER_NETWORKS must be IP addresses or CIDR networks, got {_network!r}"
         ) from None
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
+# More email-security networks (one IP/CIDR a line, '#' comments), added to the built-in list.
+SCANNER_NETWORKS_FILE = env_str("SCANNER_NETWORKS_FILE").strip()
+if SCANNER_NETWORKS_FILE and not Path(SCANNER_NETWORKS_FILE).is_file():
+    raise ImproperlyConfigured(
+        f"SCANNER_NETWORKS_FILE must name a readable file, got {SCANNER_NETWORKS_FILE!r}"
+    )
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.
 LINK_LOCAL_CACHE_SECONDS = env_int("LINK_LOCAL_CACHE_SECONDS", 5, minimum=0)
 LINK_CACHE_SECONDS = env_int("LINK_CACHE_SECONDS", 300, minimum=1)

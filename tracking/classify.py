@@ -284,15 +284,37 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def scanner_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """The email-security networks of ``data/scanner_networks.txt`` (documented there)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def read_networks(path: Path) -> list[Network]:
+    """The networks of a file: one IP or CIDR a line, ``#`` starts a comment.
+
+    ValueError names the file and line of an entry that is no network.
+    """
     networks = []
-    for line in _SCANNER_NETWORKS_FILE.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
         entry = line.split("#", 1)[0].strip()
         if entry:
-            networks.append(ipaddress.ip_network(entry))
-    return tuple(networks)
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"{path}, line {number}: not a network: {entry!r}") from None
+    return networks
+
+
+@functools.lru_cache(maxsize=2)
+def _networks_of(paths: tuple[Path, ...]) -> tuple[Network, ...]:
+    return tuple(network for path in paths for network in read_networks(path))
+
+
+def scanner_networks() -> tuple[Network, ...]:
+    """The email-security networks: ``data/scanner_networks.txt`` (documented there) and the
+    user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once per process."""
+    paths = [_SCANNER_NETWORKS_FILE]
+    if settings.SCANNER_NETWORKS_FILE:
+        paths.append(Path(settings.SCANNER_NETWORKS_FILE))
+    return _networks_of(tuple(paths))
 
 
 @functools.lru_cache(maxsize=1)
