@@ -151,6 +151,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks signed-in staff users' browsers, so that their own clicks are not counted as people.
+    "tracking.owner.OwnerCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -248,7 +250,22 @@ for _proxy in TRUSTED_PROXIES:
             f"TRUSTED_PROXIES must be IP addresses or CIDR networks, got {_proxy!r}"
         ) from None
 RESPECT_DNT = env_bool("RESPECT_DNT", True)
+# The owner's home or office networks: clicks from them are the owner's, never a person's.
+OWNER_NETWORKS = env_list("OWNER_NETWORKS")
+for _network in OWNER_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OWNER_NETWORKS must be IP addresses or CIDR networks, got {_network!r}"
+        ) from None
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
+# More email-security networks (one IP/CIDR a line, '#' comments), added to the built-in list.
+SCANNER_NETWORKS_FILE = env_str("SCANNER_NETWORKS_FILE").strip()
+if SCANNER_NETWORKS_FILE and not Path(SCANNER_NETWORKS_FILE).is_file():
+    raise ImproperlyConfigured(
+        f"SCANNER_NETWORKS_FILE must name a readable file, got {SCANNER_NETWORKS_FILE!r}"
+    )
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.
 LINK_LOCAL_CACHE_SECONDS = env_int("LINK_LOCAL_CACHE_SECONDS", 5, minimum=0)
 LINK_CACHE_SECONDS = env_int("LINK_CACHE_SECONDS", 300, minimum=1)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from tracking import services
+from tracking import owner, services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
 from tracking.optout import asks_not_to_be_tracked
@@ -254,6 +254,8 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         has_accept_language=bool(meta.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
         link_created_at=link.created_at,
         application_id=link.application_id,
+        application_submitted_at=link.application_submitted_at,
+        owner_cookie=owner.has_owner_cookie(request),
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None

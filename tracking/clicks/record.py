@@ -20,6 +20,7 @@ is always redirected.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -56,12 +57,8 @@ def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSig
     if ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
         return signals
     network = classify.burst_network(signals.client_ip)
-    return ClickSignals(
-        user_agent=None,
-        client_ip=network.split("/", 1)[0] if network else None,
-        has_accept_language=signals.has_accept_language,
-        link_created_at=signals.link_created_at,
-        application_id=signals.application_id,
+    return dataclasses.replace(
+        signals, user_agent=None, client_ip=network.split("/", 1)[0] if network else None
     )
 
 
@@ -131,7 +128,10 @@ def submit(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
     if queued is not signals:
         # Do Not Track: the IP and user agent stay here, so the click is classified here.
         verdict = classification_fields(
-            http_method=fields["http_method"], clicked_at=clicked_at, signals=signals
+            http_method=fields["http_method"],
+            clicked_at=clicked_at,
+            signals=signals,
+            referrer=fields["referrer_url"],
         )
     try:
         stream.append(
