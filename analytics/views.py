@@ -7,9 +7,8 @@ endpoint below, with the page's filters in the query string. Aggregates are cach
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -23,7 +22,6 @@ from django.http import (
     HttpResponse,
     HttpResponsePermanentRedirect,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -32,6 +30,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
+from tracking.exports import csv_response
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
 T = TypeVar("T")
@@ -274,36 +273,16 @@ def chart_hour_of_week(f: Filters) -> dict[str, Any]:
 # --- CSV export -----------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for streaming csv output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_required
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         f = parse(request.GET)
     except FilterError as exc:
         return JsonResponse(exc.as_dict(), status=400)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(queries.EXPORT_COLUMNS)
-        for row in queries.export_rows(**f.period, **f.scope):
-            yield writer.writerow([_safe_cell(value) for value in row])
-
+    # Referrers and session ids come from strangers: csv_response neutralises formulas.
+    rows = queries.export_rows(**f.period, **f.scope)
     scope = f.tracking_id or f.application_id or f.job_id or "all"
     filename = f"linktrack-clicks-{scope}-{f.first.isoformat()}-{f.last.isoformat()}.csv"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = csv_response(queries.EXPORT_COLUMNS, rows, filename=filename)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas: referrers and session ids come from strangers (OWASP)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
