@@ -8,7 +8,8 @@ from django.core import management
 from django.core.management import call_command
 
 from analytics.models import MonthlyLinkSession
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.management.commands import run_maintenance
 from tracking.models import LinkClick
 
@@ -17,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def test_one_run_anonymizes_and_purges(on_postgres: bool) -> None:
     link = make_link()
-    fresh = make_click(link, days_ago=1)
-    aging = make_click(link, days_ago=100)
-    make_click(link, days_ago=800)
+    fresh = make_visitor_click(link, days_ago=1)
+    aging = make_visitor_click(link, days_ago=100)
+    make_visitor_click(link, days_ago=800)
 
     output = run_command("run_maintenance")
 
@@ -34,8 +35,8 @@ def test_one_run_anonymizes_and_purges(on_postgres: bool) -> None:
 
 def test_dry_run_changes_nothing() -> None:
     link = make_link()
-    make_click(link, days_ago=100)
-    make_click(link, days_ago=800)
+    make_visitor_click(link, days_ago=100)
+    make_visitor_click(link, days_ago=800)
 
     output = run_command("run_maintenance", "--dry-run")
 
@@ -46,7 +47,7 @@ def test_dry_run_changes_nothing() -> None:
 def test_rollups_run_last_and_reach_back_to_the_clicks_just_anonymized(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    make_click(make_link(), days_ago=130)
+    make_visitor_click(make_link(), days_ago=130)
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def recording_call_command(name: str, *args: Any, **options: Any) -> None:
@@ -69,7 +70,7 @@ def test_rollups_run_last_and_reach_back_to_the_clicks_just_anonymized(
 
 def test_no_session_cookie_outlives_its_click_in_the_rollups() -> None:
     link = make_link()
-    make_click(link, days_ago=100, session_id="sess_old_cookie")
+    make_visitor_click(link, days_ago=100, session_id="sess_old_cookie")
     call_command("rollup_clicks", stdout=StringIO())
     assert MonthlyLinkSession.objects.filter(session_id="sess_old_cookie").exists()
 
