@@ -16,7 +16,7 @@ from analytics.models import (
     RollupState,
 )
 from tests import analytics_fixture
-from tests.analytics_fixture import utc
+from tests.factories import utc
 from tracking import services
 from tracking.models import TrackedLink
 

@@ -4,13 +4,12 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from tests import analytics_fixture
-from tracking import services
+from tests.factories import logged_in_client, make_click, make_job, make_user, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +26,7 @@ CHARTS = [
 
 @pytest.fixture
 def staff() -> Client:
-    user = User.objects.create_user("staff", password="pw", is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in_client(make_user("staff", password="pw"))
 
 
 @pytest.fixture
@@ -70,7 +66,7 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client, fx):
 
 
 def test_non_staff_users_are_sent_to_the_login_too(client, fx):
-    client.force_login(User.objects.create_user("visitor", password="pw"))
+    client.force_login(make_user("visitor", staff=False, password="pw"))
     response = client.get(reverse("analytics:overview"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
@@ -187,13 +183,7 @@ def test_chart_data_is_cached_briefly(staff, fx, settings):
     settings.ANALYTICS_CACHE_SECONDS = 30
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.store_clicks(
-        [
-            services.build_click(
-                tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
-            )
-        ]
-    )
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
     assert staff.get(url).json()["chart"]["datasets"][0]["data"] == before
     cache.clear()  # what the expiry does after ANALYTICS_CACHE_SECONDS
     fresh = staff.get(url).json()["chart"]["datasets"][0]["data"]
@@ -204,13 +194,7 @@ def test_caching_can_be_turned_off(staff, fx, settings):
     settings.ANALYTICS_CACHE_SECONDS = 0
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.store_clicks(
-        [
-            services.build_click(
-                tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
-            )
-        ]
-    )
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
     assert staff.get(url).json()["chart"]["datasets"][0]["data"][0] == before[0] + 1
 
 
@@ -241,12 +225,7 @@ def test_the_csv_export_holds_the_clicks_behind_the_view(staff, fx):
 
 
 def test_the_csv_export_defuses_spreadsheet_formulas(staff, fx):
-    click = services.build_click(
-        tracking_id=fx.links["L5"],
-        clicked_at=analytics_fixture.utc(2026, 3, 10, 12),
-        session_id="=HYPERLINK(1)",
-    )
-    services.store_clicks([click])
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), session_id="=HYPERLINK(1)")
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L5']}")
     body = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(1)" in body
@@ -264,9 +243,7 @@ def test_a_fresh_install_explains_what_to_do(staff):
 
 
 def test_a_job_without_links_explains_what_to_do(staff):
-    from tracking.models import Job
-
-    job = Job.objects.create(title="Data Analyst")
+    job = make_job(title="Data Analyst")
     response = staff.get(reverse("analytics:job-detail", args=[job.id]))
     assert response.status_code == 200
     assert b"This job has no tracked links yet" in response.content

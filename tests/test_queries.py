@@ -9,7 +9,7 @@ from django.test import override_settings
 from analytics import queries
 from analytics.models import DailyLinkClicks, RollupState
 from tests import analytics_fixture
-from tests.analytics_fixture import utc
+from tests.factories import utc
 from tracking import services
 from tracking.models import LinkClick
 
