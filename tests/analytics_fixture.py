@@ -51,13 +51,20 @@ CLICKS: list[tuple[str, str, dt.datetime, str | None, str | None, str | None]] =
 ]
 
 
-def _link(tracking_id: str, function: str, **fields: Job | JobApplication) -> str:
+def _link(
+    tracking_id: str,
+    function: str,
+    *,
+    job: Job | None = None,
+    application: JobApplication | None = None,
+) -> str:
     return make_link(
+        job=job,
+        application=application,
         tracking_id=tracking_id,
         original_url=f"https://{function.lower()}.example.com/steve",
         link_function=function,
         link_type="profile",
-        **fields,
     ).tracking_id
 
 

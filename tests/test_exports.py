@@ -40,7 +40,7 @@ def test_the_response_streams_the_header_then_the_rows_as_a_download() -> None:
     assert consumed == []  # nothing is read before the response is sent
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="numbers.csv"'
-    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    body = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
     assert list(csv.reader(io.StringIO(body))) == [
         ["n", "empty", "formula"],
         ["0", "", "'=1+1"],
