@@ -24,6 +24,7 @@ from tests.factories import (
     make_application,
     make_clicks,
     make_job,
+    make_link,
     make_tracking_staff,
 )
 from tracking import admin as admin_module
@@ -65,18 +66,17 @@ def application(job: Job) -> JobApplication:
 def make_links(count: int, *, job: Job, application: JobApplication) -> list[str]:
     ids = []
     for n in range(count):
-        link = services.create_tracked_link(
+        link = make_link(
+            job=job,
+            application=application,
             original_url=f"https://example.com/profile/{n}",
             link_function="LinkedIn" if n % 2 else "Portfolio",
-            link_type="profile",
-            job_id=job.pk,
-            application_id=application.pk,
             description=f"Link {n}",
         )
-        ids.append(link["tracking_id"])
+        ids.append(link.tracking_id)
         make_clicks(
             [
-                build_click(link["tracking_id"], session_id=f"s{n}", classification=classification)
+                build_click(link, session_id=f"s{n}", classification=classification)
                 for classification in ("human", "scanner")
             ]
         )
