@@ -1,5 +1,7 @@
 # linktrack: `make run` serves the service on 127.0.0.1:8000 (with a click writer beside it when
-# clicks are buffered in Redis), `make test` runs the suite.
+# clicks are buffered in Redis), `make test` runs the suite, `make fmt` formats the code and fixes
+# what ruff can fix, `make check` runs everything CI checks besides the suite (lint, types,
+# migrations up to date).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test lint typecheck clean
+.PHONY: run test fmt lint typecheck migrations-check check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,16 +40,21 @@ run: $(VENV)/.runtime-installed var/secret_key
 		echo "buffered clicks: starting the click writer"; \
 		$(BIN)/python manage.py run_click_writer & writer=$$!; \
 		trap 'kill -TERM $$writer 2>/dev/null; wait $$writer 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-			--access-logfile - --graceful-timeout 10; \
+		$(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
+			--bind $(HOST):$(PORT) --workers $(WORKERS); \
 	else \
-		exec $(BIN)/gunicorn linktrack.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-			--access-logfile - --graceful-timeout 10; \
+		exec $(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
+			--bind $(HOST):$(PORT) --workers $(WORKERS); \
 	fi
 
 test: $(VENV)/.dev-installed
 	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Fixes first: an autofix (an import moved, a line rewritten) may need formatting afterwards.
+fmt: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -55,6 +62,12 @@ lint: $(VENV)/.dev-installed
 
 typecheck: $(VENV)/.dev-installed
 	SECRET_KEY=$${SECRET_KEY:-typecheck} $(BIN)/mypy .
+
+migrations-check: $(VENV)/.dev-installed
+	mkdir -p var
+	SECRET_KEY=$${SECRET_KEY:-check} $(BIN)/python manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -7,3 +7,14 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = "Analytics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from analytics import receivers
+        from tracking import signals
+
+        signals.clicks_removed.connect(
+            receivers.refresh_after_removal, dispatch_uid="analytics-rollups-removed"
+        )
+        signals.clicks_anonymized.connect(
+            receivers.refresh_after_anonymization, dispatch_uid="analytics-rollups-anonymized"
+        )

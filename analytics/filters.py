@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 
-from analytics import queries
+from analytics.selection import Period, Scope, Selection, local_midnight, today
 from tracking.services import is_valid_tracking_id
 
 PRESET_DAYS = (7, 30, 90)
@@ -50,18 +50,32 @@ class Filters:
 
     @property
     def start(self) -> dt.datetime:
-        return queries.period_for_dates(self.first, self.last)[0]
+        return local_midnight(self.first)
 
     @property
     def end(self) -> dt.datetime:
-        return queries.period_for_dates(self.first, self.last)[1]
+        return local_midnight(self.last + dt.timedelta(days=1))
 
     @property
-    def period(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "include_automated": self.include_automated}
+    def selection(self) -> Selection:
+        """The clicks the view counts: its period, its scope (``job``, ``application``, ``link``)."""
+        return Selection(
+            Period(self.start, self.end),
+            Scope(
+                tracking_id=self.tracking_id,
+                job_id=self.job_id,
+                application_id=self.application_id,
+            ),
+            self.include_automated,
+        )
+
+    def about(self, scope: Scope) -> Selection:
+        """The view's period and counting rule over the links of ``scope``."""
+        return self.selection.within(scope)
 
     @property
     def scope(self) -> dict[str, Any]:
+        """The scope by name, as :meth:`query` (and so the cache key) takes it."""
         return {
             "job_id": self.job_id,
             "application_id": self.application_id,
@@ -103,7 +117,7 @@ def parse(params: QueryDict) -> Filters:
             if raw_days not in {str(d) for d in PRESET_DAYS}:
                 raise FilterError("days", "days must be 7, 30, 90 or custom.")
             days = int(raw_days)
-        last = queries.today()
+        last = today()
         first = last - dt.timedelta(days=days - 1)
     return Filters(
         days=days,

@@ -21,7 +21,6 @@ from django.db.models import BigIntegerField, Count, DateField, F, IntegerField,
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 from django.utils import timezone
 
-from analytics import queries
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -31,6 +30,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
+from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -47,9 +47,21 @@ class RollupResult:
     complete_until: dt.date | None = None
     partial_until: dt.datetime | None = None
 
+    def summary(self) -> str:
+        """One line for a command's output: how far the rollups reach and what this run did."""
+        kind = "full rebuild" if self.full_rebuild else "update"
+        today = ""
+        if self.partial_until is not None:
+            local = self.partial_until.astimezone(local_tz())
+            today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
+        return (
+            f"Rollups complete until {self.complete_until}{today} ({kind}, "
+            f"{len(self.rebuilt_days)} day(s) rebuilt)."
+        )
+
 
 def _day_expr() -> TruncDate:
-    return TruncDate(AsUTC("clicked_at"), tzinfo=queries.local_tz())
+    return TruncDate(AsUTC("clicked_at"), tzinfo=local_tz())
 
 
 def _insert_select(
@@ -75,8 +87,8 @@ def _insert_select(
 
 def _counts() -> dict[str, Count]:
     return {
-        "human_clicks": Count("click_id", filter=queries.HUMAN),
-        "automated_clicks": Count("click_id", filter=queries.AUTOMATED),
+        "human_clicks": Count("click_id", filter=HUMAN),
+        "automated_clicks": Count("click_id", filter=AUTOMATED),
     }
 
 
@@ -85,7 +97,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
 
     ``until`` (within ``last``) rolls the last day up in part: its clicks before that instant.
     """
-    start, end = queries.period_for_dates(first, last)
+    start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
     if until is not None:
         end = min(end, until)
     for model in DAILY_MODELS:
@@ -106,7 +118,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.DEVICE: F("device_type"),
         Dimension.BROWSER: F("browser"),
         Dimension.OS: F("os"),
-        Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=queries.local_tz()),
+        Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()),
     }
     for dimension, expression in dimensions.items():
         values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
@@ -119,7 +131,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
 
     sessions = {
-        "human_sessions": Count("session_id", distinct=True, filter=queries.HUMAN),
+        "human_sessions": Count("session_id", distinct=True, filter=HUMAN),
         "all_sessions": Count("session_id", distinct=True),
     }
     scopes: list[tuple[ScopeKind, dict[str, Any], dict[str, str]]] = [
@@ -159,15 +171,15 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
     """Rebuild the session rows of one local month, from its clicks before ``until``."""
     MonthlyLinkSession.objects.filter(month=month).delete()
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
-    start = queries.local_midnight(month)
-    end = min(queries.local_midnight(next_month), until)
+    start = local_midnight(month)
+    end = min(local_midnight(next_month), until)
     if start >= end:
         return
-    day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=queries.local_tz()), IntegerField())
+    day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=local_tz()), IntegerField())
     clicks = LinkClick.objects.order_by().filter(
         clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
     )
-    for human, condition in ((True, queries.HUMAN), (False, queries.AUTOMATED)):
+    for human, condition in ((True, HUMAN), (False, AUTOMATED)):
         rows = (
             clicks.filter(condition)
             .annotate(
@@ -201,7 +213,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     """Days before ``until`` whose raw click totals differ from their rollup."""
     raw_rows: Any = (
         LinkClick.objects.order_by()
-        .filter(clicked_at__lt=queries.local_midnight(until))
+        .filter(clicked_at__lt=local_midnight(until))
         .annotate(day_=_day_expr())
         .values("day_")
         .annotate(**_counts())
@@ -243,11 +255,11 @@ def run(
     """Bring the rollups up to date (idempotent); see the module docstring."""
     say = progress or (lambda message: None)
     now = timezone.now()
-    today = now.astimezone(queries.local_tz()).date()
+    today = now.astimezone(local_tz()).date()
     # Today's clicks are rolled up too, up to a moment a little in the past: clicks are stored
     # a moment after they happen (the buffered writer), and those after it are read raw.
     lagged = now - dt.timedelta(seconds=settings.ANALYTICS_ROLLUP_LAG_SECONDS)
-    partial_until = lagged if lagged > queries.local_midnight(today) else None
+    partial_until = lagged if lagged > local_midnight(today) else None
     result = RollupResult(complete_until=today, partial_until=partial_until)
     with transaction.atomic():
         state = RollupState.objects.select_for_update().filter(pk=1).first()
@@ -262,7 +274,7 @@ def run(
             for model in ROLLUP_MODELS:
                 model.objects.all().delete()
             earliest = LinkClick.objects.aggregate(first=Min("clicked_at"))["first"]
-            first = earliest.astimezone(queries.local_tz()).date() if earliest else today
+            first = earliest.astimezone(local_tz()).date() if earliest else today
             result.full_rebuild = True
         else:
             assert state is not None and state.complete_until is not None
@@ -288,7 +300,7 @@ def run(
             months.add(today.replace(day=1))
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
-            _build_month(month, partial_until or queries.local_midnight(today))
+            _build_month(month, partial_until or local_midnight(today))
         RollupState.objects.update_or_create(
             pk=1,
             defaults={

@@ -30,6 +30,8 @@ from django.views.decorators.http import require_GET
 
 from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
+from analytics.queries.common import UNCLASSIFIED
+from analytics.selection import EVERYTHING, Scope
 from tracking.exports import csv_response
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
@@ -39,7 +41,7 @@ View = Callable[..., HttpResponseBase]
 
 CLASSIFICATION_LABELS = {
     **dict(Classification.choices),
-    queries.UNCLASSIFIED: "Not classified yet",
+    UNCLASSIFIED: "Not classified yet",
 }
 
 
@@ -87,9 +89,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     def build(f: Filters) -> dict[str, Any]:
         return {
             "has_links": TrackedLink.objects.exists(),
-            "totals": cached(f, "overview", lambda: queries.overview_totals(**f.period)),
-            "top_jobs": cached(f, "top-jobs", lambda: queries.top_jobs(**f.period)),
-            "top_links": cached(f, "top-links", lambda: queries.top_links(**f.period)),
+            "totals": cached(f, "overview", lambda: queries.overview_totals(f.about(EVERYTHING))),
+            "top_jobs": cached(f, "top-jobs", lambda: queries.top_jobs(f.about(EVERYTHING))),
+            "top_links": cached(f, "top-links", lambda: queries.top_links(f.about(EVERYTHING))),
             "jobs": Job.objects.annotate(
                 link_count=Count("links", distinct=True),
                 application_count=Count("applications", distinct=True),
@@ -104,13 +106,13 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
 
     def build(f: Filters) -> dict[str, Any]:
-        summary = queries.job_link_summary(job.pk, **f.period)
+        summary = queries.job_link_summary(job.pk, f.selection)
         return {
             "job": job,
             "summary": summary,
-            "totals": queries.click_totals(job_id=job.pk, **f.period),
-            "applications": queries.application_summaries(job.pk, **f.period),
-            "links": queries.links_overview(job_id=job.pk, **f.period),
+            "totals": queries.click_totals(f.about(Scope(job_id=job.pk))),
+            "applications": queries.application_summaries(job.pk, f.selection),
+            "links": queries.links_overview(f.about(Scope(job_id=job.pk))),
             "scope": {"job": job.pk},
         }
 
@@ -124,7 +126,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
     )
 
     def build(f: Filters) -> dict[str, Any]:
-        analytics = queries.link_analytics(link.tracking_id, **f.period)
+        analytics = queries.link_analytics(link.tracking_id, f.selection)
         if analytics is None:  # deleted between the two reads
             raise Http404
         return {
@@ -134,9 +136,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
             "timeline": [
                 {
                     **click,
-                    "label": CLASSIFICATION_LABELS.get(
-                        click["classification"] or queries.UNCLASSIFIED
-                    ),
+                    "label": CLASSIFICATION_LABELS.get(click["classification"] or UNCLASSIFIED),
                 }
                 for click in analytics["click_timeline"]
             ],
@@ -151,7 +151,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
     application = get_object_or_404(JobApplication.objects.select_related("job"), pk=application_id)
 
     def build(f: Filters) -> dict[str, Any]:
-        journey = queries.application_journey(application.pk, **f.period)
+        journey = queries.application_journey(application.pk, f.selection)
         if journey is None:
             raise Http404
         return {
@@ -210,25 +210,27 @@ def _payload(chart: dict[str, Any], rows: Any) -> dict[str, Any]:
 
 @chart_endpoint("chart-daily")
 def chart_daily(f: Filters) -> dict[str, Any]:
-    rows = queries.daily_clicks(**f.period, **f.scope)
+    rows = queries.daily_clicks(f.selection)
     return _payload(_people_and_automated([r["date"] for r in rows], rows), rows)
 
 
 @chart_endpoint("chart-functions")
 def chart_functions(f: Filters) -> dict[str, Any]:
-    rows = queries.clicks_by_function(**f.period, job_id=f.job_id, application_id=f.application_id)
+    rows = queries.clicks_by_function(
+        f.about(Scope(job_id=f.job_id, application_id=f.application_id))
+    )
     return _payload(_people_and_automated([r["link_function"] for r in rows], rows), rows)
 
 
 @chart_endpoint("chart-sources")
 def chart_sources(f: Filters) -> dict[str, Any]:
-    rows = queries.clicks_by_source(**f.period, **f.scope)
+    rows = queries.clicks_by_source(f.selection)
     return _payload(_people_and_automated([r["click_source"] for r in rows], rows), rows)
 
 
 @chart_endpoint("chart-devices")
 def chart_devices(f: Filters) -> dict[str, Any]:
-    result = queries.clicks_by_device(**f.period, **f.scope)
+    result = queries.clicks_by_device(f.selection)
     rows = result["device_type"]
     chart = {
         "type": "doughnut",
@@ -240,7 +242,7 @@ def chart_devices(f: Filters) -> dict[str, Any]:
 
 @chart_endpoint("chart-classifications")
 def chart_classifications(f: Filters) -> dict[str, Any]:
-    rows = queries.clicks_by_classification(**f.period, **f.scope)
+    rows = queries.clicks_by_classification(f.selection)
     chart = {
         "type": "doughnut",
         "labels": [
@@ -253,7 +255,7 @@ def chart_classifications(f: Filters) -> dict[str, Any]:
 
 @chart_endpoint("chart-hour-of-week")
 def chart_hour_of_week(f: Filters) -> dict[str, Any]:
-    grid = queries.clicks_by_hour_of_week(**f.period, **f.scope)
+    grid = queries.clicks_by_hour_of_week(f.selection)
     peak = max((max(day) for day in grid["total_clicks"]), default=0) or 1
     points = [
         # Bubble radius grows with the square root of the count (area ∝ clicks), capped at 12 px.
@@ -280,7 +282,7 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
     except FilterError as exc:
         return JsonResponse(exc.as_dict(), status=400)
     # Referrers and session ids come from strangers: csv_response neutralises formulas.
-    rows = queries.export_rows(**f.period, **f.scope)
+    rows = queries.selection_rows(f.selection)
     scope = f.tracking_id or f.application_id or f.job_id or "all"
     filename = f"linktrack-clicks-{scope}-{f.first.isoformat()}-{f.last.isoformat()}.csv"
     response = csv_response(queries.EXPORT_COLUMNS, rows, filename=filename)

@@ -28,12 +28,14 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench import processes  # noqa: E402
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink  # noqa: E402
 
 PAGES = [
@@ -104,6 +106,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
+    # Before migrating: without PostgreSQL the run would migrate the embedded SQLite file first.
+    if connection.vendor != "postgresql":
+        raise SystemExit("This benchmark fills PostgreSQL with generated rows: set DATABASE_URL.")
+    processes.require_postgres(settings.DATABASE_URL)
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     populate(args.links, args.clicks)

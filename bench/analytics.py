@@ -16,7 +16,9 @@ machine's speed between the two (other processes, a noisy neighbour) out of the 
     .venv/bin/python bench/analytics.py --clicks 1000000
 
 The databases (``--database-url``, default a dedicated ``linktrack_bench_h5``, and the same name
-with ``_large``) are created if missing; their linktrack tables are emptied first.
+with ``_large``) are created if missing; their linktrack tables are emptied first. The server is
+checked before anything starts, and the worker processes are stopped however the run ends (an
+error, Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import processes  # needs the project root on sys.path (above)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/linktrack_bench_h5"
 JOBS, APPLICATIONS_PER_JOB, LINKS_PER_APPLICATION, DAYS = 50, 2, 2, 90
@@ -344,6 +348,16 @@ class Worker:
         self.ask("quit")
         self.process.join(10)
 
+    def terminate(self) -> None:
+        """Stop the worker whatever it is doing (a COPY can run for minutes): SIGTERM, then
+        SIGKILL if it has not exited within 10 seconds."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(10)
+
 
 def clone_database(source_url: str, target_url: str) -> None:
     """``target`` as a copy of ``source`` (dropped first); waits out autovacuum on the source."""
@@ -365,18 +379,31 @@ def clone_database(source_url: str, target_url: str) -> None:
 
 def main() -> None:
     args = parse_args()
+    processes.require_postgres(args.database_url)
+    processes.exit_on_signals()
+    with contextlib.ExitStack() as stack:
+        run(args, stack)
+
+
+def start_worker(stack: contextlib.ExitStack, label: str, url: str) -> Worker:
+    worker = Worker(label, url)
+    stack.callback(worker.terminate)
+    return worker
+
+
+def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     small_url = args.database_url
     parts = urlsplit(small_url)
     large_url = parts._replace(path=parts.path + "_large").geturl()
     ensure_database(small_url)
     small, large = args.small, args.clicks
     print(f"generating {small:,} clicks")
-    workers = {small: Worker("small", small_url)}
+    workers = {small: start_worker(stack, "small", small_url)}
     workers[small].ask("create", args.seed, small)
     workers[small].ask("close")
     print(f"copying the database and growing it to {large:,} clicks")
     clone_database(small_url, large_url)
-    workers[large] = Worker("large", large_url)
+    workers[large] = start_worker(stack, "large", large_url)
     workers[large].ask("grow", args.seed + 1, large - small)
     for size, worker in workers.items():
         full, incremental = worker.ask("roll up")

@@ -26,10 +26,12 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench import processes  # noqa: E402
 from tracking import services  # noqa: E402
 from tracking.models import LinkClick, TrackedLink  # noqa: E402
 
@@ -55,9 +57,9 @@ def fill(total: int) -> str:
         click.visitor_hash = f"{i:064x}"
         batch.append(click)
         if len(batch) == 5000:
-            services.store_clicks(batch)
+            services.insert_clicks(batch)
             batch = []
-    services.store_clicks(batch)
+    services.insert_clicks(batch)
     return str(link["tracking_id"])
 
 
@@ -80,6 +82,8 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=services.PRIVACY_BATCH_SIZE)
     args = parser.parse_args()
+    if connection.vendor == "postgresql":
+        processes.require_postgres(settings.DATABASE_URL)
     call_command("migrate", verbosity=0)
     if LinkClick.objects.exists():
         sys.exit("bench/maintenance.py needs an empty scratch database: link_clicks has rows.")

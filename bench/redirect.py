@@ -14,16 +14,20 @@ abandons the requests in flight when it stops, so its own count can be a few sho
 
 The click rate limit is raised out of the way (every request comes from 127.0.0.1), but its check
 still runs on every click. Figures depend on the machine and on what else runs on it.
+
+Before it starts anything it checks that wrk and gunicorn are installed and, for ``--db postgres``,
+that PostgreSQL and Redis answer. Whichever way it ends (done, an error, Ctrl-C, SIGTERM) it stops
+gunicorn and the click writer with all their processes and drops the scratch database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import secrets
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -36,7 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import processes  # noqa: E402 - needs the project root on sys.path
+
 PYTHON = sys.executable
+GUNICORN = Path(PYTHON).parent / "gunicorn"
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/130.0.0.0 Safari/537.36"
@@ -195,7 +204,7 @@ class ClickRecording:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
-    def start(self) -> None:
+    def start(self, stack: contextlib.ExitStack) -> None:
         pass
 
     def drain(self, database: ScratchDatabase, expected: int) -> None:
@@ -213,11 +222,12 @@ class BufferedRecording(ClickRecording):
     def __init__(self, env: dict[str, str], options: list[str]) -> None:
         super().__init__(env)
         self.options = options
-        self.writer: subprocess.Popen[bytes] | None = None
+        self.writer: processes.ProcessGroup | None = None
 
-    def start(self) -> None:
+    def start(self, stack: contextlib.ExitStack) -> None:
         log("starting the click writer")
-        self.writer = subprocess.Popen(
+        self.writer = processes.start(
+            stack,
             [PYTHON, "manage.py", "run_click_writer", "--consumer", "bench-writer", *self.options],
             cwd=ROOT,
             env=self.env,
@@ -228,8 +238,8 @@ class BufferedRecording(ClickRecording):
         return run_django(
             self.env,
             "-c",
-            "import django; django.setup(); from tracking import clickstream; "
-            "print(clickstream.backlog_status())",
+            "import django; django.setup(); from tracking.clicks import stream; "
+            "print(stream.backlog_status())",
         ).strip()
 
     def drain(self, database: ScratchDatabase, expected: int) -> None:
@@ -240,9 +250,8 @@ class BufferedRecording(ClickRecording):
         log(f"drained in {time.monotonic() - started:.1f} s: {self.backlog()}")
 
     def stop(self) -> None:
-        if self.writer is not None and self.writer.poll() is None:
-            self.writer.send_signal(signal.SIGTERM)
-            self.writer.wait(timeout=30)
+        if self.writer is not None:
+            self.writer.stop()
 
 
 # --- The run --------------------------------------------------------------------------------
@@ -334,6 +343,15 @@ def cleanup_redis(redis_url: str, prefix: str) -> None:
         client.delete(*keys[start : start + 500])
 
 
+def check_prerequisites(args: argparse.Namespace) -> None:
+    """Everything the run needs, before it creates or starts anything."""
+    processes.require_command("wrk", "apt-get install -y wrk")
+    processes.require_file(GUNICORN, "Install the requirements: pip install -r requirements.txt")
+    if args.db == "postgres":
+        processes.require_postgres(args.pg_server)
+        processes.require_redis(args.redis_url)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("postgres", "sqlite"), required=True)
@@ -358,6 +376,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.mode == "buffered" and args.db != "postgres":
         parser.error("--mode buffered needs Redis: use --db postgres")
+    check_prerequisites(args)
+    processes.exit_on_signals()
 
     workdir = Path(tempfile.mkdtemp(prefix="linktrack-bench-"))
     port = free_port()
@@ -395,20 +415,24 @@ def main() -> int:
         else ClickRecording(env)
     )
 
-    server: subprocess.Popen[bytes] | None = None
     access_log = workdir / "access.log"
-    try:
-        log(f"scratch database ({args.db}) at {database.url}")
+    # Closed last-in first-out: the click writer, gunicorn, then Redis keys and the database.
+    with contextlib.ExitStack() as stack:
+        log(f"scratch database ({args.db}) at {processes.redacted(database.url)}")
+        stack.callback(database.drop)
         database.create()
+        if args.db == "postgres":
+            stack.callback(cleanup_redis, args.redis_url, prefix)
         run_django(env, "manage.py", "migrate", "--noinput", "-v0")
         log(f"creating {args.links} links")
         output = run_django(env, "-c", CREATE_LINKS % args.links)
         ids: list[str] = json.loads(output.split("IDS ", 1)[1])
 
         log(f"starting gunicorn ({args.workers} sync workers) on {base}")
-        server = subprocess.Popen(
+        server = processes.start(
+            stack,
             [
-                str(Path(PYTHON).parent / "gunicorn"),
+                str(GUNICORN),
                 "linktrack.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -424,8 +448,8 @@ def main() -> int:
             cwd=ROOT,
             env=env,
         )
-        wait_healthy(base, server)
-        recording.start()
+        wait_healthy(base, server.process)
+        recording.start(stack)
 
         scripts = {
             "track": wrk_script(workdir, "track", [f"/track/{i}" for i in ids]),
@@ -446,24 +470,12 @@ def main() -> int:
                     f"  p99 {run.p99_ms:7.2f} ms  302s {run.n302}  other {run.other}"
                     f"  socket errors {run.errors}"
                 )
-    finally:
-        if server is not None:
-            log("stopping gunicorn")
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-    try:
+        # gunicorn stops first: its access log is complete once it has exited.
+        log("stopping gunicorn")
+        server.stop()
         expected = count_track_302s(access_log)
         recording.drain(database, expected)
         stored = database.count_clicks()
-    finally:
-        recording.stop()
-        database.drop()
-        if args.db == "postgres":
-            cleanup_redis(args.redis_url, prefix)
 
     print()
     print(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from linktrack.rates import parse_rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LINKTRACK_VAR_DIR", BASE_DIR / "var"))
 
@@ -71,6 +73,16 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, "").strip() or default
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as ``1000/m``, checked here so that every limit reads a valid one."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid rate limit: {exc}") from None
     return value
 
 
@@ -220,7 +232,7 @@ LINK_CACHE_SECONDS = env_int("LINK_CACHE_SECONDS", 300, minimum=1)
 LINK_NEGATIVE_CACHE_SECONDS = env_int("LINK_NEGATIVE_CACHE_SECONDS", 30, minimum=1)
 # Clicks from an external domain may carry a clicked_at this far in the future (clock skew).
 CLICK_FUTURE_SKEW_SECONDS = env_int("CLICK_FUTURE_SKEW_SECONDS", 300, minimum=0)
-CLICK_RATE_LIMIT = env_str("CLICK_RATE_LIMIT", "1000/m")
+CLICK_RATE_LIMIT = env_rate("CLICK_RATE_LIMIT", "1000/m")
 # Buffered mode: the Redis Stream the redirect appends to and the writer drains.
 CLICK_STREAM_KEY = env_str("CLICK_STREAM_KEY", "linktrack:clicks")
 # Short timeouts: when Redis stalls the redirect falls back to a direct INSERT instead of waiting.
@@ -232,7 +244,7 @@ CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, min
 CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
 # Entries a writer read but did not acknowledge for this long are taken over by another writer.
 CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
-ANALYTICS_RATE_LIMIT = env_str("ANALYTICS_RATE_LIMIT", "100/m")
+ANALYTICS_RATE_LIMIT = env_rate("ANALYTICS_RATE_LIMIT", "100/m")
 
 # --- Analytics ------------------------------------------------------------------------------
 # Dashboard aggregates are cached this long, so a new click shows up within it (at most 60 s).
@@ -270,6 +282,20 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+
+# --- Public endpoints -----------------------------------------------------------------------
+# /track/health shows its full report (database vendor, cache backend, version, counters) to staff
+# and to callers presenting this token; everyone else gets the status only. Empty: staff only.
+HEALTH_TOKEN = env_str("HEALTH_TOKEN").strip()
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "HEALTH_TOKEN must be at least 16 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )
+# Admin sign-in attempts (POSTs) per client address (IPv6: per /64) and per username, in
+# django-ratelimit's syntax ("20/10m": 20 per 10 minutes). Past either, the login answers 429.
+ADMIN_LOGIN_RATE_PER_IP = env_rate("ADMIN_LOGIN_RATE_PER_IP", "20/10m")
+ADMIN_LOGIN_RATE_PER_USERNAME = env_rate("ADMIN_LOGIN_RATE_PER_USERNAME", "10/10m")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -350,7 +376,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }
 
 LINKTRACK_VERSION = "0.1.0"

@@ -16,7 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.support import CuttableProxy, PrivateRedis
-from tracking import clickstream, linkcache
+from tracking import linkcache
+from tracking.clicks import stream as clickstream
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -100,8 +101,8 @@ def postgres_proxy() -> Iterator[CuttableProxy]:
 @pytest.fixture
 def noon(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
     """The clock stopped at today's local noon, so today is always half rolled up."""
-    from analytics import queries
+    from analytics import selection
 
-    at = queries.local_midnight(queries.today()) + dt.timedelta(hours=12)
+    at = selection.local_midnight(selection.today()) + dt.timedelta(hours=12)
     monkeypatch.setattr(timezone, "now", lambda: at)
     return at

@@ -26,7 +26,8 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import CHROME, human_signals
-from tracking import clickstream, services
+from tracking import services
+from tracking.clicks import stream as clickstream
 from tracking.models import LinkClick
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def queue_click(tracking_id: str, *, ip: str = "198.51.100.23") -> str:
     click = services.build_click(
         tracking_id=tracking_id, ip_address=ip, user_agent=CHROME, http_method="GET"
     )
-    clickstream.append(click, signals=human_signals(ip).as_dict())
+    clickstream.append(clickstream.encode_click(click, signals=human_signals(ip).as_dict()))
     return str(click.click_id)
 
 

@@ -682,7 +682,7 @@ def test_links_whose_ids_look_like_admin_escapes_open_from_every_list(
         original_url="https://example.com/", link_function="Portfolio", link_type="profile",
         tracking_id="lt_2F_5F",
     )  # fmt: skip
-    services.store_clicks([services.build_click(tracking_id="lt_2F_5F")])
+    services.insert_clicks([services.build_click(tracking_id="lt_2F_5F")])
 
     clicks = admin_client.get(reverse("admin:tracking_linkclick_changelist")).content.decode()
     href = clicks.split('<td class="field-link"><a href="')[1].split('"')[0]

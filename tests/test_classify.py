@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -191,3 +192,136 @@ def test_signals_survive_a_round_trip_through_plain_values() -> None:
         application_id="550e8400-e29b-41d4-a716-446655440001",
     )
     assert ClickSignals.from_dict(signals.as_dict()) == signals
+
+
+# --- Agent parsing in linear time (tracking.useragents) --------------------------------------
+
+# Real agents of every kind the classifier tells apart, plus odd ones from the wild.
+REAL_AGENTS = [
+    CHROME,
+    IPHONE,
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+    "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
+    "Opera/9.80 (J2ME/MIDP; Opera Mini/6.5.27510/34.1624; U; en) Presto/2.8.119 Version/11.10",
+    "Mozilla/5.0 (Linux; U; Android 4.1.2; en-gb; LG-P710 Build/JZO54K) AppleWebKit/534.30 "
+    "(KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+    "Dalvik/2.1.0 (Linux; U; Android 5.1.1; SM-G903F Build/LMY47X)",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_1) AppleWebKit/600.2.5 (KHTML, like Gecko) "
+    "Version/8.0.2 Safari/600.2.5 (Applebot/0.1)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; YandexSearch/1.0)",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "WhatsApp/2.23.20.0",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Mozilla/5.0 (Linux; Android 9; cubot X19) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/90.0.4430.91 Mobile Safari/537.36",
+    "curl/8.4.0",
+    "python-requests/2.31.0",
+    "Go-http-client/2.0",
+    "Java/17.0.2",
+    "Amazon Simple Notification Service Agent",
+    "Amazon Simple Notification Service Agent\n",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/120.0.0.0 Safari/537.36",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029; Pro)",
+    "Mozilla/4.0 (compatible; ms-office; MSOffice 16)",
+    "Mozilla",
+    "M",
+]
+
+
+def _hostile_shapes() -> list[str]:
+    """Short (so that the libraries' own matching stays quick) versions of hostile agents."""
+    units = ["a", "7", " ", "/", ";", "(", "a1/ ;", "1.", "x64 ", "Safari/1.", "bot", "_-"]
+    shapes = [(unit * 200)[:200] for unit in units]
+    shapes += [(CHROME + unit * 100)[:200] for unit in units]
+    return shapes
+
+
+def _unicode_variants() -> list[str]:
+    """Real agents with characters Python's re and RE2 might read differently."""
+    odd = ["\u0131", "\u0130", "\u017f", "\u212a", "\U00011f50", "\u0663", "\ud800", "\n", "\x00"]
+    return [
+        agent[:at] + char + agent[at:]
+        for agent in REAL_AGENTS[:3] + REAL_AGENTS[11:17]
+        for char in odd
+        for at in (len(agent) // 2, len(agent))
+    ] + ["Googlebot".replace("o", "\u0131"), "GOOGLEBOT", "g\u0130thub-camo", "bot\U00011f50"]
+
+
+def test_parsing_agrees_with_the_libraries_own_matching() -> None:
+    from bench.classify import reference_agent_info
+
+    agents = REAL_AGENTS + _hostile_shapes() + _unicode_variants()
+    differences = [
+        agent
+        for agent in agents
+        if classify.parse_agent.__wrapped__(agent) != reference_agent_info(agent)
+    ]
+    assert differences == []
+
+
+def test_crawler_rules_read_letters_and_digits_as_python_does() -> None:
+    from tracking import useragents
+
+    # Every character that a case-insensitive letter or \d could match, in either engine.
+    rule = useragents.AgentPattern(r"^[a-z\d]$")
+    python = re.compile(r"[a-z\d]", re.IGNORECASE)
+    differing = [
+        hex(code)
+        for code in range(0x80, 0x30000)
+        if not 0xD800 <= code < 0xE000
+        and rule.search(chr(code)) != bool(python.fullmatch(chr(code)))
+    ]
+    assert differing == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "agent", "found"),
+    [
+        (r"Yandex(?!Search)", "YandexBot/3.0", True),
+        (r"Yandex(?!Search)", "Yandex", True),
+        (r"Yandex(?!Search)", "YandexSearch/1.0", False),
+        (r"Yandex(?!Search)", "yandexsearch yandexsearc", True),
+        (r"Yandex(?!Search)", "YANDEXSEARCH", False),
+        (r"^b0t$", "b0t\n", True),
+        (r"^b0t$", "b0t\n\n", False),
+        (r"Go [\d\.]* package http", "Go 1.\u0663 package http", True),
+    ],
+)
+def test_python_patterns_keep_their_meaning_on_re2(pattern: str, agent: str, found: bool) -> None:
+    from tracking import useragents
+
+    assert bool(re.search(pattern, agent, re.IGNORECASE)) is found
+    assert useragents.AgentPattern(pattern).search(agent) is found
+
+
+def test_a_pattern_re2_cannot_run_is_refused_not_guessed() -> None:
+    from tracking import useragents
+
+    with pytest.raises(ValueError, match="RE2 cannot run"):
+        useragents.re2_pattern(r"(?<=x)bot")
+
+
+@pytest.mark.parametrize("agent", ["\ud800" * 10, "Mozilla/5.0 \udfff (X11)", "bot\ud83d"])
+def test_an_agent_with_a_lone_surrogate_is_classified(agent: str) -> None:
+    from bench.classify import reference_agent_info
+
+    assert classify.parse_agent.__wrapped__(agent) == reference_agent_info(agent)
+
+
+def test_a_long_run_of_letters_is_classified_like_the_short_one() -> None:
+    # The shape that used to take ~90 ms: its verdict is that of any word that is no crawler.
+    long_run = classify.parse_agent.__wrapped__("007" + "a" * 997)
+    assert long_run == classify.parse_agent.__wrapped__("007aaa")
+    assert (long_run.is_crawler, long_run.device_type) == (False, "other")

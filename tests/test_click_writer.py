@@ -19,9 +19,11 @@ from django.utils import timezone
 
 from tests.factories import CHROME, HOUR, human_signals, make_application, make_job, make_link
 from tests.support import queue_click, run_writer, start_writer, stored_ids, wait_for_line
-from tracking import clicklimit, clickstream, services
-from tracking.clickstream import StreamConsumer
-from tracking.clickwriter import ClickWriter
+from tracking import services
+from tracking.clicks import ratelimit as clicklimit
+from tracking.clicks import stream as clickstream
+from tracking.clicks.stream import StreamConsumer
+from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
 
 pytestmark = [pytest.mark.redis]
@@ -74,8 +76,8 @@ def test_the_command_writes_one_batch_with_once(stream: str) -> None:
 def test_the_same_entry_added_twice_is_stored_once(stream: str) -> None:
     tracking_id = make_link(sent_ago=HOUR).tracking_id
     click = services.build_click(tracking_id=tracking_id, ip_address="198.51.100.1")
-    clickstream.append(click, signals=human_signals().as_dict())
-    clickstream.append(click, signals=human_signals().as_dict())
+    clickstream.append(clickstream.encode_click(click, signals=human_signals().as_dict()))
+    clickstream.append(clickstream.encode_click(click, signals=human_signals().as_dict()))
     drain()
     assert stored_ids() == [str(click.click_id)]
 
@@ -195,7 +197,7 @@ def test_the_writer_applies_the_burst_rule_to_links_of_one_application(stream: s
     for tracking_id, ip in ((first, "203.0.113.10"), (second, "203.0.113.77")):
         click = services.build_click(tracking_id=tracking_id, ip_address=ip, user_agent=CHROME)
         signals = human_signals(ip, application_id=str(application.id))
-        clickstream.append(click, signals=signals.as_dict())
+        clickstream.append(clickstream.encode_click(click, signals=signals.as_dict()))
     drain()
     rows = LinkClick.objects.all()
     assert [row.classification for row in rows] == ["scanner", "scanner"]
@@ -294,7 +296,11 @@ def test_the_writer_applies_the_click_rate_limit_and_counts_what_it_drops(
             click = services.build_click(
                 tracking_id=tracking_id, ip_address=ip, clicked_at=minute + dt.timedelta(seconds=n)
             )
-            clickstream.append(click, signals={**human_signals(ip).as_dict(), "rate_key": key})
+            clickstream.append(
+                clickstream.encode_click(
+                    click, signals={**human_signals(ip).as_dict(), "rate_key": key}
+                )
+            )
     drain()
     by_ip = Counter(LinkClick.objects.values_list("ip_address", flat=True))
     assert by_ip == {"198.51.100.1": 5, "198.51.100.2": 2}
@@ -314,7 +320,7 @@ def test_an_entry_the_database_refuses_is_set_aside_without_blocking_the_others(
     click = services.build_click(tracking_id=tracking_id)
     click.classification = "human"  # arrives classified, so the writer keeps these fields
     click.browser = "x" * 200  # longer than the column
-    clickstream.append(click, signals=human_signals().as_dict())
+    clickstream.append(clickstream.encode_click(click, signals=human_signals().as_dict()))
     after = queue_click(tracking_id)
     drain()
     assert sorted(stored_ids()) == sorted([before, after])

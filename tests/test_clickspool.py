@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tracking import clickspool
+from tracking.clicks import spool as clickspool
 
 
 def _append_many(directory: str, writer: int, count: int) -> None:

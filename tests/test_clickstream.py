@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from tests.factories import CHROME, HOUR, human_signals, make_link
 from tests.support import free_port, queue_click
-from tracking import clickstream, services
-from tracking.clickwriter import ClickWriter
+from tracking import services
+from tracking.clicks import stream as clickstream
+from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
 
 HEADERS: dict[str, Any] = {
@@ -146,16 +147,16 @@ def test_with_redis_unreachable_a_buffered_redirect_stores_the_click_directly(
 def test_with_the_database_failing_the_click_is_spooled_and_replayed(monkeypatch: Any) -> None:
     tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(tracking_id)  # warms the link cache
-    real_insert = services.insert_click
+    real_insert = services.insert_new_click
 
     def database_down(click: LinkClick) -> None:
         from django.db import OperationalError
 
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "insert_click", database_down)
+    monkeypatch.setattr(services, "insert_new_click", database_down)
     assert visit(tracking_id).status_code == 302
-    monkeypatch.setattr(services, "insert_click", real_insert)
+    monkeypatch.setattr(services, "insert_new_click", real_insert)
     assert LinkClick.objects.count() == 1
 
     ClickWriter(consumer="replayer").replay_spool()
@@ -173,6 +174,7 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
     settings: Any, stream: str
 ) -> None:
     settings.CLICK_BACKLOG_MAX_AGE_SECONDS = 60
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
     tracking_id = make_link(sent_ago=HOUR).tracking_id
     click = services.build_click(
         tracking_id=tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=2)
@@ -182,14 +184,14 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
     client.xadd(stream, {"c": clickstream.encode_click(click, signals={})}, id=old_id)
     queue_click(tracking_id)
 
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     assert response.status_code == 503
     clicks = response.json()["clicks"]
     assert (clicks["status"], clicks["stream_length"], clicks["unwritten"]) == ("error", 2, 2)
     assert clicks["oldest_unwritten_age_seconds"] >= 119
 
     ClickWriter(consumer="health").run(drain=True)
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     clicks = response.json()["clicks"]
     assert (clicks["status"], clicks["unwritten"], clicks["pending"]) == ("ok", 0, 0)
     assert clicks["oldest_unwritten_age_seconds"] is None
@@ -199,14 +201,15 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
 @pytest.mark.django_db
 def test_health_is_503_when_the_click_stream_is_unreachable(settings: Any, stream: str) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
     clickstream.reset_clients()
-    response = Client().get(reverse("tracking:health"))
+    response = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN})
     assert response.status_code == 503
     assert response.json()["clicks"]["stream_error"] == "ConnectionError"
 
 
 def test_health_counts_spooled_clicks(settings: Any) -> None:
-    from tracking import clickspool
+    from tracking.clicks import spool as clickspool
 
     click = services.build_click(tracking_id="lt_x")
     clickspool.append(clickstream.encode_click(click, signals=human_signals().as_dict()))

@@ -26,8 +26,9 @@ from tests.support import (
     wait_for_line,
     wait_until,
 )
-from tracking import clickspool, clickstream
-from tracking.clickwriter import ClickWriter
+from tracking.clicks import spool as clickspool
+from tracking.clicks import stream as clickstream
+from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError
 
+from analytics.selection import Selection
 from tests.factories import make_application, make_job, make_link, make_visitor_click
 from tests.support import run_command
 from tracking import linkcache
@@ -182,5 +183,5 @@ def test_erasing_a_session_removes_it_from_the_analytics_rollups_at_once(job: Jo
     assert "Deleted 1 clicks" in output
     assert "Rollups complete until" in output
     assert not MonthlyLinkSession.objects.filter(session_id="sess_erase_me").exists()
-    totals = queries.click_totals(job_id=job.id, include_automated=True)
+    totals = queries.click_totals(Selection.of(job_id=job.id, include_automated=True))
     assert (totals["total_clicks"], totals["unique_sessions"]) == (1, 1)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError
 from django.test import override_settings
 
+from analytics.selection import Selection
 from tests.factories import make_link, make_visitor_click
 from tests.support import run_command
 from tracking.models import LinkClick, TrackedLink
@@ -67,3 +68,23 @@ def test_a_run_in_batches_deletes_every_old_click_and_shows_progress(link: Track
 def test_it_rejects_zero_days() -> None:
     with pytest.raises(CommandError, match="--days must be at least 1"):
         run("--days", "0")
+
+
+def test_purged_clicks_leave_the_analytics_rollups_at_once(link: TrackedLink) -> None:
+    from django.core.management import call_command
+
+    from analytics import queries
+    from analytics.models import MonthlyLinkSession
+
+    make_visitor_click(link, days_ago=800, session_id="sess_purged")
+    make_visitor_click(link, days_ago=3, session_id="sess_kept")
+    call_command("rollup_clicks", verbosity=0)
+    assert MonthlyLinkSession.objects.filter(session_id="sess_purged").exists()
+
+    run()
+
+    assert not MonthlyLinkSession.objects.filter(session_id="sess_purged").exists()
+    totals = queries.click_totals(
+        Selection.of(tracking_id=link.tracking_id, include_automated=True)
+    )
+    assert (totals["total_clicks"], totals["unique_sessions"]) == (1, 1)

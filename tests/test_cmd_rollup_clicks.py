@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -7,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.test import override_settings
 
-from analytics import queries
+from analytics import queries, selection
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -15,6 +16,7 @@ from analytics.models import (
     MonthlyLinkSession,
     RollupState,
 )
+from analytics.selection import Period, Selection
 from tests import analytics_fixture
 from tests.factories import utc
 from tracking import services
@@ -44,11 +46,13 @@ def snapshot() -> list[tuple[object, ...]]:
     )
 
 
-def test_it_rolls_up_every_past_day_and_marks_them_complete(fx, noon):
+def test_it_rolls_up_every_past_day_and_marks_them_complete(
+    fx: analytics_fixture.Fixture, noon: dt.datetime
+) -> None:
     output = rollup()
-    assert f"Rollups complete until {queries.today()}, today until " in output
+    assert f"Rollups complete until {selection.today()}, today until " in output
     state = RollupState.objects.get()
-    assert (state.time_zone, state.complete_until) == ("UTC", queries.today())
+    assert (state.time_zone, state.complete_until) == ("UTC", selection.today())
     assert DailyLinkClicks.objects.aggregate(h=Sum("human_clicks"), a=Sum("automated_clicks")) == {
         "h": 8,
         "a": 3,
@@ -73,23 +77,25 @@ def test_it_rolls_up_every_past_day_and_marks_them_complete(fx, noon):
     assert (everyone.human_sessions, everyone.all_sessions) == (2, 3)  # s2, s5; and the bot's s4
 
 
-def test_running_it_twice_changes_nothing(fx):
+def test_running_it_twice_changes_nothing(fx: analytics_fixture.Fixture) -> None:
     rollup()
     first = snapshot()
     rollup()
     assert snapshot() == first
 
 
-def test_whole_past_days_are_read_from_the_rollups(fx):
+def test_whole_past_days_are_read_from_the_rollups(fx: analytics_fixture.Fixture) -> None:
     rollup()
-    before = queries.click_totals(start=START, end=END)["human_clicks"]
+    before = queries.click_totals(Selection.of(start=START, end=END))["human_clicks"]
     DailyLinkClicks.objects.filter(day="2026-03-11", tracking_id="fx_l3").update(human_clicks=101)
-    assert queries.click_totals(start=START, end=END)["human_clicks"] == before + 100
+    assert queries.click_totals(Selection.of(start=START, end=END))["human_clicks"] == before + 100
 
 
-def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(fx):
+def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(
+    fx: analytics_fixture.Fixture,
+) -> None:
     rollup()
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L3"], clicked_at=utc(2026, 3, 11, 15), session_id="late"
@@ -98,29 +104,27 @@ def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(fx):
     )
     output = rollup("--verbosity", "2")
     assert "2026-03-11 .. 2026-03-11" in output
-    totals = queries.click_totals(start=START, end=END)
+    totals = queries.click_totals(Selection.of(start=START, end=END))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (8, 5)
 
 
-def test_reclassified_clicks_are_picked_up_too(fx):
+def test_reclassified_clicks_are_picked_up_too(fx: analytics_fixture.Fixture) -> None:
     rollup()
     fx.clicks["c8"].__class__.objects.filter(click_id=fx.clicks["c8"].click_id).update(
         classification="scanner"
     )
     rollup()
-    totals = queries.click_totals(start=START, end=END)
+    totals = queries.click_totals(Selection.of(start=START, end=END))
     assert (totals["human_clicks"], totals["automated_clicks"]) == (6, 4)
 
 
-def test_a_time_zone_change_rebuilds_everything(fx):
+def test_a_time_zone_change_rebuilds_everything(fx: analytics_fixture.Fixture) -> None:
     rollup()
     with override_settings(TIME_ZONE="America/New_York"):
         assert "full rebuild" in rollup()
         assert RollupState.objects.get().time_zone == "America/New_York"
-        start, end = queries.period_for_dates(
-            queries.dt.date(2026, 3, 10), queries.dt.date(2026, 3, 12)
-        )
-        days = queries.daily_clicks(start=start, end=end)
+        start, end = Period.for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
+        days = queries.daily_clicks(Selection.of(start=start, end=end))
         assert [(d["human_clicks"], d["automated_clicks"]) for d in days] == [
             (3, 1),
             (4, 1),
@@ -128,18 +132,18 @@ def test_a_time_zone_change_rebuilds_everything(fx):
         ]
 
 
-def test_rollups_of_a_deleted_link_are_ignored(fx):
+def test_rollups_of_a_deleted_link_are_ignored(fx: analytics_fixture.Fixture) -> None:
     rollup()
     services.delete_tracked_link(tracking_id=fx.links["L1"])
     assert not TrackedLink.objects.filter(tracking_id="fx_l1").exists()
-    totals = queries.click_totals(start=START, end=END, include_automated=True)
+    totals = queries.click_totals(Selection.of(start=START, end=END, include_automated=True))
     assert totals["total_clicks"] == 6  # L1's four clicks are gone with it
     rollup()
     assert not DailyLinkClicks.objects.filter(tracking_id="fx_l1").exists()
-    sources = queries.clicks_by_source(start=START, end=END, include_automated=True)
+    sources = queries.clicks_by_source(Selection.of(start=START, end=END, include_automated=True))
     assert sum(row["total_clicks"] for row in sources) == 6
 
 
-def test_a_negative_refresh_window_is_refused():
+def test_a_negative_refresh_window_is_refused() -> None:
     with pytest.raises(CommandError, match="--refresh-days must be 0 or more"):
         call_command("rollup_clicks", "--refresh-days", "-1")

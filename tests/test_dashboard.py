@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -52,27 +53,31 @@ def stat(html: str, name: str) -> str:
 # --- access ---------------------------------------------------------------------------------
 
 
-def test_the_root_redirects_to_the_dashboard(client):
+def test_the_root_redirects_to_the_dashboard(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == reverse("analytics:overview")
 
 
-def test_anonymous_visitors_are_sent_to_the_admin_login(client, fx):
+def test_anonymous_visitors_are_sent_to_the_admin_login(
+    client: Client, fx: analytics_fixture.Fixture
+) -> None:
     for url in [*pages(fx), reverse("analytics:export-csv"), reverse(CHARTS[0])]:
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("admin:login"))
 
 
-def test_non_staff_users_are_sent_to_the_login_too(client, fx):
+def test_non_staff_users_are_sent_to_the_login_too(
+    client: Client, fx: analytics_fixture.Fixture
+) -> None:
     client.force_login(make_user("visitor", staff=False, password="pw"))
     response = client.get(reverse("analytics:overview"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
 
 
-def test_every_page_renders_for_staff(staff, fx):
+def test_every_page_renders_for_staff(staff: Client, fx: analytics_fixture.Fixture) -> None:
     for url in pages(fx):
         response = staff.get(f"{url}?{CUSTOM}")
         assert response.status_code == 200, url
@@ -81,7 +86,9 @@ def test_every_page_renders_for_staff(staff, fx):
         assert b"https://cdn" not in response.content
 
 
-def test_unknown_job_link_and_application_are_404(staff, fx):
+def test_unknown_job_link_and_application_are_404(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     missing = "8c1d2a9e-0000-4000-8000-000000000000"
     assert staff.get(reverse("analytics:job-detail", args=[missing])).status_code == 404
     assert staff.get(reverse("analytics:link-detail", args=["nope"])).status_code == 404
@@ -91,7 +98,9 @@ def test_unknown_job_link_and_application_are_404(staff, fx):
 # --- numbers and filters --------------------------------------------------------------------
 
 
-def test_the_overview_shows_people_by_default_and_everything_with_automated(staff, fx):
+def test_the_overview_shows_people_by_default_and_everything_with_automated(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     people = staff.get(f"{reverse('analytics:overview')}?{CUSTOM}").content.decode()
     assert stat(people, "total_clicks") == "7"
     assert stat(people, "automated_clicks") == "3"
@@ -100,13 +109,17 @@ def test_the_overview_shows_people_by_default_and_everything_with_automated(staf
     assert stat(everything, "total_clicks") == "10"
 
 
-def test_the_period_filter_changes_the_numbers(staff, fx):
+def test_the_period_filter_changes_the_numbers(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     narrow = "days=custom&from=2026-03-10&to=2026-03-10"
     html = staff.get(f"{reverse('analytics:overview')}?{narrow}").content.decode()
     assert stat(html, "total_clicks") == "3"
 
 
-def test_the_link_page_shows_the_redirect_url_and_the_reasons(staff, fx):
+def test_the_link_page_shows_the_redirect_url_and_the_reasons(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     url = reverse("analytics:link-detail", args=[fx.links["L1"]])
     html = staff.get(f"{url}?{CUSTOM}&automated=1").content.decode()
     assert "https://links.example.com/track/fx_l1" in html
@@ -115,7 +128,9 @@ def test_the_link_page_shows_the_redirect_url_and_the_reasons(staff, fx):
     assert stat(html, "total_clicks") == "4"
 
 
-def test_the_application_page_shows_the_first_human_click_and_automated_hits(staff, fx):
+def test_the_application_page_shows_the_first_human_click_and_automated_hits(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     url = reverse("analytics:application-detail", args=[fx.a1.id])
     html = staff.get(f"{url}?{CUSTOM}").content.decode()
     assert 'datetime="2026-03-10T09:00:00+00:00"' in html
@@ -123,7 +138,9 @@ def test_the_application_page_shows_the_first_human_click_and_automated_hits(sta
     assert "scanner signal" in html
 
 
-def test_the_application_page_offers_an_email_with_its_tracked_links(staff, fx):
+def test_the_application_page_offers_an_email_with_its_tracked_links(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     url = reverse("analytics:application-detail", args=[fx.a1.id])
     html = staff.get(url).content.decode()
     assert "Email with tracked links" in html
@@ -132,7 +149,9 @@ def test_the_application_page_offers_an_email_with_its_tracked_links(staff, fx):
     assert "js/copy_buttons.js" in html
 
 
-def test_a_bad_filter_is_a_400_naming_the_parameter(staff, fx):
+def test_a_bad_filter_is_a_400_naming_the_parameter(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     response = staff.get(f"{reverse('analytics:overview')}?days=12")
     assert response.status_code == 400
     assert b"days must be 7, 30, 90 or custom" in response.content
@@ -152,7 +171,9 @@ def test_a_bad_filter_is_a_400_naming_the_parameter(staff, fx):
 # --- chart endpoints ------------------------------------------------------------------------
 
 
-def test_every_chart_endpoint_answers_chart_ready_json(staff, fx):
+def test_every_chart_endpoint_answers_chart_ready_json(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     for name in CHARTS:
         response = staff.get(f"{reverse(name)}?{CUSTOM}&automated=1")
         assert response.status_code == 200, name
@@ -163,7 +184,9 @@ def test_every_chart_endpoint_answers_chart_ready_json(staff, fx):
         assert payload["empty"] is False, name
 
 
-def test_the_daily_chart_stacks_people_and_automated_for_one_job(staff, fx):
+def test_the_daily_chart_stacks_people_and_automated_for_one_job(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}&job={fx.job.id}"
     chart = staff.get(url).json()["chart"]
     assert chart["labels"] == ["2026-03-10", "2026-03-11", "2026-03-12"]
@@ -173,13 +196,17 @@ def test_the_daily_chart_stacks_people_and_automated_for_one_job(staff, fx):
     ]
 
 
-def test_the_hour_of_week_chart_places_bubbles_by_weekday_and_hour(staff, fx):
+def test_the_hour_of_week_chart_places_bubbles_by_weekday_and_hour(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     points = staff.get(f"{reverse('analytics:chart-hour-of-week')}?{CUSTOM}").json()["chart"]
     tuesday_nine = [p for p in points["datasets"][0]["data"] if (p["x"], p["y"]) == (9, 1)]
     assert tuesday_nine[0]["v"] == 3
 
 
-def test_chart_data_is_cached_briefly(staff, fx, settings):
+def test_chart_data_is_cached_briefly(
+    staff: Client, fx: analytics_fixture.Fixture, settings: Any
+) -> None:
     settings.ANALYTICS_CACHE_SECONDS = 30
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
@@ -190,7 +217,9 @@ def test_chart_data_is_cached_briefly(staff, fx, settings):
     assert fresh[0] == before[0] + 1
 
 
-def test_caching_can_be_turned_off(staff, fx, settings):
+def test_caching_can_be_turned_off(
+    staff: Client, fx: analytics_fixture.Fixture, settings: Any
+) -> None:
     settings.ANALYTICS_CACHE_SECONDS = 0
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
@@ -198,7 +227,7 @@ def test_caching_can_be_turned_off(staff, fx, settings):
     assert staff.get(url).json()["chart"]["datasets"][0]["data"][0] == before[0] + 1
 
 
-def test_charts_of_an_empty_period_say_so(staff, fx):
+def test_charts_of_an_empty_period_say_so(staff: Client, fx: analytics_fixture.Fixture) -> None:
     payload = staff.get(
         f"{reverse('analytics:chart-sources')}?days=custom&from=2020-01-01&to=2020-01-02"
     ).json()
@@ -208,12 +237,14 @@ def test_charts_of_an_empty_period_say_so(staff, fx):
 # --- CSV export -----------------------------------------------------------------------------
 
 
-def test_the_csv_export_holds_the_clicks_behind_the_view(staff, fx):
+def test_the_csv_export_holds_the_clicks_behind_the_view(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L1']}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))  # type: ignore[attr-defined]
     assert [r["clicked_at"] for r in rows] == [
         "2026-03-10T09:00:00+00:00",
         "2026-03-10T09:05:00+00:00",
@@ -221,20 +252,22 @@ def test_the_csv_export_holds_the_clicks_behind_the_view(staff, fx):
     ]
     assert rows[0]["link_function"] == "LinkedIn"
     everything = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&automated=1")
-    assert len(b"".join(everything.streaming_content).decode().strip().splitlines()) == 1 + 10
+    assert len(b"".join(everything.streaming_content).decode().strip().splitlines()) == 1 + 10  # type: ignore[attr-defined]
 
 
-def test_the_csv_export_defuses_spreadsheet_formulas(staff, fx):
+def test_the_csv_export_defuses_spreadsheet_formulas(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
     make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), session_id="=HYPERLINK(1)")
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L5']}")
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     assert "'=HYPERLINK(1)" in body
 
 
 # --- empty states ---------------------------------------------------------------------------
 
 
-def test_a_fresh_install_explains_what_to_do(staff):
+def test_a_fresh_install_explains_what_to_do(staff: Client) -> None:
     response = staff.get(reverse("analytics:overview"))
     assert response.status_code == 200
     assert b"data-empty-state" in response.content
@@ -242,15 +275,17 @@ def test_a_fresh_install_explains_what_to_do(staff):
     assert b"chart.umd.js" not in response.content
 
 
-def test_a_job_without_links_explains_what_to_do(staff):
+def test_a_job_without_links_explains_what_to_do(staff: Client) -> None:
     job = make_job(title="Data Analyst")
     response = staff.get(reverse("analytics:job-detail", args=[job.id]))
     assert response.status_code == 200
     assert b"This job has no tracked links yet" in response.content
 
 
-def test_a_long_journey_shows_the_latest_clicks_and_offers_the_export(staff, fx, monkeypatch):
-    monkeypatch.setattr("analytics.queries.JOURNEY_CLICK_LIMIT", 2)
+def test_a_long_journey_shows_the_latest_clicks_and_offers_the_export(
+    staff: Client, fx: analytics_fixture.Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("analytics.queries.applications.JOURNEY_CLICK_LIMIT", 2)
     url = reverse("analytics:application-detail", args=[fx.a1.id])
     html = staff.get(f"{url}?{CUSTOM}").content.decode()
     assert "Showing the latest 2 of 6 clicks in this period" in html

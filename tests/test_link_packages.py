@@ -142,7 +142,7 @@ def test_it_rejects_malformed_functions(application: JobApplication, functions: 
 
 
 def test_an_unknown_application_is_an_error_naming_the_field() -> None:
-    with pytest.raises(services.ObjectNotFound) as error:
+    with pytest.raises(services.NotFound) as error:
         services.create_job_application_links(application_id=uuid.uuid4())
     assert error.value.field == "application_id"
     assert error.value.code == "not_found"

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from analytics import queries
+from analytics import queries, selection, sources
 from analytics.models import DailyLinkClicks, RollupState
+from analytics.selection import Period, Scope, Selection
 from tests import analytics_fixture
 from tests.factories import utc
 from tracking import services
@@ -36,8 +37,10 @@ def fx(rollups: bool) -> analytics_fixture.Fixture:
 # --- link_analytics -------------------------------------------------------------------------
 
 
-def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(fx):
-    result = queries.link_analytics(fx.links["L1"], start=START, end=END)
+def test_link_analytics_counts_people_by_default_and_reports_automated_beside_them(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    result = queries.link_analytics(fx.links["L1"], Selection.of(start=START, end=END))
     assert result is not None
     assert result["link_info"]["tracking_id"] == "fx_l1"
     stats = result["click_statistics"]
@@ -71,8 +74,10 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
     }
 
 
-def test_link_analytics_with_automated_counts_every_click(fx):
-    result = queries.link_analytics(fx.links["L1"], start=START, end=END, include_automated=True)
+def test_link_analytics_with_automated_counts_every_click(fx: analytics_fixture.Fixture) -> None:
+    result = queries.link_analytics(
+        fx.links["L1"], Selection.of(start=START, end=END, include_automated=True)
+    )
     assert result is not None
     stats = result["click_statistics"]
     assert (stats["total_clicks"], stats["unique_sessions"]) == (4, 2)
@@ -83,17 +88,17 @@ def test_link_analytics_with_automated_counts_every_click(fx):
     assert result["click_timeline"][-1]["classification_reasons"] == ["scanner signal"]
 
 
-def test_link_analytics_without_a_range_counts_all_time(fx):
+def test_link_analytics_without_a_range_counts_all_time(fx: analytics_fixture.Fixture) -> None:
     result = queries.link_analytics(fx.links["L5"])
     assert result is not None
     assert result["click_statistics"]["total_clicks"] == 2
 
 
-def test_link_analytics_is_none_for_an_unknown_link(fx):
+def test_link_analytics_is_none_for_an_unknown_link(fx: analytics_fixture.Fixture) -> None:
     assert queries.link_analytics("no_such_link") is None
 
 
-def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
+def test_link_analytics_of_a_link_without_clicks_has_zeros(fx: analytics_fixture.Fixture) -> None:
     tid = services.create_tracked_link(
         original_url="https://example.com/x", link_function="Resume", link_type="document"
     )["tracking_id"]
@@ -104,9 +109,9 @@ def test_link_analytics_of_a_link_without_clicks_has_zeros(fx):
     assert result["click_timeline"] == []
 
 
-def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
+def test_the_timeline_keeps_the_latest_fifty_clicks(fx: analytics_fixture.Fixture) -> None:
     base = utc(2026, 3, 1)
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L5"], clicked_at=base + dt.timedelta(minutes=i)
@@ -123,8 +128,8 @@ def test_the_timeline_keeps_the_latest_fifty_clicks(fx):
 # --- job_link_summary -----------------------------------------------------------------------
 
 
-def test_job_link_summary_groups_active_links_by_function(fx):
-    result = queries.job_link_summary(fx.job.id, start=START, end=END)
+def test_job_link_summary_groups_active_links_by_function(fx: analytics_fixture.Fixture) -> None:
+    result = queries.job_link_summary(fx.job.id, Selection.of(start=START, end=END))
     assert result is not None
     assert result["job"]["title"] == "Backend Engineer"
     assert result["job"]["application_count"] == 2
@@ -149,25 +154,27 @@ def test_job_link_summary_groups_active_links_by_function(fx):
     ]
 
 
-def test_job_link_summary_with_automated(fx):
-    result = queries.job_link_summary(fx.job.id, start=START, end=END, include_automated=True)
+def test_job_link_summary_with_automated(fx: analytics_fixture.Fixture) -> None:
+    result = queries.job_link_summary(
+        fx.job.id, Selection.of(start=START, end=END, include_automated=True)
+    )
     assert result is not None
     rows = {r["link_function"]: r for r in result["link_functions"]}
     assert (rows["LinkedIn"]["total_clicks"], rows["LinkedIn"]["unique_sessions"]) == (6, 4)
     assert (rows["Calendly"]["total_clicks"], rows["Calendly"]["unique_sessions"]) == (2, 2)
 
 
-def test_job_link_summary_is_none_for_an_unknown_job(fx):
+def test_job_link_summary_is_none_for_an_unknown_job(fx: analytics_fixture.Fixture) -> None:
     assert queries.job_link_summary("8c1d2a9e-0000-4000-8000-000000000000") is None
 
 
 # --- performance_report and daily trends -----------------------------------------------------
 
 
-def test_performance_report_covers_today_and_the_previous_days(rollups):
-    today = queries.today()
-    yesterday_noon = queries.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
-    long_ago = queries.local_midnight(today - dt.timedelta(days=40))
+def test_performance_report_covers_today_and_the_previous_days(rollups: bool) -> None:
+    today = selection.today()
+    yesterday_noon = selection.local_midnight(today - dt.timedelta(days=1)) + dt.timedelta(hours=12)
+    long_ago = selection.local_midnight(today - dt.timedelta(days=40))
     tid = services.create_tracked_link(
         original_url="https://example.com/p", link_function="Portfolio", link_type="profile"
     )["tracking_id"]
@@ -178,7 +185,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
         services.build_click(tracking_id=tid, clicked_at=long_ago, session_id="d"),
     ]
     clicks[2].classification = "bot"
-    services.store_clicks(clicks)
+    services.insert_clicks(clicks)
     if rollups:
         call_command("rollup_clicks", verbosity=0)
 
@@ -216,9 +223,11 @@ def test_performance_report_covers_today_and_the_previous_days(rollups):
     assert sum(day["total_clicks"] for day in trends) == 2
 
 
-def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollups, noon):
-    today = queries.today()
-    midnight = queries.local_midnight(today)
+def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
+    rollups: bool, noon: dt.datetime
+) -> None:
+    today = selection.today()
+    midnight = selection.local_midnight(today)
     yesterday_noon = midnight - dt.timedelta(hours=12)
     portfolio, resume = (
         services.create_tracked_link(
@@ -227,12 +236,12 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
         for name in ("Portfolio", "Resume")
     )
 
-    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None):
+    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None) -> LinkClick:
         built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
         built.classification = kind
         return built
 
-    services.store_clicks(
+    services.insert_clicks(
         [
             click(portfolio, yesterday_noon, "a"),
             click(portfolio, yesterday_noon, "b", "bot"),
@@ -245,7 +254,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(rollup
     if rollups:
         call_command("rollup_clicks", verbosity=0)
     # A new click, stored after the rollup run: read raw, and counted at once.
-    services.store_clicks([click(portfolio, noon - dt.timedelta(seconds=30), "f")])
+    services.insert_clicks([click(portfolio, noon - dt.timedelta(seconds=30), "f")])
 
     report = queries.performance_report(days=7)
 
@@ -307,11 +316,11 @@ def _click(tid: str, at: dt.datetime, session: str | None, kind: str | None = No
     return built
 
 
-def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
+def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon: dt.datetime) -> None:
     call_command("rollup_clicks", verbosity=0)
     state = RollupState.objects.get()
     assert (state.complete_until, state.partial_until) == (
-        queries.today(),
+        selection.today(),
         noon - dt.timedelta(seconds=300),
     )
     with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=12 * 3600 + 1):  # before midnight
@@ -319,10 +328,10 @@ def test_today_is_rolled_up_until_a_moment_ago_and_read_raw_after_it(noon):
     assert RollupState.objects.get().partial_until is None
 
 
-def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
-    midnight = queries.local_midnight(queries.today())
+def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups: bool, noon: dt.datetime) -> None:
+    midnight = selection.local_midnight(selection.today())
     portfolio, resume = _links("Portfolio", "Resume")
-    services.store_clicks(
+    services.insert_clicks(
         [
             _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
             _click(resume, midnight + dt.timedelta(hours=2), "b"),
@@ -331,11 +340,11 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
     )
     if rollups:
         call_command("rollup_clicks", verbosity=0)
-        rolled = DailyLinkClicks.objects.filter(day=queries.today())
+        rolled = DailyLinkClicks.objects.filter(day=selection.today())
         assert sorted(
             rolled.values_list("tracking_id", "human_clicks", "automated_clicks")
         ) == sorted([(portfolio, 1, 0), (resume, 1, 1)])
-    services.store_clicks(  # after the instant the rollups hold today until
+    services.insert_clicks(  # after the instant the rollups hold today until
         [
             _click(portfolio, noon - dt.timedelta(seconds=60), "a"),  # seen before: once
             _click(resume, noon - dt.timedelta(seconds=30), "c"),
@@ -352,24 +361,28 @@ def test_todays_rolled_part_and_raw_part_add_up_exactly(rollups, noon):
         (row["link_function"], row["human_clicks"], row["unique_sessions"])
         for row in report["function_performance"]
     ] == [("Portfolio", 3, 1), ("Resume", 2, 2)]
-    start, end = queries.period_for_dates(queries.today(), queries.today())
-    grid = queries.clicks_by_hour_of_week(start=start, end=end, include_automated=True)
-    weekday = queries.today().isoweekday() - 1
+    start, end = Period.for_dates(selection.today(), selection.today())
+    grid = queries.clicks_by_hour_of_week(
+        Selection.of(start=start, end=end, include_automated=True)
+    )
+    weekday = selection.today().isoweekday() - 1
     assert [grid["total_clicks"][weekday][hour] for hour in (1, 2, 3, 11)] == [1, 1, 1, 3]
     assert sum(map(sum, grid["total_clicks"])) == 6
-    sessions = queries.daily_clicks(start=start, end=end, include_automated=True)
+    sessions = queries.daily_clicks(Selection.of(start=start, end=end, include_automated=True))
     assert [(d["human_clicks"], d["automated_clicks"], d["unique_sessions"]) for d in sessions] == [
         (5, 1, 3)
     ]
 
 
-def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(noon):
-    midnight = queries.local_midnight(queries.today())
+def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_run(
+    noon: dt.datetime,
+) -> None:
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     call_command("rollup_clicks", verbosity=0)
     # Replayed from a spool long after it happened: before the instant already rolled up.
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=2), "b")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=2), "b")])
     assert queries.performance_report(days=1)["overall_statistics"]["human_clicks"] == 1
 
     call_command("rollup_clicks", verbosity=0)
@@ -378,10 +391,12 @@ def test_a_click_stored_late_into_the_rolled_part_of_today_counts_from_the_next_
     assert (overall["human_clicks"], overall["unique_sessions"]) == (2, 2)
 
 
-def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon):
-    midnight = queries.local_midnight(queries.today())
+def test_a_period_ending_before_the_rolled_instant_reads_today_raw(
+    rollups: bool, noon: dt.datetime
+) -> None:
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks(
+    services.insert_clicks(
         [
             _click(portfolio, midnight + dt.timedelta(hours=1), "a"),
             _click(portfolio, midnight + dt.timedelta(hours=3), "b"),
@@ -390,13 +405,13 @@ def test_a_period_ending_before_the_rolled_instant_reads_today_raw(rollups, noon
     if rollups:
         call_command("rollup_clicks", verbosity=0)
     totals = queries.click_totals(
-        start=midnight, end=midnight + dt.timedelta(hours=2), include_automated=False
+        Selection.of(start=midnight, end=midnight + dt.timedelta(hours=2), include_automated=False)
     )
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
 
 
-def test_daily_clicks_cut_days_in_utc_by_default(fx):
-    days = queries.daily_clicks(start=START, end=END)
+def test_daily_clicks_cut_days_in_utc_by_default(fx: analytics_fixture.Fixture) -> None:
+    days = queries.daily_clicks(Selection.of(start=START, end=END))
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
         ("2026-03-10", 3, 1),
         ("2026-03-11", 3, 1),
@@ -406,10 +421,10 @@ def test_daily_clicks_cut_days_in_utc_by_default(fx):
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
-    start, end = queries.period_for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
+def test_daily_clicks_cut_days_in_the_configured_time_zone(fx: analytics_fixture.Fixture) -> None:
+    start, end = Period.for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
     assert start == utc(2026, 3, 10, 4)  # EDT, UTC-4
-    days = queries.daily_clicks(start=start, end=end)
+    days = queries.daily_clicks(Selection.of(start=start, end=end))
     assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
         ("2026-03-10", 3, 1),
         ("2026-03-11", 4, 1),
@@ -417,9 +432,9 @@ def test_daily_clicks_cut_days_in_the_configured_time_zone(fx):
     ]
 
 
-def test_daily_clicks_of_one_link_with_automated(fx):
+def test_daily_clicks_of_one_link_with_automated(fx: analytics_fixture.Fixture) -> None:
     days = queries.daily_clicks(
-        start=START, end=END, tracking_id=fx.links["L2"], include_automated=True
+        Selection.of(start=START, end=END, tracking_id=fx.links["L2"], include_automated=True)
     )
     assert [d["total_clicks"] for d in days] == [1, 0, 1]
 
@@ -427,8 +442,8 @@ def test_daily_clicks_of_one_link_with_automated(fx):
 # --- breakdowns -----------------------------------------------------------------------------
 
 
-def test_overview_totals(fx):
-    assert queries.overview_totals(start=START, end=END) == {
+def test_overview_totals(fx: analytics_fixture.Fixture) -> None:
+    assert queries.overview_totals(Selection.of(start=START, end=END)) == {
         "total_clicks": 7,
         "unique_sessions": 4,
         "human_clicks": 7,
@@ -440,8 +455,8 @@ def test_overview_totals(fx):
     }
 
 
-def test_clicks_by_function_over_all_links(fx):
-    rows = queries.clicks_by_function(start=START, end=END, include_automated=True)
+def test_clicks_by_function_over_all_links(fx: analytics_fixture.Fixture) -> None:
+    rows = queries.clicks_by_function(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["link_function"], r["link_count"], r["total_clicks"]) for r in rows] == [
         ("LinkedIn", 2, 6),
         ("Calendly", 1, 2),
@@ -450,15 +465,15 @@ def test_clicks_by_function_over_all_links(fx):
     ]
 
 
-def test_clicks_by_source_names_missing_sources_unknown(fx):
-    rows = queries.clicks_by_source(start=START, end=END, include_automated=True)
+def test_clicks_by_source_names_missing_sources_unknown(fx: analytics_fixture.Fixture) -> None:
+    rows = queries.clicks_by_source(Selection.of(start=START, end=END, include_automated=True))
     assert [(r["click_source"], r["total_clicks"]) for r in rows] == [
         ("email", 5),
         ("linkedin", 2),
         ("direct", 2),
         ("unknown", 1),
     ]
-    people = queries.clicks_by_source(start=START, end=END)
+    people = queries.clicks_by_source(Selection.of(start=START, end=END))
     assert {r["click_source"]: r["total_clicks"] for r in people} == {
         "email": 4,
         "direct": 2,
@@ -467,8 +482,10 @@ def test_clicks_by_source_names_missing_sources_unknown(fx):
     }
 
 
-def test_clicks_by_classification_lists_automated_classes_apart(fx):
-    rows = queries.clicks_by_classification(start=START, end=END)
+def test_clicks_by_classification_lists_automated_classes_apart(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    rows = queries.clicks_by_classification(Selection.of(start=START, end=END))
     assert rows == [
         {"classification": "unclassified", "automated": False, "clicks": 1},
         {"classification": "human", "automated": False, "clicks": 6},
@@ -478,8 +495,8 @@ def test_clicks_by_classification_lists_automated_classes_apart(fx):
     ]
 
 
-def test_clicks_by_device(fx):
-    result = queries.clicks_by_device(start=START, end=END)
+def test_clicks_by_device(fx: analytics_fixture.Fixture) -> None:
+    result = queries.clicks_by_device(Selection.of(start=START, end=END))
     assert [(r["device_type"], r["total_clicks"]) for r in result["device_type"]] == [
         ("desktop", 6),
         ("unknown", 1),
@@ -490,8 +507,8 @@ def test_clicks_by_device(fx):
     ]
 
 
-def test_clicks_by_hour_of_week(fx):
-    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+def test_clicks_by_hour_of_week(fx: analytics_fixture.Fixture) -> None:
+    grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["weekdays"][1] == "Tue"
     assert grid["human_clicks"][1][9] == 3  # Tuesday 09:00 UTC: c1, c2, c5
     assert grid["automated_clicks"][1][8] == 1  # the scanner at 08:59:58
@@ -501,17 +518,17 @@ def test_clicks_by_hour_of_week(fx):
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_hour_of_week_uses_the_configured_time_zone(fx):
-    grid = queries.clicks_by_hour_of_week(start=START, end=END)
+def test_hour_of_week_uses_the_configured_time_zone(fx: analytics_fixture.Fixture) -> None:
+    grid = queries.clicks_by_hour_of_week(Selection.of(start=START, end=END))
     assert grid["human_clicks"][1][5] == 3  # 09:00 UTC is 05:00 in New York
 
 
-def test_top_jobs_and_links(fx):
-    jobs = queries.top_jobs(start=START, end=END)
+def test_top_jobs_and_links(fx: analytics_fixture.Fixture) -> None:
+    jobs = queries.top_jobs(Selection.of(start=START, end=END))
     assert [(j["title"], j["total_clicks"], j["automated_clicks"]) for j in jobs] == [
         ("Backend Engineer", 6, 3)
     ]
-    links = queries.top_links(start=START, end=END, limit=2)
+    links = queries.top_links(Selection.of(start=START, end=END), limit=2)
     assert [(link["tracking_id"], link["total_clicks"]) for link in links] == [
         ("fx_l1", 3),
         ("fx_l2", 1),
@@ -521,8 +538,10 @@ def test_top_jobs_and_links(fx):
 # --- applications ---------------------------------------------------------------------------
 
 
-def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(fx):
-    journey = queries.application_journey(fx.a1.id, start=START, end=END)
+def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    journey = queries.application_journey(fx.a1.id, Selection.of(start=START, end=END))
     assert journey is not None
     assert journey["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert journey["statistics"] == {
@@ -546,19 +565,23 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     assert (journey["clicks_shown"], journey["clicks_in_period"]) == (6, 6)
 
 
-def test_application_journey_is_none_for_an_unknown_application(fx):
+def test_application_journey_is_none_for_an_unknown_application(
+    fx: analytics_fixture.Fixture,
+) -> None:
     assert queries.application_journey("8c1d2a9e-0000-4000-8000-000000000000") is None
 
 
-def test_time_to_first_human_click(fx):
-    result = queries.time_to_first_human_click(application_id=fx.a1.id)
+def test_time_to_first_human_click(fx: analytics_fixture.Fixture) -> None:
+    result = queries.time_to_first_human_click(Selection.of(application_id=fx.a1.id))
     assert result["links"] == 2
     assert result["links_opened"] == 2
     rows = {r["tracking_id"]: r for r in result["rows"]}
     assert rows["fx_l1"]["seconds_to_first_click"] == 3600
     assert rows["fx_l2"]["seconds_to_first_click"] == 3660
     assert result["median_seconds"] == 3630
-    with_bots = queries.time_to_first_human_click(application_id=fx.a1.id, include_automated=True)
+    with_bots = queries.time_to_first_human_click(
+        Selection.of(application_id=fx.a1.id, include_automated=True)
+    )
     assert {r["tracking_id"]: r["seconds_to_first_click"] for r in with_bots["rows"]} == {
         "fx_l1": 3598,
         "fx_l2": 3660,
@@ -568,7 +591,7 @@ def test_time_to_first_human_click(fx):
 # --- export ---------------------------------------------------------------------------------
 
 
-def test_export_rows_are_the_clicks_behind_the_view(fx):
+def test_export_rows_are_the_clicks_behind_the_view(fx: analytics_fixture.Fixture) -> None:
     rows = list(queries.export_rows(start=START, end=END, job_id=fx.job.id))
     assert len(rows) == 6
     header = queries.EXPORT_COLUMNS
@@ -585,9 +608,11 @@ def test_export_rows_are_the_clicks_behind_the_view(fx):
 # --- rollups and raw clicks agree -----------------------------------------------------------
 
 
-def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
+def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(
+    fx: analytics_fixture.Fixture,
+) -> None:
     start, end = utc(2026, 3, 10, 9, 2), utc(2026, 3, 12, 3)  # partial first and last days
-    totals = queries.click_totals(start=start, end=end, include_automated=True)
+    totals = queries.click_totals(Selection.of(start=start, end=end, include_automated=True))
     # c2 (09:05 on the 10th), c4, c7, c8, c9 (the 11th) and c11 (02:00 on the 12th).
     assert totals == {
         "total_clicks": 6,
@@ -597,9 +622,9 @@ def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(fx):
     }
 
 
-def test_sessions_seen_on_several_days_count_once(fx):
+def test_sessions_seen_on_several_days_count_once(fx: analytics_fixture.Fixture) -> None:
     # s1 clicks again on the 11th: still one session over the period.
-    services.store_clicks(
+    services.insert_clicks(
         [
             services.build_click(
                 tracking_id=fx.links["L2"], clicked_at=utc(2026, 3, 11, 8), session_id="s1"
@@ -607,15 +632,17 @@ def test_sessions_seen_on_several_days_count_once(fx):
         ]
     )
     call_command("rollup_clicks", verbosity=0)
-    totals = queries.click_totals(start=START, end=END, job_id=fx.job.id)
+    totals = queries.click_totals(Selection.of(start=START, end=END, job_id=fx.job.id))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
 
 
-def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
+def test_sessions_on_days_outside_the_period_do_not_count(
+    fx: analytics_fixture.Fixture, rollups: bool
+) -> None:
     def click(when: dt.datetime, session: str) -> LinkClick:
         return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
 
-    services.store_clicks(
+    services.insert_clicks(
         [
             click(utc(2026, 2, 27, 12), "edge"),
             click(utc(2026, 4, 2, 12), "edge"),
@@ -624,31 +651,31 @@ def test_sessions_on_days_outside_the_period_do_not_count(fx, rollups):
     )
     if rollups:
         call_command("rollup_clicks", verbosity=0)
-    start, end = queries.period_for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
-    totals = queries.click_totals(start=start, end=end, tracking_id=fx.links["L5"])
+    start, end = Period.for_dates(dt.date(2026, 2, 28), dt.date(2026, 4, 1))
+    totals = queries.click_totals(Selection.of(start=start, end=end, tracking_id=fx.links["L5"]))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (3, 3)  # s6, s7, inside
-    wider = queries.period_for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
-    totals = queries.click_totals(start=wider[0], end=wider[1], tracking_id=fx.links["L5"])
+    wider = Period.for_dates(dt.date(2026, 2, 27), dt.date(2026, 4, 2))
+    totals = queries.click_totals(Selection(wider, Scope(tracking_id=fx.links["L5"])))
     assert (totals["human_clicks"], totals["unique_sessions"]) == (5, 4)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatch):
+def test_a_rollup_run_committing_mid_count_is_not_counted_twice(
+    noon: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
 
     from django.db import connection
 
-    from analytics import counting
-
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     (portfolio,) = _links("Portfolio")
-    services.store_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
+    services.insert_clicks([_click(portfolio, midnight + dt.timedelta(hours=1), "a")])
     with override_settings(ANALYTICS_ROLLUP_LAG_SECONDS=11 * 3600 + 1800):  # rolled to 00:30
         call_command("rollup_clicks", verbosity=0)
-    original = counting.split
+    original = sources.split
     runs: list[str] = []
 
-    def split_then_roll_up(start: dt.datetime | None, end: dt.datetime | None) -> counting.Split:
+    def split_then_roll_up(start: dt.datetime | None, end: dt.datetime | None) -> sources.Split:
         parts = original(start, end)
         if not runs:  # another process rolls today up to 11:55 between our statements
             worker = threading.Thread(target=lambda: runs.append(_roll_up_apart()))
@@ -663,17 +690,19 @@ def test_a_rollup_run_committing_mid_count_is_not_counted_twice(noon, monkeypatc
         finally:
             connection.close()
 
-    monkeypatch.setattr(counting, "split", split_then_roll_up)
-    totals = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    monkeypatch.setattr(sources, "split", split_then_roll_up)
+    totals = queries.click_totals(Selection.of(start=midnight, end=midnight + dt.timedelta(days=1)))
     assert runs == ["done"]
     assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
     assert (totals["human_clicks"], totals["unique_sessions"]) == (1, 1)
-    again = queries.click_totals(start=midnight, end=midnight + dt.timedelta(days=1))
+    again = queries.click_totals(Selection.of(start=midnight, end=midnight + dt.timedelta(days=1)))
     assert (again["human_clicks"], again["unique_sessions"]) == (1, 1)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
+def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(
+    noon: dt.datetime, seed: int
+) -> None:
     """Random clicks over the last days and today, some after the rolled instant: every figure
     read through the rollups equals the one read from the raw clicks alone."""
     import random
@@ -682,7 +711,7 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
 
     rng = random.Random(seed)
     links = _links("LinkedIn", "Portfolio", "Resume")
-    midnight = queries.local_midnight(queries.today())
+    midnight = selection.local_midnight(selection.today())
     clicks = []
     for n in range(200):
         if n % 5 == 0:  # after the instant today is rolled up to: read raw
@@ -695,7 +724,7 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
         kind = rng.choice([None, "human", "human", "bot", "scanner", "preview"])
         session = rng.choice([None, *(f"s{i}" for i in range(60))])
         clicks.append(_click(rng.choice(links), at, session, kind))
-    services.store_clicks(clicks)
+    services.insert_clicks(clicks)
     call_command("rollup_clicks", verbosity=0)
     assert RollupState.objects.get().partial_until == noon - dt.timedelta(seconds=300)
 
@@ -703,28 +732,28 @@ def test_rolled_and_raw_figures_agree_on_random_clicks_around_today(noon, seed):
         out: list[object] = []
         for days in (1, 7, 30):
             for automated in (False, True):
-                start, end = queries.period_for_dates(
-                    queries.today() - dt.timedelta(days=days - 1), queries.today()
+                start, end = Period.for_dates(
+                    selection.today() - dt.timedelta(days=days - 1), selection.today()
                 )
                 out.append(
                     counting.count_by_keys(
                         [None, "day", "link_function", "tracking_id"],
-                        start=start,
-                        end=end,
-                        include_automated=automated,
+                        Selection.of(start=start, end=end, include_automated=automated),
                     )
                 )
-                out.append(counting.breakdown("click_source", start=start, end=end))
-                out.append(counting.hour_of_week(start=start, end=end))
+                out.append(counting.breakdown("click_source", Selection.of(start=start, end=end)))
+                out.append(counting.hour_of_week(Selection.of(start=start, end=end)))
                 out.append(
                     queries.daily_clicks(
-                        start=start, end=end, include_automated=automated, tracking_id=links[0]
+                        Selection.of(
+                            start=start, end=end, include_automated=automated, tracking_id=links[0]
+                        )
                     )
                 )
         return out
 
     through_rollups = figures()
-    assert counting.split(None, None).partial_day == queries.today()
+    assert sources.split(None, None).partial_day == selection.today()
     RollupState.objects.all().delete()  # every figure from the raw clicks alone
-    assert counting.split(None, None).rolled is None
+    assert sources.split(None, None).rolled is None
     assert figures() == through_rollups

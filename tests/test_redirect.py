@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CHROME, HOUR, make_application, make_job, make_link
-from tracking import clickcapture, services, views
+from tracking import services, views
+from tracking.clicks import capture as clickcapture
 from tracking.models import JobApplication, LinkClick
 
 pytestmark = pytest.mark.django_db
@@ -503,7 +504,8 @@ def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> Non
     for _ in range(5):
         assert visit(Client(), tracking_id).status_code == 302
     assert LinkClick.objects.count() == 2
-    health = Client().get(reverse("tracking:health")).json()
+    settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
+    health = Client().get(reverse("tracking:health"), {"token": settings.HEALTH_TOKEN}).json()
     assert health["clicks"]["suppressed_by_rate_limit"] == 3
 
 

@@ -114,6 +114,14 @@ def test_it_refuses_unknown_job_and_malformed_uuid() -> None:
         ("https://", "no host"),
         ("https://exa_mple.com/", "host name is not valid"),
         ("http://example.com:99999/", "cannot be parsed"),
+        ("http://0x7f.0x1:8080/admin", "private, loopback"),
+        ("http://2130706433/", "private, loopback"),
+        ("http://%31%32%37.0.0.1/", "private, loopback"),
+        ("http://[::ffff:7f00:1]/", "private, loopback"),
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "private, loopback"),
+        ("http://metadata.google.internal/", "public host name"),
+        ("http://evil.com\\@good.com/", "a backslash ends it"),
+        ("http:/\\example.com/", "exactly two slashes"),
         ("", "required"),
     ],
 )
@@ -134,6 +142,8 @@ def test_it_rejects_unsafe_destination_urls(url: str, message: str) -> None:
         "https://bücher.example/über",
         "https://8.8.8.8/path",
         "https://example.com:8443/x",
+        "http://faß.de/",
+        "http://[2001:4860:4860::8888]/",
     ],
 )
 def test_it_accepts_public_http_urls(url: str) -> None:
@@ -270,9 +280,9 @@ def test_over_long_user_agent_and_referrer_are_truncated_not_rejected() -> None:
 
 
 def test_unknown_and_inactive_links_raise_clear_errors() -> None:
-    with pytest.raises(services.LinkNotFound):
+    with pytest.raises(services.NotFound):
         services.record_click(tracking_id="lt_nope")
-    with pytest.raises(services.LinkNotFound):
+    with pytest.raises(services.NotFound):
         services.record_click(tracking_id="../../etc/passwd")
     make_link(tracking_id="lt_off")
     services.set_link_active(tracking_id="lt_off", is_active=False)

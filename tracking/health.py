@@ -2,10 +2,16 @@
 
 A component is a dict with at least ``status`` (``"ok"`` or ``"error"``); the service is healthy
 when every component is ok. Click recording reports its mode and counters under ``clicks``.
+
+The endpoint is public (load balancers and uptime probes call it without credentials), so anyone
+gets the overall status and nothing else; the report itself names the database vendor, the cache
+backend, the version and traffic counters, which help an attacker more than a probe. It goes to
+staff sessions and to callers presenting ``HEALTH_TOKEN`` (see :func:`details_allowed`).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from typing import Any
@@ -14,8 +20,9 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
+from django.http import HttpRequest
 
-from tracking import clicklimit, clickspool, clickstream, recorder
+from tracking.clicks import ratelimit, record, spool, stream
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +67,17 @@ def clicks_state() -> dict[str, Any]:
     """
     state: dict[str, Any] = {
         "status": "ok",
-        "mode": recorder.click_mode(),
-        "suppressed_by_rate_limit": clicklimit.suppressed_clicks(),
+        "mode": record.click_mode(),
+        "suppressed_by_rate_limit": ratelimit.suppressed_clicks(),
         "backlog_max_age_seconds": settings.CLICK_BACKLOG_MAX_AGE_SECONDS,
-        **clickspool.status(),
+        **spool.status(),
     }
     if _backlog_too_old(state["oldest_spooled_age_seconds"]):
         state["status"] = "error"
     if state["mode"] == "buffered":
         try:
-            backlog = clickstream.backlog_status()
-        except (redis.RedisError, clickstream.StreamUnavailable) as exc:
+            backlog = stream.backlog_status()
+        except (redis.RedisError, stream.StreamUnavailable) as exc:
             logger.warning("health: click stream unavailable: %s", exc)
             return {**state, "status": "error", "stream_error": exc.__class__.__name__}
         state.update(backlog)
@@ -94,3 +101,31 @@ def health_report() -> tuple[dict[str, Any], bool]:
         **components,
     }
     return report, healthy
+
+
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous caller sees: the overall status only."""
+    return {"status": report["status"]}
+
+
+def _presented_token(request: HttpRequest) -> str | None:
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    # For probes that cannot set headers. The access log never shows query values of /track/.
+    return request.GET.get("token") or None
+
+
+def details_allowed(request: HttpRequest) -> bool:
+    """A staff session, or ``HEALTH_TOKEN`` as ``Authorization: Bearer <token>`` or ``?token=``.
+
+    The token is compared in constant time, so response times do not reveal how much of a guess
+    was right. An empty ``HEALTH_TOKEN`` (the default) turns token access off.
+    """
+    expected = settings.HEALTH_TOKEN
+    presented = _presented_token(request)
+    if expected and presented is not None:
+        if hmac.compare_digest(presented.encode(), expected.encode()):
+            return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)

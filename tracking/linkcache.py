@@ -19,6 +19,8 @@ from typing import Final
 from django.conf import settings
 from django.core.cache import cache
 
+from tracking import hosts
+
 logger = logging.getLogger(__name__)
 
 _MISSING: Final = "missing"
@@ -59,6 +61,10 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         return None
     original_url, is_active, link_function, job_id, application_id, created_at = row
     if is_active is False:
+        return None
+    if not hosts.is_safe_redirect(original_url):
+        # Written around the service layer or under older rules: never send a browser there.
+        logger.error("link %s has a non-public destination", tracking_id)
         return None
     return ResolvedLink(
         tracking_id=tracking_id,

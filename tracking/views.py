@@ -1,9 +1,9 @@
 """The redirect (the hot path) and the health endpoint.
 
-``GET /track/<tracking_id>`` resolves the link from the caches, records the click through
-:mod:`tracking.recorder` and answers 302. With a warm link cache that is no SELECT and one INSERT;
-work that needs more (the burst rule) runs after the response has been sent, when the WSGI server
-closes it.
+``GET /track/<tracking_id>`` resolves the link from the caches, captures the click
+(:mod:`tracking.clicks.capture`), submits it (:func:`tracking.clicks.record.submit`) and answers
+302. With a warm link cache that is no SELECT and one INSERT; work that needs more (the burst
+rule) runs after the response has been sent, when the WSGI server closes it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from tracking import clickcapture, clicklimit, linkcache, recorder, services
-from tracking.health import health_report
+from tracking import linkcache, services
+from tracking.clicks import capture, ratelimit, record
+from tracking.clicks.burst import FollowUp
+from tracking.health import details_allowed, health_report, public_report
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ class TrackedRedirect(HttpResponseRedirect):
     """A 302 that runs a follow-up once the server has sent it (``close()`` comes after the last
     byte is written), so post-processing never delays the visitor."""
 
-    follow_up: recorder.FollowUp | None = None
+    follow_up: FollowUp | None = None
 
     def close(self) -> None:
         follow_up, self.follow_up = self.follow_up, None
@@ -74,27 +76,30 @@ def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
         logger.error("link %s has an unusable destination", tracking_id)
         return _not_found(request)
 
-    captured = clickcapture.capture_request(request, link)
-    if clicklimit.click_allowed(request, client_ip=captured.signals.client_ip):
+    captured = capture.capture_request(request, link)
+    if ratelimit.click_allowed(request, client_ip=captured.signals.client_ip):
         try:
-            response.follow_up = recorder.submit_request_click(
-                captured.fields, signals=captured.signals
-            )
+            response.follow_up = record.submit(captured.fields, signals=captured.signals)
         except services.ServiceError:
             logger.exception("click on %s could not be built", tracking_id)
             return _no_store(response)
     else:
-        clicklimit.count_suppressed()
+        ratelimit.count_suppressed()
     if captured.new_session_id:
-        clickcapture.set_session_cookie(response, request, captured.new_session_id)
+        capture.set_session_cookie(response, request, captured.new_session_id)
     return _no_store(response)
 
 
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
-    """Database, cache and click-recording state: 200 when all is well, 503 otherwise."""
+    """Database, cache and click-recording state: 200 when all is well, 503 otherwise.
+
+    Anonymous callers get the status only; the full report needs staff or ``HEALTH_TOKEN``.
+    """
     report: dict[str, Any]
     report, healthy = health_report()
+    if not details_allowed(request):
+        report = public_report(report)
     response = JsonResponse(report, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response

@@ -21,6 +21,7 @@ from django.db import connection
 from django.urls import reverse
 
 from analytics import queries
+from analytics.selection import Period, Selection
 from tracking.models import JobApplication
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made here between page
@@ -167,14 +168,14 @@ def assert_every_chart_has_data(charts: list[dict[str, Any]], page_name: str) ->
 
 def busiest_targets() -> dict[str, str]:
     """A job, link and application of the demo data with clicks by people in the last 30 days."""
-    start, end = queries.period_for_days(30)
-    job = queries.top_jobs(start=start, end=end, limit=1)[0]
-    link = queries.top_links(start=start, end=end, limit=1)[0]
+    start, end = Period.for_days(30)
+    job = queries.top_jobs(Selection.of(start=start, end=end), limit=1)[0]
+    link = queries.top_links(Selection.of(start=start, end=end), limit=1)[0]
     application = max(
         JobApplication.objects.filter(links__isnull=False).distinct(),
-        key=lambda app: queries.click_totals(start=start, end=end, application_id=app.pk)[
-            "human_clicks"
-        ],
+        key=lambda app: queries.click_totals(
+            Selection.of(start=start, end=end, application_id=app.pk)
+        )["human_clicks"],
     )
     return {
         "job": reverse("analytics:job-detail", args=[job["job_id"]]),

@@ -15,7 +15,8 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from tracking.clickcapture import client_ip
+from linktrack.rates import parse_rate
+from tracking.clicks.capture import client_ip
 from tracking.models import APIKey
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class _CacheRateThrottle(BaseThrottle):
         identity = self.identity(request)
         if not identity:
             return True
-        rate = getattr(settings, self.rate_setting)
+        rate = parse_rate(getattr(settings, self.rate_setting))
         try:
             usage = get_usage(
                 request, group=self.group, key=lambda _g, _r: identity, rate=rate, increment=True

@@ -1,5 +1,7 @@
-"""API routes. Paths have no trailing slash (as in seed 001); anything else under ``/api/`` gets
-a JSON 404 rather than an HTML page or a slash-appending redirect."""
+"""Tracking's API routes. Paths have no trailing slash (as in seed 001); anything else under
+``/api/`` gets a JSON 404 (:data:`not_found`) rather than an HTML page or a slash-appending
+redirect. ``linktrack/urls.py`` puts these, the analytics API's routes and :data:`not_found` in
+one ``api`` namespace."""
 
 from __future__ import annotations
 
@@ -30,17 +32,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="link-essentials",
     ),
     re_path(
-        rf"^link-tracking/analytics/{TRACKING_ID}$",
-        views.LinkAnalyticsView.as_view(),
-        name="link-analytics",
-    ),
-    re_path(
-        rf"^link-tracking/jobs/(?P<job_id>{views.UUID_PATTERN})/summary$",
-        views.JobSummaryView.as_view(),
-        name="job-summary",
-    ),
-    path("link-tracking/report", views.PerformanceReportView.as_view(), name="report"),
-    re_path(
         rf"^link-tracking/applications/(?P<application_id>{views.UUID_PATTERN})/links$",
         packages.LinkPackageView.as_view(),
         name="application-links",
@@ -48,5 +39,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^(?P<unmatched>.*)$", api_not_found, name="not-found"),
 ]
+
+# Last in the ``api`` namespace, after every app's routes (see ``linktrack/urls.py``).
+not_found = re_path(r"^(?P<unmatched>.*)$", api_not_found, name="not-found")

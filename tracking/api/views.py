@@ -1,12 +1,14 @@
 """The REST API: seed 001's endpoints under ``/api/link-tracking/``, resources under ``/api/v1/``.
 
+The analytics endpoints among seed 001's live with the queries they serve, in
+:mod:`analytics.api.views`, and use the helpers defined here.
+
 Every write goes through ``tracking.services``; every error leaves through
 ``tracking.api.errors.api_exception_handler`` in one JSON shape.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,18 +19,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import queries
 from tracking import services
 from tracking.api import filters
 from tracking.api.auth import (
-    SCOPE_ANALYTICS_READ,
     SCOPE_CLICKS_WRITE,
     SCOPE_LINKS_READ,
     SCOPE_LINKS_WRITE,
 )
 from tracking.api.errors import validation_error
 from tracking.api.serializers import (
-    AnalyticsRangeInput,
     ApplicationFilterInput,
     ApplicationInput,
     ApplicationOutput,
@@ -44,18 +43,14 @@ from tracking.api.serializers import (
     JobFilterInput,
     JobInput,
     JobOutput,
-    JobSummaryOutput,
-    LinkAnalyticsOutput,
     LinkCreatedOutput,
     LinkCreateInput,
     LinkEssentialsOutput,
     LinkFilterInput,
     LinkOutput,
     LinkUpdateInput,
-    PerformanceReportOutput,
-    ReportInput,
 )
-from tracking.api.throttles import AnalyticsThrottle, ClickRecordingThrottle
+from tracking.api.throttles import ClickRecordingThrottle
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
 TRACKING_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
@@ -217,74 +212,6 @@ class LinkEssentialsView(APIBase):
     def get(self, request: Request, tracking_id: str) -> Response:
         link = services.get_link(tracking_id=tracking_id)
         return Response(LinkEssentialsOutput(link.to_dict()).data)
-
-
-class _AnalyticsView(APIBase):
-    required_scope = SCOPE_ANALYTICS_READ
-    throttle_classes = [AnalyticsThrottle]
-
-
-class LinkAnalyticsView(_AnalyticsView):
-    @extend_schema(
-        operation_id="link_tracking_analytics",
-        tags=[SEED_TAG],
-        summary="Link analytics: link info, click statistics, latest 50 clicks",
-        description=(
-            "Seed 000 queries 3 and 5. Totals count every click unless "
-            "`include_automated=false`; `human_clicks` and `automated_clicks` are always given. "
-            "Scope `analytics:read`; rate-limited per API key."
-        ),
-        parameters=[AnalyticsRangeInput, RETRY_AFTER],
-        responses={200: LinkAnalyticsOutput, 429: RATE_LIMITED},
-    )
-    def get(self, request: Request, tracking_id: str) -> Response:
-        params = query(AnalyticsRangeInput, request)
-        result = queries.link_analytics(tracking_id, **params)
-        if result is None:
-            raise services.LinkNotFound("No link has this tracking_id.", field="tracking_id")
-        return Response(LinkAnalyticsOutput(result).data)
-
-
-class JobSummaryView(_AnalyticsView):
-    @extend_schema(
-        operation_id="link_tracking_job_summary",
-        tags=[SEED_TAG],
-        summary="A job's active links by link function",
-        description=(
-            "Seed 000 query 4: per link function, link count, total clicks and unique sessions, "
-            "plus human and automated clicks. Scope `analytics:read`; rate-limited per API key."
-        ),
-        parameters=[
-            OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
-            AnalyticsRangeInput,
-            RETRY_AFTER,
-        ],
-        responses={200: JobSummaryOutput, 429: RATE_LIMITED},
-    )
-    def get(self, request: Request, job_id: str) -> Response:
-        params = query(AnalyticsRangeInput, request)
-        result = queries.job_link_summary(uuid.UUID(job_id), **params)
-        if result is None:
-            raise services.ObjectNotFound("No job has this job_id.", field="job_id")
-        return Response(JobSummaryOutput(result).data)
-
-
-class PerformanceReportView(_AnalyticsView):
-    @extend_schema(
-        operation_id="link_tracking_report",
-        tags=[SEED_TAG],
-        summary="Performance report over the last N days",
-        description=(
-            "Seed 001 `get_link_performance_report`: overall statistics, performance per link "
-            "function and daily trends over today and the `days - 1` days before it (in "
-            "TIME_ZONE). Scope `analytics:read`; rate-limited per API key."
-        ),
-        parameters=[ReportInput, RETRY_AFTER],
-        responses={200: PerformanceReportOutput, 429: RATE_LIMITED},
-    )
-    def get(self, request: Request) -> Response:
-        params = query(ReportInput, request)
-        return Response(PerformanceReportOutput(queries.performance_report(**params)).data)
 
 
 # --- Resource API ---------------------------------------------------------------------------

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics import queries, rollups
+from analytics import rollups
 
 
 class Command(BaseCommand):
@@ -42,14 +41,4 @@ class Command(BaseCommand):
             verify=not options["no_verify"],
             progress=self.stdout.write if verbose else None,
         )
-        kind = "full rebuild" if result.full_rebuild else "update"
-        today = ""
-        if result.partial_until is not None:
-            local = result.partial_until.astimezone(queries.local_tz())
-            today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Rollups complete until {result.complete_until}{today} ({kind}, "
-                f"{len(result.rebuilt_days)} day(s) rebuilt)."
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(result.summary()))

@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import recorder, services
-from tracking.classify import ClickSignals
+from tracking import services
+from tracking.classify import ClickSignals, classify_into
 from tracking.models import ApplicationStatus, Job, JobApplication, LinkClick, TrackedLink
 
 SEED_JOB_ID = uuid.UUID("550e8400-e29b-41d4-a716-446655440000")
@@ -177,7 +177,7 @@ class Command(BaseCommand):
             )
             # The seed does not say which headers came with its samples: classify them as the
             # ordinary browser visits they describe.
-            recorder.classify_into(
+            classify_into(
                 click,
                 ClickSignals(
                     user_agent=ua,
@@ -188,7 +188,7 @@ class Command(BaseCommand):
                 ),
             )
             sample_clicks.append(click)
-        services.store_clicks(sample_clicks)
+        services.insert_clicks(sample_clicks)
         return links
 
     def _load_generated(self, rng: random.Random) -> list[dict[str, Any]]:
@@ -257,7 +257,7 @@ class Command(BaseCommand):
                     metadata={"utm_source": "email", "demo": True},
                     http_method=method,
                 )
-                recorder.classify_into(
+                classify_into(
                     click,
                     ClickSignals(
                         user_agent=agent or None,
@@ -268,5 +268,5 @@ class Command(BaseCommand):
                     ),
                 )
                 clicks.append(click)
-        services.store_clicks(clicks)
+        services.insert_clicks(clicks)
         return len(clicks)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from tracking.clickwriter import PAUSE_STAGES, ClickWriter, default_consumer_name
+from tracking.clicks.writer import PAUSE_STAGES, ClickWriter, default_consumer_name
 
 
 class Command(BaseCommand):

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
-from django.db.models import Min
-from django.utils import timezone
-
-from tracking import services
-
-ROLLUP_COMMAND = "rollup_clicks"
 
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs in order: anonymize_clicks, purge_clicks, rollup_clicks (when "
-        "installed), then ANALYZE on PostgreSQL. Safe to run as often as you like."
+        "Run the periodic privacy jobs in order: anonymize_clicks, purge_clicks (the analytics "
+        "rollups follow the clicks they change), then ANALYZE on PostgreSQL. Safe to run as "
+        "often as you like."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,28 +26,13 @@ class Command(BaseCommand):
         verbosity: int = options["verbosity"]
         common = {"stdout": self.stdout, "stderr": self.stderr, "verbosity": verbosity}
 
-        # The rollups keep session ids too (distinct sessions per month); the days whose clicks
-        # are anonymized now must be rolled up again so that no cookie value outlives its click's.
-        pending = services.clicks_to_anonymize(
-            older_than=services.retention_cutoff(days=settings.IP_RETENTION_DAYS)
-        ).aggregate(oldest=Min("clicked_at"))["oldest"]
+        # Apps keeping copies of clicks (the analytics rollups, with their session ids) bring
+        # them up to date when these send tracking.signals.clicks_anonymized / clicks_removed.
         self.stdout.write("anonymize_clicks")
         call_command("anonymize_clicks", dry_run=dry_run, **common)
 
         self.stdout.write("purge_clicks")
         call_command("purge_clicks", dry_run=dry_run, **common)
-
-        # Rollups last, so one pass sees the final state: they rebuild purged days by themselves,
-        # and the refresh window reaches back to the oldest click just anonymized.
-        if ROLLUP_COMMAND in get_commands():
-            self.stdout.write(ROLLUP_COMMAND)
-            rollup_options: dict[str, Any] = {}
-            if pending is not None:
-                rollup_options["refresh_days"] = (timezone.now() - pending).days + 2
-            if dry_run:
-                self.stdout.write(f"Would run {ROLLUP_COMMAND} {rollup_options or ''}".rstrip())
-            else:
-                call_command(ROLLUP_COMMAND, **rollup_options, **common)
 
         if connection.vendor == "postgresql":
             # Fresh planner statistics after large updates and deletes (seed 000, "Regular

@@ -21,11 +21,12 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from tracking import services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
-from tracking.models import LinkClick
+from tracking.optout import asks_not_to_be_tracked
+from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS
 
 SESSION_COOKIE = "lt_sid"
 SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
-_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_SESSION_RE = re.compile(rf"^{SAFE_ID_CHARS}{{16,64}}$")
 
 # Query parameters kept in metadata: enough for UTM tags and a few of the sender's own, bounded so
 # that a crafted URL cannot bloat rows.
@@ -33,26 +34,15 @@ QUERY_MAX_PARAMS = 20
 QUERY_KEY_MAX = 50
 QUERY_VALUE_MAX = 200
 QUERY_MAX_BYTES = 2048
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
-class CapturedClick:
-    """A click taken from a request: the unsaved row, its signals, and a new session to set."""
-
-    click: LinkClick
-    signals: ClickSignals
-    new_session_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class CapturedRequest:
-    """A click as the request gave it: its fields for
-    :func:`tracking.services.build_click` (bounded, not yet validated), its signals, and a new
-    session to set."""
+    """A click as the request gave it: its fields for :func:`tracking.services.build_click`
+    (bounded, not yet validated), its signals, and a new session to set."""
 
     fields: dict[str, Any]
     signals: ClickSignals
@@ -135,12 +125,7 @@ def header(request: HttpRequest, name: str) -> str | None:
 
 def opted_out(request: HttpRequest) -> bool:
     """Do Not Track (``DNT: 1``) or Global Privacy Control (``Sec-GPC: 1``), when respected."""
-    if not settings.RESPECT_DNT:
-        return False
-    return (
-        request.META.get("HTTP_DNT", "").strip() == "1"
-        or request.META.get("HTTP_SEC_GPC", "").strip() == "1"
-    )
+    return settings.RESPECT_DNT and asks_not_to_be_tracked(request.META)
 
 
 def _query(request: HttpRequest) -> QueryDict:
@@ -163,10 +148,10 @@ def query_metadata(request: HttpRequest) -> dict[str, Any]:
     for key in query:
         if len(metadata) >= QUERY_MAX_PARAMS:
             break
-        clean_key = _CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
+        clean_key = CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
         if not clean_key or clean_key == "src" or clean_key in metadata:
             continue
-        value = _CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
+        value = CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
         cost = len(clean_key.encode()) + len(value.encode()) + 8
         if used + cost > QUERY_MAX_BYTES:
             break
@@ -210,9 +195,10 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
     """The click's fields as the request gave them: bounded and cleaned of nothing else.
 
     Cheap on purpose: buffered mode queues these fields as they are and the click writer validates
-    them (:func:`tracking.clickstream.decode_click`); direct mode validates them at once
-    (:func:`capture_click`). With Do Not Track / GPC the fields keep no IP, user agent or session;
-    the signals still carry them so that the click is classified like any other.
+    them (:func:`tracking.clicks.stream.decode_click`); direct mode validates them at once
+    (:func:`tracking.services.build_click`, called by :func:`tracking.clicks.record.submit`).
+    With Do Not Track / GPC the fields keep no IP, user agent or session; the signals still carry
+    them so that the click is classified like any other.
     """
     meta = request.META
     ip = client_ip(request)
@@ -244,14 +230,4 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None
-    )
-
-
-def capture_click(request: HttpRequest, link: ResolvedLink) -> CapturedClick:
-    """Build the unsaved click for ``link`` from ``request`` (validated by the service layer)."""
-    captured = capture_request(request, link)
-    return CapturedClick(
-        click=services.build_click(**captured.fields),
-        signals=captured.signals,
-        new_session_id=captured.new_session_id,
     )

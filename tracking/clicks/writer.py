@@ -1,10 +1,15 @@
 """The click writer: drains the click stream (and the spool) into ``link_clicks``.
 
-One loop, run by ``manage.py run_click_writer``: read a batch through the consumer group (first any
-entries a dead writer left pending, then new ones), enrich it, insert it idempotently in one
-transaction, and only then acknowledge it. A crash anywhere before the acknowledgement leaves the
-entries pending, and the next writer stores them again without duplicates (``ON CONFLICT DO
-NOTHING`` on ``click_id``), so every click is stored exactly once.
+One loop, run by ``manage.py run_click_writer`` (:class:`ClickWriter`): read a batch through the
+consumer group (first any entries a dead writer left pending, then new ones), decode and build
+each click (:func:`tracking.clicks.stream.decode_click`, which validates through
+:func:`tracking.services.build_click`), then :func:`write_clicks`: drop clicks of deleted links,
+apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert idempotently
+(:func:`tracking.services.insert_clicks`) and run the follow-ups (the burst rule,
+:func:`tracking.clicks.burst.apply_to_batch`) in one transaction, and only then acknowledge the
+entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
+writer stores them again without duplicates (``ON CONFLICT DO NOTHING`` on ``click_id``), so every
+click is stored exactly once.
 """
 
 from __future__ import annotations
@@ -21,9 +26,19 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connection, transaction
 from django.db import Error as DatabaseError
 
-from tracking import classify, clicklimit, clickspool, clickstream, recorder, services
-from tracking.classify import ClickSignals
-from tracking.clickstream import Entry, MalformedEntry, StreamConsumer
+from linktrack.rates import parse_rate
+from tracking import services
+from tracking.classify import ClickSignals, classify_into
+from tracking.clicks import burst, ratelimit, spool
+from tracking.clicks.stream import (
+    Entry,
+    MalformedEntry,
+    StreamConsumer,
+    backlog_status,
+    decode_click,
+    get_client,
+    stream_key,
+)
 from tracking.models import LinkClick, TrackedLink
 
 logger = logging.getLogger(__name__)
@@ -39,16 +54,6 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _parse_rate(rate: str) -> tuple[int, int]:
-    """``"1000/m"`` → (1000, 60); the syntax of django-ratelimit (``"100/5m"`` too)."""
-    count, _, period = rate.partition("/")
-    multiple = int(period[:-1]) if period[:-1] else 1
-    return int(count), multiple * _RATE_UNITS[period[-1]]
-
-
 def enforce_rate_limit(
     clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
 ) -> list[tuple[LinkClick, ClickSignals, str | None]]:
@@ -61,12 +66,12 @@ def enforce_rate_limit(
     """
     if client is None:
         return clicks
-    limit, period = _parse_rate(settings.CLICK_RATE_LIMIT)
+    limit, period = parse_rate(settings.CLICK_RATE_LIMIT)
     groups: dict[str, list[int]] = {}
     for index, (click, _signals, key) in enumerate(clicks):
         if key and click.clicked_at is not None:
             window = int(click.clicked_at.timestamp()) // period
-            groups.setdefault(f"{clickstream.stream_key()}:rate:{window}:{key}", []).append(index)
+            groups.setdefault(f"{stream_key()}:rate:{window}:{key}", []).append(index)
     if not groups:
         return clicks
     pipe = client.pipeline(transaction=False)
@@ -84,35 +89,8 @@ def enforce_rate_limit(
         members.sort(key=lambda i: clicks[i][0].clicked_at or 0)
         dropped.update(members[allowed:])
     if dropped:
-        clicklimit.count_suppressed(len(dropped))
+        ratelimit.count_suppressed(len(dropped))
     return [entry for index, entry in enumerate(clicks) if index not in dropped]
-
-
-def _apply_burst_rule(clicks: list[tuple[LinkClick, ClickSignals, str | None]]) -> None:
-    """The burst rule for a batch: the shared-cache pre-check once per link, application and
-    network (not once per click), and the rule itself only where it can fire."""
-    groups: dict[tuple[str, str], list[LinkClick]] = {}
-    for click, signals, _key in clicks:
-        network = classify.burst_network(signals.client_ip)
-        if signals.application_id and network and click.clicked_at is not None:
-            groups.setdefault((signals.application_id, network), []).append(click)
-    for (application_id, network), members in groups.items():
-        possible = False
-        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
-            possible |= recorder.burst_possible(
-                application_id=application_id, network=network, tracking_id=tracking_id
-            )
-        if not possible:
-            continue
-        for click in members:
-            assert click.clicked_at is not None
-            services.apply_burst_rule(
-                click_id=click.click_id,
-                tracking_id=click.tracking_id,
-                application_id=application_id,
-                network=network,
-                clicked_at=click.clicked_at,
-            )
 
 
 def write_clicks(
@@ -144,10 +122,10 @@ def write_clicks(
     kept = enforce_rate_limit(kept, client=limiter)
     for click, signals, _key in kept:
         if click.classification is None:  # Do-Not-Track clicks arrive classified
-            recorder.classify_into(click, signals)
+            classify_into(click, signals)
     with transaction.atomic():
-        services.store_clicks([click for click, _signals, _key in kept])
-        _apply_burst_rule(kept)
+        services.insert_clicks([click for click, _signals, _key in kept])
+        burst.apply_to_batch((click, signals) for click, signals, _key in kept)
     return len(kept)
 
 
@@ -189,7 +167,7 @@ class ClickWriter:
         self.stream: StreamConsumer | None = None
         if settings.REDIS_URL:
             # The blocking read must end before the socket times out.
-            client = clickstream.get_client(socket_timeout=block_ms / 1000 + 5)
+            client = get_client(socket_timeout=block_ms / 1000 + 5)
             self.stream = StreamConsumer(client=client, consumer=self.consumer)
         self._group_ready = False
         self._recheck_own_pending = True  # entries of an earlier life of this consumer name
@@ -234,7 +212,7 @@ class ClickWriter:
             try:
                 if entry.payload is None:
                     raise MalformedEntry("entry without a click payload")
-                readable.append((entry, clickstream.decode_click(entry.payload)))
+                readable.append((entry, decode_click(entry.payload)))
             except MalformedEntry as exc:
                 logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
                 self.stream.dead_letter(entry, str(exc))
@@ -272,7 +250,7 @@ class ClickWriter:
             decoded, rejected = [], []
             for line in lines:
                 try:
-                    decoded.append(clickstream.decode_click(line))
+                    decoded.append(decode_click(line))
                 except MalformedEntry:
                     rejected.append(line)
             _drop_broken_connection()
@@ -283,18 +261,18 @@ class ClickWriter:
                 )
             return rejected
 
-        replayed = clickspool.replay(store)
+        replayed = spool.replay(store)
         if replayed:
             self.replayed += replayed
             self.report(f"replayed {replayed} spooled clicks")
         return replayed
 
     def backlog_empty(self) -> bool:
-        if clickspool.has_spooled_clicks():
+        if spool.has_spooled_clicks():
             return False
         if self.stream is None:
             return True
-        status = clickstream.backlog_status(client=self.stream.client, key=self.stream.key)
+        status = backlog_status(client=self.stream.client, key=self.stream.key)
         return not status["unwritten"]
 
     def step(self, *, block_ms: int | None) -> int:
@@ -326,7 +304,7 @@ class ClickWriter:
         once nothing is left to write (``drain``)."""
         self.report(
             f"click writer {self.consumer} started "
-            f"(stream {clickstream.stream_key() if self.stream else 'off'}, "
+            f"(stream {stream_key() if self.stream else 'off'}, "
             f"batch {self.batch_size})"
         )
         last_report = time.monotonic()

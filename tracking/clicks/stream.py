@@ -242,15 +242,6 @@ def dead_letter_key() -> str:
     return f"{stream_key()}:dead"
 
 
-def append(click: LinkClick, *, signals: Mapping[str, Any] | None = None) -> str:
-    """Queue one click for the writer; returns the stream entry id.
-
-    Raises :class:`StreamUnavailable` when Redis does not take it (down, stalled, out of memory),
-    and for a second afterwards without trying, so the caller can store the click another way.
-    """
-    return _xadd(encode_click(click, signals=signals))
-
-
 _append_local = threading.local()
 
 
@@ -275,7 +266,14 @@ def _drop_append_connection() -> None:
         held[0].disconnect()
 
 
-def _xadd(payload: str) -> str:
+def append(payload: str) -> str:
+    """Queue one encoded click (:func:`encode_raw` or :func:`encode_click`) for the writer;
+    returns the stream entry id.
+
+    Raises :class:`StreamUnavailable` when Redis does not take it (down, stalled, out of memory),
+    and :class:`StreamSkipped` for a second afterwards without trying, so the caller can store the
+    click another way.
+    """
     global _skip_until
     if _skip_until and time.monotonic() < _skip_until:
         raise StreamSkipped("Redis failed a moment ago")
@@ -290,20 +288,6 @@ def _xadd(payload: str) -> str:
         raise StreamUnavailable(f"Redis did not take the click: {exc}") from exc
     _skip_until = 0.0
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-
-
-def append_raw(
-    fields: Mapping[str, Any],
-    *,
-    click_id: uuid.UUID,
-    clicked_at_us: int,
-    signals: Mapping[str, Any] | None = None,
-) -> str:
-    """Queue one click given as request fields (:func:`encode_raw`); otherwise like
-    :func:`append`."""
-    return _xadd(
-        encode_raw(fields, click_id=click_id, clicked_at_us=clicked_at_us, signals=signals)
-    )
 
 
 # --- Reading (the writer's side) ------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
+from linktrack.rates import parse_rate
+
 logger = logging.getLogger(__name__)
 
 RATE_GROUP = "tracking:redirect"
@@ -24,7 +26,7 @@ def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
     """Count this click against its IP's budget; False when it is over ``CLICK_RATE_LIMIT``.
 
     In buffered mode the click writer applies the same limit off the hot path
-    (:func:`tracking.clickwriter.enforce_rate_limit`), so the redirect's only network call stays
+    (:func:`tracking.clicks.writer.enforce_rate_limit`), so the redirect's only network call stays
     the append to the click stream.
     """
     if not client_ip or settings.CLICK_MODE == "buffered":
@@ -34,7 +36,7 @@ def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
             request,
             group=RATE_GROUP,
             key=lambda _group, _request: client_ip,
-            rate=settings.CLICK_RATE_LIMIT,
+            rate=parse_rate(settings.CLICK_RATE_LIMIT),
             increment=True,
         )
     except Exception:  # a cache outage must never cost a click

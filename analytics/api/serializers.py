@@ -1,0 +1,135 @@
+"""Serializers of the analytics API: its query parameters and the shapes of its answers.
+
+The shared fields (dates read in ``TIME_ZONE``, the link and job fields) are the resource API's,
+from :mod:`tracking.api.serializers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from tracking.api.serializers import FlexibleDateTimeField, JobFields, LinkOutput
+
+# --- Query parameters -----------------------------------------------------------------------
+
+
+class AnalyticsRangeInput(serializers.Serializer):
+    start = FlexibleDateTimeField(
+        required=False, help_text="Count clicks at or after this date or date-time."
+    )
+    end = FlexibleDateTimeField(
+        required=False,
+        end_of_day=True,
+        help_text="Count clicks before this date-time; a bare date includes that whole day.",
+    )
+    include_automated = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text=(
+            "Count crawler, scanner and preview clicks in the totals too (the seed's totals "
+            "do); `human_clicks` and `automated_clicks` are always given."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start >= end:
+            raise serializers.ValidationError({"end": ["end must be after start."]})
+        return attrs
+
+
+class ReportInput(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=3660, help_text="Days to cover."
+    )
+    include_automated = serializers.BooleanField(
+        required=False, default=True, help_text="Count automated clicks in the totals too."
+    )
+
+
+# --- Responses (the shapes of analytics.queries) ------------------------------------------
+
+
+class ClickCountsOutput(serializers.Serializer):
+    total_clicks = serializers.IntegerField(
+        help_text="Clicks counted (people only when include_automated=false)."
+    )
+    unique_sessions = serializers.IntegerField()
+    human_clicks = serializers.IntegerField()
+    automated_clicks = serializers.IntegerField(help_text="Crawler, scanner and preview clicks.")
+
+
+class ClickStatisticsOutput(ClickCountsOutput):
+    first_click = serializers.DateTimeField(allow_null=True)
+    last_click = serializers.DateTimeField(allow_null=True)
+    by_source = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Clicks per click_source."
+    )
+    by_classification = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
+    )
+
+
+class TimelineClickOutput(serializers.Serializer):
+    click_id = serializers.UUIDField()
+    tracking_id = serializers.CharField()
+    clicked_at = serializers.DateTimeField(allow_null=True)
+    click_source = serializers.CharField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    referrer_url = serializers.CharField(allow_null=True)
+    session_id = serializers.CharField(allow_null=True)
+    metadata = serializers.JSONField()
+    classification = serializers.CharField(allow_null=True)
+    classification_reasons = serializers.JSONField()
+    device_type = serializers.CharField(allow_null=True)
+    browser = serializers.CharField(allow_null=True)
+    os = serializers.CharField(allow_null=True)
+
+
+class LinkAnalyticsOutput(serializers.Serializer):
+    link_info = LinkOutput()
+    click_statistics = ClickStatisticsOutput()
+    click_timeline = TimelineClickOutput(many=True, help_text="The latest 50 clicks.")
+
+
+class FunctionRowOutput(ClickCountsOutput):
+    link_function = serializers.CharField()
+    link_count = serializers.IntegerField()
+
+
+class SummaryJobOutput(JobFields):
+    created_at = serializers.DateTimeField(allow_null=True)
+    application_count = serializers.IntegerField()
+    link_count = serializers.IntegerField()
+    active_link_count = serializers.IntegerField()
+
+
+class JobSummaryOutput(serializers.Serializer):
+    job = SummaryJobOutput()
+    link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+
+
+class ReportPeriodOutput(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    time_zone = serializers.CharField()
+
+
+class OverallStatisticsOutput(ClickCountsOutput):
+    total_links = serializers.IntegerField()
+    active_links = serializers.IntegerField()
+
+
+class DailyTrendOutput(ClickCountsOutput):
+    date = serializers.DateField()
+
+
+class PerformanceReportOutput(serializers.Serializer):
+    period = ReportPeriodOutput()
+    overall_statistics = OverallStatisticsOutput()
+    function_performance = FunctionRowOutput(many=True)
+    daily_trends = DailyTrendOutput(many=True)

@@ -1,0 +1,162 @@
+"""The dashboard's figures over a selection: totals, days, link functions, sources, devices,
+classes, hours of the week, and the most clicked jobs and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from analytics import counting
+from analytics.queries.common import (
+    UNCLASSIFIED,
+    broken_down,
+    classification_counts,
+    every_day,
+    function_rows,
+    grouped,
+    iso,
+    ranked,
+    totals,
+    zero_counts,
+)
+from analytics.selection import PEOPLE_ANYTIME, Selection
+from tracking.models import Classification, Job, TrackedLink
+
+TOP_LIMIT = 10
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def click_totals(selection: Selection = PEOPLE_ANYTIME) -> dict[str, int]:
+    """Clicks (people, automated) and unique sessions of a link, job, application or all."""
+    return totals(selection)
+
+
+def daily_clicks(selection: Selection) -> list[dict[str, Any]]:
+    """One row per local day of the period (days without clicks included, as zeros)."""
+    per_day = grouped("day", selection)
+    return every_day(per_day, start=selection.start, end=selection.end)
+
+
+def clicks_by_function(selection: Selection) -> list[dict[str, Any]]:
+    """Links and clicks per link function (every function that has a link in scope)."""
+    return function_rows(selection)
+
+
+def clicks_by_source(selection: Selection) -> list[dict[str, Any]]:
+    return ranked(broken_down("click_source", selection), "click_source")
+
+
+def clicks_by_classification(selection: Selection) -> list[dict[str, Any]]:
+    """Clicks per class. Automated classes are listed even when ``include_automated`` is off."""
+    counted = classification_counts(selection)
+    order = [UNCLASSIFIED, *Classification.values]
+    return [
+        {
+            "classification": name,
+            "automated": name not in (UNCLASSIFIED, Classification.HUMAN),
+            "clicks": counted[name],
+        }
+        for name in order
+        if counted.get(name)
+    ]
+
+
+def clicks_by_device(selection: Selection) -> dict[str, list[dict[str, Any]]]:
+    """Clicks per device type, browser and operating system (parsed from the user agent)."""
+    return {
+        field: ranked(broken_down(field, selection), field)
+        for field in ("device_type", "browser", "os")
+    }
+
+
+def clicks_by_hour_of_week(selection: Selection) -> dict[str, Any]:
+    """A 7 x 24 grid of clicks by local weekday (Monday first) and hour."""
+    cells = counting.hour_of_week(selection)
+    grid = {"human_clicks": _empty_grid(), "automated_clicks": _empty_grid()}
+    for (weekday, hour), row in cells.items():
+        for name in grid:
+            grid[name][weekday - 1][hour] = row[name]
+    include_automated = selection.include_automated
+    return {
+        "weekdays": WEEKDAYS,
+        "hours": list(range(24)),
+        "time_zone": settings.TIME_ZONE,
+        **grid,
+        "total_clicks": [
+            [
+                h + (a if include_automated else 0)
+                for h, a in zip(hr, ar, strict=True)  # per hour of one weekday
+            ]
+            for hr, ar in zip(grid["human_clicks"], grid["automated_clicks"], strict=True)
+        ],
+    }
+
+
+def _empty_grid() -> list[list[int]]:
+    return [[0] * 24 for _ in WEEKDAYS]
+
+
+def top_jobs(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
+    """Jobs whose links (those in scope) were clicked most in the period."""
+    counted = grouped("job_id", selection)
+    counted.pop(None, None)
+    top = sorted(
+        counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"])
+    )[:limit]
+    jobs = Job.objects.in_bulk([job_id for job_id, _ in top])
+    return [
+        {
+            "job_id": str(job_id),
+            "title": jobs[job_id].title,
+            "company_name": jobs[job_id].company_name,
+            **numbers,
+        }
+        for job_id, numbers in top
+        if job_id in jobs
+    ]
+
+
+def top_links(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
+    """Links clicked most in the period (clicks only: no session counts, to stay cheap)."""
+    counted = grouped("tracking_id", selection, sessions=False)
+    top = sorted(
+        counted.items(),
+        key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"], kv[0]),
+    )[:limit]
+    links = TrackedLink.objects.select_related("job").in_bulk([tid for tid, _ in top])
+    return [
+        {
+            "tracking_id": tid,
+            "link_function": links[tid].link_function,
+            "job_id": str(links[tid].job_id) if links[tid].job_id else None,
+            "job_title": _job_title(links[tid]),
+            **numbers,
+        }
+        for tid, numbers in top
+        if tid in links
+    ]
+
+
+def _job_title(link: TrackedLink) -> str | None:
+    return link.job.title if link.job is not None else None
+
+
+def links_overview(selection: Selection) -> list[dict[str, Any]]:
+    """Every link in scope (clicked or not) with its counts, most clicked first."""
+    links = TrackedLink.objects.filter(selection.scope.q()).order_by("created_at", "tracking_id")
+    counted = grouped("tracking_id", selection)
+    rows: list[dict[str, Any]] = [
+        {
+            "tracking_id": link.tracking_id,
+            "link_function": link.link_function,
+            "application_id": str(link.application_id) if link.application_id else None,
+            "redirect_url": link.redirect_url,
+            "is_active": link.active,
+            "created_at": iso(link.created_at),
+            **counted.get(link.tracking_id, zero_counts()),
+        }
+        for link in links
+    ]
+    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"]))
+    return rows

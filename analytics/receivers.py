@@ -1,0 +1,43 @@
+"""Keeping the rollups honest when tracking changes clicks in bulk (see :mod:`tracking.signals`).
+
+The rollups hold per-day counts and, for distinct sessions, the session ids themselves. Clicks
+deleted (purged, erased) or anonymized must leave them at once: a person's erased session id or a
+cookie value past its retention may not outlive its click in a rollup row. Connected in
+:meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from analytics import rollups
+from analytics.models import RollupState
+from tracking.signals import Report
+
+
+def _in_use() -> bool:
+    return RollupState.objects.exists()
+
+
+def refresh_after_removal(*, report: Report | None = None, **kwargs: Any) -> None:
+    """Deleted clicks change their days' totals, which the run's check finds and rebuilds."""
+    if not _in_use():
+        return
+    result = rollups.run()
+    if report is not None:
+        report(result.summary())
+
+
+def refresh_after_anonymization(
+    *, oldest: dt.datetime | None, report: Report | None = None, **kwargs: Any
+) -> None:
+    """Anonymized clicks keep their totals, so the run reaches back to the oldest one by date."""
+    if not _in_use():
+        return
+    refresh_days = 2 if oldest is None else (timezone.now() - oldest).days + 2
+    result = rollups.run(refresh_days=refresh_days)
+    if report is not None:
+        report(result.summary())

@@ -1,0 +1,208 @@
+"""Where click counts come from: a period split into rolled-up days and raw clicks.
+
+A period ``[start, end)`` is split into the local days that the rollups hold (before
+``RollupState.complete_until``, in the current ``TIME_ZONE``, and today up to
+``RollupState.partial_until``) and the rest (the clicks since then, partial days at either edge),
+which is counted from ``link_clicks``. This module builds the querysets over each part and the
+grouping keys both sides share; :mod:`analytics.counting` and :mod:`analytics.sessions` add them
+up. (A click stored later than the lag, into an instant already rolled up, counts from the next
+rollup run.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, IntegerField, QuerySet, Value
+from django.db.models.functions import TruncDate
+
+from analytics.models import DailyLinkBreakdown, RollupState
+from analytics.selection import EVERYTHING, Scope, local_midnight, local_tz, prefixed
+from tracking.dbfields import AsUTC
+from tracking.models import LinkClick
+
+# --- Splitting a period ---------------------------------------------------------------------
+
+Range = tuple[dt.datetime | None, dt.datetime | None]
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Rollup days ``[first_day, end_day)`` (``first_day`` None: open) and raw-click ranges.
+
+    ``partial_day`` is the last rolled day when the rollups hold it only in part (today, up to
+    ``RollupState.partial_until``); its later clicks are in ``raw``.
+    """
+
+    rolled: tuple[dt.date | None, dt.date] | None
+    raw: list[Range] = field(default_factory=list)
+    partial_day: dt.date | None = None
+
+
+def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
+    state = RollupState.objects.filter(pk=1).first()
+    if state is None or state.time_zone != settings.TIME_ZONE or state.complete_until is None:
+        return Split(None, [(start, end)])
+    tz = local_tz()
+    first_day: dt.date | None = None
+    if start is not None:
+        local = start.astimezone(tz)
+        first_day = local.date()
+        if local != local_midnight(first_day):
+            first_day += dt.timedelta(days=1)  # a partial first day is read raw
+    end_day = state.complete_until
+    rolled_end = local_midnight(end_day)
+    partial_day: dt.date | None = None
+    partial = state.partial_until
+    if partial is not None and rolled_end < partial < local_midnight(end_day + ONE_DAY):
+        if end is None or end >= partial:
+            # The period reaches past the instant the partly rolled day is held until.
+            partial_day, end_day, rolled_end = end_day, end_day + ONE_DAY, partial
+    if partial_day is None and end is not None:
+        end_day = min(end_day, end.astimezone(tz).date())  # a partial last day is read raw
+        rolled_end = local_midnight(end_day)
+    if first_day is not None and first_day >= end_day:
+        return Split(None, [(start, end)])
+    raw: list[Range] = []
+    if start is not None and first_day is not None and start < local_midnight(first_day):
+        raw.append((start, local_midnight(first_day)))
+    if end is None or end > rolled_end:
+        raw.append((rolled_end, end))
+    return Split((first_day, end_day), raw, partial_day)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def one_snapshot(function: Callable[P, T]) -> Callable[P, T]:
+    """Run ``function``'s statements in one snapshot of the database.
+
+    A rollup run commits new rows and a new ``partial_until`` together. Read in separate
+    statements under READ COMMITTED, a count could take the rows of the new run and the raw
+    clicks after the old instant, counting the clicks in between twice. Inside a transaction
+    already (a caller's, or a test's), the caller's isolation applies.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        if connection.in_atomic_block:
+            return function(*args, **kwargs)
+        if connection.vendor == "sqlite":
+            return _sqlite_read_snapshot(function, *args, **kwargs)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _sqlite_read_snapshot(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``function`` in a deferred read transaction: in WAL mode, one snapshot from its first read.
+
+    ``atomic()`` would begin an IMMEDIATE transaction here (the settings' ``transaction_mode``),
+    taking the write lock and holding clicks back for the length of a count. The transaction is
+    begun and ended by hand instead; the statements inside only read.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        return function(*args, **kwargs)
+    finally:
+        if connection.connection is not None and connection.connection.in_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("COMMIT")
+
+
+def raw_clicks(span: Range, scope: Scope) -> QuerySet[LinkClick]:
+    qs = LinkClick.objects.order_by()
+    start, end = span
+    if start is not None:
+        qs = qs.filter(clicked_at__gte=start)
+    if end is not None:
+        qs = qs.filter(clicked_at__lt=end)
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
+    return qs
+
+
+def rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
+    first, end = days
+    qs = linked(model, scope).filter(day__lt=end)
+    if first is not None:
+        qs = qs.filter(day__gte=first)
+    return qs
+
+
+def breakdown_rows(days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
+    """Breakdown rows of the scope: the all-links rows when it is every link."""
+    if scope != EVERYTHING:
+        return rolled(DailyLinkBreakdown, days, scope)
+    first, end = days
+    qs = DailyLinkBreakdown.objects.order_by().filter(tracking__isnull=True, day__lt=end)
+    return qs if first is None else qs.filter(day__gte=first)
+
+
+def linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
+    # The join on the link drops rows of links deleted since the last rollup run.
+    qs = model.objects.order_by().filter(tracking__link_function__isnull=False)
+    condition = scope.q()
+    if condition:
+        qs = qs.filter(prefixed(condition, "tracking__"))
+    return qs
+
+
+# --- Keys -----------------------------------------------------------------------------------
+
+
+def as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+@dataclass(frozen=True)
+class Key:
+    raw: Callable[[], Any]
+    rolled: Callable[[], Any]
+    normalise: Callable[[Any], Any] = lambda value: value
+
+
+KEYS: dict[str | None, Key] = {
+    # One total: a constant key, so distinct sessions are counted over everything at once.
+    None: Key(
+        lambda: Value(0, output_field=IntegerField()),
+        lambda: Value(0, output_field=IntegerField()),
+        lambda value: None,
+    ),
+    "day": Key(
+        lambda: TruncDate(AsUTC("clicked_at"), tzinfo=local_tz()), lambda: F("day"), as_date
+    ),
+    "tracking_id": Key(lambda: F("tracking_id"), lambda: F("tracking_id")),
+    "link_function": Key(
+        lambda: F("tracking__link_function"), lambda: F("tracking__link_function")
+    ),
+    "job_id": Key(lambda: F("tracking__job_id"), lambda: F("tracking__job_id"), as_uuid),
+    "application_id": Key(
+        lambda: F("tracking__application_id"), lambda: F("tracking__application_id"), as_uuid
+    ),
+}
+
+
+def compiled(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """The SQL of ``qs`` and its parameters, apart (to embed in a larger statement)."""
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)

@@ -1,0 +1,203 @@
+"""The benchmark scripts: prerequisites named before anything starts, no child left behind.
+
+Every run gets a marker in its environment, which its children (gunicorn and its workers, wrk)
+inherit; after the run no process on the machine may still carry it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.processes import ProcessGroup
+from tests.support import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER_VARIABLE = "LINKTRACK_BENCH_TEST_RUN"
+
+
+def processes_marked(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker`` (zombies show an empty environ)."""
+    needle = f"{MARKER_VARIABLE}={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def left_behind(marker: str, grace: float = 5) -> list[int]:
+    """The marked processes still alive after ``grace`` seconds (a killed process takes a moment
+    to disappear, longer on a busy machine)."""
+    deadline = time.monotonic() + grace
+    while (alive := processes_marked(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
+def kill_marked(marker: str) -> None:
+    for pid in processes_marked(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """This test's marker; whatever still carries it at the end is killed (after the asserts)."""
+    value = uuid.uuid4().hex
+    yield value
+    kill_marked(value)
+
+
+def bench_env(marker: str, path: str) -> dict[str, str]:
+    env = {**os.environ, MARKER_VARIABLE: marker, "PATH": path}
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def fake_wrk(directory: Path, started: Path) -> Path:
+    """A `wrk` that says it started and then hangs, as a long measurement does."""
+    directory.mkdir()
+    wrk = directory / "wrk"
+    wrk.write_text(f'#!/bin/sh\necho $$ > "{started}"\nexec sleep 120\n')
+    wrk.chmod(0o755)
+    return directory
+
+
+def run_bench(
+    script: str, args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_redirect_bench_without_wrk_says_how_to_install_it(marker: str, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run_bench("redirect.py", ["--db", "sqlite"], bench_env(marker, str(empty)))
+    assert result.returncode != 0
+    assert "needs `wrk`" in result.stderr
+    assert "apt-get install -y wrk" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+def test_the_redirect_bench_names_an_unreachable_postgres(marker: str, tmp_path: Path) -> None:
+    path = f"{fake_wrk(tmp_path / 'bin', tmp_path / 'started')}:{os.environ['PATH']}"
+    url = f"postgres://postgres:not-shown@127.0.0.1:{free_port()}"
+    result = run_bench(
+        "redirect.py", ["--db", "postgres", "--pg-server", url], bench_env(marker, path)
+    )
+    assert result.returncode != 0
+    assert "PostgreSQL is not reachable at postgres://postgres:***@127.0.0.1" in result.stderr
+    assert "not-shown" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "started").exists()
+    assert left_behind(marker) == []
+
+
+def test_the_analytics_bench_names_an_unreachable_postgres(marker: str) -> None:
+    url = f"postgres://postgres@127.0.0.1:{free_port()}/linktrack_bench_unreachable"
+    result = run_bench(
+        "analytics.py", ["--database-url", url], bench_env(marker, os.environ["PATH"])
+    )
+    assert result.returncode != 0
+    assert "PostgreSQL is not reachable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+def test_a_redirect_bench_stopped_by_sigterm_leaves_no_process_behind(
+    marker: str, tmp_path: Path
+) -> None:
+    started = tmp_path / "wrk-started"
+    path = f"{fake_wrk(tmp_path / 'bin', started)}:{os.environ['PATH']}"
+    log = tmp_path / "bench.log"
+    with log.open("w") as output:
+        bench = subprocess.Popen(
+            [
+                sys.executable,
+                "bench/redirect.py",
+                "--db",
+                "sqlite",
+                "--workers",
+                "1",
+                "--links",
+                "2",
+            ],
+            cwd=ROOT,
+            env=bench_env(marker, path),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        # Wait until gunicorn serves and "wrk" measures: every child is running.
+        deadline = time.monotonic() + 90
+        while not started.exists():
+            assert bench.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"wrk never started:\n{log.read_text()}"
+            time.sleep(0.2)
+        assert len(processes_marked(marker)) >= 3  # the bench, gunicorn's master and worker, wrk
+
+        bench.send_signal(signal.SIGTERM)
+        returncode = bench.wait(timeout=60)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait(timeout=10)
+    assert returncode == 128 + signal.SIGTERM, log.read_text()
+    assert "stopped by signal" in log.read_text()
+    assert left_behind(marker) == [], log.read_text()
+
+
+def test_a_process_group_is_stopped_with_its_children_even_if_it_ignores_sigterm(
+    marker: str,
+) -> None:
+    env = {**os.environ, MARKER_VARIABLE: marker}
+    # A parent that ignores SIGTERM, and a child of its own in the background.
+    group = ProcessGroup(["/bin/sh", "-c", "trap '' TERM; sleep 120 & sleep 120"], env=env)
+    deadline = time.monotonic() + 10
+    while len(processes_marked(marker)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(processes_marked(marker)) == 3  # sh and its two sleeps
+    started = time.monotonic()
+    group.stop(timeout=1)
+    assert time.monotonic() - started < 10
+    assert left_behind(marker) == []
+
+
+@pytest.mark.parametrize("script", ["admin_pages.py", "maintenance.py"])
+def test_in_process_benches_name_an_unreachable_postgres(marker: str, script: str) -> None:
+    env = bench_env(marker, os.environ["PATH"])
+    env.update(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/linktrack_bench_unreachable",
+        SECRET_KEY="bench-test",
+    )
+    result = run_bench(script, [], env)
+    assert result.returncode != 0
+    assert "PostgreSQL is not reachable" in result.stderr
+    assert "Traceback" not in result.stderr

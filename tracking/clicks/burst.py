@@ -1,0 +1,169 @@
+"""The burst rule: several links of one application opened within seconds from one network.
+
+Email scanners open every link of a message at once; a person does not. This is the one
+classification rule that looks at other clicks, so it runs after a click is stored, never before
+the visitor is redirected:
+
+- :data:`BURST_WINDOW`: how close in time the clicks must be;
+- :func:`burst_possible`: a pre-check in the shared cache that spares the database nearly every
+  time;
+- :func:`follow_up`: the rule for one click of the redirect's direct path, run after the response
+  has been sent (``tracking.views.TrackedRedirect``);
+- :func:`apply_to_batch`: the click writer's version, one pre-check per link, application and
+  network of a batch;
+- :func:`reclassify_burst`: the UPDATE that marks a burst's clicks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+
+from tracking import classify
+from tracking.classify import ClickSignals
+from tracking.models import LinkClick
+
+FollowUp = Callable[[], object]
+
+BURST_WINDOW = dt.timedelta(seconds=2)
+# How long the shared cache remembers which links of an application a network opened. Longer
+# than the burst window, so that the cache only ever lets through too many checks, never too few.
+BURST_MEMORY_SECONDS = 10
+_LOCAL_CACHES = ("LocMemCache", "DummyCache")
+
+
+def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bool:
+    """Whether this network opened another link of this application in the last seconds.
+
+    A pre-check in the shared cache that spares the burst rule its SELECT for nearly every click:
+    atomic ``add``/``incr`` count the distinct links per (application, network), so of two
+    simultaneous clicks on two links one always sees the other. A per-process cache cannot see
+    other workers, and a cache error proves nothing: both answer "possible" and the database
+    decides.
+    """
+    if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
+        return True
+    key = f"burst:v1:{application_id}:{network}"
+    try:
+        if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
+            links = 1 if cache.add(key, 1, BURST_MEMORY_SECONDS) else cache.incr(key)
+        else:
+            links = cache.get(key)
+    except Exception:  # includes incr on a key that just expired
+        return True
+    return links is None or links >= 2
+
+
+def reclassify_burst(
+    *,
+    click_id: uuid.UUID,
+    tracking_id: str,
+    application_id: str,
+    network: str,
+    clicked_at: dt.datetime,
+) -> int:
+    """Reclassify the clicks of one application opened from one network within two seconds.
+
+    When, within ``BURST_WINDOW`` of the stored click ``click_id``, another link of
+    ``application_id`` was clicked from the same ``network`` (the /24 or /48 of
+    :func:`tracking.classify.burst_network`), every click of that group gets the ``burst`` reason
+    and those that looked human become ``scanner`` (earlier ones included). Returns the number of
+    rows changed.
+
+    The network of ``click_id`` itself is passed in because a Do-Not-Track click stores no IP;
+    earlier Do-Not-Track clicks cannot be matched for the same reason.
+    """
+    window = (clicked_at - BURST_WINDOW, clicked_at + BURST_WINDOW)
+    in_window = LinkClick.objects.filter(
+        tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
+    )
+    fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
+    # First the cheap question, other links only (the common answer is "none").
+    others = [
+        row
+        for row in in_window.exclude(tracking_id=tracking_id).values_list(*fields)[:200]
+        if classify.burst_network(row[2]) == network
+    ]
+    if not others:
+        return 0
+    same_link = [
+        row
+        for row in in_window.filter(tracking_id=tracking_id).values_list(*fields)[:200]
+        if row[0] == click_id or classify.burst_network(row[2]) == network
+    ]
+    changed = []
+    for row_id, _tracking_id, _ip, classification, reasons in others + same_link:
+        reasons = list(reasons or [])
+        if "burst" in reasons:
+            continue
+        reasons.append("burst")
+        if classification in (None, "human"):
+            classification = classify.classification_for(reasons)
+        changed.append(
+            LinkClick(
+                click_id=row_id, classification=classification, classification_reasons=reasons
+            )
+        )
+    if changed:
+        LinkClick.objects.bulk_update(changed, ["classification", "classification_reasons"])
+    return len(changed)
+
+
+def _check(click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime) -> int:
+    if not burst_possible(
+        application_id=application_id, network=network, tracking_id=click.tracking_id
+    ):
+        return 0
+    return reclassify_burst(
+        click_id=click.click_id,
+        tracking_id=click.tracking_id,
+        application_id=application_id,
+        network=network,
+        clicked_at=clicked_at,
+    )
+
+
+def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
+    """The burst rule for a stored click, or None when it cannot apply (no application, no IP)."""
+    network = classify.burst_network(signals.client_ip)
+    if not signals.application_id or network is None or click.clicked_at is None:
+        return None
+    return partial(
+        _check,
+        click,
+        application_id=signals.application_id,
+        network=network,
+        clicked_at=click.clicked_at,
+    )
+
+
+def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
+    """The burst rule for a batch: the shared-cache pre-check once per link, application and
+    network (not once per click), and the rule itself only where it can fire."""
+    groups: dict[tuple[str, str], list[LinkClick]] = {}
+    for click, signals in clicks:
+        network = classify.burst_network(signals.client_ip)
+        if signals.application_id and network and click.clicked_at is not None:
+            groups.setdefault((signals.application_id, network), []).append(click)
+    for (application_id, network), members in groups.items():
+        possible = False
+        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
+            possible |= burst_possible(
+                application_id=application_id, network=network, tracking_id=tracking_id
+            )
+        if not possible:
+            continue
+        for click in members:
+            assert click.clicked_at is not None
+            reclassify_burst(
+                click_id=click.click_id,
+                tracking_id=click.tracking_id,
+                application_id=application_id,
+                network=network,
+                clicked_at=click.clicked_at,
+            )
