@@ -1,7 +1,8 @@
 """The dashboard's filters, read from the query string so that every view can be bookmarked.
 
 ``days=7|30|90`` (default 30) or ``days=custom&from=YYYY-MM-DD&to=YYYY-MM-DD`` choose the period in
-local days (``TIME_ZONE``); ``automated=1`` includes automated clicks in the totals. Chart and
+local days (``TIME_ZONE``), a custom one within :mod:`tracking.periods`' bounds (2000-01-01 to
+tomorrow, at most ten years); ``automated=1`` includes automated clicks in the totals. Chart and
 export endpoints also take the scope of the page they belong to: ``job``, ``application`` or
 ``link``.
 """
@@ -17,11 +18,11 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 
 from analytics.selection import Period, Scope, Selection, local_midnight, today
+from tracking import periods
 from tracking.services import is_valid_tracking_id
 
 PRESET_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
-MAX_CUSTOM_DAYS = 3660
 TRUE_VALUES = {"1", "true", "on", "yes"}
 FALSE_VALUES = {"", "0", "false", "off", "no"}
 
@@ -106,10 +107,10 @@ def parse(params: QueryDict) -> Filters:
     if raw_days == "custom" or (not raw_days and (raw_from or raw_to)):
         first = _date(raw_from, "from")
         last = _date(raw_to, "to")
-        if first > last:
-            raise FilterError("from", "from must be on or before to.")
-        if (last - first).days + 1 > MAX_CUSTOM_DAYS:
-            raise FilterError("from", f"A custom range may span at most {MAX_CUSTOM_DAYS} days.")
+        try:
+            periods.check_dates(first, last, fields=("from", "to"))
+        except periods.RangeError as exc:
+            raise FilterError(exc.field, exc.message) from None
         days: int | None = None
     else:
         days = DEFAULT_DAYS

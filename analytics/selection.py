@@ -6,6 +6,7 @@ Every query in :mod:`analytics.queries` and every count in :mod:`analytics.count
 - a :class:`Period` bounds ``clicked_at`` as ``start <= t < end`` (aware datetimes; ``None``
   leaves that side open). :meth:`Period.for_days` and :meth:`Period.for_dates` build one from
   local days, so "the last 7 days" means today and the six whole days before it in ``TIME_ZONE``;
+  both refuse days outside :mod:`tracking.periods`' bounds (2000-01-01 to tomorrow, ten years);
 - a :class:`Scope` names the links (all, one link, a job's, an application's);
 - ``include_automated=False`` counts people only in ``total_clicks`` and ``unique_sessions``.
 
@@ -18,17 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from analytics.models import ScopeKind
 from tracking.models import Classification
+from tracking.periods import check_dates, check_days, local_midnight, today
+from tracking.periods import local_tz as local_tz  # analytics reads local days from here
 
 # Not yet classified counts as a person until the classifier says otherwise: hiding unclassified
 # clicks would make a fresh click invisible, which is worse for a job seeker than a late correction.
@@ -36,19 +36,7 @@ HUMAN = Q(classification__isnull=True) | Q(classification=Classification.HUMAN)
 AUTOMATED = Q(classification__isnull=False) & ~Q(classification=Classification.HUMAN)
 
 
-# --- Local days -----------------------------------------------------------------------------
-
-
-def local_tz() -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
-
-
-def today() -> dt.date:
-    return timezone.now().astimezone(local_tz()).date()
+# --- Periods --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,7 +52,8 @@ class Period:
 
     @classmethod
     def for_dates(cls, first: dt.date, last: dt.date) -> Period:
-        """Whole local days ``first``..``last`` (inclusive)."""
+        """Whole local days ``first``..``last`` (inclusive); RangeError when out of bounds."""
+        check_dates(first, last)
         return cls(local_midnight(first), local_midnight(last + dt.timedelta(days=1)))
 
     @classmethod
@@ -75,6 +64,7 @@ class Period:
         ahead by an external domain's clock (accepted within CLICK_FUTURE_SKEW_SECONDS) still
         counts today.
         """
+        check_days(days)
         last = until or today()
         return cls.for_dates(last - dt.timedelta(days=days - 1), last)
 

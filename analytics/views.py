@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import (
     Http404,
@@ -32,6 +33,7 @@ from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
 from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
+from tracking import periods
 from tracking.exports import csv_response
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
@@ -45,9 +47,43 @@ CLASSIFICATION_LABELS = {
 }
 
 
-def staff_required(view: View) -> View:
-    """Staff only; anyone else goes to the admin login (``LOGIN_URL``)."""
-    return user_passes_test(lambda user: user.is_active and user.is_staff)(require_GET(view))
+# The dashboard reads links and their clicks' aggregates: the admin's right to view links. Who
+# clicked (IP address, session id) needs the right to view clicks, as in the admin's click list.
+VIEW_LINKS = "tracking.view_trackedlink"
+VIEW_JOBS = "tracking.view_job"
+VIEW_APPLICATIONS = "tracking.view_jobapplication"
+VIEW_CLICKS = "tracking.view_linkclick"
+PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id")
+HIDDEN = "(hidden)"
+
+
+def staff_required(*perms: str, json: bool = False) -> Callable[[View], View]:
+    """Staff only (anyone else goes to the admin login, ``LOGIN_URL``), holding the admin's model
+    permissions ``perms`` and the right to view links (else 403, in JSON for ``json`` views)."""
+    required = (VIEW_LINKS, *perms)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.has_perms(required):
+                missing = [perm for perm in required if not request.user.has_perm(perm)]
+                message = f"Your account lacks the permission {', '.join(missing)}."
+                if json:
+                    return JsonResponse(
+                        {"error": message, "field": None, "code": "permission_denied"},
+                        status=403,
+                    )
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        staff = user_passes_test(lambda user: user.is_active and user.is_staff)
+        return staff(require_GET(guarded))
+
+    return decorate
+
+
+def shows_personal_data(request: HttpRequest) -> bool:
+    return bool(request.user.has_perm(VIEW_CLICKS))
 
 
 def cached(filters: Filters, name: str, compute: Callable[[], T]) -> T:
@@ -80,11 +116,14 @@ def _page(
         chart_query=filters.query(**scope),
         export_query=filters.query(**scope),
         time_zone=settings.TIME_ZONE,
+        # The date pickers offer only what the filters accept.
+        earliest_date=periods.EARLIEST_DATE,
+        latest_date=periods.latest_date(),
     )
     return render(request, template, context)
 
 
-@staff_required
+@staff_required(VIEW_JOBS)
 def overview(request: HttpRequest) -> HttpResponse:
     def build(f: Filters) -> dict[str, Any]:
         return {
@@ -101,7 +140,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return _page(request, "analytics/overview.html", build)
 
 
-@staff_required
+@staff_required(VIEW_JOBS)
 def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
 
@@ -119,16 +158,21 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     return _page(request, "analytics/job.html", build)
 
 
-@staff_required
+@staff_required()
 def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
     link = get_object_or_404(
         TrackedLink.objects.select_related("job", "application"), pk=tracking_id
     )
 
+    personal = shows_personal_data(request)
+
     def build(f: Filters) -> dict[str, Any]:
         analytics = queries.link_analytics(link.tracking_id, f.selection)
         if analytics is None:  # deleted between the two reads
             raise Http404
+        if not personal:
+            for click in analytics["click_timeline"]:
+                click.update(ip_address=HIDDEN, session_id=HIDDEN)
         return {
             "link": link,
             "analytics": analytics,
@@ -146,7 +190,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
     return _page(request, "analytics/link.html", build)
 
 
-@staff_required
+@staff_required(VIEW_APPLICATIONS)
 def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
     application = get_object_or_404(JobApplication.objects.select_related("job"), pk=application_id)
 
@@ -154,6 +198,12 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         journey = queries.application_journey(application.pk, f.selection)
         if journey is None:
             raise Http404
+        if not shows_personal_data(request):
+            # Visits stay told apart, by number rather than by the visitor's session id.
+            sessions = [*journey["human_sessions"], *journey["automated_sessions"]]
+            for number, session in enumerate(sessions, start=1):
+                if session["session_id"]:
+                    session["session_id"] = f"#{number}"
         return {
             "application": application,
             "journey": journey,
@@ -170,7 +220,7 @@ def chart_endpoint(name: str) -> Callable[[Callable[[Filters], dict[str, Any]]],
     """Wrap a chart builder: staff only, filters parsed (400 on bad ones), result cached."""
 
     def decorate(build: Callable[[Filters], dict[str, Any]]) -> View:
-        @staff_required
+        @staff_required(json=True)
         @wraps(build)
         def view(request: HttpRequest) -> HttpResponse:
             try:
@@ -275,16 +325,20 @@ def chart_hour_of_week(f: Filters) -> dict[str, Any]:
 # --- CSV export -----------------------------------------------------------------------------
 
 
-@staff_required
+@staff_required(json=True)
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         f = parse(request.GET)
     except FilterError as exc:
         return JsonResponse(exc.as_dict(), status=400)
+    # Without the right to view clicks, the export leaves out the columns that identify visitors.
+    hidden = () if shows_personal_data(request) else PERSONAL_EXPORT_COLUMNS
+    kept = [i for i, column in enumerate(queries.EXPORT_COLUMNS) if column not in hidden]
     # Referrers and session ids come from strangers: csv_response neutralises formulas.
-    rows = queries.selection_rows(f.selection)
+    rows = ([row[i] for i in kept] for row in queries.selection_rows(f.selection))
     scope = f.tracking_id or f.application_id or f.job_id or "all"
     filename = f"linktrack-clicks-{scope}-{f.first.isoformat()}-{f.last.isoformat()}.csv"
-    response = csv_response(queries.EXPORT_COLUMNS, rows, filename=filename)
+    header = [queries.EXPORT_COLUMNS[i] for i in kept]
+    response = csv_response(header, rows, filename=filename)
     response["Cache-Control"] = "no-store"
     return response

@@ -11,7 +11,6 @@ rather than locking every administrator out.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -22,7 +21,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import get_usage
 
-from tracking.clicks.capture import client_ip
+from tracking.clicks.capture import client_bucket, client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +31,7 @@ USERNAME_KEY_MAX = 150  # Django's username length: longer input is one bucket, 
 def address_bucket(request: HttpRequest) -> str:
     """The client's address (behind trusted proxies only), an IPv6 one widened to its /64; a
     request without a usable address shares one bucket rather than going unlimited."""
-    ip = client_ip(request)
-    if ip is None:
-        return "unknown"
-    address = ipaddress.ip_address(ip)
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    return client_bucket(client_ip(request))
 
 
 def username_bucket(request: HttpRequest) -> str:

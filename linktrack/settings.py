@@ -343,7 +343,7 @@ REST_FRAMEWORK = {
         "tracking.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["tracking.api.auth.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["tracking.api.permissions.ScopeOrModelPermission"],
     "DEFAULT_PARSER_CLASSES": ["tracking.api.parsers.JSONBodyParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tracking.api.parsers.JSONFallbackNegotiation",

@@ -195,8 +195,16 @@ def key_client(key: str, **extra: Any) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Api-Key {key}", **extra)
 
 
-def make_user(username: str = "staff", *, staff: bool = True, password: str | None = None) -> User:
-    return User.objects.create_user(username, password=password, is_staff=staff)
+def make_user(
+    username: str = "staff",
+    *,
+    staff: bool = True,
+    superuser: bool = False,
+    password: str | None = None,
+) -> User:
+    return User.objects.create_user(
+        username, password=password, is_staff=staff, is_superuser=superuser
+    )
 
 
 def make_tracking_staff(username: str = "staff") -> User:

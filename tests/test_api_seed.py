@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from tests.factories import (
 )
 from tests.support import error_of, post_json
 from tracking import services
-from tracking.models import Job, LinkClick, TrackedLink
+from tracking.models import APIKey, Job, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,8 @@ def test_create_with_the_seed_body_and_real_ids_returns_201_with_the_redirect_ur
     assert data["link"]["job_id"] == SEED_JOB_ID
     assert data["link"]["application_id"] == SEED_APPLICATION_ID
     assert data["link"]["is_active"] is True
-    assert data["link"]["created_by"] == "api-key:test key"
+    prefix = APIKey.objects.get(name="test key").prefix
+    assert data["link"]["created_by"] == f"api-key:test key ({prefix})"
     link = TrackedLink.objects.get(pk=tracking_id)
     assert (link.link_function, link.link_type) == ("LinkedIn", "profile")
 
@@ -651,8 +653,11 @@ def test_a_batch_costs_the_key_lookup_one_link_query_and_one_insert(
 def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settings: Any) -> None:
     settings.ANALYTICS_RATE_LIMIT = "2/m"
     first, second = Client(), Client()
-    first.force_login(make_user("ada"))
-    second.force_login(make_user("grace"))
+    view_links = Permission.objects.get(codename="view_trackedlink")
+    for client, name in ((first, "ada"), (second, "grace")):
+        user = make_user(name)
+        user.user_permissions.add(view_links)
+        client.force_login(user)
     for _ in range(2):
         assert first.get("/api/link-tracking/report").status_code == 200
     assert first.get("/api/link-tracking/report").status_code == 429

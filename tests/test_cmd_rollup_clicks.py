@@ -145,5 +145,5 @@ def test_rollups_of_a_deleted_link_are_ignored(fx: analytics_fixture.Fixture) ->
 
 
 def test_a_negative_refresh_window_is_refused() -> None:
-    with pytest.raises(CommandError, match="--refresh-days must be 0 or more"):
+    with pytest.raises(CommandError, match="--refresh-days must be at least 0"):
         call_command("rollup_clicks", "--refresh-days", "-1")

@@ -5,6 +5,7 @@ import io
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -27,7 +28,9 @@ CHARTS = [
 
 @pytest.fixture
 def staff() -> Client:
-    return logged_in_client(make_user("staff", password="pw"))
+    user = make_user("staff", password="pw")
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return logged_in_client(user)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 
 from tracking import checks
@@ -90,9 +92,28 @@ def test_a_misconfiguration_is_reported(
 # The project's own checks, called directly (no subprocess needed).
 
 
-@override_settings(TRACKING_BASE_URL="http://127.0.0.1:8000", ALLOWED_HOSTS=["127.0.0.1"])
-def test_a_local_tracking_base_url_is_reported() -> None:
-    assert [w.id for w in checks.check_tracking_base_url(None)] == ["linktrack.W001"]
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://127.1:8000",
+        "http://0x7f.1/",
+        "http://[::1]:8000",
+        "http://[::ffff:7f00:1]/",
+        "http://10.0.0.5/",
+        "http://links.internal/",
+        "http://linkserver/",
+    ],
+)
+def test_a_local_tracking_base_url_is_reported(base_url: str) -> None:
+    with override_settings(TRACKING_BASE_URL=base_url, ALLOWED_HOSTS=["*"]):
+        assert [w.id for w in checks.check_tracking_base_url(None)] == ["linktrack.W001"]
+
+
+@override_settings(TRACKING_BASE_URL="https://links.example.com", ALLOWED_HOSTS=["*"])
+def test_a_public_https_tracking_base_url_passes() -> None:
+    assert checks.check_tracking_base_url(None) == []
 
 
 @override_settings(TRACKING_BASE_URL="https://links.example.com", ALLOWED_HOSTS=["other.example"])
@@ -108,3 +129,17 @@ def test_a_missing_shared_cache_is_reported() -> None:
 @override_settings(REDIS_URL="redis://127.0.0.1:6379/0")
 def test_a_configured_shared_cache_passes() -> None:
     assert checks.check_shared_cache(None) == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("--batch-size=0", "--batch-size must be at least 1"),
+        ("--batch-size=-5", "--batch-size must be at least 1"),
+        ("--batch-size=100000000000", "--batch-size must be at least 1"),
+        ("--claim-idle-ms=0", "--claim-idle-ms must be at least 1"),
+    ],
+)
+def test_the_click_writer_refuses_nonsense_sizes(argument: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("run_click_writer", argument, "--once")

@@ -36,6 +36,7 @@ from tracking import services
 from tracking.api.auth import (
     KEYWORD,
     SCOPE_ANALYTICS_READ,
+    SCOPE_CLICKS_READ,
     SCOPE_CLICKS_WRITE,
     SCOPE_LINKS_READ,
     SCOPE_LINKS_WRITE,
@@ -57,8 +58,11 @@ from tracking.models import (
 
 # What each API scope allows, for the checkboxes of the API key form.
 _SCOPE_HELP = {
-    SCOPE_LINKS_READ: "read links",
+    SCOPE_LINKS_READ: "read links, jobs, applications and clicks (without who clicked)",
     SCOPE_LINKS_WRITE: "create and change links, link packages",
+    SCOPE_CLICKS_READ: (
+        "read clicks with who clicked: IP address, session id and user agent (personal data)"
+    ),
     SCOPE_CLICKS_WRITE: "record clicks from an external redirect domain",
     SCOPE_ANALYTICS_READ: "read analytics",
 }

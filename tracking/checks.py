@@ -8,16 +8,31 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from tracking import hosts
+
+
+def _is_local(url: str) -> bool:
+    """True when a recruiter's browser could not reach ``url``'s host: a loopback or private
+    address in any form a browser reads (``127.1``, ``[::1]``, ``0x7f.1``) or a local name."""
+    host = hosts.url_host(url)
+    if host is None:
+        return True
+    if isinstance(host, str):
+        labels = host.rstrip(".").split(".")
+        return len(labels) < 2 or labels[-1] in hosts.LOCAL_TOP_LEVEL_NAMES
+    return not hosts.is_public_address(host)
+
 
 @register(Tags.security, deploy=True)
 def check_tracking_base_url(app_configs: Any, **kwargs: Any) -> list[Warning]:
     warnings: list[Warning] = []
     parts = urlsplit(settings.TRACKING_BASE_URL)
     host = parts.hostname or ""
-    if host in {"127.0.0.1", "localhost"}:
+    if _is_local(settings.TRACKING_BASE_URL):
         warnings.append(
             Warning(
-                "TRACKING_BASE_URL points at this machine; redirect URLs in sent emails will not work.",
+                "TRACKING_BASE_URL points at this machine or a private network; redirect URLs in "
+                "sent emails will not work.",
                 hint="Set TRACKING_BASE_URL to the public https:// address of the service.",
                 id="linktrack.W001",
             )

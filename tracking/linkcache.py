@@ -4,7 +4,23 @@ The in-process layer answers warm requests without touching the network. Its TTL
 (``LINK_LOCAL_CACHE_SECONDS``) because other processes cannot reach into it: a link changed through
 the service layer is invalidated at once in the shared cache and in the writing process, and
 everywhere else within that TTL. Unknown and inactive ids are cached negatively, so a flood of junk
-ids cannot reach the database.
+ids cannot reach the database over and over.
+
+Junk must not cost the hot links their place, nor grow memory without end, so each layer bounds
+what unknown ids may take:
+
+- in this process, links and unknown ids live in two separate tables, each with its own cap; when
+  a table is full its oldest entry goes. A flood of distinct junk ids only pushes out other junk
+  ids (:data:`_LOCAL_MAX_MISSES`), never an active link (:data:`_LOCAL_MAX_LINKS`);
+- the shared cache takes at most :data:`_SHARED_MAX_MISSES` new unknown ids per
+  ``LINK_NEGATIVE_CACHE_SECONDS`` (each lives that long), so a flood holds a fixed number of keys
+  in Redis however fast it comes; past the budget an unknown id costs its one primary-key lookup
+  per process and is then remembered here. A process-local shared cache (local memory, the
+  embedded default) takes no unknown ids at all: it is no better than this process's own table,
+  and filling it would cull the dashboard's cached figures and the rate-limit counters.
+
+Ids that cannot be tracking ids never get here: the redirect and the services check the format
+first.
 """
 
 from __future__ import annotations
@@ -14,7 +30,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,7 +40,13 @@ from tracking import hosts
 logger = logging.getLogger(__name__)
 
 _MISSING: Final = "missing"
-_LOCAL_MAX_ENTRIES = 20_000
+# Active links one process remembers: far more than a job seeker's whole history of sent links.
+_LOCAL_MAX_LINKS: Final = 20_000
+# Unknown ids one process remembers: enough for every typo and deleted link, small enough that a
+# junk flood costs a bounded amount of memory.
+_LOCAL_MAX_MISSES: Final = 4_096
+# New unknown ids the shared cache takes per LINK_NEGATIVE_CACHE_SECONDS, all processes together.
+_SHARED_MAX_MISSES: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +61,10 @@ class ResolvedLink:
     created_at: dt.datetime | None
 
 
-_local: dict[str, tuple[float, ResolvedLink | None]] = {}
+# Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
+# take no lock (a dict lookup is atomic); writes do, so that eviction and insertion stay paired.
+_links: dict[str, tuple[float, ResolvedLink]] = {}
+_misses: dict[str, float] = {}  # unknown or inactive id -> expiry (monotonic)
 _local_lock = threading.Lock()
 
 
@@ -85,28 +110,66 @@ def _shared_get(tracking_id: str) -> ResolvedLink | str | None:
 
 
 def _shared_set(tracking_id: str, value: ResolvedLink | None) -> None:
-    timeout = settings.LINK_CACHE_SECONDS if value else settings.LINK_NEGATIVE_CACHE_SECONDS
     try:
-        cache.set(_shared_key(tracking_id), value or _MISSING, timeout)
+        if value is not None:
+            cache.set(_shared_key(tracking_id), value, settings.LINK_CACHE_SECONDS)
+        elif _shared_miss_allowed():
+            cache.set(_shared_key(tracking_id), _MISSING, settings.LINK_NEGATIVE_CACHE_SECONDS)
     except Exception:
         logger.warning("shared cache unavailable for link store", exc_info=True)
+
+
+def shared_cache_is_process_local() -> bool:
+    """Whether the "shared" cache lives in this process (local memory) or stores nothing at all."""
+    backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    return backend in {"LocMemCache", "DummyCache"}
+
+
+def _shared_miss_allowed() -> bool:
+    """Whether the shared cache may take one more unknown id in this window (module docstring)."""
+    if shared_cache_is_process_local():
+        return False
+    window_seconds = settings.LINK_NEGATIVE_CACHE_SECONDS
+    key = f"link:v1:misses:{int(time.time() // window_seconds)}"
+    # The counter outlives its window by one: entries written at its end still live that long.
+    cache.add(key, 0, 2 * window_seconds)
+    try:
+        return cache.incr(key) <= _SHARED_MAX_MISSES
+    except ValueError:  # evicted between add and incr: count this one as the first
+        return True
+
+
+def _remember(table: dict[str, Any], key: str, value: Any, limit: int) -> None:
+    """``table[key] = value`` as its newest entry, dropping the oldest ones beyond ``limit``."""
+    table.pop(key, None)
+    while len(table) >= limit:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 def _local_set(tracking_id: str, value: ResolvedLink | None) -> None:
     ttl = settings.LINK_LOCAL_CACHE_SECONDS
     if ttl <= 0:
         return
+    expires = time.monotonic() + ttl
     with _local_lock:
-        if len(_local) >= _LOCAL_MAX_ENTRIES:
-            _local.clear()
-        _local[tracking_id] = (time.monotonic() + ttl, value)
+        if value is None:
+            _links.pop(tracking_id, None)
+            _remember(_misses, tracking_id, expires, _LOCAL_MAX_MISSES)
+        else:
+            _misses.pop(tracking_id, None)
+            _remember(_links, tracking_id, (expires, value), _LOCAL_MAX_LINKS)
 
 
 def resolve_link(tracking_id: str) -> ResolvedLink | None:
     """The active link with this id, or ``None`` when it is unknown or inactive."""
-    hit = _local.get(tracking_id)
-    if hit is not None and hit[0] > time.monotonic():
+    now = time.monotonic()
+    hit = _links.get(tracking_id)
+    if hit is not None and hit[0] > now:
         return hit[1]
+    missed_until = _misses.get(tracking_id)
+    if missed_until is not None and missed_until > now:
+        return None
 
     shared = _shared_get(tracking_id)
     if isinstance(shared, ResolvedLink):
@@ -125,7 +188,8 @@ def resolve_link(tracking_id: str) -> ResolvedLink | None:
 def invalidate_link(tracking_id: str) -> None:
     """Forget a link in this process and in the shared cache (after a change is committed)."""
     with _local_lock:
-        _local.pop(tracking_id, None)
+        _links.pop(tracking_id, None)
+        _misses.pop(tracking_id, None)
     try:
         cache.delete(_shared_key(tracking_id))
     except Exception:
@@ -134,4 +198,5 @@ def invalidate_link(tracking_id: str) -> None:
 
 def clear_local_cache() -> None:
     with _local_lock:
-        _local.clear()
+        _links.clear()
+        _misses.clear()

@@ -10,7 +10,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from tracking.api.serializers import FlexibleDateTimeField, JobFields, LinkOutput
+from tracking import periods
+from tracking.api.serializers import (
+    FlexibleDateTimeField,
+    JobFields,
+    LinkOutput,
+    PersonalDataOutput,
+    check_range,
+    personal_field,
+)
 
 # --- Query parameters -----------------------------------------------------------------------
 
@@ -34,15 +42,17 @@ class AnalyticsRangeInput(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and start >= end:
-            raise serializers.ValidationError({"end": ["end must be after start."]})
-        return attrs
+        # Some figures cost in proportion to the period's length: bounded before any query.
+        return check_range(attrs, "start", "end")
 
 
 class ReportInput(serializers.Serializer):
     days = serializers.IntegerField(
-        required=False, default=30, min_value=1, max_value=3660, help_text="Days to cover."
+        required=False,
+        default=30,
+        min_value=1,
+        max_value=periods.MAX_DAYS,
+        help_text="Days to cover.",
     )
     include_automated = serializers.BooleanField(
         required=False, default=True, help_text="Count automated clicks in the totals too."
@@ -73,14 +83,14 @@ class ClickStatisticsOutput(ClickCountsOutput):
     )
 
 
-class TimelineClickOutput(serializers.Serializer):
+class TimelineClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
     clicked_at = serializers.DateTimeField(allow_null=True)
     click_source = serializers.CharField(allow_null=True)
-    ip_address = serializers.CharField(allow_null=True)
+    ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
-    session_id = serializers.CharField(allow_null=True)
+    session_id = personal_field()
     metadata = serializers.JSONField()
     classification = serializers.CharField(allow_null=True)
     classification_reasons = serializers.JSONField()

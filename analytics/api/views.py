@@ -24,11 +24,14 @@ from analytics.api.serializers import (
 from analytics.selection import Selection
 from tracking import services
 from tracking.api.auth import SCOPE_ANALYTICS_READ
+from tracking.api.permissions import may_read_personal_data
 from tracking.api.throttles import AnalyticsThrottle
 from tracking.api.views import RATE_LIMITED, RETRY_AFTER, SEED_TAG, APIBase, query
+from tracking.models import TrackedLink
 
 
 class AnalyticsView(APIBase):
+    queryset = TrackedLink.objects.all()  # sessions need tracking.view_trackedlink
     required_scope = SCOPE_ANALYTICS_READ
     throttle_classes = [AnalyticsThrottle]
 
@@ -41,7 +44,8 @@ class LinkAnalyticsView(AnalyticsView):
         description=(
             "Seed 000 queries 3 and 5. Totals count every click unless "
             "`include_automated=false`; `human_clicks` and `automated_clicks` are always given. "
-            "Scope `analytics:read`; rate-limited per API key."
+            "Scope `analytics:read`; the timeline's `ip_address` and `session_id` also need "
+            "`clicks:read`. Rate-limited per API key."
         ),
         parameters=[AnalyticsRangeInput, RETRY_AFTER],
         responses={200: LinkAnalyticsOutput, 429: RATE_LIMITED},
@@ -51,10 +55,13 @@ class LinkAnalyticsView(AnalyticsView):
         result = queries.link_analytics(tracking_id, Selection.of(**params))
         if result is None:
             raise services.NotFound("No link has this tracking_id.", field="tracking_id")
-        return Response(LinkAnalyticsOutput(result).data)
+        context = {"personal_data": may_read_personal_data(request)}
+        return Response(LinkAnalyticsOutput(result, context=context).data)
 
 
 class JobSummaryView(AnalyticsView):
+    extra_permissions = ("tracking.view_job",)
+
     @extend_schema(
         operation_id="link_tracking_job_summary",
         tags=[SEED_TAG],

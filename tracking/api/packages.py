@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from tracking import services
 from tracking.api.auth import SCOPE_LINKS_WRITE
 from tracking.api.views import SEED_TAG, APIBase, validated
+from tracking.models import TrackedLink
 
 
 class LinkPackageInput(serializers.Serializer):
@@ -36,6 +37,7 @@ class LinkPackageOutput(serializers.Serializer):
 
 
 class LinkPackageView(APIBase):
+    queryset = TrackedLink.objects.all()  # sessions need tracking.add_trackedlink
     write_scope = SCOPE_LINKS_WRITE
 
     @extend_schema(

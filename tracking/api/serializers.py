@@ -8,16 +8,15 @@ serializers fix the documented shape of every response.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from tracking import periods
+from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.models import ApplicationStatus, Classification
 from tracking.services import (
-    CREATED_BY_MAX,
     IDENTIFIER_MAX,
     REFERRER_MAX,
     SESSION_ID_MAX,
@@ -54,7 +53,7 @@ class FlexibleDateTimeField(serializers.DateTimeField):
                 try:
                     if self.end_of_day:
                         day += dt.timedelta(days=1)
-                    return _in_range(dt.datetime.combine(day, dt.time.min, tzinfo=_local_tz()))
+                    return _in_range(periods.local_midnight(day))
                 except OverflowError:
                     self.fail("out_of_range")
         try:
@@ -66,10 +65,6 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             self.fail("out_of_range")
 
 
-def _local_tz() -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def _in_range(value: dt.datetime) -> dt.datetime:
     """Raise OverflowError for instants that cannot be expressed in UTC (year 1 or 9999 edges)."""
     value.astimezone(dt.UTC)
@@ -78,6 +73,15 @@ def _in_range(value: dt.datetime) -> dt.datetime:
     if not value < dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1):
         raise OverflowError(value)
     return value
+
+
+def check_range(attrs: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    """``attrs`` whose ``start``..``end`` lie within :mod:`tracking.periods`' bounds, else a 400."""
+    try:
+        periods.check_instants(attrs.get(start), attrs.get(end), fields=(start, end))
+    except periods.RangeError as exc:
+        raise serializers.ValidationError({exc.field: [exc.message]}) from None
+    return attrs
 
 
 def _identifier(**kwargs: Any) -> serializers.CharField:
@@ -113,7 +117,8 @@ class LinkCreateInput(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=10_000
     )
-    created_by = serializers.CharField(required=False, max_length=CREATED_BY_MAX)
+    # No ``created_by``: the server names the key or user that creates the link (a client's own
+    # note belongs in ``description``); like any field the API does not take, one sent is ignored.
     tracking_id = serializers.CharField(
         required=False,
         max_length=TRACKING_ID_MAX,
@@ -257,14 +262,35 @@ class ClickBatchOutput(serializers.Serializer):
     results = ClickBatchItemOutput(many=True)
 
 
-class ClickOutput(serializers.Serializer):
+def personal_field(**kwargs: Any) -> serializers.CharField:
+    """A click field that identifies a visitor: present only for callers allowed to see it."""
+    return serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Only with scope `clicks:read` (sessions: permission to view clicks).",
+        **kwargs,
+    )
+
+
+class PersonalDataOutput(serializers.Serializer):
+    """Leaves out :data:`PERSONAL_CLICK_FIELDS` unless ``context["personal_data"]`` is true."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if not self.context.get("personal_data", False):
+            for name in PERSONAL_CLICK_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class ClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
     clicked_at = serializers.DateTimeField(allow_null=True)
-    ip_address = serializers.CharField(allow_null=True)
-    user_agent = serializers.CharField(allow_null=True)
+    ip_address = personal_field()
+    user_agent = personal_field()
     referrer_url = serializers.CharField(allow_null=True, max_length=REFERRER_MAX)
-    session_id = serializers.CharField(allow_null=True, max_length=SESSION_ID_MAX)
+    session_id = personal_field(max_length=SESSION_ID_MAX)
     click_source = serializers.CharField(allow_null=True)
     metadata = serializers.JSONField(allow_null=True)
     classification = serializers.CharField(allow_null=True)
@@ -344,6 +370,9 @@ class LinkFilterInput(serializers.Serializer):
         required=False, max_length=200, help_text="In tracking_id, URL and description."
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs, "created_after", "created_before")
+
 
 class ClickFilterInput(serializers.Serializer):
     start = FlexibleDateTimeField(required=False, help_text="Clicks at or after (ISO 8601).")
@@ -354,6 +383,9 @@ class ClickFilterInput(serializers.Serializer):
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
     job = serializers.UUIDField(required=False)
     application = serializers.UUIDField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs, "start", "end")
 
 
 class JobFilterInput(serializers.Serializer):

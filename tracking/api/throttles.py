@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from linktrack.rates import parse_rate
-from tracking.clicks.capture import client_ip
+from tracking.clicks.capture import client_bucket, client_ip
 from tracking.models import APIKey
 
 logger = logging.getLogger(__name__)
@@ -59,14 +59,14 @@ class _CacheRateThrottle(BaseThrottle):
 
 
 class ClickRecordingThrottle(_CacheRateThrottle):
-    """``CLICK_RATE_LIMIT`` requests per client IP (seed: 1000 per minute)."""
+    """``CLICK_RATE_LIMIT`` requests per client (seed: 1000 per minute per IP; IPv6 per /64)."""
 
     group = "api.click-recording"
     rate_setting = "CLICK_RATE_LIMIT"
 
     def identity(self, request: Request) -> str | None:
         # The caller (the external domain's server), behind trusted proxies only, like the redirect.
-        return client_ip(request._request)
+        return client_bucket(client_ip(request._request))
 
 
 class AnalyticsThrottle(_CacheRateThrottle):

@@ -22,11 +22,13 @@ from rest_framework.views import APIView
 from tracking import services
 from tracking.api import filters
 from tracking.api.auth import (
+    SCOPE_CLICKS_READ,
     SCOPE_CLICKS_WRITE,
     SCOPE_LINKS_READ,
     SCOPE_LINKS_WRITE,
 )
 from tracking.api.errors import validation_error
+from tracking.api.permissions import check_deletion, may_read_personal_data
 from tracking.api.serializers import (
     ApplicationFilterInput,
     ApplicationInput,
@@ -51,7 +53,7 @@ from tracking.api.serializers import (
     LinkUpdateInput,
 )
 from tracking.api.throttles import ClickRecordingThrottle
-from tracking.models import Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import APIKey, Job, JobApplication, LinkClick, TrackedLink
 
 TRACKING_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -80,9 +82,12 @@ def query(serializer_class: type[serializers.Serializer], request: Request) -> d
 
 
 def creator_name(request: Request) -> str:
-    """``created_by`` for links made through the API: the key's name or the user's name."""
-    if request.auth is not None and hasattr(request.auth, "name"):
-        return f"api-key:{request.auth.name}"[:100]
+    """``created_by`` for links made through the API: who sent the request, never what it says.
+
+    A key is named with its prefix too, because key names are neither unique nor secret.
+    """
+    if isinstance(request.auth, APIKey):
+        return f"api-key:{request.auth.name[:80]} ({request.auth.prefix})"[:100]
     return f"user:{request.user.get_username()}"[:100]
 
 
@@ -100,6 +105,7 @@ class APIBase(APIView):
 
 
 class CreateLinkView(APIBase):
+    queryset = TrackedLink.objects.all()  # sessions need tracking.add_trackedlink
     write_scope = SCOPE_LINKS_WRITE
 
     @extend_schema(
@@ -115,7 +121,7 @@ class CreateLinkView(APIBase):
     )
     def post(self, request: Request) -> Response:
         data = dict(validated(LinkCreateInput, request.data))
-        data["created_by"] = data.get("created_by") or creator_name(request)
+        data["created_by"] = creator_name(request)
         link = services.create_tracked_link(**data)
         body = {"tracking_id": link["tracking_id"], "redirect_url": link["redirect_url"]}
         body["link"] = link
@@ -123,6 +129,7 @@ class CreateLinkView(APIBase):
 
 
 class RecordClickView(APIBase):
+    queryset = LinkClick.objects.all()  # sessions need tracking.add_linkclick
     required_scope = SCOPE_CLICKS_WRITE
     throttle_classes = [ClickRecordingThrottle]
 
@@ -145,6 +152,7 @@ class RecordClickView(APIBase):
 
 
 class RecordClicksView(APIBase):
+    queryset = LinkClick.objects.all()
     required_scope = SCOPE_CLICKS_WRITE
     throttle_classes = [ClickRecordingThrottle]
 
@@ -197,6 +205,7 @@ class RecordClicksView(APIBase):
 
 
 class LinkEssentialsView(APIBase):
+    queryset = TrackedLink.objects.all()
     read_scope = SCOPE_LINKS_READ
 
     @extend_schema(
@@ -220,12 +229,15 @@ class LinkEssentialsView(APIBase):
 class ResourceViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     metadata_class = None
     http_method_names = HTTP_METHODS
-    read_scope = SCOPE_LINKS_READ
+    read_scope: str | tuple[str, ...] = SCOPE_LINKS_READ
     write_scope = SCOPE_LINKS_WRITE
+    # Set per action (``@action(permission_method=…)``): see ``tracking.api.permissions``.
+    permission_method: str | None = None
 
     def paginated(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(serializer_class(page, many=True).data)
+        context = {"personal_data": may_read_personal_data(self.request)}
+        return self.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
 
 _TRACKING_ID_PARAM = OpenApiParameter(
@@ -252,7 +264,7 @@ class LinkViewSet(ResourceViewSet):
     @extend_schema(request=LinkCreateInput, responses={201: LinkOutput})
     def create(self, request: Request) -> Response:
         data = dict(validated(LinkCreateInput, request.data))
-        data["created_by"] = data.get("created_by") or creator_name(request)
+        data["created_by"] = creator_name(request)
         link = services.create_tracked_link(**data)
         return Response(LinkOutput(link).data, status=status.HTTP_201_CREATED)
 
@@ -270,11 +282,13 @@ class LinkViewSet(ResourceViewSet):
 
     @extend_schema(parameters=[_TRACKING_ID_PARAM], responses={204: None})
     def destroy(self, request: Request, tracking_id: str) -> Response:
+        """Delete the link and its clicks (from a session, clicks need a superuser, as in the admin)."""
+        check_deletion(request, TrackedLink.objects.filter(pk=tracking_id))
         services.delete_tracked_link(tracking_id=tracking_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[_TRACKING_ID_PARAM], request=None, responses={200: LinkOutput})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_method="PATCH")
     def deactivate(self, request: Request, tracking_id: str) -> Response:
         """Stop redirecting this link (its clicks are kept)."""
         link = services.set_link_active(tracking_id=tracking_id, is_active=False)
@@ -284,9 +298,15 @@ class LinkViewSet(ResourceViewSet):
         parameters=[_TRACKING_ID_PARAM, ClickFilterInput],
         responses={200: ClickOutput(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    @action(
+        detail=True,
+        methods=["get"],
+        queryset=LinkClick.objects.all(),
+        read_scope=(SCOPE_LINKS_READ, SCOPE_CLICKS_READ),
+    )
     def clicks(self, request: Request, tracking_id: str) -> Response:
-        """The link's clicks, newest first."""
+        """The link's clicks, newest first; `ip_address`, `session_id` and `user_agent` only with
+        `clicks:read`."""
         link = services.get_link(tracking_id=tracking_id)
         params = query(ClickFilterInput, request)
         clicks = filters.filter_clicks(
@@ -297,9 +317,11 @@ class LinkViewSet(ResourceViewSet):
 
 @extend_schema(tags=["clicks"])
 class ClickViewSet(ResourceViewSet):
-    """Recorded clicks, newest first. Needs `links:read`."""
+    """Recorded clicks, newest first. Needs `links:read` or `clicks:read`; `ip_address`,
+    `session_id` and `user_agent` only with `clicks:read`."""
 
     queryset = LinkClick.objects.all()
+    read_scope = (SCOPE_LINKS_READ, SCOPE_CLICKS_READ)
 
     @extend_schema(parameters=[ClickFilterInput], responses={200: ClickOutput(many=True)})
     def list(self, request: Request) -> Response:
@@ -346,6 +368,7 @@ class JobViewSet(ResourceViewSet):
     @extend_schema(parameters=[_ID_PARAM], responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         """Delete the job and its applications; its links stay, without a job."""
+        check_deletion(request, Job.objects.filter(pk=pk))
         services.delete_job(job_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -390,5 +413,6 @@ class ApplicationViewSet(ResourceViewSet):
     @extend_schema(parameters=[_ID_PARAM], responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         """Delete the application; its links stay, without an application."""
+        check_deletion(request, JobApplication.objects.filter(pk=pk))
         services.delete_application(application_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

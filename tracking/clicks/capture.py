@@ -107,6 +107,31 @@ def client_ip(request: HttpRequest) -> str | None:
     return str(client)
 
 
+UNKNOWN_CLIENT = "unknown"
+
+
+def client_bucket(ip: str | None) -> str:
+    """Who a per-client limit counts a request against.
+
+    An IPv4 address is its own bucket. An IPv6 one is widened to its /64: a host is usually given
+    a whole /64 and could otherwise rotate through 2^64 addresses, each with a fresh budget. A
+    request without a usable address shares one bucket with every other such request rather than
+    going unlimited.
+    """
+    if not ip:
+        return UNKNOWN_CLIENT
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return UNKNOWN_CLIENT
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 # --- Headers and query ----------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
 from linktrack.rates import parse_rate
+from tracking.clicks.capture import client_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +24,23 @@ SUPPRESSED_KEY = "clicks:suppressed:v1"
 
 
 def click_allowed(request: HttpRequest, *, client_ip: str | None) -> bool:
-    """Count this click against its IP's budget; False when it is over ``CLICK_RATE_LIMIT``.
+    """Count this click against its client's budget; False when it is over ``CLICK_RATE_LIMIT``.
+
+    The budget is per :func:`~tracking.clicks.capture.client_bucket`: an IPv6 client per /64, and
+    every click without a usable address in one shared bucket.
 
     In buffered mode the click writer applies the same limit off the hot path
     (:func:`tracking.clicks.writer.enforce_rate_limit`), so the redirect's only network call stays
     the append to the click stream.
     """
-    if not client_ip or settings.CLICK_MODE == "buffered":
+    if settings.CLICK_MODE == "buffered":
         return True
+    bucket = client_bucket(client_ip)
     try:
         usage = get_usage(
             request,
             group=RATE_GROUP,
-            key=lambda _group, _request: client_ip,
+            key=lambda _group, _request: bucket,
             rate=parse_rate(settings.CLICK_RATE_LIMIT),
             increment=True,
         )

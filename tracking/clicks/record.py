@@ -34,6 +34,7 @@ from tracking import classify, services
 from tracking.classify import ClickSignals, classification_fields, classify_into
 from tracking.clicks import burst, spool, stream
 from tracking.clicks.burst import FollowUp
+from tracking.clicks.capture import client_bucket
 from tracking.models import LinkClick
 
 logger = logging.getLogger(__name__)
@@ -86,12 +87,12 @@ def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     return burst.follow_up(click, signals)
 
 
-def rate_key(client_ip: str | None) -> str | None:
-    """Who the click rate limit counts a buffered click against: a keyed hash of the client IP,
-    so that the stream never holds a Do-Not-Track visitor's address."""
-    if not client_ip:
-        return None
-    digest = hmac.new(settings.SECRET_KEY.encode(), client_ip.encode(), hashlib.sha256)
+def rate_key(client_ip: str | None) -> str:
+    """Who the click rate limit counts a buffered click against: a keyed hash of the client's
+    bucket (:func:`~tracking.clicks.capture.client_bucket`: IPv6 per /64, no address in one shared
+    bucket), so that the stream never holds a Do-Not-Track visitor's address."""
+    bucket = client_bucket(client_ip)
+    digest = hmac.new(settings.SECRET_KEY.encode(), bucket.encode(), hashlib.sha256)
     return digest.hexdigest()[:24]
 
 

@@ -9,9 +9,28 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from tracking import services
+from tracking import periods, services
 from tracking.models import LinkClick
 from tracking.services import PRIVACY_BATCH_SIZE, ProgressCallback
+
+
+def checked_days(days: int, *, field: str, minimum: int = 1) -> int:
+    """A day count given to a command, within :mod:`tracking.periods`' bounds (else CommandError)."""
+    try:
+        return periods.check_days(days, field=field, minimum=minimum)
+    except periods.RangeError as exc:
+        raise CommandError(exc.message) from None
+
+
+# One batch is one transaction: more rows than this would hold locks for long, and a number past
+# the database's integer range would fail inside the query instead of here.
+BATCH_SIZE_MAX = 100_000
+
+
+def checked_batch_size(batch_size: int) -> int:
+    if not 1 <= batch_size <= BATCH_SIZE_MAX:
+        raise CommandError(f"--batch-size must be at least 1 and at most {BATCH_SIZE_MAX}.")
+    return batch_size
 
 
 def add_batch_arguments(parser: CommandParser) -> None:
@@ -61,14 +80,11 @@ class RetentionCommand(BaseCommand):
         add_batch_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["days"]
+        days, source = options["days"], "--days"
         if days is None:
-            days = getattr(settings, self.setting_name)
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
-        batch_size = options["batch_size"]
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+            days, source = getattr(settings, self.setting_name), self.setting_name
+        checked_days(days, field=source)
+        batch_size = checked_batch_size(options["batch_size"])
         cutoff = services.retention_cutoff(days=days)
         pending = self.matching(older_than=cutoff).count()
         which = f"clicks made before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days ago)"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from analytics import rollups
+from tracking.management.batching import checked_days
 
 
 class Command(BaseCommand):
@@ -32,8 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["refresh_days"] < 0:
-            raise CommandError("--refresh-days must be 0 or more.")
+        checked_days(options["refresh_days"], field="--refresh-days", minimum=0)
         verbose = options["verbosity"] > 1
         result = rollups.run(
             refresh_days=options["refresh_days"],

@@ -9,13 +9,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from tracking.api.auth import SCOPES
+from tracking.management.batching import checked_days
 from tracking.models import APIKey
 
 
 class Command(BaseCommand):
     help = (
-        "Create an API key with scopes (links:read, links:write, clicks:write, analytics:read). "
-        "Only its hash is stored: the key is shown once, on the last line of the output."
+        "Create an API key with scopes (links:read, links:write, clicks:read, clicks:write, "
+        "analytics:read); clicks:read adds who clicked (IP address, session id, user agent) to "
+        "the clicks a key reads. Only its hash is stored: the key is shown once, on the last "
+        "line of the output."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,9 +49,9 @@ class Command(BaseCommand):
         expires_days = options["expires_days"]
         expiry = None
         if expires_days is not None:
-            if expires_days < 1:
-                raise CommandError("--expires-days must be at least 1.")
-            expiry = timezone.now() + dt.timedelta(days=expires_days)
+            expiry = timezone.now() + dt.timedelta(
+                days=checked_days(expires_days, field="--expires-days")
+            )
 
         api_key, key = APIKey.objects.create_key(name=name, scopes=scopes, expiry_date=expiry)
         expires = f"expires {api_key.expiry_date:%Y-%m-%d %H:%M} UTC" if expiry else "no expiry"

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tracking import services
-from tracking.management.batching import add_batch_arguments, progress_printer
+from tracking.management.batching import add_batch_arguments, checked_batch_size, progress_printer
 
 
 class Command(BaseCommand):
@@ -32,9 +32,7 @@ class Command(BaseCommand):
         add_batch_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        batch_size = options["batch_size"]
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+        batch_size = checked_batch_size(options["batch_size"])
         try:
             request = services.ErasureRequest.parse(
                 job_id=options["job"],

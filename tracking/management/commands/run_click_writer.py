@@ -5,9 +5,10 @@ import signal
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tracking.clicks.writer import PAUSE_STAGES, ClickWriter, default_consumer_name
+from tracking.management.batching import checked_batch_size
 
 
 class Command(BaseCommand):
@@ -62,6 +63,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
+        if options["batch_size"] is not None:
+            checked_batch_size(options["batch_size"])
+        if options["claim_idle_ms"] is not None and options["claim_idle_ms"] < 1:
+            raise CommandError("--claim-idle-ms must be at least 1.")
         writer = ClickWriter(
             consumer=options["consumer"],
             batch_size=options["batch_size"],
