@@ -23,13 +23,17 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-var/secret_key:
-	mkdir -p var
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+# The settings read this file when SECRET_KEY is unset, so manage.py commands work after make run.
+SECRET_KEY_FILE := $(or $(LINKTRACK_VAR_DIR),var)/secret_key
+
+$(SECRET_KEY_FILE):
+	mkdir -p $(@D)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 	chmod 600 $@
 
-run: $(VENV)/.runtime-installed var/secret_key
-	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"; \
+run: $(VENV)/.runtime-installed $(SECRET_KEY_FILE)
+	@export SECRET_KEY="$${SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+	export TRACKING_BASE_URL="$${TRACKING_BASE_URL:-http://$(HOST):$(PORT)}"; \
 	set -e; \
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py bootstrap_admin; \

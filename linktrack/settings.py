@@ -88,11 +88,34 @@ def env_rate(name: str, default: str) -> str:
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env_str("SECRET_KEY")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def secret_key_from_file(path: Path) -> str:
+    """The key ``make run`` keeps in ``var/secret_key``, so that ``manage.py`` commands typed by
+    hand after ``make run`` sign and read what the server does.
+
+    Only read when ``SECRET_KEY`` is unset, and only from a file that is the owner's alone (mode
+    0600, as ``make run`` creates it): a key other users can read is no secret, and a production
+    host must not quietly sign with one.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return ""
+    if status.st_mode & 0o077 or status.st_uid != os.getuid():
+        raise ImproperlyConfigured(
+            f"{path} must belong to this user and be readable by it alone (chmod 600 {path}), "
+            "or set SECRET_KEY"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(SECRET_KEY_FILE)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is required unless DEBUG=true (make run generates one under var/)"
+            f"SECRET_KEY is required unless DEBUG=true (make run keeps one in {SECRET_KEY_FILE})"
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only ever used with DEBUG on
 

@@ -33,6 +33,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
 from tracking import services
+from tracking.admin_widgets import ActiveFilter, link_type_field
 from tracking.api.auth import (
     KEYWORD,
     SCOPE_ANALYTICS_READ,
@@ -158,6 +159,14 @@ def _report_service_error(
 # --- Links ----------------------------------------------------------------------------------
 
 _LINK_FORM_FIELDS = {"job_id": "job", "application_id": "application"}
+_LINK_RELATION_HELP = {
+    "job": "The job this link is sent for: type part of its title or company.",
+    "application": (
+        "The application it was sent with (its job is filled in from it). Leave empty for a link "
+        "used across applications."
+    ),
+    "description": "A note for you, shown in the admin and on the dashboard.",
+}
 
 
 def with_click_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]:
@@ -181,6 +190,19 @@ def with_click_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]
     )
 
 
+def with_list_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]:
+    """Add automated clicks and the last person's click: the link list's other columns."""
+    clicks = LinkClick.objects.filter(tracking=OuterRef("pk")).order_by().values("tracking")
+    automated = clicks.filter(classification__isnull=False).exclude(
+        classification=Classification.HUMAN
+    )
+    people = clicks.filter(classification=Classification.HUMAN)
+    return queryset.annotate(
+        automated_clicks=Coalesce(Subquery(automated.annotate(n=Count("*")).values("n")), Value(0)),
+        last_person_click=Subquery(people.annotate(last=Max("clicked_at")).values("last")),
+    )
+
+
 class TrackedLinkForm(forms.ModelForm):
     tracking_id = forms.CharField(
         required=False,
@@ -190,19 +212,24 @@ class TrackedLinkForm(forms.ModelForm):
     link_function = forms.CharField(
         max_length=services.IDENTIFIER_MAX,
         widget=DatalistInput(LinkFunction.values),
-        help_text="A standard function or your own (letters, digits, _ or -).",
+        help_text=(
+            "What the link is in your message (LinkedIn, Calendly, Job_Posting…): a standard "
+            "function or your own (letters, digits, _ or -). Analytics compare links by it."
+        ),
     )
-    link_type = forms.CharField(
-        max_length=services.IDENTIFIER_MAX,
-        widget=DatalistInput(LinkType.values),
-    )
+    link_type = link_type_field()
     original_url = forms.CharField(
         label="Destination URL",
         max_length=services.URL_MAX,
         widget=forms.TextInput(attrs={"class": "vURLField", "size": 80}),
-        help_text="A public http(s) URL.",
+        help_text="Where the redirect leads: a public http(s) URL.",
     )
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+    is_active = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Active",
+        help_text="An inactive link answers 404 and records no click.",
+    )
 
     class Meta:
         model = TrackedLink
@@ -222,6 +249,9 @@ class TrackedLinkForm(forms.ModelForm):
         # Rows written by plain SQL may hold NULL, which the seed's default makes active.
         if self.instance.pk and self.instance.is_active is None:
             self.initial["is_active"] = True
+        for name, help_text in _LINK_RELATION_HELP.items():
+            if name in self.fields:
+                self.fields[name].help_text = help_text
 
     def clean_tracking_id(self) -> str:
         value: str = self.cleaned_data.get("tracking_id", "").strip()
@@ -280,28 +310,26 @@ class LinkSourceInline(admin.TabularInline):
 @admin.register(TrackedLink)
 class TrackedLinkAdmin(admin.ModelAdmin):
     form = TrackedLinkForm
+    # The columns a user scans, sized for a 1280-px screen; the rest is on the link's page.
     list_display = (
-        "tracking_id",
-        "link_function",
-        "link_type",
-        "job",
-        "application_label",
-        "active",
-        "total_clicks",
-        "human_clicks",
-        "last_click",
-        "dashboard",
+        "link",
+        "function",
+        "job_label",
+        "people",
+        "automated",
+        "last_person_click",
     )
+    list_display_links = ("link",)
     list_filter = (
         "link_function",
         "link_type",
-        "is_active",
+        ActiveFilter,
         ("created_at", DateFieldListFilter),
         "job",
     )
     search_fields = ("tracking_id", "original_url", "description")
     list_select_related = ("job", "application")
-    raw_id_fields = ("job", "application")
+    autocomplete_fields = ("job", "application")
     list_per_page = 50
     show_full_result_count = False
     # Facet counts would evaluate the per-link click subqueries for every link.
@@ -311,9 +339,10 @@ class TrackedLinkAdmin(admin.ModelAdmin):
 
     class Media:
         js = ("js/copy_buttons.js",)
+        css = {"all": ("css/admin.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrackedLink]:
-        return with_click_figures(super().get_queryset(request))
+        return with_list_figures(with_click_figures(super().get_queryset(request)))
 
     def get_fields(self, request: HttpRequest, obj: TrackedLink | None = None) -> Any:
         if obj is None:
@@ -336,30 +365,40 @@ class TrackedLinkAdmin(admin.ModelAdmin):
             return ()
         return ("tracking_id", "redirect", "created_at", "created_by", "click_figures", "dashboard")
 
-    @admin.display(description="Application", ordering="application__created_at")
-    def application_label(self, obj: TrackedLink) -> str:
-        # The job has its own column; the application is told apart by contact and status.
-        application = obj.application
-        if application is None:
+    @admin.display(description="Link", ordering="tracking_id")
+    def link(self, obj: TrackedLink) -> str:
+        if obj.active:
+            return obj.tracking_id
+        return format_html('{} <span class="inactive-link">inactive</span>', obj.tracking_id)
+
+    @admin.display(description="Function", ordering="link_function")
+    def function(self, obj: TrackedLink) -> str:
+        return obj.link_function
+
+    @admin.display(description="Job", ordering="job__title")
+    def job_label(self, obj: TrackedLink) -> str:
+        return str(obj.job) if obj.job else "-"
+
+    @admin.display(description="People", ordering="human_clicks")
+    def people(self, obj: Any) -> str:
+        # The figure opens the link's analytics (the link column opens its form).
+        count = int(obj.human_clicks)
+        try:
+            url = reverse("analytics:link-detail", args=[obj.tracking_id])
+        except NoReverseMatch:
+            return str(count)
+        return format_html('<a href="{}" title="Open on the dashboard">{}</a>', url, count)
+
+    @admin.display(description="Automated", ordering="automated_clicks")
+    def automated(self, obj: Any) -> int:
+        return int(obj.automated_clicks)
+
+    @admin.display(description="Last person click", ordering="last_person_click")
+    def last_person_click(self, obj: Any) -> str:
+        when = obj.last_person_click
+        if when is None:
             return "-"
-        who = application.contact_name or application.contact_email or "Application"
-        return f"{who} ({application.get_status_display()})"
-
-    @admin.display(description="Active", boolean=True, ordering="is_active")
-    def active(self, obj: TrackedLink) -> bool:
-        return obj.active
-
-    @admin.display(description="Clicks", ordering="total_clicks")
-    def total_clicks(self, obj: Any) -> int:
-        return int(obj.total_clicks)
-
-    @admin.display(description="Human clicks", ordering="human_clicks")
-    def human_clicks(self, obj: Any) -> int:
-        return int(obj.human_clicks)
-
-    @admin.display(description="Last click", ordering="last_click")
-    def last_click(self, obj: Any) -> Any:
-        return obj.last_click
+        return timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="Redirect URL")
     def redirect(self, obj: TrackedLink) -> SafeString:
@@ -367,7 +406,10 @@ class TrackedLinkAdmin(admin.ModelAdmin):
 
     @admin.display(description="Clicks")
     def click_figures(self, obj: Any) -> str:
-        return f"{obj.total_clicks} in all, {obj.human_clicks} by people"
+        return (
+            f"{obj.total_clicks} in all: {obj.human_clicks} by people, "
+            f"{obj.automated_clicks} automated"
+        )
 
     @admin.display(description="Dashboard")
     def dashboard(self, obj: TrackedLink) -> str:
@@ -500,9 +542,25 @@ class ApplicationLinkInline(LinkSourceInline):
     fk_name = "application"
 
 
+# One name per URL field, wherever it shows (forms, messages).
+JOB_URL_LABELS = {"posting_url": "Posting URL", "apply_url": "Apply URL"}
+
+
 class JobForm(forms.ModelForm):
-    posting_url = forms.URLField(required=False, max_length=services.URL_MAX, assume_scheme="https")
-    apply_url = forms.URLField(required=False, max_length=services.URL_MAX, assume_scheme="https")
+    posting_url = forms.URLField(
+        label=JOB_URL_LABELS["posting_url"],
+        required=False,
+        max_length=services.URL_MAX,
+        assume_scheme="https",
+        help_text="The job ad; link packages add a tracked Job_Posting link for it.",
+    )
+    apply_url = forms.URLField(
+        label=JOB_URL_LABELS["apply_url"],
+        required=False,
+        max_length=services.URL_MAX,
+        assume_scheme="https",
+        help_text="Where to apply; link packages add a tracked Apply_Now link for it.",
+    )
 
     class Meta:
         model = Job
@@ -520,13 +578,28 @@ class JobForm(forms.ModelForm):
         return data
 
 
+class HidesEmptyOnAddMixin:
+    """Read-only facts (dashboard link, timestamps) exist only once the object does: the add form
+    leaves them out rather than showing empty rows."""
+
+    readonly_on_change: tuple[str, ...] = ("dashboard", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_on_change if obj is not None else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+        if obj is None:
+            return [name for name in fields if name not in self.readonly_on_change]
+        return fields
+
+
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
     form = JobForm
     list_display = ("title", "company_name", "location", "created_at", "dashboard")
     search_fields = ("title", "company_name")
     list_filter = (("created_at", DateFieldListFilter),)
-    readonly_fields = ("dashboard", "created_at", "updated_at")
     inlines = (ApplicationInline, JobLinkInline)
     show_full_result_count = False
 
@@ -544,13 +617,24 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobApplication)
-class JobApplicationAdmin(admin.ModelAdmin):
+class JobApplicationAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
     list_display = ("__str__", "status", "contact_name", "submitted_at", "created_at", "dashboard")
     list_filter = ("status", ("created_at", DateFieldListFilter))
     search_fields = ("job__title", "job__company_name", "contact_name", "contact_email")
     list_select_related = ("job",)
     autocomplete_fields = ("job",)
-    readonly_fields = ("dashboard", "created_at", "updated_at")
+    # The id is generated (a UUID): it is no field to fill in.
+    fields = (
+        "job",
+        "status",
+        "submitted_at",
+        "contact_name",
+        "contact_email",
+        "notes",
+        "dashboard",
+        "created_at",
+        "updated_at",
+    )
     inlines = (ApplicationLinkInline,)
     actions = ("create_link_package",)
     show_full_result_count = False
@@ -561,19 +645,44 @@ class JobApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Create the standard link package")
     def create_link_package(self, request: HttpRequest, queryset: QuerySet[JobApplication]) -> None:
-        done = 0
-        for application_id in queryset.values_list("pk", flat=True):
+        profile_links = list(
+            ProfileLink.objects.order_by("order", "link_function").values_list(
+                "link_function", "is_active"
+            )
+        )
+        for application in queryset.select_related("job"):
+            before = set(services.package_links(application_id=application.pk))
             try:
-                services.create_job_application_links(application_id=application_id)
+                package = services.create_job_application_links(application_id=application.pk)
             except services.ServiceError as exc:
-                self.message_user(
-                    request, f"Application {application_id}: {exc.message}", messages.ERROR
-                )
-            else:
-                done += 1
-        if done:
+                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+                continue
+            created = [name for name in package if name not in before]
+            kept = [name for name in package if name in before]
+            skipped = [
+                f"{name} (profile link inactive)" for name, active in profile_links if not active
+            ] + [
+                f"{function} (the job has no {JOB_URL_LABELS[attribute]})"
+                for function, (attribute, _type, _label) in services.JOB_URL_FUNCTIONS.items()
+                if not getattr(application.job, attribute)
+            ]
+            parts = [f"{application}: created {', '.join(created) or 'no new link'}"]
+            if kept:
+                parts.append(f"already there: {', '.join(kept)}")
+            if skipped:
+                parts.append(f"skipped: {', '.join(skipped)}")
             self.message_user(
-                request, f"Link package ready for {done} application(s).", messages.SUCCESS
+                request, "; ".join(parts) + ".", messages.SUCCESS if package else messages.WARNING
+            )
+        if not any(active for _name, active in profile_links):
+            self.message_user(
+                request,
+                format_html(
+                    "No active profile links (LinkedIn, Calendly, portfolio, GitHub…), so packages "
+                    'hold only the job\'s own links. <a href="{}">Add a profile link</a>.',
+                    reverse("admin:tracking_profilelink_add"),
+                ),
+                messages.WARNING,
             )
 
 
@@ -664,16 +773,35 @@ class ProfileLinkForm(forms.ModelForm):
         widget=DatalistInput(
             value for value in LinkFunction.values if value not in services.JOB_URL_FUNCTIONS
         ),
+        help_text=(
+            "The function of the tracked link each package gets (LinkedIn, Calendly, Portfolio, "
+            "GitHub…), or your own (letters, digits, _ or -)."
+        ),
     )
+    link_type = link_type_field(initial=LinkType.PROFILE)
     url = forms.CharField(
-        label="URL",
+        label="Destination URL",
         max_length=services.URL_MAX,
         widget=forms.TextInput(attrs={"class": "vURLField", "size": 80}),
+        help_text="Your own page the tracked links lead to: a public http(s) URL.",
     )
 
     class Meta:
         model = ProfileLink
         fields = ["link_function", "link_type", "url", "description", "is_active", "order"]
+        help_texts = {
+            "description": "Becomes the tracked link's description.",
+            "is_active": "Only active profile links go into new link packages.",
+            "order": "Position in link packages and e-mail templates (lowest first).",
+        }
+        labels = {"is_active": "Active"}
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The model lists the standard link types; the form also takes one's own, which the
+        # service checks (letters, digits, _ or -) as it does for tracked links.
+        exclude: set[str] = set(super()._get_validation_exclusions())  # type: ignore[misc]
+        exclude.add("link_type")
+        return exclude
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

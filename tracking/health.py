@@ -11,6 +11,7 @@ staff sessions and to callers presenting ``HEALTH_TOKEN`` (see :func:`details_al
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 import secrets
@@ -21,8 +22,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tracking.clicks import ratelimit, record, spool, stream
+from tracking.models import LinkClick, TrackedLink
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +89,46 @@ def clicks_state() -> dict[str, Any]:
     return state
 
 
+def future_rows() -> dict[str, int]:
+    """Clicks and links dated later than now (beyond the clock skew the API allows).
+
+    The seed's ``TIMESTAMP`` columns carry no zone: a system writing local time (or ``…+02:00``,
+    which PostgreSQL converts to the session's zone and then drops) stores rows hours off without
+    an error. Rows from the future are how that mistake shows. Both counts are index range scans
+    (``idx_link_clicks_clicked_at``, ``idx_link_tracking_created_at``).
+    """
+    limit = timezone.now() + dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS)
+    return {
+        "future_clicks": LinkClick.objects.filter(clicked_at__gt=limit).count(),
+        "future_links": TrackedLink.objects.filter(created_at__gt=limit).count(),
+    }
+
+
+def data_state() -> dict[str, Any]:
+    """Stored data a writer got wrong; reported, never a reason to take the service out."""
+    try:
+        counts = future_rows()
+    except DatabaseError as exc:
+        logger.warning("health: cannot count future rows: %s", exc)
+        return {"status": "error", "error": exc.__class__.__name__}
+    state: dict[str, Any] = {"status": "ok", **counts}
+    if counts["future_clicks"] or counts["future_links"]:
+        state["warning"] = FUTURE_ROWS_WARNING
+    return state
+
+
+FUTURE_ROWS_WARNING = (
+    "rows dated in the future: a writer stores local time in the TIMESTAMP columns; write UTC"
+)
+
+
 def health_report() -> tuple[dict[str, Any], bool]:
     """The health document and whether the service is healthy (every component ok)."""
     components = {
         "database": database_state(),
         "cache": cache_state(),
         "clicks": clicks_state(),
+        "data": data_state(),
     }
     healthy = all(component["status"] == "ok" for component in components.values())
     report = {

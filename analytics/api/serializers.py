@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from tracking import periods
 from tracking.api.serializers import (
+    ClassificationReasonsField,
+    ClickMetadataField,
     FlexibleDateTimeField,
     JobFields,
     LinkOutput,
@@ -91,9 +93,9 @@ class TimelineClickOutput(PersonalDataOutput):
     ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
     session_id = personal_field()
-    metadata = serializers.JSONField()
+    metadata = ClickMetadataField()
     classification = serializers.CharField(allow_null=True)
-    classification_reasons = serializers.JSONField()
+    classification_reasons = ClassificationReasonsField()
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)

@@ -5,19 +5,45 @@
 (function () {
   "use strict";
 
-  var PALETTE = {
-    People: "#2563eb",
-    Automated: "#f59e0b",
-    Clicks: "#2563eb",
+  // The palette is defined once, as CSS variables in site.css: one colour per meaning (people,
+  // automated, owner…) in every chart, and category colours that never borrow a meaning's.
+  var MEANINGS = {
+    People: "--people",
+    Person: "--people",
+    Automated: "--automated",
+    Crawler: "--automated-3",
+    "Email scanner": "--automated",
+    "Link preview": "--automated-2",
+    Owner: "--owner",
+    "Not classified yet": "--unclassified",
+    Clicks: "--clicks",
   };
-  var SERIES = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#14b8a6", "#ec4899", "#64748b"];
+
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function meaningColour(label) {
+    return MEANINGS[label] ? cssVar(MEANINGS[label]) : null;
+  }
+
+  function series() {
+    return cssVar("--series").split(/\s+/).filter(Boolean);
+  }
+
+  // Exposed for tests and for page scripts that draw their own charts.
+  window.linktrackPalette = { meaningColour: meaningColour, series: series };
 
   function colourDatasets(chart) {
+    var categories = series();
     chart.datasets.forEach(function (dataset, index) {
       if (chart.type === "doughnut") {
-        dataset.backgroundColor = dataset.data.map(function (_, i) { return SERIES[i % SERIES.length]; });
+        var next = 0;
+        dataset.backgroundColor = chart.labels.map(function (label) {
+          return meaningColour(label) || categories[next++ % categories.length];
+        });
       } else {
-        var colour = PALETTE[dataset.label] || SERIES[index % SERIES.length];
+        var colour = meaningColour(dataset.label) || categories[index % categories.length];
         dataset.backgroundColor = chart.type === "bubble" ? colour + "99" : colour;
         dataset.borderColor = colour;
       }

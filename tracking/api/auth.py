@@ -8,6 +8,7 @@ effect on the very next request.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -43,8 +44,20 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
+        if not header:
             return None
+        scheme = header[0].decode("latin-1")
+        if scheme.lower() != KEYWORD.lower():
+            # A client that sent a header meant to authenticate with it: "credentials were not
+            # provided" would send its author looking in the wrong place. A signed-in staff
+            # session behind a proxy that adds its own header (Basic) is still served.
+            if _has_session_user(request):
+                return None
+            raise exceptions.AuthenticationFailed(wrong_scheme_message(scheme, len(header)))
+        if len(header) == 1:
+            raise exceptions.AuthenticationFailed(
+                f"Invalid Authorization header: no key after '{KEYWORD}'; {HEADER_HINT}"
+            )
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "Invalid Authorization header: use 'Api-Key <key>' with no spaces in the key."
@@ -60,7 +73,12 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def _lookup(key: str) -> APIKey:
         prefix, dot, _secret = key.partition(".")
-        api_key = APIKey.objects.filter(prefix=prefix).first() if dot and prefix else None
+        if not (dot and prefix):
+            raise exceptions.AuthenticationFailed(
+                "Invalid API key. A key reads '<prefix>.<secret>' as create_api_key or the admin "
+                "printed it."
+            )
+        api_key = APIKey.objects.filter(prefix=prefix).first()
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if api_key.revoked:
@@ -79,6 +97,28 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
         return KEYWORD
+
+
+HEADER_HINT = f"use 'Authorization: {KEYWORD} <key>'."
+
+
+def wrong_scheme_message(scheme: str, parts: int) -> str:
+    """What a client sending another scheme (or a bare key) should send instead."""
+    if parts == 1:
+        # A bare value: most likely the key itself without its prefix; never echo it back.
+        return f"The Authorization header has no '{KEYWORD}' prefix; {HEADER_HINT}"
+    hint = HEADER_HINT
+    if scheme.lower() == "bearer":
+        hint += f" Generated clients: set the token prefix to '{KEYWORD}'."
+    if not re.fullmatch(r"[A-Za-z-]{1,20}", scheme):
+        # Not a scheme name: perhaps part of a key, which an error body must not repeat.
+        return f"The Authorization header does not start with '{KEYWORD}'; {hint}"
+    return f"Authorization scheme '{scheme}' is not accepted; {hint}"
+
+
+def _has_session_user(request: Request) -> bool:
+    user = getattr(request._request, "user", None)
+    return bool(user is not None and user.is_authenticated)
 
 
 class _APIKeyUser:

@@ -11,10 +11,12 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
+from tracking.classify import REASON_LABELS
 from tracking.models import ApplicationStatus, Classification
 from tracking.services import (
     IDENTIFIER_MAX,
@@ -86,6 +88,30 @@ def check_range(attrs: dict[str, Any], start: str, end: str) -> dict[str, Any]:
 
 def _identifier(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=IDENTIFIER_MAX, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {},
+        "description": "UTM and other query parameters of the click, and extras its sender added.",
+    }
+)
+class ClickMetadataField(serializers.JSONField):
+    """A click's ``metadata`` as stored (a JSON object), typed as an object in the schema."""
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Codes of the classification signals that fired: "
+        + ", ".join(f"`{code}`" for code in REASON_LABELS)
+        + ".",
+    }
+)
+class ClassificationReasonsField(serializers.JSONField):
+    """A click's ``classification_reasons`` as stored, typed as a list of codes in the schema."""
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -292,9 +318,9 @@ class ClickOutput(PersonalDataOutput):
     referrer_url = serializers.CharField(allow_null=True, max_length=REFERRER_MAX)
     session_id = personal_field(max_length=SESSION_ID_MAX)
     click_source = serializers.CharField(allow_null=True)
-    metadata = serializers.JSONField(allow_null=True)
+    metadata = ClickMetadataField(allow_null=True)
     classification = serializers.CharField(allow_null=True)
-    classification_reasons = serializers.JSONField(allow_null=True)
+    classification_reasons = ClassificationReasonsField(allow_null=True)
     http_method = serializers.CharField(allow_null=True)
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)

@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from tracking import services
 from tracking.classify import ClickSignals, classify_into
-from tracking.models import ApplicationStatus, Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import (
+    ApplicationStatus,
+    Job,
+    JobApplication,
+    LinkClick,
+    ProfileLink,
+    TrackedLink,
+)
 
 SEED_JOB_ID = uuid.UUID("550e8400-e29b-41d4-a716-446655440000")
 SEED_APPLICATION_ID = uuid.UUID("550e8400-e29b-41d4-a716-446655440001")
@@ -30,6 +37,14 @@ PROFILE_URLS = {
     "Calendly": ("networking", "https://calendly.com/steve-glen/30min"),
     "Portfolio": ("profile", "https://steveglen.com"),
     "GitHub": ("profile", "https://github.com/steve-glen"),
+}
+# Seed 001's "Standard User Link Functions" (and GitHub) as profile links, in the order the seed's
+# e-mail template lists them: link packages and the template work out of the box.
+PROFILE_DESCRIPTIONS = {
+    "LinkedIn": "Professional profile",
+    "Portfolio": "Personal portfolio",
+    "Calendly": "Meeting scheduling",
+    "GitHub": "Code on GitHub",
 }
 HUMAN_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -84,15 +99,36 @@ class Command(BaseCommand):
             return
         rng = random.Random(options["seed"])
         with transaction.atomic():
+            profiles = self._load_profile_links()
             links = self._load_seed_samples()
             links += self._load_generated(rng)
             clicks = self._generate_clicks(rng, links)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {Job.objects.count()} jobs, {JobApplication.objects.count()} "
-                f"applications, {len(links)} links, {clicks} clicks."
+                f"applications, {len(links)} links, {clicks} clicks, {profiles} new profile links."
             )
         )
+
+    def _load_profile_links(self) -> int:
+        """Add the standard profile links that are missing; the user's own are left as they are."""
+        created = 0
+        for order, (function, description) in enumerate(PROFILE_DESCRIPTIONS.items(), start=1):
+            link_type, url = PROFILE_URLS[function]
+            values = services.validate_profile_link(
+                link_function=function, link_type=link_type, url=url
+            )
+            _, was_created = ProfileLink.objects.get_or_create(
+                link_function=values["link_function"],
+                defaults={
+                    "link_type": values["link_type"],
+                    "url": values["url"],
+                    "description": description,
+                    "order": order * 10,
+                },
+            )
+            created += was_created
+        return created
 
     def _load_seed_samples(self) -> list[dict[str, Any]]:
         job, _ = Job.objects.get_or_create(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
+
+from tracking import health
 
 
 class Command(BaseCommand):
     help = (
         "Run the periodic privacy jobs in order: anonymize_clicks, purge_clicks (the analytics "
-        "rollups follow the clicks they change), then ANALYZE on PostgreSQL. Safe to run as "
-        "often as you like."
+        "rollups follow the clicks they change), then ANALYZE on PostgreSQL; warn about clicks "
+        "and links dated in the future (written in local time). Safe to run as often as you like."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +48,18 @@ class Command(BaseCommand):
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE link_tracking")
                     cursor.execute("ANALYZE link_clicks")
+        self._report_future_rows()
         self.stdout.write(
             self.style.SUCCESS("Maintenance done." if not dry_run else "Dry run done.")
         )
+
+    def _report_future_rows(self) -> None:
+        counts = health.future_rows()
+        if counts["future_clicks"] or counts["future_links"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{counts['future_clicks']} clicks and {counts['future_links']} links are "
+                    f"dated more than {settings.CLICK_FUTURE_SKEW_SECONDS} s in the future: "
+                    f"{health.FUTURE_ROWS_WARNING}."
+                )
+            )
