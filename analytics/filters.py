@@ -74,13 +74,9 @@ class Filters:
         """The view's period and counting rule over the links of ``scope``."""
         return self.selection.within(scope)
 
-    # The export view passes these two to ``queries.export_rows`` as keyword arguments.
-    @property
-    def period(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "include_automated": self.include_automated}
-
     @property
     def scope(self) -> dict[str, Any]:
+        """The scope by name, as :meth:`query` (and so the cache key) takes it."""
         return {
             "job_id": self.job_id,
             "application_id": self.application_id,

@@ -7,9 +7,8 @@ endpoint below, with the page's filters in the query string. Aggregates are cach
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -24,7 +23,6 @@ from django.http import (
     HttpResponse,
     HttpResponsePermanentRedirect,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -36,6 +34,7 @@ from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
 from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
 from tracking import geo, periods
+from tracking.exports import csv_response
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
 T = TypeVar("T")
@@ -347,39 +346,20 @@ def chart_hour_of_week(f: Filters) -> dict[str, Any]:
 # --- CSV export -----------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for streaming csv output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_required(json=True)
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         f = parse(request.GET)
     except FilterError as exc:
         return JsonResponse(exc.as_dict(), status=400)
-    writer = csv.writer(_Echo())
     # Without the right to view clicks, the export leaves out the columns that identify visitors.
     hidden = () if shows_personal_data(request) else PERSONAL_EXPORT_COLUMNS
     kept = [i for i, column in enumerate(queries.EXPORT_COLUMNS) if column not in hidden]
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow([queries.EXPORT_COLUMNS[i] for i in kept])
-        for row in queries.export_rows(**f.period, **f.scope):
-            yield writer.writerow([_safe_cell(row[i]) for i in kept])
-
+    # Referrers and session ids come from strangers: csv_response neutralises formulas.
+    rows = ([row[i] for i in kept] for row in queries.selection_rows(f.selection))
     scope = f.tracking_id or f.application_id or f.job_id or "all"
     filename = f"linktrack-clicks-{scope}-{f.first.isoformat()}-{f.last.isoformat()}.csv"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    header = [queries.EXPORT_COLUMNS[i] for i in kept]
+    response = csv_response(header, rows, filename=filename)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas: referrers and session ids come from strangers (OWASP)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value

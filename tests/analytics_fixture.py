@@ -21,16 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
+from tests.factories import build_click, make_application, make_clicks, make_job, make_link, utc
 from tracking import services
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -57,49 +51,57 @@ CLICKS: list[tuple[str, str, dt.datetime, str | None, str | None, str | None]] =
 ]
 
 
-def _link(tracking_id: str, function: str, **fields: Any) -> str:
-    return services.create_tracked_link(
+def _link(
+    tracking_id: str,
+    function: str,
+    *,
+    job: Job | None = None,
+    application: JobApplication | None = None,
+) -> str:
+    return make_link(
+        job=job,
+        application=application,
         tracking_id=tracking_id,
         original_url=f"https://{function.lower()}.example.com/steve",
         link_function=function,
         link_type="profile",
-        **fields,
-    )["tracking_id"]
+    ).tracking_id
 
 
 def build() -> Fixture:
-    job = Job.objects.create(title="Backend Engineer", company_name="Example Corp")
-    a1 = JobApplication.objects.create(job=job, status="submitted", contact_name="Dana")
-    a2 = JobApplication.objects.create(job=job, status="reviewing")
+    job = make_job(title="Backend Engineer", company_name="Example Corp")
+    a1 = make_application(job, status="submitted", contact_name="Dana")
+    a2 = make_application(job, status="reviewing")
     fx = Fixture(job=job, a1=a1, a2=a2)
     fx.links = {
-        "L1": _link("fx_l1", "LinkedIn", job_id=job.id, application_id=a1.id),
-        "L2": _link("fx_l2", "Calendly", job_id=job.id, application_id=a1.id),
-        "L3": _link("fx_l3", "LinkedIn", job_id=job.id, application_id=a2.id),
-        "L4": _link("fx_l4", "GitHub", job_id=job.id, application_id=a2.id),
+        "L1": _link("fx_l1", "LinkedIn", job=job, application=a1),
+        "L2": _link("fx_l2", "Calendly", job=job, application=a1),
+        "L3": _link("fx_l3", "LinkedIn", job=job, application=a2),
+        "L4": _link("fx_l4", "GitHub", job=job, application=a2),
         "L5": _link("fx_l5", "Portfolio"),
     }
     services.set_link_active(tracking_id=fx.links["L4"], is_active=False)
     # Links were sent an hour before the first clicks.
     TrackedLink.objects.update(created_at=utc(2026, 3, 10, 8, 0, 0))
     for name, link, when, classification, session, source in CLICKS:
-        click = services.build_click(
-            tracking_id=fx.links[link],
+        human = classification == "human"
+        click = build_click(
+            fx.links[link],
             clicked_at=when,
             session_id=session,
             click_source=source,
             ip_address="198.51.100.7",
             http_method="HEAD" if classification == "scanner" else "GET",
+            classification=classification,
+            classification_reasons=(
+                [] if classification in (None, "human") else [f"{classification} signal"]
+            ),
+            device_type="desktop" if human else None,
+            browser="Chrome" if human else None,
+            os="Windows" if human else None,
         )
         if source is None:
             click.click_source = None
-        click.classification = classification
-        click.classification_reasons = (
-            [] if classification in (None, "human") else [f"{classification} signal"]
-        )
-        click.device_type = "desktop" if classification == "human" else None
-        click.browser = "Chrome" if classification == "human" else None
-        click.os = "Windows" if classification == "human" else None
-        services.insert_clicks([click])
+        make_clicks([click])
         fx.clicks[name] = click
     return fx

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from tests.clicktools import CuttableProxy, PrivateRedis
+from tests.support import CuttableProxy, PrivateRedis
 from tracking import linkcache
 from tracking.clicks import stream as clickstream
 
@@ -66,7 +66,7 @@ def cache_down(settings: Any) -> None:
     }
 
 
-# --- Buffered click recording (helpers in tests/clicktools.py) ----------------------------
+# --- Buffered click recording (helpers in tests/support.py) -------------------------------
 
 
 @pytest.fixture

@@ -21,17 +21,12 @@ from pathlib import Path
 import pytest
 
 from linktrack.gunicorn_conf import query_keys, scrub_atoms
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "alice@example.com"
 USER_AGENT = "AliceBrowser/7.1 (unique-agent-marker)"
 REFERRER = "https://mail.example.com/inbox/unique-referrer-marker"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_python(env: dict[str, str], *args: str) -> str:

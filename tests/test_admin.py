@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.http import HttpResponse
@@ -19,7 +18,15 @@ from django.urls import NoReverseMatch, include, path, reverse
 from django.utils import timezone
 
 from linktrack.urls import urlpatterns as project_urlpatterns
-from tests.link_fixtures import marketing_job
+from tests.factories import (
+    build_click,
+    logged_in_client,
+    make_application,
+    make_clicks,
+    make_job,
+    make_link,
+    make_tracking_staff,
+)
 from tracking import admin as admin_module
 from tracking import linkcache, services
 from tracking.models import APIKey, Job, JobApplication, LinkClick, ProfileLink, TrackedLink
@@ -48,32 +55,31 @@ urlpatterns = [
 
 @pytest.fixture
 def job() -> Job:
-    return marketing_job()
+    return make_job(posting_url="https://careers.example.com/jobs/42")
 
 
 @pytest.fixture
 def application(job: Job) -> JobApplication:
-    return JobApplication.objects.create(job=job, contact_name="Jane Recruiter")
+    return make_application(job, contact_name="Jane Recruiter")
 
 
 def make_links(count: int, *, job: Job, application: JobApplication) -> list[str]:
     ids = []
     for n in range(count):
-        link = services.create_tracked_link(
+        link = make_link(
+            job=job,
+            application=application,
             original_url=f"https://example.com/profile/{n}",
             link_function="LinkedIn" if n % 2 else "Portfolio",
-            link_type="profile",
-            job_id=job.pk,
-            application_id=application.pk,
             description=f"Link {n}",
         )
-        ids.append(link["tracking_id"])
-        clicks = []
-        for classification in ("human", "scanner"):
-            click = services.build_click(tracking_id=link["tracking_id"], session_id=f"s{n}")
-            click.classification = classification
-            clicks.append(click)
-        services.insert_clicks(clicks)
+        ids.append(link.tracking_id)
+        make_clicks(
+            [
+                build_click(link, session_id=f"s{n}", classification=classification)
+                for classification in ("human", "scanner")
+            ]
+        )
     return ids
 
 
@@ -106,8 +112,8 @@ def test_changelists_make_as_many_queries_for_30_links_as_for_3(
     few = count_queries(admin_client, reverse(url_name))
 
     for n in range(9):
-        other_job = Job.objects.create(title=f"Job {n}")
-        other_app = JobApplication.objects.create(job=other_job)
+        other_job = make_job(title=f"Job {n}")
+        other_app = make_application(other_job)
         make_links(3, job=other_job, application=other_app)
         ProfileLink.objects.create(link_function=f"Site{n}", url=f"https://example.com/{n}")
         APIKey.objects.create_key(name=f"key {n}", scopes=["links:read"])
@@ -217,7 +223,7 @@ def test_adding_a_link_applies_the_service_rules(
 def test_an_application_of_another_job_is_refused(
     admin_client: Client, application: JobApplication
 ) -> None:
-    other_job = Job.objects.create(title="Other")
+    other_job = make_job(title="Other")
     response = admin_client.post(
         reverse("admin:tracking_trackedlink_add"),
         link_form(job=str(other_job.pk), application=str(application.pk)),
@@ -445,13 +451,9 @@ def test_clicks_cannot_be_added_or_edited(
 
 
 @pytest.fixture
-def staff_client(django_user_model: type) -> Client:
+def staff_client() -> Client:
     """A staff member holding every tracking permission, but not a superuser."""
-    user = django_user_model.objects.create_user(username="staff", password="x", is_staff=True)  # type: ignore[attr-defined]
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tracking"))
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in_client(make_tracking_staff())
 
 
 def test_only_superusers_delete_clicks(

@@ -12,13 +12,15 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from tests.link_fixtures import marketing_job
+from tests.factories import make_application, make_job, make_link
 from tracking import services
 from tracking.models import Job, JobApplication, LinkType, ProfileLink, TrackedLink
 
 pytestmark = pytest.mark.django_db
 
 ADD_PAGES = ["job", "jobapplication", "trackedlink", "profilelink"]
+# A job with a posting URL, so that a link package has a Job_Posting link to make.
+POSTING_URL = "https://careers.example.com/jobs/42"
 
 
 def page(client: Client, url: str, **params: Any) -> str:
@@ -40,7 +42,7 @@ def test_add_forms_have_no_rows_the_system_fills(admin_client: Client, model: st
 
 
 def test_change_forms_still_show_the_dashboard_and_times(admin_client: Client) -> None:
-    application = JobApplication.objects.create(job=marketing_job())
+    application = make_application(make_job(posting_url=POSTING_URL))
     body = page(
         admin_client, reverse("admin:tracking_jobapplication_change", args=[application.pk])
     )
@@ -51,7 +53,7 @@ def test_change_forms_still_show_the_dashboard_and_times(admin_client: Client) -
 def test_the_application_add_form_creates_an_application_with_a_generated_id(
     admin_client: Client,
 ) -> None:
-    job = marketing_job()
+    job = make_job(posting_url=POSTING_URL)
     response = admin_client.post(
         reverse("admin:tracking_jobapplication_add"),
         {
@@ -69,9 +71,9 @@ def test_the_application_add_form_creates_an_application_with_a_generated_id(
 def test_job_and_application_on_the_link_form_are_searched_by_title_and_company(
     admin_client: Client,
 ) -> None:
-    job = marketing_job(title="Data Analyst", company_name="Fabrikam")
-    JobApplication.objects.create(job=job, contact_name="Jane")
-    marketing_job(title="Designer", company_name="Tailspin")
+    job = make_job(title="Data Analyst", company_name="Fabrikam")
+    make_application(job, contact_name="Jane")
+    make_job(title="Designer", company_name="Tailspin")
     body = page(admin_client, reverse("admin:tracking_trackedlink_add"))
     for name in ("job", "application"):
         assert re.search(rf'<select name="{name}"[^>]*class="admin-autocomplete', body), name
@@ -181,11 +183,7 @@ def test_the_active_filter_offers_yes_and_no_and_counts_null_as_active(
     admin_client: Client,
 ) -> None:
     made = [
-        services.create_tracked_link(
-            original_url=f"https://steveglen.com/{n}",
-            link_function="Portfolio",
-            link_type="profile",
-        )["tracking_id"]
+        make_link(original_url=f"https://steveglen.com/{n}", link_function="Portfolio").tracking_id
         for n in range(3)
     ]
     TrackedLink.objects.filter(pk=made[0]).update(is_active=None)  # as plain SQL may leave it
@@ -202,9 +200,7 @@ def test_the_active_filter_offers_yes_and_no_and_counts_null_as_active(
 
 
 def test_the_link_list_shows_the_columns_a_user_scans(admin_client: Client) -> None:
-    services.create_tracked_link(
-        original_url="https://steveglen.com", link_function="Portfolio", link_type="profile"
-    )
+    make_link(original_url="https://steveglen.com", link_function="Portfolio")
     body = page(admin_client, reverse("admin:tracking_trackedlink_changelist"))
     headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', body)
     assert headers == [
@@ -234,7 +230,7 @@ def run_package_action(client: Client, application: JobApplication) -> list[tupl
 def test_the_package_message_says_what_was_created_and_skipped_and_why(
     admin_client: Client,
 ) -> None:
-    application = JobApplication.objects.create(job=marketing_job())
+    application = make_application(make_job(posting_url=POSTING_URL))
 
     messages = run_package_action(admin_client, application)
 
@@ -250,7 +246,7 @@ def test_the_package_message_says_what_was_created_and_skipped_and_why(
 def test_the_package_message_names_links_kept_and_inactive_profile_links(
     admin_client: Client,
 ) -> None:
-    application = JobApplication.objects.create(job=marketing_job())
+    application = make_application(make_job(posting_url=POSTING_URL))
     ProfileLink.objects.create(link_function="LinkedIn", url="https://linkedin.com/in/x")
     ProfileLink.objects.create(link_function="GitHub", url="https://github.com/x", is_active=False)
     run_package_action(admin_client, application)
@@ -275,7 +271,7 @@ def test_the_demo_data_includes_the_seeds_profile_links_so_packages_work() -> No
         ("Calendly", "https://calendly.com/steve-glen/30min"),
         ("GitHub", "https://github.com/steve-glen"),
     ]
-    application = JobApplication.objects.create(job=Job.objects.filter(posting_url__gt="")[0])
+    application = make_application(Job.objects.filter(posting_url__gt="")[0])
     package = services.create_job_application_links(application_id=application.pk)
     assert {"LinkedIn", "Portfolio", "Calendly", "GitHub", "Job_Posting"} <= set(package)
 

@@ -8,8 +8,10 @@ import sys
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.test import Client
+
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fixed_rate_window")]
 
@@ -23,8 +25,8 @@ def fixed_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def admin_user() -> Any:
-    return get_user_model().objects.create_superuser("root", password="correct horse")
+def admin_user() -> User:
+    return make_user("root", superuser=True, password="correct horse")
 
 
 def attempt(username: str, password: str = "wrong", ip: str = "203.0.113.7") -> Any:  # noqa: S107

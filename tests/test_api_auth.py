@@ -7,14 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from tests.api_helpers import ALL_SCOPES, error_of, expired_key, key_client, make_key
-from tracking import services
-from tracking.models import APIKey, Job, JobApplication
+from tests.factories import (
+    ALL_SCOPES,
+    expired_key,
+    key_client,
+    logged_in_client,
+    make_application,
+    make_key,
+    make_link,
+    make_tracking_staff,
+    make_user,
+)
+from tests.support import error_of
+from tracking.models import APIKey
 
 pytestmark = pytest.mark.django_db
 
@@ -97,17 +107,9 @@ ENDPOINTS = [
 
 @pytest.fixture
 def world() -> dict[str, str]:
-    job = Job.objects.create(title="Marketing Manager")
-    application = JobApplication.objects.create(job=job)
-    services.create_tracked_link(
-        tracking_id="lt_auth",
-        original_url="https://linkedin.com/in/steve-glen",
-        link_function="LinkedIn",
-        link_type="profile",
-        job_id=job.id,
-        application_id=application.id,
-    )
-    return {"job": str(job.id), "application": str(application.id)}
+    application = make_application()
+    make_link(tracking_id="lt_auth", job=application.job, application=application)
+    return {"job": str(application.job.id), "application": str(application.id)}
 
 
 def call(client: Client, endpoint: Endpoint, world: dict[str, str]) -> Any:
@@ -176,18 +178,10 @@ def test_a_key_without_the_scope_is_403_naming_it(
     assert error_of(response)["message"] == f"This API key lacks the {named} scope."
 
 
-def staff_with_every_model_permission() -> User:
-    """A staff user (not a superuser) given every permission of the tracking app."""
-    user = User.objects.create_user("staff", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tracking"))
-    return user
-
-
 def test_a_staff_session_with_the_model_permissions_is_served(
     endpoint: Endpoint, world: dict[str, str]
 ) -> None:
-    client = Client()
-    client.force_login(staff_with_every_model_permission())
+    client = logged_in_client(make_tracking_staff())
     response = call(client, endpoint, world)
     assert response.status_code == endpoint.ok, response.content
 
@@ -195,16 +189,14 @@ def test_a_staff_session_with_the_model_permissions_is_served(
 def test_a_staff_session_without_permissions_is_403(
     endpoint: Endpoint, world: dict[str, str]
 ) -> None:
-    client = Client()
-    client.force_login(User.objects.create_user("staff", is_staff=True))
+    client = logged_in_client(make_user("staff"))
     response = call(client, endpoint, world)
     assert response.status_code == 403
     assert error_of(response)["message"].startswith("Your account lacks the permission tracking.")
 
 
 def test_a_non_staff_session_is_403(endpoint: Endpoint, world: dict[str, str]) -> None:
-    client = Client()
-    client.force_login(User.objects.create_user("someone"))
+    client = logged_in_client(make_user("someone", staff=False))
     response = call(client, endpoint, world)
     assert response.status_code == 403
     assert error_of(response)["message"] == "Only staff users may use the API with a session."
@@ -250,7 +242,7 @@ def test_only_the_hash_of_a_key_is_stored(world: dict[str, str]) -> None:
 
 def test_session_writes_need_the_csrf_token(world: dict[str, str]) -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(staff_with_every_model_permission())
+    client.force_login(make_tracking_staff())
     path = "/api/v1/links/lt_auth"
     refused = client.patch(path, {"description": "x"}, content_type="application/json")
     assert refused.status_code == 403
@@ -264,9 +256,8 @@ def test_session_writes_need_the_csrf_token(world: dict[str, str]) -> None:
 
 
 def test_an_inactive_staff_account_is_not_served(world: dict[str, str]) -> None:
-    client = Client()
-    user = User.objects.create_user("staff", is_staff=True)
-    client.force_login(user)
+    user = make_user("staff")
+    client = logged_in_client(user)
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert client.get("/api/v1/links").status_code in {401, 403}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.test import Client
 
-from tests.api_helpers import error_of, make_key
+from tests.factories import make_key, make_user
+from tests.support import error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def test_the_right_prefix_in_any_case_is_served() -> None:
 
 def test_a_staff_session_behind_a_basic_auth_proxy_is_still_served() -> None:
     client = Client(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
-    staff = User.objects.create_user("staff", is_staff=True)
+    staff = make_user("staff")
     staff.user_permissions.add(Permission.objects.get(codename="view_trackedlink"))
     client.force_login(staff)
     assert client.get(PATH).status_code == 200

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.api_helpers import error_of, key_client, make_key, post_json
-from tracking import services
+from tests.factories import key_client, make_key, make_link
+from tests.support import error_of, post_json
 from tracking.api.parsers import max_body_bytes
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,9 @@ def client() -> Client:
 
 @pytest.fixture
 def link() -> str:
-    return services.create_tracked_link(
+    return make_link(
         original_url="https://example.org/", link_function="Portfolio", link_type="profile"
-    )["tracking_id"]
+    ).tracking_id
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from tests.api_helpers import error_of, key_client, make_key, post_json
-from tests.link_fixtures import marketing_job, standard_profile_links
+from tests.factories import key_client, make_application, make_job, make_key, make_profile_links
+from tests.support import error_of, post_json
 from tracking.models import JobApplication, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def application() -> JobApplication:
-    standard_profile_links()
-    return JobApplication.objects.create(job=marketing_job())
+    make_profile_links()
+    return make_application(make_job(posting_url="https://careers.example.com/jobs/42"))
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.api_helpers import error_of, key_client, make_key, patch_json, post_json
+from tests.factories import key_client, make_click, make_key, make_link
+from tests.support import error_of, patch_json, post_json
 from tracking import linkcache, services
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
@@ -31,24 +32,6 @@ def application(job: Job) -> JobApplication:
     return services.create_application(job_id=job.id)
 
 
-def make_link(**fields: Any) -> str:
-    values = {
-        "original_url": "https://example.org/",
-        "link_function": "Portfolio",
-        "link_type": "profile",
-    }
-    values.update(fields)
-    return services.create_tracked_link(**values)["tracking_id"]
-
-
-def add_click(tracking_id: str, **fields: Any) -> LinkClick:
-    classification = fields.pop("classification", None)
-    click = services.build_click(tracking_id=tracking_id, **fields)
-    click.classification = classification
-    services.insert_clicks([click])
-    return click
-
-
 def ids(response: Any, key: str = "tracking_id") -> list[str]:
     return [row[key] for row in response.json()["results"]]
 
@@ -61,9 +44,11 @@ def test_links_can_be_filtered_by_job_application_function_type_and_state(
 ) -> None:
     a = make_link(
         tracking_id="lt_a", job_id=job.id, application_id=application.id, link_function="LinkedIn"
-    )
-    b = make_link(tracking_id="lt_b", job_id=job.id, link_type="document", link_function="Resume")
-    c = make_link(tracking_id="lt_c")
+    ).tracking_id
+    b = make_link(
+        tracking_id="lt_b", job_id=job.id, link_type="document", link_function="Resume"
+    ).tracking_id
+    c = make_link(tracking_id="lt_c").tracking_id
     services.set_link_active(tracking_id=c, is_active=False)
     assert sorted(ids(client.get("/api/v1/links"))) == [a, b, c]
     assert sorted(ids(client.get("/api/v1/links", {"job": str(job.id)}))) == [a, b]
@@ -75,8 +60,8 @@ def test_links_can_be_filtered_by_job_application_function_type_and_state(
 
 
 def test_links_can_be_searched_and_filtered_by_creation_time(client: Client) -> None:
-    old = make_link(tracking_id="lt_old", description="Résumé PDF")
-    new = make_link(tracking_id="lt_new", original_url="https://github.com/steve")
+    old = make_link(tracking_id="lt_old", description="Résumé PDF").tracking_id
+    new = make_link(tracking_id="lt_new", original_url="https://github.com/steve").tracking_id
     TrackedLink.objects.filter(pk=old).update(created_at=dt.datetime(2025, 1, 10, tzinfo=dt.UTC))
     assert ids(client.get("/api/v1/links", {"search": "github"})) == [new]
     assert ids(client.get("/api/v1/links", {"search": "résumé"})) == [old]
@@ -147,7 +132,7 @@ def test_a_link_can_be_created_read_changed_deactivated_and_deleted(
     assert deactivated.status_code == 200 and deactivated.json()["is_active"] is False
     assert linkcache.resolve_link(tracking_id) is None
 
-    add_click(tracking_id)
+    make_click(tracking_id)
     assert client.delete(path).status_code == 204
     assert not TrackedLink.objects.filter(pk=tracking_id).exists()
     assert not LinkClick.objects.filter(tracking_id=tracking_id).exists()
@@ -155,7 +140,7 @@ def test_a_link_can_be_created_read_changed_deactivated_and_deleted(
 
 
 def test_a_patch_is_validated_by_the_service(client: Client) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link().tracking_id
     response = patch_json(client, f"/api/v1/links/{tracking_id}", {"original_url": "ftp://x.org"})
     assert response.status_code == 400
     assert "original_url" in error_of(response)["fields"]
@@ -164,7 +149,7 @@ def test_a_patch_is_validated_by_the_service(client: Client) -> None:
 
 
 def test_put_is_not_offered(client: Client) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link().tracking_id
     response = client.put(f"/api/v1/links/{tracking_id}", {}, content_type="application/json")
     assert response.status_code == 405
     assert error_of(response)["code"] == "method_not_allowed"
@@ -172,17 +157,17 @@ def test_put_is_not_offered(client: Client) -> None:
 
 
 def test_a_links_clicks_are_listed_newest_first_and_filtered(client: Client) -> None:
-    tracking_id = make_link()
-    other = make_link()
+    tracking_id = make_link().tracking_id
+    other = make_link().tracking_id
     base = dt.datetime(2025, 7, 27, 12, tzinfo=dt.UTC)
-    first = add_click(tracking_id, clicked_at=base, click_source="email", classification="human")
-    second = add_click(
+    first = make_click(tracking_id, clicked_at=base, click_source="email", classification="human")
+    second = make_click(
         tracking_id,
         clicked_at=base + dt.timedelta(hours=1),
         click_source="linkedin",
         classification="scanner",
     )
-    add_click(other, clicked_at=base)
+    make_click(other, clicked_at=base)
     path = f"/api/v1/links/{tracking_id}/clicks"
     assert ids(client.get(path), "click_id") == [str(second.click_id), str(first.click_id)]
     assert ids(client.get(path, {"source": "email"}), "click_id") == [str(first.click_id)]
@@ -198,14 +183,14 @@ def test_a_links_clicks_are_listed_newest_first_and_filtered(client: Client) -> 
 def test_clicks_can_be_filtered_by_dates_source_job_and_application(
     client: Client, job: Job, application: JobApplication
 ) -> None:
-    of_app = make_link(job_id=job.id, application_id=application.id)
-    of_job = make_link(job_id=job.id)
-    loose = make_link()
-    early = add_click(
+    of_app = make_link(job_id=job.id, application_id=application.id).tracking_id
+    of_job = make_link(job_id=job.id).tracking_id
+    loose = make_link().tracking_id
+    early = make_click(
         of_app, clicked_at=dt.datetime(2025, 7, 1, 9, tzinfo=dt.UTC), click_source="email"
     )
-    middle = add_click(of_job, clicked_at=dt.datetime(2025, 7, 15, 9, tzinfo=dt.UTC))
-    late = add_click(loose, clicked_at=dt.datetime(2025, 7, 31, 23, tzinfo=dt.UTC))
+    middle = make_click(of_job, clicked_at=dt.datetime(2025, 7, 15, 9, tzinfo=dt.UTC))
+    late = make_click(loose, clicked_at=dt.datetime(2025, 7, 31, 23, tzinfo=dt.UTC))
     key = "click_id"
     everything = ids(client.get("/api/v1/clicks"), key)
     assert everything == [str(late.click_id), str(middle.click_id), str(early.click_id)]
@@ -271,7 +256,7 @@ def test_a_job_can_be_created_listed_changed_and_deleted(client: Client) -> None
 
 
 def test_deleting_a_job_keeps_its_links_without_a_job(client: Client, job: Job) -> None:
-    tracking_id = make_link(job_id=job.id)
+    tracking_id = make_link(job_id=job.id).tracking_id
     assert client.delete(f"/api/v1/jobs/{job.id}").status_code == 204
     assert TrackedLink.objects.get(pk=tracking_id).job_id is None
 
@@ -328,7 +313,7 @@ def test_an_application_can_be_created_filtered_changed_and_deleted(
     assert client.get("/api/v1/applications", {"status": "offered"}).json()["count"] == 0
     changed = patch_json(client, f"/api/v1/applications/{app_id}", {"status": "interviewed"})
     assert changed.status_code == 200 and changed.json()["status"] == "interviewed"
-    tracking_id = make_link(application_id=app_id)
+    tracking_id = make_link(application_id=app_id).tracking_id
     assert client.delete(f"/api/v1/applications/{app_id}").status_code == 204
     assert not JobApplication.objects.filter(pk=app_id).exists()
     assert TrackedLink.objects.get(pk=tracking_id).application_id is None

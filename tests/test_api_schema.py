@@ -26,9 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api_helpers import make_key
+from tests.factories import make_application, make_key, make_link
 from tracking import services
-from tracking.models import Job, JobApplication
 
 SCHEMA_MAX_EXAMPLES = 12
 
@@ -149,17 +148,9 @@ def same_db_connection() -> Iterator[None]:
 @pytest.fixture
 def full_key(db: Any, same_db_connection: None) -> str:
     """A key with every scope, and a few rows so that some generated requests find data."""
-    job = Job.objects.create(title="Marketing Manager")
-    application = JobApplication.objects.create(job=job)
-    link = services.create_tracked_link(
-        tracking_id="lt_abc123def456",
-        original_url="https://linkedin.com/in/steve-glen",
-        link_function="LinkedIn",
-        link_type="profile",
-        job_id=job.id,
-        application_id=application.id,
-    )
-    services.record_click(tracking_id=link["tracking_id"], referrer_url="https://gmail.com")
+    application = make_application()
+    link = make_link(tracking_id="lt_abc123def456", job=application.job, application=application)
+    services.record_click(tracking_id=link.tracking_id, referrer_url="https://gmail.com")
     return make_key()
 
 

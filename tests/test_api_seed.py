@@ -8,25 +8,53 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from tests.api_helpers import (
-    SEED_APPLICATION_ID,
-    SEED_CLICK_EVENT_BODY,
-    SEED_CREATE_BODY,
-    SEED_JOB_ID,
-    SEED_RECORD_CLICK_BODY,
-    error_of,
+from tests.factories import (
+    CHROME,
     key_client,
+    make_application,
+    make_click,
+    make_job,
     make_key,
-    post_json,
+    make_link,
+    make_user,
 )
+from tests.support import error_of, post_json
 from tracking import services
-from tracking.models import APIKey, Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import APIKey, Job, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
+
+# Seed 001, "Create Tracked Link" and "Record Click Event", verbatim.
+SEED_CREATE_BODY: dict[str, Any] = {
+    "original_url": "https://linkedin.com/in/steve-glen",
+    "link_function": "LinkedIn",
+    "job_id": "uuid",
+    "application_id": "uuid",
+    "link_type": "profile",
+}
+SEED_RECORD_CLICK_BODY: dict[str, Any] = {
+    "tracking_id": "lt_abc123def456",
+    "clicked_at": "2025-07-27T21:15:30Z",
+    "ip_address": "192.168.1.100",
+    "user_agent": "Mozilla/5.0...",
+    "click_source": "email",
+}
+# Seed 001, "External Domain Integration": essential data for sending click events.
+SEED_CLICK_EVENT_BODY: dict[str, Any] = {
+    "tracking_id": "lt_abc123def456",
+    "clicked_at": "2025-07-27T21:15:30Z",
+    "ip_address": "192.168.1.100",
+    "user_agent": "Mozilla/5.0...",
+    "referrer_url": "https://gmail.com",
+    "click_source": "email",
+}
+# Seed 000 sample ids.
+SEED_JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
+SEED_APPLICATION_ID = "550e8400-e29b-41d4-a716-446655440001"
 
 
 @pytest.fixture
@@ -36,28 +64,17 @@ def client() -> Client:
 
 @pytest.fixture
 def seed_job() -> Job:
-    job = Job.objects.create(id=SEED_JOB_ID, title="Marketing Manager", company_name="Example")
-    JobApplication.objects.create(id=SEED_APPLICATION_ID, job=job)
+    job = make_job(id=SEED_JOB_ID, company_name="Example")
+    make_application(job, id=SEED_APPLICATION_ID)
     return job
 
 
 @pytest.fixture
 def seed_link(seed_job: Job) -> str:
     """The seed's sample link ``lt_abc123def456`` tied to the seed's job and application."""
-    return services.create_tracked_link(
-        tracking_id="lt_abc123def456",
-        original_url="https://linkedin.com/in/steve-glen",
-        link_function="LinkedIn",
-        link_type="profile",
-        job_id=SEED_JOB_ID,
-        application_id=SEED_APPLICATION_ID,
-    )["tracking_id"]
-
-
-def add_click(tracking_id: str, *, classification: str | None = None, **fields: Any) -> None:
-    click = services.build_click(tracking_id=tracking_id, **fields)
-    click.classification = classification
-    services.insert_clicks([click])
+    return make_link(
+        tracking_id="lt_abc123def456", job_id=SEED_JOB_ID, application_id=SEED_APPLICATION_ID
+    ).tracking_id
 
 
 # --- POST /api/link-tracking/create ---------------------------------------------------------
@@ -336,27 +353,27 @@ def test_analytics_returns_link_info_statistics_and_timeline(
     client: Client, seed_link: str
 ) -> None:
     base = dt.datetime(2025, 7, 27, 21, 0, tzinfo=dt.UTC)
-    add_click(
+    make_click(
         seed_link,
         clicked_at=base,
         session_id="s1",
         referrer_url="https://gmail.com",
         classification="human",
     )
-    add_click(
+    make_click(
         seed_link,
         clicked_at=base + dt.timedelta(minutes=5),
         session_id="s1",
         referrer_url="https://gmail.com",
         classification="human",
     )
-    add_click(
+    make_click(
         seed_link,
         clicked_at=base + dt.timedelta(minutes=9),
         session_id="s2",
         click_source="linkedin",
     )
-    add_click(
+    make_click(
         seed_link,
         clicked_at=base - dt.timedelta(minutes=1),
         classification="scanner",
@@ -382,12 +399,12 @@ def test_analytics_returns_link_info_statistics_and_timeline(
 
 
 def test_analytics_can_count_people_only_and_a_date_range(client: Client, seed_link: str) -> None:
-    add_click(seed_link, clicked_at=dt.datetime(2025, 7, 26, 12, tzinfo=dt.UTC))
-    add_click(seed_link, clicked_at=dt.datetime(2025, 7, 27, 12, tzinfo=dt.UTC))
-    add_click(
+    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 26, 12, tzinfo=dt.UTC))
+    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 27, 12, tzinfo=dt.UTC))
+    make_click(
         seed_link, clicked_at=dt.datetime(2025, 7, 27, 13, tzinfo=dt.UTC), classification="bot"
     )
-    add_click(seed_link, clicked_at=dt.datetime(2025, 7, 28, 12, tzinfo=dt.UTC))
+    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 28, 12, tzinfo=dt.UTC))
     path = f"/api/link-tracking/analytics/{seed_link}"
     assert client.get(path).json()["click_statistics"]["total_clicks"] == 4
     people = client.get(path, {"include_automated": "false"}).json()["click_statistics"]
@@ -433,10 +450,10 @@ def test_job_summary_counts_links_clicks_and_sessions_per_function(
         link_type="networking",
         job_id=SEED_JOB_ID,
     )["tracking_id"]
-    add_click(seed_link, session_id="a", classification="human")
-    add_click(seed_link, session_id="a", classification="human")
-    add_click(seed_link, session_id="b", classification="preview")
-    add_click(calendly, session_id="c", classification="human")
+    make_click(seed_link, session_id="a", classification="human")
+    make_click(seed_link, session_id="a", classification="human")
+    make_click(seed_link, session_id="b", classification="preview")
+    make_click(calendly, session_id="c", classification="human")
     response = client.get(f"/api/link-tracking/jobs/{SEED_JOB_ID}/summary")
     assert response.status_code == 200, response.content
     data = response.json()
@@ -480,9 +497,9 @@ def test_report_has_overall_statistics_function_performance_and_daily_trends(
     client: Client, seed_link: str
 ) -> None:
     now = timezone.now()
-    add_click(seed_link, clicked_at=now - dt.timedelta(minutes=1), classification="human")
-    add_click(seed_link, clicked_at=now - dt.timedelta(minutes=2), classification="scanner")
-    add_click(seed_link, clicked_at=now - dt.timedelta(days=40), classification="human")
+    make_click(seed_link, clicked_at=now - dt.timedelta(minutes=1), classification="human")
+    make_click(seed_link, clicked_at=now - dt.timedelta(minutes=2), classification="scanner")
+    make_click(seed_link, clicked_at=now - dt.timedelta(days=40), classification="human")
     response = client.get("/api/link-tracking/report?days=30")
     assert response.status_code == 200, response.content
     data = response.json()
@@ -638,7 +655,7 @@ def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settin
     first, second = Client(), Client()
     view_links = Permission.objects.get(codename="view_trackedlink")
     for client, name in ((first, "ada"), (second, "grace")):
-        user = User.objects.create_user(name, is_staff=True)
+        user = make_user(name)
         user.user_permissions.add(view_links)
         client.force_login(user)
     for _ in range(2):
@@ -648,11 +665,6 @@ def test_a_staff_session_is_limited_per_user_on_analytics(seed_link: str, settin
 
 
 # --- Classification of reported clicks --------------------------------------------------------
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.processes import ProcessGroup
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER_VARIABLE = "LINKTRACK_BENCH_TEST_RUN"
@@ -55,12 +55,6 @@ def kill_marked(marker: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

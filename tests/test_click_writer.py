@@ -17,22 +17,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.clicktools import (
-    CHROME,
-    human_signals,
-    make_link,
-    queue_click,
-    run_writer,
-    start_writer,
-    stored_ids,
-    wait_for_line,
-)
+from tests.factories import CHROME, HOUR, human_signals, make_application, make_job, make_link
+from tests.support import queue_click, run_writer, start_writer, stored_ids, wait_for_line
 from tracking import services
 from tracking.clicks import ratelimit as clicklimit
 from tracking.clicks import stream as clickstream
 from tracking.clicks.stream import StreamConsumer
 from tracking.clicks.writer import ClickWriter
-from tracking.models import Job, JobApplication, LinkClick
+from tracking.models import LinkClick
 
 pytestmark = [pytest.mark.redis]
 
@@ -54,7 +46,7 @@ def consumer(name: str) -> StreamConsumer:
 def test_the_writer_stores_every_queued_click_classified_and_empties_the_backlog(
     stream: str,
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     queued = {queue_click(tracking_id) for _ in range(30)}
     assert clickstream.backlog_status()["unwritten"] == 30
     assert LinkClick.objects.count() == 0
@@ -72,7 +64,7 @@ def test_the_writer_stores_every_queued_click_classified_and_empties_the_backlog
 
 @pytest.mark.django_db(transaction=True)
 def test_the_command_writes_one_batch_with_once(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     for _ in range(7):
         queue_click(tracking_id)
     call_command("run_click_writer", "--once", "--batch-size", "5", stdout=io.StringIO())
@@ -82,7 +74,7 @@ def test_the_command_writes_one_batch_with_once(stream: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_entry_added_twice_is_stored_once(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     click = services.build_click(tracking_id=tracking_id, ip_address="198.51.100.1")
     clickstream.append(clickstream.encode_click(click, signals=human_signals().as_dict()))
     clickstream.append(clickstream.encode_click(click, signals=human_signals().as_dict()))
@@ -92,7 +84,7 @@ def test_the_same_entry_added_twice_is_stored_once(stream: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_delivered_to_two_writers_is_stored_once(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     click_id = queue_click(tracking_id)
     first, second = consumer("first"), consumer("second")
     entries = first.read_new(count=10, block_ms=None)
@@ -108,7 +100,7 @@ def test_an_entry_delivered_to_two_writers_is_stored_once(stream: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_trimming_never_removes_an_unacknowledged_click(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     for _ in range(10):
         queue_click(tracking_id)
     reader = consumer("reader")
@@ -122,7 +114,7 @@ def test_trimming_never_removes_an_unacknowledged_click(stream: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unreadable_entry_is_set_aside_and_the_rest_is_written(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     good = queue_click(tracking_id)
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.xadd(stream, {"c": b"{not json"})
@@ -137,7 +129,7 @@ def test_an_unreadable_entry_is_set_aside_and_the_rest_is_written(stream: str) -
 def test_a_queued_click_the_service_layer_refuses_is_set_aside_and_the_rest_is_written(
     stream: str,
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     good = queue_click(tracking_id)
     client = redis.Redis.from_url(settings.REDIS_URL)
     now_us = time.time_ns() // 1000
@@ -156,7 +148,7 @@ def test_a_queued_click_the_service_layer_refuses_is_set_aside_and_the_rest_is_w
 
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_normalises_a_queued_click_like_the_service_layer(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     click_id = services.new_click_id()
     payload = clickstream.encode_raw(
         {
@@ -183,7 +175,10 @@ def test_the_writer_normalises_a_queued_click_like_the_service_layer(stream: str
 def test_clicks_of_a_link_deleted_meanwhile_are_dropped_without_failing_the_batch(
     stream: str,
 ) -> None:
-    kept, deleted = make_link(), make_link()
+    kept, deleted = (
+        make_link(sent_ago=HOUR).tracking_id,
+        make_link(sent_ago=HOUR).tracking_id,
+    )
     kept_id = queue_click(kept)
     queue_click(deleted)
     services.delete_tracked_link(tracking_id=deleted)
@@ -194,10 +189,11 @@ def test_clicks_of_a_link_deleted_meanwhile_are_dropped_without_failing_the_batc
 
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_applies_the_burst_rule_to_links_of_one_application(stream: str) -> None:
-    job = Job.objects.create(title="Data Analyst", company_name="Fabrikam")
-    application = JobApplication.objects.create(job=job)
-    first = make_link(application_id=application.id)
-    second = make_link(application_id=application.id, original_url="https://github.com/sg")
+    application = make_application(make_job(title="Data Analyst", company_name="Fabrikam"))
+    first = make_link(sent_ago=HOUR, application=application).tracking_id
+    second = make_link(
+        sent_ago=HOUR, application=application, original_url="https://github.com/sg"
+    ).tracking_id
     for tracking_id, ip in ((first, "203.0.113.10"), (second, "203.0.113.77")):
         click = services.build_click(tracking_id=tracking_id, ip_address=ip, user_agent=CHROME)
         signals = human_signals(ip, application_id=str(application.id))
@@ -210,7 +206,7 @@ def test_the_writer_applies_the_burst_rule_to_links_of_one_application(stream: s
 
 @pytest.mark.django_db(transaction=True)
 def test_a_buffered_redirect_is_written_by_the_writer(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     url = reverse("tracking:redirect", args=[tracking_id])
     headers: dict[str, Any] = {
         "HTTP_USER_AGENT": CHROME,
@@ -235,7 +231,7 @@ def test_a_buffered_redirect_is_written_by_the_writer(stream: str) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stage", ["after-read", "after-insert"])
 def test_a_writer_killed_mid_batch_leaves_nothing_lost_or_doubled(stream: str, stage: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     queued = {queue_click(tracking_id) for _ in range(60)}
 
     doomed = start_writer("--consumer", "doomed", "--batch-size", "25", "--pause-at", stage)
@@ -258,7 +254,7 @@ def test_a_writer_killed_mid_batch_leaves_nothing_lost_or_doubled(stream: str, s
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_finishes_the_current_batch_and_exits_cleanly(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     for _ in range(40):
         queue_click(tracking_id)
     writer = start_writer("--batch-size", "25", "--pause-at", "after-insert")
@@ -275,7 +271,7 @@ def test_sigterm_finishes_the_current_batch_and_exits_cleanly(stream: str) -> No
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_several_writers_at_once_store_every_click_once(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     queued = {queue_click(tracking_id) for _ in range(300)}
     writers = [
         start_writer("--consumer", f"w{n}", "--drain", "--batch-size", "20") for n in range(3)
@@ -291,7 +287,7 @@ def test_the_writer_applies_the_click_rate_limit_and_counts_what_it_drops(
     settings: Any, stream: str
 ) -> None:
     settings.CLICK_RATE_LIMIT = "5/m"
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     minute = timezone.now().replace(second=10, microsecond=0) - dt.timedelta(hours=1)
     for n in range(8):
         for ip, key in (("198.51.100.1", "noisy"), ("198.51.100.2", "quiet")):
@@ -319,7 +315,7 @@ def test_the_writer_applies_the_click_rate_limit_and_counts_what_it_drops(
 def test_an_entry_the_database_refuses_is_set_aside_without_blocking_the_others(
     stream: str,
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     before = queue_click(tracking_id)
     click = services.build_click(tracking_id=tracking_id)
     click.classification = "human"  # arrives classified, so the writer keeps these fields

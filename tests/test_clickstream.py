@@ -14,13 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.clicktools import (
-    CHROME,
-    free_port,
-    human_signals,
-    make_link,
-    queue_click,
-)
+from tests.factories import CHROME, HOUR, human_signals, make_link
+from tests.support import free_port, queue_click
 from tracking import services
 from tracking.clicks import stream as clickstream
 from tracking.clicks.writer import ClickWriter
@@ -105,7 +100,7 @@ def test_a_foreign_or_broken_entry_is_refused_clearly(payload: bytes) -> None:
 def test_a_warm_buffered_redirect_queries_nothing_and_queues_the_click(
     stream: str, django_assert_num_queries: Any
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(tracking_id)  # warms the link cache
     with django_assert_num_queries(0):
         response = visit(tracking_id, HTTP_REFERER="https://mail.google.com/")
@@ -125,7 +120,7 @@ def test_a_warm_buffered_redirect_queries_nothing_and_queues_the_click(
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_do_not_track_keeps_the_ip_and_agent_out_of_redis_too(stream: str) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     assert visit(tracking_id, HTTP_DNT="1").status_code == 302
     raw = json.dumps(queued_payloads(stream))
     assert "198.51.100.9" not in raw
@@ -140,7 +135,7 @@ def test_do_not_track_keeps_the_ip_and_agent_out_of_redis_too(stream: str) -> No
 def test_with_redis_unreachable_a_buffered_redirect_stores_the_click_directly(
     settings: Any, stream: str
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     clickstream.reset_clients()
     assert [visit(tracking_id).status_code for _ in range(3)] == [302] * 3
@@ -150,7 +145,7 @@ def test_with_redis_unreachable_a_buffered_redirect_stores_the_click_directly(
 
 @pytest.mark.django_db
 def test_with_the_database_failing_the_click_is_spooled_and_replayed(monkeypatch: Any) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(tracking_id)  # warms the link cache
     real_insert = services.insert_new_click
 
@@ -180,7 +175,7 @@ def test_health_reports_the_backlog_and_turns_503_when_it_is_too_old(
 ) -> None:
     settings.CLICK_BACKLOG_MAX_AGE_SECONDS = 60
     settings.HEALTH_TOKEN = "health-token-for-the-tests-0123456789"
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     click = services.build_click(
         tracking_id=tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=2)
     )

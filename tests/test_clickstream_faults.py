@@ -14,13 +14,12 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from tests.clicktools import (
-    CHROME,
+from tests.factories import CHROME, HOUR, make_link
+from tests.support import (
     CuttableProxy,
     PrivateRedis,
     child_env,
     free_port,
-    make_link,
     queue_click,
     start_writer,
     stored_ids,
@@ -52,7 +51,7 @@ def test_clicks_keep_being_stored_while_redis_crashes_and_comes_back(
 ) -> None:
     settings.REDIS_URL = private_redis.url
     clickstream.reset_clients()
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
 
     answers = [visit(tracking_id) for _ in range(20)]  # into the stream
     assert clickstream.backlog_status()["unwritten"] == 20
@@ -74,7 +73,7 @@ def test_clicks_keep_being_stored_while_redis_crashes_and_comes_back(
 def test_the_backlog_drains_after_a_database_outage_and_nothing_is_missing(
     stream: str, postgres_proxy: CuttableProxy
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     writer = start_writer(
         "--consumer", "through-proxy", env=child_env(database_port=postgres_proxy.port)
     )
@@ -104,7 +103,7 @@ def test_the_backlog_drains_after_a_database_outage_and_nothing_is_missing(
 def test_with_redis_and_the_database_down_clicks_are_spooled_then_replayed(
     settings: Any, stream: str, postgres_proxy: CuttableProxy
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     shared_redis = settings.REDIS_URL
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     clickstream.reset_clients()

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError
 from django.test import override_settings
 
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.models import LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +21,9 @@ def link() -> TrackedLink:
 
 
 def test_it_anonymizes_clicks_past_ip_retention_and_leaves_younger_ones(link: TrackedLink) -> None:
-    old = make_click(link, days_ago=91, ip_address="203.0.113.7")
-    older = make_click(link, days_ago=400, ip_address="2001:db8::1")
-    young = make_click(link, days_ago=89, ip_address="198.51.100.9")
+    old = make_visitor_click(link, days_ago=91, ip_address="203.0.113.7")
+    older = make_visitor_click(link, days_ago=400, ip_address="2001:db8::1")
+    young = make_visitor_click(link, days_ago=89, ip_address="198.51.100.9")
 
     output = run()
 
@@ -45,8 +46,8 @@ def test_it_anonymizes_clicks_past_ip_retention_and_leaves_younger_ones(link: Tr
 def test_clicks_anonymized_together_keep_their_sessions_apart_and_together(
     link: TrackedLink,
 ) -> None:
-    first = [make_click(link, days_ago=100, session_id="sess_a") for _ in range(2)]
-    second = make_click(link, days_ago=100, session_id="sess_b")
+    first = [make_visitor_click(link, days_ago=100, session_id="sess_a") for _ in range(2)]
+    second = make_visitor_click(link, days_ago=100, session_id="sess_b")
 
     run("--batch-size", "1")
 
@@ -58,9 +59,9 @@ def test_clicks_anonymized_together_keep_their_sessions_apart_and_together(
 
 
 def test_an_anonymized_click_cannot_be_tied_to_the_same_cookie_later(link: TrackedLink) -> None:
-    earlier = make_click(link, days_ago=150, session_id="sess_a")
+    earlier = make_visitor_click(link, days_ago=150, session_id="sess_a")
     run()
-    later = make_click(link, days_ago=120, session_id="sess_a")
+    later = make_visitor_click(link, days_ago=120, session_id="sess_a")
     run()
     earlier.refresh_from_db()
     later.refresh_from_db()
@@ -72,7 +73,7 @@ def test_an_anonymized_click_cannot_be_tied_to_the_same_cookie_later(link: Track
 def test_it_anonymizes_a_click_holding_any_identifying_value(
     link: TrackedLink, kept: dict[str, None]
 ) -> None:
-    click = make_click(link, days_ago=100, **kept)  # type: ignore[arg-type]
+    click = make_visitor_click(link, days_ago=100, **kept)  # type: ignore[arg-type]
     assert "Anonymized 1 clicks" in run()
     click.refresh_from_db()
     assert click.visitor_hash is None
@@ -80,14 +81,14 @@ def test_it_anonymizes_a_click_holding_any_identifying_value(
 
 
 def test_a_second_run_changes_nothing(link: TrackedLink) -> None:
-    make_click(link, days_ago=120)
+    make_visitor_click(link, days_ago=120)
     run()
     assert "Anonymized 0 clicks" in run()
 
 
 def test_dry_run_reports_the_count_and_changes_nothing(link: TrackedLink) -> None:
-    old = make_click(link, days_ago=120)
-    make_click(link, days_ago=1)
+    old = make_visitor_click(link, days_ago=120)
+    make_visitor_click(link, days_ago=1)
 
     output = run("--dry-run")
 
@@ -98,14 +99,14 @@ def test_dry_run_reports_the_count_and_changes_nothing(link: TrackedLink) -> Non
 
 @override_settings(IP_RETENTION_DAYS=30)
 def test_it_follows_ip_retention_days(link: TrackedLink) -> None:
-    click = make_click(link, days_ago=31)
+    click = make_visitor_click(link, days_ago=31)
     assert "(30 days ago)" in run()
     click.refresh_from_db()
     assert click.ip_address is None
 
 
 def test_days_option_overrides_the_setting(link: TrackedLink) -> None:
-    click = make_click(link, days_ago=8)
+    click = make_visitor_click(link, days_ago=8)
     run("--days", "7")
     click.refresh_from_db()
     assert click.ip_address is None
@@ -113,8 +114,8 @@ def test_days_option_overrides_the_setting(link: TrackedLink) -> None:
 
 def test_a_run_in_batches_reaches_every_old_click_and_shows_progress(link: TrackedLink) -> None:
     for _ in range(25):
-        make_click(link, days_ago=200)
-    make_click(link, days_ago=5)
+        make_visitor_click(link, days_ago=200)
+    make_visitor_click(link, days_ago=5)
 
     output = run("--batch-size", "10")
 

@@ -15,7 +15,8 @@ from django.core.management import CommandError
 from django.db import connection
 from psycopg2 import errors
 
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.models import LinkClick, TrackedLink
 
 READONLY = "link_tracker_readonly"
@@ -77,7 +78,7 @@ def can(conn: Any, statement: str, params: list[Any] | None = None) -> bool:
 @pytest.fixture
 def link() -> TrackedLink:
     link = make_link()
-    make_click(link)
+    make_visitor_click(link)
     return link
 
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError
 
 from analytics.selection import Selection
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_application, make_job, make_link, make_visitor_click
+from tests.support import run_command
 from tracking import linkcache
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
@@ -21,22 +22,22 @@ def remaining_click_ids() -> set[object]:
 
 @pytest.fixture
 def job() -> Job:
-    return Job.objects.create(title="Marketing Manager", company_name="Example Corp")
+    return make_job()
 
 
 @pytest.fixture
 def other_job() -> Job:
-    return Job.objects.create(title="Data Analyst", company_name="Fabrikam")
+    return make_job(title="Data Analyst", company_name="Fabrikam")
 
 
 def test_erasing_an_application_removes_its_clicks_and_nothing_else(job: Job) -> None:
-    application = JobApplication.objects.create(job=job)
-    other_application = JobApplication.objects.create(job=job)
+    application = make_application(job)
+    other_application = make_application(job)
     link = make_link(job=job, application=application)
     other_link = make_link(job=job, application=other_application)
     unrelated = make_link()
     for target in (link, link, other_link, unrelated):
-        make_click(target)
+        make_visitor_click(target)
     kept = remaining_click_ids() - set(link.clicks.values_list("pk", flat=True))
 
     output = run("--application", str(application.id))
@@ -50,13 +51,13 @@ def test_erasing_an_application_removes_its_clicks_and_nothing_else(job: Job) ->
 def test_erasing_a_job_covers_links_tied_to_it_directly_or_through_an_application(
     job: Job, other_job: Job
 ) -> None:
-    application = JobApplication.objects.create(job=job)
+    application = make_application(job)
     direct = make_link(job=job)
     through_application = make_link(application=application)
     elsewhere = make_link(job=other_job)
-    make_click(direct)
-    make_click(through_application)
-    kept = make_click(elsewhere)
+    make_visitor_click(direct)
+    make_visitor_click(through_application)
+    kept = make_visitor_click(elsewhere)
 
     output = run("--job", str(job.id))
 
@@ -67,9 +68,9 @@ def test_erasing_a_job_covers_links_tied_to_it_directly_or_through_an_applicatio
 
 def test_erasing_an_ip_address_removes_that_visitors_clicks_on_every_link() -> None:
     first, second = make_link(), make_link()
-    make_click(first, ip_address="2001:db8::1")
-    make_click(second, ip_address="2001:db8::1")
-    kept = make_click(first, ip_address="203.0.113.7")
+    make_visitor_click(first, ip_address="2001:db8::1")
+    make_visitor_click(second, ip_address="2001:db8::1")
+    kept = make_visitor_click(first, ip_address="203.0.113.7")
 
     # The address is matched in its normal form, however it is typed.
     output = run("--ip", "2001:DB8:0::1")
@@ -80,8 +81,8 @@ def test_erasing_an_ip_address_removes_that_visitors_clicks_on_every_link() -> N
 
 def test_erasing_a_session_removes_only_that_sessions_clicks() -> None:
     link = make_link()
-    make_click(link, session_id="sess_abc123")
-    kept = make_click(link, session_id="sess_xyz789")
+    make_visitor_click(link, session_id="sess_abc123")
+    kept = make_visitor_click(link, session_id="sess_xyz789")
 
     assert "Deleted 1 clicks" in run("--session", "sess_abc123")
     assert remaining_click_ids() == {kept.pk}
@@ -89,21 +90,21 @@ def test_erasing_a_session_removes_only_that_sessions_clicks() -> None:
 
 def test_several_options_erase_everything_matching_any_of_them() -> None:
     link = make_link()
-    make_click(link, session_id="sess_a", ip_address="203.0.113.1")
-    make_click(link, session_id="sess_b", ip_address="203.0.113.2")
-    kept = make_click(link, session_id="sess_c", ip_address="203.0.113.3")
+    make_visitor_click(link, session_id="sess_a", ip_address="203.0.113.1")
+    make_visitor_click(link, session_id="sess_b", ip_address="203.0.113.2")
+    kept = make_visitor_click(link, session_id="sess_c", ip_address="203.0.113.3")
 
     assert "Deleted 2 clicks" in run("--session", "sess_a", "--ip", "203.0.113.2")
     assert remaining_click_ids() == {kept.pk}
 
 
 def test_include_links_deletes_the_applications_links_and_their_clicks(job: Job) -> None:
-    application = JobApplication.objects.create(job=job)
+    application = make_application(job)
     doomed = [make_link(application=application), make_link(application=application)]
     kept_link = make_link(job=job)
     for link in doomed:
-        make_click(link)
-    kept = make_click(kept_link)
+        make_visitor_click(link)
+    kept = make_visitor_click(kept_link)
     # The redirect has the link cached: erasure must drop it from the cache too.
     assert linkcache.resolve_link(doomed[0].tracking_id) is not None
 
@@ -116,10 +117,10 @@ def test_include_links_deletes_the_applications_links_and_their_clicks(job: Job)
 
 
 def test_dry_run_prints_the_counts_and_changes_nothing(job: Job) -> None:
-    application = JobApplication.objects.create(job=job)
+    application = make_application(job)
     link = make_link(application=application)
-    make_click(link)
-    make_click(link)
+    make_visitor_click(link)
+    make_visitor_click(link)
 
     output = run("--application", str(application.id), "--include-links", "--dry-run")
 
@@ -129,7 +130,7 @@ def test_dry_run_prints_the_counts_and_changes_nothing(job: Job) -> None:
 
 
 def test_a_second_run_finds_nothing_left(job: Job) -> None:
-    make_click(make_link(job=job))
+    make_visitor_click(make_link(job=job))
     run("--job", str(job.id))
     assert "Deleted 0 clicks and 0 links" in run("--job", str(job.id))
 
@@ -137,7 +138,7 @@ def test_a_second_run_finds_nothing_left(job: Job) -> None:
 def test_large_erasures_run_in_batches_with_progress() -> None:
     link = make_link()
     for _ in range(7):
-        make_click(link, session_id="sess_big")
+        make_visitor_click(link, session_id="sess_big")
 
     output = run("--session", "sess_big", "--batch-size", "3")
 
@@ -159,7 +160,7 @@ def test_large_erasures_run_in_batches_with_progress() -> None:
     ],
 )
 def test_it_refuses_requests_it_cannot_read(args: tuple[str, ...], message: str) -> None:
-    make_click(make_link())
+    make_visitor_click(make_link())
     with pytest.raises(CommandError, match=message.replace("(", r"\(")):
         run(*args)
     assert LinkClick.objects.count() == 1
@@ -172,8 +173,8 @@ def test_erasing_a_session_removes_it_from_the_analytics_rollups_at_once(job: Jo
     from analytics.models import MonthlyLinkSession
 
     link = make_link(job=job)
-    make_click(link, days_ago=3, session_id="sess_erase_me")
-    make_click(link, days_ago=3, session_id="sess_keep")
+    make_visitor_click(link, days_ago=3, session_id="sess_erase_me")
+    make_visitor_click(link, days_ago=3, session_id="sess_keep")
     call_command("rollup_clicks", verbosity=0)
     assert MonthlyLinkSession.objects.filter(session_id="sess_erase_me").exists()
 

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError
 
 from tests import geodata
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking import geo
 from tracking.models import LinkClick
 
@@ -29,8 +30,8 @@ def geodb(settings: Any, tmp_path: Path) -> Iterator[None]:
 def test_it_locates_stored_clicks_in_batches_with_progress(geodb: None) -> None:
     link = make_link()
     for ip in [geodata.BERLIN_IP, geodata.PARIS_IP6, geodata.CLOUD_IP, "8.8.8.8"]:
-        make_click(link, ip_address=ip)
-    make_click(link, ip_address=None)  # anonymized: nothing to look up
+        make_visitor_click(link, ip_address=ip)
+    make_visitor_click(link, ip_address=None)  # anonymized: nothing to look up
     output = run_command("geolocate_clicks", "--batch-size", "2")
     assert "looked up 2/4" in output and "looked up 4/4" in output
     assert "Located 3 of 4 clicks" in output
@@ -47,15 +48,15 @@ def test_it_locates_stored_clicks_in_batches_with_progress(geodb: None) -> None:
 
 
 def test_a_second_run_changes_nothing(geodb: None) -> None:
-    make_click(make_link(), ip_address=geodata.BERLIN_IP)
+    make_visitor_click(make_link(), ip_address=geodata.BERLIN_IP)
     run_command("geolocate_clicks")
     assert "Located 0 of 0 clicks" in run_command("geolocate_clicks")
 
 
 def test_since_limits_the_run_to_recent_clicks(geodb: None) -> None:
     link = make_link()
-    make_click(link, ip_address=geodata.BERLIN_IP, days_ago=40)
-    recent = make_click(link, ip_address=geodata.BERLIN_IP, days_ago=1)
+    make_visitor_click(link, ip_address=geodata.BERLIN_IP, days_ago=40)
+    recent = make_visitor_click(link, ip_address=geodata.BERLIN_IP, days_ago=1)
     since = (recent.clicked_at or recent.clicked_at).date().isoformat()  # type: ignore[union-attr]
     run_command("geolocate_clicks", "--since", since)
     assert list(
@@ -67,7 +68,7 @@ def test_since_limits_the_run_to_recent_clicks(geodb: None) -> None:
 
 
 def test_dry_run_counts_and_changes_nothing(geodb: None) -> None:
-    make_click(make_link(), ip_address=geodata.BERLIN_IP)
+    make_visitor_click(make_link(), ip_address=geodata.BERLIN_IP)
     assert "Would look up 1 clicks" in run_command("geolocate_clicks", "--dry-run")
     assert LinkClick.objects.get().country_code is None
 

@@ -8,7 +8,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics.models import DailyLinkClicks
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def stored(
     link: TrackedLink, *, agent: str | None, days_ago: float = 1, **verdict: object
 ) -> LinkClick:
     """A click as an older classifier stored it: judged human with no reason."""
-    click = make_click(link, days_ago=days_ago, user_agent=agent)
+    click = make_visitor_click(link, days_ago=days_ago, user_agent=agent)
     fields = {"classification": "human", "classification_reasons": [], **verdict}
     LinkClick.objects.filter(pk=click.pk).update(**fields)
     return LinkClick.objects.get(pk=click.pk)

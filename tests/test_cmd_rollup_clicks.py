@@ -18,7 +18,7 @@ from analytics.models import (
 )
 from analytics.selection import Period, Selection
 from tests import analytics_fixture
-from tests.analytics_fixture import utc
+from tests.factories import utc
 from tracking import services
 from tracking.models import TrackedLink
 

@@ -8,7 +8,8 @@ from django.core.management import call_command
 
 from analytics import rollups
 from analytics.models import MonthlyLinkSession, RollupState
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def test_one_run_anonymizes_and_purges(on_postgres: bool) -> None:
     link = make_link()
-    fresh = make_click(link, days_ago=1)
-    aging = make_click(link, days_ago=100)
-    make_click(link, days_ago=800)
+    fresh = make_visitor_click(link, days_ago=1)
+    aging = make_visitor_click(link, days_ago=100)
+    make_visitor_click(link, days_ago=800)
 
     output = run_command("run_maintenance")
 
@@ -33,8 +34,8 @@ def test_one_run_anonymizes_and_purges(on_postgres: bool) -> None:
 
 def test_dry_run_changes_nothing() -> None:
     link = make_link()
-    make_click(link, days_ago=100)
-    make_click(link, days_ago=800)
+    make_visitor_click(link, days_ago=100)
+    make_visitor_click(link, days_ago=800)
 
     output = run_command("run_maintenance", "--dry-run")
 
@@ -45,8 +46,8 @@ def test_dry_run_changes_nothing() -> None:
 def test_the_rollups_reach_back_to_the_clicks_just_anonymized(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    make_click(make_link(), days_ago=130)
-    make_click(make_link(), days_ago=800)
+    make_visitor_click(make_link(), days_ago=130)
+    make_visitor_click(make_link(), days_ago=800)
     call_command("rollup_clicks", stdout=StringIO())
     runs: list[dict[str, Any]] = []
     real_run = rollups.run
@@ -65,8 +66,8 @@ def test_the_rollups_reach_back_to_the_clicks_just_anonymized(
 
 
 def test_without_rollups_in_use_maintenance_builds_none() -> None:
-    make_click(make_link(), days_ago=130)
-    make_click(make_link(), days_ago=800)
+    make_visitor_click(make_link(), days_ago=130)
+    make_visitor_click(make_link(), days_ago=800)
 
     run_command("run_maintenance")
 
@@ -75,7 +76,7 @@ def test_without_rollups_in_use_maintenance_builds_none() -> None:
 
 def test_no_session_cookie_outlives_its_click_in_the_rollups() -> None:
     link = make_link()
-    make_click(link, days_ago=100, session_id="sess_old_cookie")
+    make_visitor_click(link, days_ago=100, session_id="sess_old_cookie")
     call_command("rollup_clicks", stdout=StringIO())
     assert MonthlyLinkSession.objects.filter(session_id="sess_old_cookie").exists()
 

@@ -5,13 +5,13 @@ import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from tests import analytics_fixture
-from tracking import services
+from tests.factories import logged_in_client, make_click, make_job, make_user, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,9 @@ CHARTS = [
 
 @pytest.fixture
 def staff() -> Client:
-    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user = make_user("staff", password="pw")
     user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in_client(user)
 
 
 @pytest.fixture
@@ -76,7 +74,7 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(
 def test_non_staff_users_are_sent_to_the_login_too(
     client: Client, fx: analytics_fixture.Fixture
 ) -> None:
-    client.force_login(User.objects.create_user("visitor", password="pw"))
+    client.force_login(make_user("visitor", staff=False, password="pw"))
     response = client.get(reverse("analytics:overview"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
@@ -215,13 +213,7 @@ def test_chart_data_is_cached_briefly(
     settings.ANALYTICS_CACHE_SECONDS = 30
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.insert_clicks(
-        [
-            services.build_click(
-                tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
-            )
-        ]
-    )
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
     assert staff.get(url).json()["chart"]["datasets"][0]["data"] == before
     cache.clear()  # what the expiry does after ANALYTICS_CACHE_SECONDS
     fresh = staff.get(url).json()["chart"]["datasets"][0]["data"]
@@ -234,13 +226,7 @@ def test_caching_can_be_turned_off(
     settings.ANALYTICS_CACHE_SECONDS = 0
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    services.insert_clicks(
-        [
-            services.build_click(
-                tracking_id=fx.links["L5"], clicked_at=analytics_fixture.utc(2026, 3, 10, 12)
-            )
-        ]
-    )
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
     assert staff.get(url).json()["chart"]["datasets"][0]["data"][0] == before[0] + 1
 
 
@@ -275,12 +261,7 @@ def test_the_csv_export_holds_the_clicks_behind_the_view(
 def test_the_csv_export_defuses_spreadsheet_formulas(
     staff: Client, fx: analytics_fixture.Fixture
 ) -> None:
-    click = services.build_click(
-        tracking_id=fx.links["L5"],
-        clicked_at=analytics_fixture.utc(2026, 3, 10, 12),
-        session_id="=HYPERLINK(1)",
-    )
-    services.insert_clicks([click])
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), session_id="=HYPERLINK(1)")
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L5']}")
     body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     assert "'=HYPERLINK(1)" in body
@@ -298,9 +279,7 @@ def test_a_fresh_install_explains_what_to_do(staff: Client) -> None:
 
 
 def test_a_job_without_links_explains_what_to_do(staff: Client) -> None:
-    from tracking.models import Job
-
-    job = Job.objects.create(title="Data Analyst")
+    job = make_job(title="Data Analyst")
     response = staff.get(reverse("analytics:job-detail", args=[job.id]))
     assert response.status_code == 200
     assert b"This job has no tracked links yet" in response.content

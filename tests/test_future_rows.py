@@ -11,7 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import make_link, make_visitor_click
+from tests.support import run_command
 from tracking.models import LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +37,9 @@ def shift(model: type[LinkClick] | type[TrackedLink], field: str, pk: Any, **del
 
 def test_health_counts_clicks_and_links_dated_in_the_future() -> None:
     link = make_link()
-    shift(LinkClick, "clicked_at", make_click(link).pk, hours=2)
-    shift(LinkClick, "clicked_at", make_click(link).pk, hours=5)
-    make_click(link)
+    shift(LinkClick, "clicked_at", make_visitor_click(link).pk, hours=2)
+    shift(LinkClick, "clicked_at", make_visitor_click(link).pk, hours=5)
+    make_visitor_click(link)
     shift(TrackedLink, "created_at", make_link().pk, hours=2)
 
     response = health()
@@ -52,7 +53,7 @@ def test_health_counts_clicks_and_links_dated_in_the_future() -> None:
 
 def test_health_allows_the_clock_skew_the_api_accepts(settings: object) -> None:
     link = make_link()
-    shift(LinkClick, "clicked_at", make_click(link).pk, seconds=60)
+    shift(LinkClick, "clicked_at", make_visitor_click(link).pk, seconds=60)
 
     data = health().json()["data"]
 
@@ -61,7 +62,7 @@ def test_health_allows_the_clock_skew_the_api_accepts(settings: object) -> None:
 
 def test_maintenance_reports_rows_dated_in_the_future() -> None:
     link = make_link()
-    shift(LinkClick, "clicked_at", make_click(link).pk, hours=3)
+    shift(LinkClick, "clicked_at", make_visitor_click(link).pk, hours=3)
 
     output = run_command("run_maintenance")
 
@@ -70,7 +71,7 @@ def test_maintenance_reports_rows_dated_in_the_future() -> None:
 
 
 def test_maintenance_says_nothing_about_future_rows_when_there_are_none() -> None:
-    make_click(make_link())
+    make_visitor_click(make_link())
     assert "in the future" not in run_command("run_maintenance")
 
 

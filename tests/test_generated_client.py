@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.api_helpers import make_key
+from tests.factories import make_key
 
 GENERATOR = shutil.which("openapi-python-client", path=str(Path(sys.executable).parent)) or (
     shutil.which("openapi-python-client")

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import geodata
-from tests.clickdata import make_click, run_command
-from tests.clicktools import CHROME, make_link
+from tests.factories import CHROME, HOUR, make_link, make_visitor_click
+from tests.support import run_command
 from tracking import geo
 from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
@@ -64,14 +64,14 @@ PARIS = ("FR", "Île-de-France", "Paris", 3215, "Orange S.A.", "residential")
 def test_a_direct_click_is_stored_with_its_place_and_network(
     geodb: Any, ip: str, expected: tuple[Any, ...]
 ) -> None:
-    assert visit(make_link(), ip).status_code == 302
+    assert visit(make_link(sent_ago=HOUR).tracking_id, ip).status_code == 302
     click = LinkClick.objects.get()
     assert geo_fields(click) == expected
     assert click.classification == "human"
 
 
 def test_a_click_from_a_cloud_network_is_not_a_person_even_with_a_browser(geodb: Any) -> None:
-    visit(make_link(), geodata.CLOUD_IP)
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.CLOUD_IP)
     click = LinkClick.objects.get()
     assert click.network_kind == "hosting"
     assert click.classification == "scanner"
@@ -79,14 +79,14 @@ def test_a_click_from_a_cloud_network_is_not_a_person_even_with_a_browser(geodb:
 
 
 def test_a_click_from_a_mail_security_network_is_a_scanner(geodb: Any) -> None:
-    visit(make_link(), geodata.MAIL_SECURITY_IP)
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.MAIL_SECURITY_IP)
     click = LinkClick.objects.get()
     assert (click.network_kind, click.classification) == ("mail_security", "scanner")
     assert click.classification_reasons == ["mail_security_network"]
 
 
 def test_a_click_through_a_corporate_gateway_stays_a_person(geodb: Any) -> None:
-    visit(make_link(), geodata.GATEWAY_IP)
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.GATEWAY_IP)
     click = LinkClick.objects.get()
     assert (click.network_kind, click.classification) == ("corporate_gateway", "human")
 
@@ -98,40 +98,40 @@ def test_the_users_own_network_file_overrides_the_built_in_list(
     own.write_text("asn,kind,organisation,source\n16509,corporate_gateway,Our VPN,our IT\n")
     settings.GEOIP_NETWORKS_PATH = str(own)
     geo.reset()
-    visit(make_link(), geodata.CLOUD_IP)
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.CLOUD_IP)
     click = LinkClick.objects.get()
     assert (click.network_kind, click.classification) == ("corporate_gateway", "human")
 
 
 @pytest.mark.parametrize("header", ["HTTP_DNT", "HTTP_SEC_GPC"])
 def test_an_opted_out_click_keeps_its_country_only(geodb: Any, header: str) -> None:
-    visit(make_link(), geodata.BERLIN_IP, **{header: "1"})
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.BERLIN_IP, **{header: "1"})
     click = LinkClick.objects.get()
     assert click.ip_address is None
     assert geo_fields(click) == ("DE", None, None, None, None, None)
 
 
 def test_an_opted_out_click_from_a_cloud_is_still_not_a_person(geodb: Any) -> None:
-    visit(make_link(), geodata.CLOUD_IP, HTTP_DNT="1")
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.CLOUD_IP, HTTP_DNT="1")
     click = LinkClick.objects.get()
     assert (click.country_code, click.asn) == ("US", None)
     assert click.classification_reasons == ["datacenter_network"]
 
 
 def test_without_databases_clicks_are_stored_without_geo_fields() -> None:
-    assert visit(make_link(), geodata.BERLIN_IP).status_code == 302
+    assert visit(make_link(sent_ago=HOUR).tracking_id, geodata.BERLIN_IP).status_code == 302
     assert geo_fields(LinkClick.objects.get()) == (None,) * 6
 
 
 def test_an_address_outside_every_network_stores_nothing(geodb: Any) -> None:
-    visit(make_link(), "8.8.8.8")
+    visit(make_link(sent_ago=HOUR).tracking_id, "8.8.8.8")
     assert geo_fields(LinkClick.objects.get()) == (None,) * 6
 
 
 def test_a_warm_redirect_with_geo_still_makes_one_insert(
     geodb: Any, django_assert_num_queries: Any
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(tracking_id, geodata.BERLIN_IP)
     with django_assert_num_queries(1):
         assert visit(tracking_id, geodata.BERLIN_IP).status_code == 302
@@ -149,7 +149,7 @@ def drain() -> None:
 def test_a_buffered_click_is_located_by_the_writer_not_the_request(
     geodb: Any, stream: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     calls: list[str | None] = []
     real_locate = geo.locate
 
@@ -177,7 +177,7 @@ def test_a_buffered_opted_out_click_keeps_its_country_and_the_stream_no_ip(
     import redis
     from django.conf import settings
 
-    visit(make_link(), geodata.CLOUD_IP, HTTP_DNT="1")
+    visit(make_link(sent_ago=HOUR).tracking_id, geodata.CLOUD_IP, HTTP_DNT="1")
     entries: Any = redis.Redis.from_url(settings.REDIS_URL).xrange(stream)
     assert entries and geodata.CLOUD_IP.encode() not in entries[0][1][b"c"]
     drain()
@@ -195,7 +195,7 @@ def test_a_replaced_database_is_picked_up_after_the_check_interval(
     geodb: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     city, _asn = geodb
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(tracking_id, geodata.BERLIN_IP)
     moved = {**geodata.CITY_NETWORKS, "198.51.100.0/24": geodata.CITY_NETWORKS["2001:db8:1::/48"]}
     geodata.write_city(city, moved)
@@ -214,7 +214,7 @@ def test_a_missing_database_warns_once_and_never_fails_a_click(
 ) -> None:
     settings.GEOIP_CITY_PATH = str(tmp_path / "nowhere.mmdb")
     geo.reset()
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     with caplog.at_level(logging.WARNING, logger="tracking.geo"):
         for _ in range(3):
             assert visit(tracking_id, geodata.BERLIN_IP).status_code == 302
@@ -232,7 +232,7 @@ def test_a_corrupt_database_warns_and_the_other_one_still_works(
     city.write_bytes(b"this is not a MaxMind database")
     geo.reset()
     with caplog.at_level(logging.WARNING, logger="tracking.geo"):
-        assert visit(make_link(), geodata.BERLIN_IP).status_code == 302
+        assert visit(make_link(sent_ago=HOUR).tracking_id, geodata.BERLIN_IP).status_code == 302
     click = LinkClick.objects.get()
     assert (click.country_code, click.asn) == (None, 3320)
     assert any("not a MaxMind database" in r.getMessage() for r in caplog.records)
@@ -259,7 +259,7 @@ def test_the_system_check_warns_when_no_database_is_set(settings: Any) -> None:
 
 
 def test_anonymisation_keeps_country_and_region_and_drops_city_and_network(geodb: Any) -> None:
-    click = make_click(make_link_row(), days_ago=200, ip_address=geodata.BERLIN_IP)
+    click = make_visitor_click(make_link_row(), days_ago=200, ip_address=geodata.BERLIN_IP)
     geo.locate_into(click, click.ip_address)
     click.save()
     run_command("anonymize_clicks")
@@ -269,6 +269,4 @@ def test_anonymisation_keeps_country_and_region_and_drops_city_and_network(geodb
 
 
 def make_link_row() -> Any:
-    from tests.clickdata import make_link as make_link_model
-
-    return make_link_model()
+    return make_link()

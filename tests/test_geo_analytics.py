@@ -16,7 +16,7 @@ from analytics import queries
 from analytics.selection import HUMAN, Selection
 from tests import analytics_fixture
 from tests.analytics_fixture import utc
-from tests.api_helpers import key_client, make_key
+from tests.factories import key_client, make_key
 from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ import sys
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import make_user
 from tracking import services
 from tracking.models import TrackedLink
 
@@ -128,9 +128,8 @@ def test_the_token_opens_the_details_as_a_header_or_a_query_parameter() -> None:
 
 
 def test_a_staff_session_sees_the_details_and_a_plain_user_does_not() -> None:
-    users = get_user_model().objects
-    staff = users.create_user("ops", password="x", is_staff=True)
-    plain = users.create_user("visitor", password="x")
+    staff = make_user("ops", password="x")
+    plain = make_user("visitor", staff=False, password="x")
     client = Client()
     client.force_login(plain)
     assert client.get("/track/health").json() == {"status": "ok"}

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.api_helpers import key_client, make_key, post_json
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import key_client, make_key, make_link, make_visitor_click
+from tests.support import post_json, run_command
 from tracking import services
 from tracking.clicks import spool as clickspool
 from tracking.clicks import stream as clickstream
@@ -49,7 +49,7 @@ def test_the_service_layer_stores_one_canonical_form(given: str, stored: str) ->
 def test_erasing_an_ipv4_address_removes_the_click_reported_in_its_mapped_form() -> None:
     link = make_link()
     services.record_click(tracking_id=link.tracking_id, ip_address=MAPPED)
-    kept = make_click(link, ip_address="203.0.113.8")
+    kept = make_visitor_click(link, ip_address="203.0.113.8")
 
     run_command("erase", "--ip", PLAIN)
 
@@ -58,14 +58,14 @@ def test_erasing_an_ipv4_address_removes_the_click_reported_in_its_mapped_form()
 
 def test_erasing_a_mapped_address_removes_the_clicks_of_its_ipv4_address() -> None:
     link = make_link()
-    make_click(link, ip_address=PLAIN)
+    make_visitor_click(link, ip_address=PLAIN)
     run_command("erase", "--ip", MAPPED)
     assert not LinkClick.objects.exists()
 
 
 def test_erasure_finds_rows_stored_in_the_mapped_form_before_normalisation() -> None:
     link = make_link()
-    click = make_click(link, ip_address=PLAIN)
+    click = make_visitor_click(link, ip_address=PLAIN)
     # What an older version stored, or another system's plain INSERT: bypasses the services.
     LinkClick.objects.filter(pk=click.pk).update(ip_address=MAPPED)
     assert LinkClick.objects.get().ip_address != PLAIN

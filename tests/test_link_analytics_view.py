@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.state import ProjectState
 
-from tests.clickdata import make_click, make_link
+from tests.factories import make_link, make_visitor_click
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -32,8 +32,8 @@ def view_exists() -> bool:
 
 def test_it_shows_the_ip_of_recent_clicks_and_hides_it_after_90_days() -> None:
     link = make_link()
-    make_click(link, days_ago=89, ip_address="203.0.113.7", session_id="young")
-    make_click(link, days_ago=91, ip_address="198.51.100.9", session_id="old")
+    make_visitor_click(link, days_ago=89, ip_address="203.0.113.7", session_id="young")
+    make_visitor_click(link, days_ago=91, ip_address="198.51.100.9", session_id="old")
 
     rows = view_rows()
 
@@ -45,7 +45,7 @@ def test_the_90_days_are_counted_in_utc_whatever_the_sessions_time_zone() -> Non
     link = make_link()
     # 89 days and 22 hours old: still inside the 90 days. A bare NOW() read in a session at UTC+14
     # would move the boundary 14 hours and hide this address.
-    make_click(link, days_ago=90 - 2 / 24, ip_address="203.0.113.7", session_id="edge")
+    make_visitor_click(link, days_ago=90 - 2 / 24, ip_address="203.0.113.7", session_id="edge")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL TIME ZONE 'Pacific/Kiritimati'")
 

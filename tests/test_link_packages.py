@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from tests.link_fixtures import marketing_job, standard_profile_links
+from tests.factories import make_application, make_job, make_profile_links
 from tracking import services
 from tracking.models import Job, JobApplication, ProfileLink, TrackedLink
 
@@ -15,12 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def job() -> Job:
-    return marketing_job()
+    return make_job(posting_url="https://careers.example.com/jobs/42")
 
 
 @pytest.fixture
 def application(job: Job) -> JobApplication:
-    return JobApplication.objects.create(job=job)
+    return make_application(job)
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def profile_links() -> list[ProfileLink]:
     inactive = ProfileLink.objects.create(
         link_function="GitHub", url="https://github.com/steve-glen", is_active=False
     )
-    return [*standard_profile_links(), inactive]
+    return [*make_profile_links(), inactive]
 
 
 def test_it_creates_one_link_per_active_profile_link_plus_the_job_posting(
@@ -101,7 +101,7 @@ def test_it_adds_apply_now_when_the_job_has_an_apply_url(
 
 
 def test_it_leaves_out_job_urls_that_are_not_known(profile_links: list[ProfileLink]) -> None:
-    application = JobApplication.objects.create(job=Job.objects.create(title="Analyst"))
+    application = make_application(make_job(title="Analyst"))
 
     package = services.create_job_application_links(application_id=application.pk)
 
@@ -194,8 +194,8 @@ def test_profile_links_cannot_take_the_job_url_functions(function: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_calls_create_each_link_once(profile_links: list[ProfileLink]) -> None:
-    application = JobApplication.objects.create(
-        job=Job.objects.create(title="Analyst", posting_url="https://careers.example.com/7")
+    application = make_application(
+        make_job(title="Analyst", posting_url="https://careers.example.com/7")
     )
     barrier = threading.Barrier(4)
     results: list[dict[str, str]] = []

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.clickdata import make_link
+from tests.factories import make_link
 from tracking import linkcache, services
 from tracking.models import TrackedLink
 

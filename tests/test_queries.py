@@ -10,7 +10,7 @@ from analytics import queries, selection, sources
 from analytics.models import DailyLinkClicks, RollupState
 from analytics.selection import Period, Scope, Selection
 from tests import analytics_fixture
-from tests.analytics_fixture import utc
+from tests.factories import utc
 from tracking import services
 from tracking.models import LinkClick
 

@@ -15,37 +15,19 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import CHROME, HOUR, make_application, make_job, make_link
 from tracking import services, views
 from tracking.clicks import capture as clickcapture
-from tracking.models import Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import JobApplication, LinkClick
 
 pytestmark = pytest.mark.django_db
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
 BROWSER_HEADERS: dict[str, Any] = {
     "HTTP_USER_AGENT": CHROME,
     "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9",
     "REMOTE_ADDR": "198.51.100.23",
 }
 DESTINATION = "https://linkedin.com/in/steve-glen"
-
-
-def make_link(**overrides: Any) -> str:
-    fields: dict[str, Any] = {
-        "original_url": DESTINATION,
-        "link_function": "LinkedIn",
-        "link_type": "profile",
-    }
-    fields.update(overrides)
-    link = services.create_tracked_link(**fields)
-    # Links in these tests were "sent" a while ago: keep the scanner window out of the way.
-    TrackedLink.objects.filter(pk=link["tracking_id"]).update(
-        created_at=timezone.now() - dt.timedelta(hours=1)
-    )
-    return str(link["tracking_id"])
 
 
 def visit(client: Client, tracking_id: str, query: str = "", **headers: Any) -> Any:
@@ -65,15 +47,16 @@ def send_response(response: Any) -> None:
 
 @pytest.fixture
 def application() -> JobApplication:
-    job = Job.objects.create(title="Data Analyst", company_name="Fabrikam")
-    return JobApplication.objects.create(job=job)
+    return make_application(make_job(title="Data Analyst", company_name="Fabrikam"))
 
 
 # --- The redirect ---------------------------------------------------------------------------
 
 
 def test_it_redirects_to_the_exact_destination_with_no_store_and_no_referrer() -> None:
-    tracking_id = make_link(original_url="https://calendly.com/steve-glen/30min?month=2026-11")
+    tracking_id = make_link(
+        sent_ago=HOUR, original_url="https://calendly.com/steve-glen/30min?month=2026-11"
+    ).tracking_id
     response = visit(Client(), tracking_id)
     assert response.status_code == 302
     assert response["Location"] == "https://calendly.com/steve-glen/30min?month=2026-11"
@@ -82,7 +65,7 @@ def test_it_redirects_to_the_exact_destination_with_no_store_and_no_referrer() -
 
 
 def test_the_stored_row_has_every_field(application: JobApplication) -> None:
-    tracking_id = make_link(application_id=application.id)
+    tracking_id = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
     before = timezone.now()
     visit(
         Client(),
@@ -110,7 +93,7 @@ def test_the_stored_row_has_every_field(application: JobApplication) -> None:
 
 
 def test_the_session_cookie_is_set_once_and_reused() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     client = Client()
     first = visit(client, tracking_id)
     cookie = first.cookies[clickcapture.SESSION_COOKIE]
@@ -123,14 +106,14 @@ def test_the_session_cookie_is_set_once_and_reused() -> None:
 
 
 def test_the_session_cookie_is_secure_behind_https() -> None:
-    response = visit(Client(), make_link(), secure=True)
+    response = visit(Client(), make_link(sent_ago=HOUR).tracking_id, secure=True)
     assert response.cookies[clickcapture.SESSION_COOKIE]["secure"]
 
 
 def test_a_forged_session_cookie_is_replaced() -> None:
     client = Client()
     client.cookies[clickcapture.SESSION_COOKIE] = "<script>"
-    response = visit(client, make_link())
+    response = visit(client, make_link(sent_ago=HOUR).tracking_id)
     new = response.cookies[clickcapture.SESSION_COOKIE].value
     assert new != "<script>"
     assert LinkClick.objects.get().session_id == new
@@ -153,12 +136,12 @@ def test_a_forged_session_cookie_is_replaced() -> None:
 )
 def test_each_click_source_rule(referrer: str | None, query: str, source: str) -> None:
     headers = {"HTTP_REFERER": referrer} if referrer else {}
-    visit(Client(), make_link(), query, **headers)
+    visit(Client(), make_link(sent_ago=HOUR).tracking_id, query, **headers)
     assert LinkClick.objects.get().click_source == source
 
 
 def test_the_query_string_never_changes_the_destination() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     response = visit(
         Client(), tracking_id, "url=https://evil.example&next=https://evil.example&redirect=x"
     )
@@ -172,7 +155,7 @@ def test_the_query_string_never_changes_the_destination() -> None:
 
 def test_query_metadata_is_bounded_in_count_and_size() -> None:
     params = "&".join(f"p{i}={'v' * 500}" for i in range(60))
-    visit(Client(), make_link(), params)
+    visit(Client(), make_link(sent_ago=HOUR).tracking_id, params)
     metadata = LinkClick.objects.get().metadata or {}
     assert 0 < len(metadata) <= clickcapture.QUERY_MAX_PARAMS
     assert all(len(value) <= clickcapture.QUERY_VALUE_MAX for value in metadata.values())
@@ -180,7 +163,7 @@ def test_query_metadata_is_bounded_in_count_and_size() -> None:
 
 def test_a_url_with_more_parameters_than_django_parses_still_redirects() -> None:
     params = "&".join(f"p{i}=v" for i in range(1100))
-    response = visit(Client(), make_link(), params)
+    response = visit(Client(), make_link(sent_ago=HOUR).tracking_id, params)
     assert response.status_code == 302
     assert LinkClick.objects.get().metadata == {}
 
@@ -190,7 +173,10 @@ def test_a_huge_user_agent_and_a_broken_referrer_are_stored_truncated() -> None:
     # WSGI servers pass header bytes through as latin-1: this is "\xff\xfe" in raw bytes.
     broken_referrer = "https://example.org/" + "\xff\xfe" + "x" * 2000
     response = visit(
-        Client(), make_link(), HTTP_USER_AGENT=huge_agent, HTTP_REFERER=broken_referrer
+        Client(),
+        make_link(sent_ago=HOUR).tracking_id,
+        HTTP_USER_AGENT=huge_agent,
+        HTTP_REFERER=broken_referrer,
     )
     assert response.status_code == 302
     click = LinkClick.objects.get()
@@ -233,12 +219,12 @@ def test_unknown_ids_are_remembered_so_a_flood_does_not_reach_the_database(
 
 def test_a_link_created_after_its_id_was_tried_works_at_once() -> None:
     assert visit(Client(), "lt_sent_later").status_code == 404
-    make_link(tracking_id="lt_sent_later")
+    make_link(sent_ago=HOUR, tracking_id="lt_sent_later")
     assert visit(Client(), "lt_sent_later").status_code == 302
 
 
 def test_an_inactive_link_gets_404_and_no_click() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     services.set_link_active(tracking_id=tracking_id, is_active=False)
     response = visit(Client(), tracking_id)
     assert response.status_code == 404
@@ -246,7 +232,7 @@ def test_an_inactive_link_gets_404_and_no_click() -> None:
 
 
 def test_reactivating_a_link_brings_the_redirect_back() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     services.set_link_active(tracking_id=tracking_id, is_active=False)
     assert visit(Client(), tracking_id).status_code == 404
     services.set_link_active(tracking_id=tracking_id, is_active=True)
@@ -254,14 +240,14 @@ def test_reactivating_a_link_brings_the_redirect_back() -> None:
 
 
 def test_a_changed_destination_is_followed_at_once() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(Client(), tracking_id)  # warm the caches
     services.update_tracked_link(tracking_id=tracking_id, original_url="https://github.com/sg")
     assert visit(Client(), tracking_id)["Location"] == "https://github.com/sg"
 
 
 def test_other_methods_are_not_allowed() -> None:
-    response = Client().post(f"/track/{make_link()}")
+    response = Client().post(f"/track/{make_link(sent_ago=HOUR).tracking_id}")
     assert response.status_code == 405
     assert not LinkClick.objects.exists()
 
@@ -270,7 +256,7 @@ def test_other_methods_are_not_allowed() -> None:
 
 
 def test_a_head_request_is_answered_like_get_and_marked_as_scanner() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     response = Client().head(f"/track/{tracking_id}", **BROWSER_HEADERS)
     assert response.status_code == 302
     assert response["Location"] == DESTINATION
@@ -283,7 +269,7 @@ def test_a_head_request_is_answered_like_get_and_marked_as_scanner() -> None:
 def test_a_crawler_is_classified_as_bot() -> None:
     visit(
         Client(),
-        make_link(),
+        make_link(sent_ago=HOUR).tracking_id,
         HTTP_USER_AGENT="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     )
     click = LinkClick.objects.get()
@@ -295,7 +281,7 @@ def test_a_crawler_is_classified_as_bot() -> None:
 def test_a_link_preview_agent_is_classified_as_preview() -> None:
     visit(
         Client(),
-        make_link(),
+        make_link(sent_ago=HOUR).tracking_id,
         HTTP_USER_AGENT="LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
     )
     click = LinkClick.objects.get()
@@ -314,7 +300,7 @@ def test_a_click_right_after_the_link_was_created_is_a_scanner() -> None:
 
 
 def test_a_click_from_microsoft_eop_is_a_scanner() -> None:
-    visit(Client(), make_link(), REMOTE_ADDR="40.107.22.5")
+    visit(Client(), make_link(sent_ago=HOUR).tracking_id, REMOTE_ADDR="40.107.22.5")
     click = LinkClick.objects.get()
     assert (click.classification, click.classification_reasons) == (
         "scanner",
@@ -325,9 +311,11 @@ def test_a_click_from_microsoft_eop_is_a_scanner() -> None:
 def test_links_of_one_application_opened_within_two_seconds_from_one_network_are_all_scanners(
     application: JobApplication,
 ) -> None:
-    first = make_link(application_id=application.id)
-    second = make_link(application_id=application.id, original_url="https://github.com/sg")
-    unrelated = make_link()
+    first = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
+    second = make_link(
+        sent_ago=HOUR, application_id=application.id, original_url="https://github.com/sg"
+    ).tracking_id
+    unrelated = make_link(sent_ago=HOUR).tracking_id
     visit(Client(), first, REMOTE_ADDR="203.0.113.10")
     assert LinkClick.objects.get(tracking_id=first).classification == "human"
     visit(Client(), unrelated, REMOTE_ADDR="203.0.113.11")
@@ -343,16 +331,20 @@ def test_links_of_one_application_opened_within_two_seconds_from_one_network_are
 def test_the_same_application_from_different_networks_is_not_a_burst(
     application: JobApplication,
 ) -> None:
-    first = make_link(application_id=application.id)
-    second = make_link(application_id=application.id, original_url="https://github.com/sg")
+    first = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
+    second = make_link(
+        sent_ago=HOUR, application_id=application.id, original_url="https://github.com/sg"
+    ).tracking_id
     visit(Client(), first, REMOTE_ADDR="203.0.113.10")
     visit(Client(), second, REMOTE_ADDR="198.51.100.10")
     assert set(LinkClick.objects.values_list("classification", flat=True)) == {"human"}
 
 
 def test_clicks_more_than_two_seconds_apart_are_not_a_burst(application: JobApplication) -> None:
-    first = make_link(application_id=application.id)
-    second = make_link(application_id=application.id, original_url="https://github.com/sg")
+    first = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
+    second = make_link(
+        sent_ago=HOUR, application_id=application.id, original_url="https://github.com/sg"
+    ).tracking_id
     visit(Client(), first, REMOTE_ADDR="203.0.113.10")
     LinkClick.objects.update(clicked_at=timezone.now() - dt.timedelta(seconds=5))
     visit(Client(), second, REMOTE_ADDR="203.0.113.11")
@@ -368,7 +360,7 @@ def test_do_not_track_counts_and_classifies_but_stores_no_ip_agent_or_cookie(
 ) -> None:
     response = visit(
         Client(),
-        make_link(),
+        make_link(sent_ago=HOUR).tracking_id,
         HTTP_USER_AGENT="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
         **{header: "1"},
     )
@@ -381,13 +373,15 @@ def test_do_not_track_counts_and_classifies_but_stores_no_ip_agent_or_cookie(
 
 def test_do_not_track_is_ignored_when_not_respected(settings: Any) -> None:
     settings.RESPECT_DNT = False
-    visit(Client(), make_link(), HTTP_DNT="1")
+    visit(Client(), make_link(sent_ago=HOUR).tracking_id, HTTP_DNT="1")
     click = LinkClick.objects.get()
     assert click.ip_address == "198.51.100.23" and click.session_id
 
 
 def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies() -> None:
-    visit(Client(), make_link(), HTTP_X_FORWARDED_FOR="40.107.1.1, 1.2.3.4")
+    visit(
+        Client(), make_link(sent_ago=HOUR).tracking_id, HTTP_X_FORWARDED_FOR="40.107.1.1, 1.2.3.4"
+    )
     click = LinkClick.objects.get()
     assert click.ip_address == "198.51.100.23"
     assert click.classification == "human"
@@ -397,7 +391,7 @@ def test_behind_a_trusted_proxy_the_first_untrusted_hop_is_the_client(settings: 
     settings.TRUSTED_PROXIES = ["10.0.0.0/8", "192.0.2.1"]
     visit(
         Client(),
-        make_link(),
+        make_link(sent_ago=HOUR).tracking_id,
         REMOTE_ADDR="10.1.2.3",
         HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.5, 192.0.2.1",
     )
@@ -406,7 +400,7 @@ def test_behind_a_trusted_proxy_the_first_untrusted_hop_is_the_client(settings: 
 
 def test_a_request_not_from_a_trusted_proxy_keeps_its_own_address(settings: Any) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
-    visit(Client(), make_link(), HTTP_X_FORWARDED_FOR="203.0.113.99")
+    visit(Client(), make_link(sent_ago=HOUR).tracking_id, HTTP_X_FORWARDED_FOR="203.0.113.99")
     assert LinkClick.objects.get().ip_address == "198.51.100.23"
 
 
@@ -430,7 +424,7 @@ def test_a_malformed_trusted_proxy_stops_the_start_up() -> None:
 
 
 def test_a_warm_redirect_makes_one_insert_and_no_select(django_assert_num_queries: Any) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(Client(), tracking_id)  # warms the link caches
     with django_assert_num_queries(1) as captured:
         assert visit(Client(), tracking_id).status_code == 302
@@ -440,8 +434,10 @@ def test_a_warm_redirect_makes_one_insert_and_no_select(django_assert_num_querie
 def test_the_burst_rule_runs_only_after_the_response_is_sent(
     application: JobApplication, django_assert_num_queries: Any
 ) -> None:
-    first = make_link(application_id=application.id)
-    second = make_link(application_id=application.id, original_url="https://github.com/sg")
+    first = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
+    second = make_link(
+        sent_ago=HOUR, application_id=application.id, original_url="https://github.com/sg"
+    ).tracking_id
     visit(Client(), first)
     visit(Client(), second)  # warms the link cache (and is already a burst)
     LinkClick.objects.all().delete()
@@ -460,7 +456,7 @@ def test_the_burst_rule_runs_only_after_the_response_is_sent(
 def test_with_a_shared_cache_a_lone_click_costs_no_query_after_the_response(
     application: JobApplication, django_assert_num_queries: Any
 ) -> None:
-    tracking_id = make_link(application_id=application.id)
+    tracking_id = make_link(sent_ago=HOUR, application_id=application.id).tracking_id
     visit(Client(), tracking_id)
     request = RequestFactory().get(f"/track/{tracking_id}", **BROWSER_HEADERS)
     response = views.redirect(request, tracking_id)
@@ -469,7 +465,7 @@ def test_with_a_shared_cache_a_lone_click_costs_no_query_after_the_response(
 
 
 def test_a_cold_redirect_reads_the_link_once_then_inserts(django_assert_num_queries: Any) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     with django_assert_num_queries(2) as captured:
         visit(Client(), tracking_id)
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
@@ -487,7 +483,7 @@ def fixed_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("fixed_rate_window")
 def test_the_1001st_click_of_a_minute_is_redirected_but_not_stored() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     client = Client()
     for _ in range(1000):
         assert visit(client, tracking_id).status_code == 302
@@ -504,7 +500,7 @@ def test_the_1001st_click_of_a_minute_is_redirected_but_not_stored() -> None:
 @pytest.mark.usefixtures("fixed_rate_window")
 def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> None:
     settings.CLICK_RATE_LIMIT = "2/m"
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     for _ in range(5):
         assert visit(Client(), tracking_id).status_code == 302
     assert LinkClick.objects.count() == 2
@@ -516,7 +512,7 @@ def test_suppressed_clicks_are_counted_and_shown_by_health(settings: Any) -> Non
 def test_with_redis_down_the_redirect_still_answers_and_stores_the_click(
     request: pytest.FixtureRequest,
 ) -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     request.getfixturevalue("cache_down")
     for _ in range(3):
         response = visit(Client(), tracking_id)

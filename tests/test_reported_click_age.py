@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from analytics import rollups
-from tests.api_helpers import error_of, key_client, make_key, post_json
-from tests.clickdata import make_click, make_link
+from tests.factories import key_client, make_key, make_link, make_visitor_click
+from tests.support import error_of, post_json
 from tracking import services
 from tracking.models import LinkClick
 
@@ -73,13 +73,13 @@ def test_seed_record_click_refuses_an_expired_click_too() -> None:
 
 def _ancient_click() -> None:
     """A click of the year 2, as plain SQL from another system could still store it."""
-    click = make_click(make_link())
+    click = make_visitor_click(make_link())
     LinkClick.objects.filter(pk=click.pk).update(clicked_at=dt.datetime(2, 1, 1, tzinfo=dt.UTC))
 
 
 def test_a_full_rollup_never_starts_before_2000_whatever_the_oldest_click() -> None:
     _ancient_click()
-    make_click(make_link(), days_ago=3)
+    make_visitor_click(make_link(), days_ago=3)
 
     result = rollups.run(rebuild=True)
 
@@ -89,7 +89,7 @@ def test_a_full_rollup_never_starts_before_2000_whatever_the_oldest_click() -> N
 
 
 def test_an_ancient_click_stored_later_is_not_rebuilt_by_the_next_rollup() -> None:
-    make_click(make_link(), days_ago=3)
+    make_visitor_click(make_link(), days_ago=3)
     rollups.run()
     _ancient_click()
 

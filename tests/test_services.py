@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from tests.factories import link_fields, make_application, make_job, make_link
 from tracking import services
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
@@ -15,22 +16,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def job() -> Job:
-    return Job.objects.create(title="Marketing Manager", company_name="Example Corp")
+    return make_job()
 
 
 @pytest.fixture
 def application(job: Job) -> JobApplication:
-    return JobApplication.objects.create(job=job)
-
-
-def make_link(**overrides: object) -> dict[str, object]:
-    fields: dict[str, object] = {
-        "original_url": "https://linkedin.com/in/steve-glen",
-        "link_function": "LinkedIn",
-        "link_type": "profile",
-    }
-    fields.update(overrides)
-    return services.create_tracked_link(**fields)  # type: ignore[arg-type]
+    return make_application(job)
 
 
 # --- create_tracked_link --------------------------------------------------------------------
@@ -39,8 +30,8 @@ def make_link(**overrides: object) -> dict[str, object]:
 def test_it_creates_a_link_with_a_generated_id_and_redirect_url(
     job: Job, application: JobApplication
 ) -> None:
-    result = make_link(
-        job_id=str(job.id), application_id=str(application.id), description="Profile"
+    result = services.create_tracked_link(
+        **link_fields(job_id=str(job.id), application_id=str(application.id), description="Profile")
     )
     assert re.fullmatch(r"lt_[a-z0-9]{16}", str(result["tracking_id"]))
     assert result["redirect_url"] == f"https://links.example.com/track/{result['tracking_id']}"
@@ -53,49 +44,49 @@ def test_it_creates_a_link_with_a_generated_id_and_redirect_url(
 
 
 def test_generated_ids_are_unique() -> None:
-    ids = {make_link()["tracking_id"] for _ in range(50)}
+    ids = {services.create_tracked_link(**link_fields())["tracking_id"] for _ in range(50)}
     assert len(ids) == 50
 
 
 def test_it_accepts_a_caller_chosen_id_like_the_seed_sample() -> None:
-    result = make_link(tracking_id="lt_linkedin_001")
+    result = services.create_tracked_link(**link_fields(tracking_id="lt_linkedin_001"))
     assert result["tracking_id"] == "lt_linkedin_001"
 
 
 def test_it_refuses_a_duplicate_caller_chosen_id() -> None:
-    make_link(tracking_id="lt_linkedin_001")
+    services.create_tracked_link(**link_fields(tracking_id="lt_linkedin_001"))
     with pytest.raises(services.Conflict) as excinfo:
-        make_link(tracking_id="lt_linkedin_001")
+        services.create_tracked_link(**link_fields(tracking_id="lt_linkedin_001"))
     assert excinfo.value.field == "tracking_id"
 
 
 @pytest.mark.parametrize("bad_id", ["lt linkedin", "lt/../x", "x" * 101, "lt_é", ""])
 def test_it_refuses_caller_ids_with_unsafe_characters(bad_id: str) -> None:
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(tracking_id=bad_id)
+        services.create_tracked_link(**link_fields(tracking_id=bad_id))
     assert excinfo.value.field == "tracking_id"
 
 
 def test_an_application_link_takes_the_applications_job(
     job: Job, application: JobApplication
 ) -> None:
-    result = make_link(application_id=application.id)
+    result = services.create_tracked_link(**link_fields(application_id=application.id))
     assert result["job_id"] == str(job.id)
 
 
 def test_it_refuses_an_application_of_another_job(application: JobApplication) -> None:
-    other = Job.objects.create(title="Other")
+    other = make_job(title="Other")
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(job_id=other.id, application_id=application.id)
+        services.create_tracked_link(**link_fields(job_id=other.id, application_id=application.id))
     assert excinfo.value.field == "application_id"
 
 
 def test_it_refuses_unknown_job_and_malformed_uuid() -> None:
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(job_id=uuid.uuid4())
+        services.create_tracked_link(**link_fields(job_id=uuid.uuid4()))
     assert excinfo.value.field == "job_id"
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(application_id="not-a-uuid")
+        services.create_tracked_link(**link_fields(application_id="not-a-uuid"))
     assert excinfo.value.field == "application_id"
 
 
@@ -136,7 +127,7 @@ def test_it_refuses_unknown_job_and_malformed_uuid() -> None:
 )
 def test_it_rejects_unsafe_destination_urls(url: str, message: str) -> None:
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(original_url=url)
+        services.create_tracked_link(**link_fields(original_url=url))
     assert excinfo.value.field == "original_url"
     assert message in excinfo.value.message
     assert not TrackedLink.objects.exists()
@@ -156,18 +147,20 @@ def test_it_rejects_unsafe_destination_urls(url: str, message: str) -> None:
     ],
 )
 def test_it_accepts_public_http_urls(url: str) -> None:
-    assert make_link(original_url=url)["original_url"] == url
+    assert services.create_tracked_link(**link_fields(original_url=url))["original_url"] == url
 
 
 @pytest.mark.parametrize("name", ["Custom Function", "x" * 51, "drop;table", ""])
 def test_custom_functions_must_be_safe_identifiers(name: str) -> None:
     with pytest.raises(services.ValidationFailed) as excinfo:
-        make_link(link_function=name)
+        services.create_tracked_link(**link_fields(link_function=name))
     assert excinfo.value.field == "link_function"
 
 
 def test_custom_function_and_type_names_are_accepted() -> None:
-    result = make_link(link_function="Speaker_Deck", link_type="talk-slides")
+    result = services.create_tracked_link(
+        **link_fields(link_function="Speaker_Deck", link_type="talk-slides")
+    )
     assert (result["link_function"], result["link_type"]) == ("Speaker_Deck", "talk-slides")
 
 
@@ -175,7 +168,7 @@ def test_custom_function_and_type_names_are_accepted() -> None:
 
 
 def test_deactivating_a_link_makes_clicks_refused() -> None:
-    tracking_id = str(make_link()["tracking_id"])
+    tracking_id = make_link().tracking_id
     services.record_click(tracking_id=tracking_id)
     services.set_link_active(tracking_id=tracking_id, is_active=False)
     with pytest.raises(services.LinkInactive):
@@ -186,7 +179,7 @@ def test_deactivating_a_link_makes_clicks_refused() -> None:
 
 
 def test_updating_the_destination_applies_the_url_rules() -> None:
-    tracking_id = str(make_link()["tracking_id"])
+    tracking_id = make_link().tracking_id
     with pytest.raises(services.ValidationFailed):
         services.update_tracked_link(tracking_id=tracking_id, original_url="javascript:alert(1)")
     services.update_tracked_link(tracking_id=tracking_id, original_url="https://example.org/new")
@@ -194,14 +187,14 @@ def test_updating_the_destination_applies_the_url_rules() -> None:
 
 
 def test_redirect_url_cannot_be_changed() -> None:
-    tracking_id = str(make_link()["tracking_id"])
+    tracking_id = make_link().tracking_id
     with pytest.raises(services.ValidationFailed) as excinfo:
         services.update_tracked_link(tracking_id=tracking_id, redirect_url="https://evil.example")
     assert excinfo.value.field == "redirect_url"
 
 
 def test_deleting_a_link_deletes_its_clicks() -> None:
-    tracking_id = str(make_link()["tracking_id"])
+    tracking_id = make_link().tracking_id
     services.record_click(tracking_id=tracking_id)
     services.delete_tracked_link(tracking_id=tracking_id)
     assert not LinkClick.objects.exists()

@@ -4,7 +4,7 @@ import pytest
 from django.template import Context, Template
 from django.template.loader import render_to_string
 
-from tests.link_fixtures import marketing_job, standard_profile_links
+from tests.factories import make_application, make_job, make_profile_links
 from tracking import services
 from tracking.models import Job, JobApplication, ProfileLink, TrackedLink
 
@@ -15,12 +15,12 @@ HOSTILE = '<script>alert("x")</script>'
 
 @pytest.fixture
 def application() -> JobApplication:
-    return JobApplication.objects.create(job=marketing_job())
+    return make_application(make_job(posting_url="https://careers.example.com/jobs/42"))
 
 
 @pytest.fixture
 def package(application: JobApplication) -> dict[str, str]:
-    standard_profile_links()
+    make_profile_links()
     return services.create_job_application_links(application_id=application.pk)
 
 
@@ -59,7 +59,7 @@ def test_inactive_links_and_other_applications_links_are_left_out(
     application: JobApplication, package: dict[str, str]
 ) -> None:
     services.set_link_active(tracking_id=package["LinkedIn"].rsplit("/", 1)[1], is_active=False)
-    other = JobApplication.objects.create(job=application.job)
+    other = make_application(application.job)
     services.create_tracked_link(
         original_url="https://example.com/", link_function="Portfolio", link_type="profile",
         application_id=other.pk,

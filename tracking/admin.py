@@ -9,7 +9,6 @@ row estimate instead of counting every matching click.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -44,6 +43,7 @@ from tracking.api.auth import (
     SCOPE_LINKS_WRITE,
     SCOPES,
 )
+from tracking.exports import csv_response
 from tracking.models import (
     APIKey,
     Classification,
@@ -154,19 +154,6 @@ def _report_service_error(
     """Show a service error on the form field it names (or on the form as a whole)."""
     field = fields.get(exc.field or "", exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
-
-
-def _csv_cell(value: Any) -> str:
-    """A CSV cell that spreadsheets will not run as a formula (descriptions are user input)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    """A write-only buffer: csv.writer hands back each row for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 # --- Links ----------------------------------------------------------------------------------
@@ -527,18 +514,14 @@ class TrackedLinkAdmin(admin.ModelAdmin):
             "last_click",
         ]
 
-        def rows() -> Iterator[str]:
-            writer = csv.writer(_Echo())
-            yield writer.writerow(header)
+        def rows() -> Iterator[list[Any]]:
             for link in queryset.order_by("created_at", "tracking_id").iterator(chunk_size=1000):
                 values = [getattr(link, name) for name in header]
                 values[header.index("is_active")] = link.active
-                yield writer.writerow([_csv_cell(value) for value in values])
+                yield values
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="links-{stamp}.csv"'
-        return response
+        return csv_response(header, rows(), filename=f"links-{stamp}.csv")
 
 
 # --- Jobs and applications ------------------------------------------------------------------

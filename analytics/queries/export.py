@@ -43,11 +43,8 @@ def export_rows(
     job_id: Any = None,
     application_id: Any = None,
 ) -> Iterator[list[Any]]:
-    """The clicks behind a view, oldest first, as rows matching :data:`EXPORT_COLUMNS`.
-
-    Loose keywords rather than a :class:`~analytics.selection.Selection`: the export view passes
-    its filters' ``period`` and ``scope`` mappings as they are.
-    """
+    """The clicks behind a view, oldest first, as rows matching :data:`EXPORT_COLUMNS`, for a
+    caller holding loose values (as :meth:`~analytics.selection.Selection.of` takes them)."""
     selection = Selection.of(
         start=start,
         end=end,
@@ -60,7 +57,7 @@ def export_rows(
 
 
 def selection_rows(selection: Selection) -> Iterator[list[Any]]:
-    """:func:`export_rows` for a selection."""
+    """:func:`export_rows` for a selection (the dashboard's CSV export passes its filters')."""
     clicks = clicks_in(selection).order_by("clicked_at", "click_id")
     values: Iterable[Any] = clicks.values(
         "click_id",

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -20,6 +19,7 @@ from tests.browser.test_dashboard import (
     serial_live_server,  # noqa: F401 - the live server, one request at a time on SQLite
     sync_playwright,
 )
+from tests.factories import make_application, make_user
 from tracking.models import Job, JobApplication, TrackedLink
 
 pytestmark = [
@@ -42,7 +42,7 @@ def admin_page(
 ) -> Iterator[Watched]:
     """A superuser's page at 1280 by 900 px, with the demo data loaded."""
     call_command("load_demo", verbosity=0)
-    User.objects.create_superuser("first-hour", password="a-long-password")
+    make_user("first-hour", superuser=True, password="a-long-password")
     context = browser.new_context(viewport={"width": WIDTH, "height": 900})
     page = context.new_page()
     watched = Watched(page)
@@ -143,7 +143,7 @@ def test_a_link_is_added_with_its_job_found_by_name_and_its_own_link_type(
 def test_the_link_package_action_says_what_it_created(
     live_server: Any, admin_page: Watched
 ) -> None:
-    application = JobApplication.objects.create(job=Job.objects.filter(posting_url__gt="")[0])
+    application = make_application(Job.objects.filter(posting_url__gt="")[0])
     page = admin_page.page
     page.goto(f"{live_server.url}{reverse('admin:tracking_jobapplication_changelist')}")
     page.check(f"input[name=_selected_action][value='{application.pk}']")

@@ -19,8 +19,9 @@ from django.test import Client
 from django.urls import path, reverse
 
 from linktrack.urls import urlpatterns as project_urlpatterns
+from tests.factories import make_application, make_job
 from tracking import services
-from tracking.models import Job, JobApplication, ProfileLink
+from tracking.models import JobApplication, ProfileLink
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made here between page
 # actions are synchronous and safe, so Django's async-context guard is relaxed for this module.
@@ -121,8 +122,9 @@ def test_the_admin_copies_a_links_redirect_url(page: Page, live_server: Any) -> 
 @pytest.mark.urls("tests.browser.test_copy_buttons")
 @pytest.mark.django_db(transaction=True)
 def test_the_snippet_copies_the_email_as_html_and_as_text(page: Page, live_server: Any) -> None:
-    job = Job.objects.create(title="Analyst", posting_url="https://careers.example.com/1")
-    application = JobApplication.objects.create(job=job)
+    application = make_application(
+        make_job(title="Analyst", posting_url="https://careers.example.com/1")
+    )
     ProfileLink.objects.create(
         link_function="LinkedIn", url="https://linkedin.com/in/x", description="<b>Me</b>"
     )

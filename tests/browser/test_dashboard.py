@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
 from analytics import queries
 from analytics.selection import Period, Selection
+from tests.factories import make_user
 from tracking.models import JobApplication
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made here between page
@@ -131,7 +132,7 @@ def dashboard(
     """A logged-in staff browser page, with the demo data loaded."""
     live_server = serial_live_server
     call_command("load_demo", verbosity=0)
-    watcher = User.objects.create_user("recruit-watcher", password="a-long-password", is_staff=True)
+    watcher = make_user("recruit-watcher", password="a-long-password")
     watcher.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

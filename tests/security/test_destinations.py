@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django.utils.encoding import iri_to_uri
 
-from tests.api_helpers import error_of, key_client, make_key, post_json
+from tests.factories import key_client, make_key
 from tests.security.cases import ACCEPTED, ALL_CASES, REPORTED, Case
+from tests.support import error_of, post_json
 from tracking import hosts, services
 from tracking.models import LinkClick, TrackedLink
 

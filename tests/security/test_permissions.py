@@ -16,17 +16,24 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.api_helpers import key_client, make_key
-from tests.clickdata import make_click, make_link
+from tests.factories import (
+    key_client,
+    make_application,
+    make_job,
+    make_key,
+    make_link,
+    make_user,
+    make_visitor_click,
+)
 from tracking.admin import API_SCOPES
 from tracking.api.auth import SCOPES
 from tracking.management.commands import create_api_key
-from tracking.models import Job, JobApplication, TrackedLink
+from tracking.models import TrackedLink
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +94,7 @@ def client_for(principal: Principal) -> Client:
         return key_client(make_key(list(principal.scopes), name=principal.name))
     client = Client()
     if principal.kind == "user":
-        user = User.objects.create_user(
-            principal.name, is_staff=principal.staff, is_superuser=principal.superuser
-        )
+        user = make_user(principal.name, staff=principal.staff, superuser=principal.superuser)
         codenames = [perm.partition(".")[2] for perm in principal.perms]
         user.user_permissions.set(
             Permission.objects.filter(content_type__app_label="tracking", codename__in=codenames)
@@ -267,10 +272,10 @@ def test_every_endpoint_is_in_the_matrix() -> None:
 @pytest.fixture
 def world() -> dict[str, str]:
     """A job with an application and a link of both, clicked once by a known visitor."""
-    job = Job.objects.create(title="Marketing Manager", company_name="Acme")
-    application = JobApplication.objects.create(job=job)
+    job = make_job(company_name="Acme")
+    application = make_application(job)
     link = make_link(tracking_id=LINK, job=job, application=application)
-    make_click(link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT)
+    make_visitor_click(link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT)
     return {"job": str(job.id), "application": str(application.id)}
 
 

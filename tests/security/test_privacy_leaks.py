@@ -21,8 +21,8 @@ from django.db import DataError, IntegrityError, OperationalError
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from tests.api_helpers import key_client, make_key, post_json
-from tests.clickdata import make_link, run_command
+from tests.factories import key_client, make_key, make_link
+from tests.support import post_json, run_command
 from tracking import services
 from tracking.clicks import capture
 from tracking.clicks import spool as clickspool

@@ -11,13 +11,19 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from tests.api_helpers import error_of, key_client, make_key
-from tests.clickdata import make_click, make_link, run_command
+from tests.factories import (
+    key_client,
+    logged_in_client,
+    make_key,
+    make_link,
+    make_user,
+    make_visitor_click,
+)
+from tests.support import error_of, run_command
 from tracking import periods
 from tracking.models import TrackedLink
 
@@ -34,7 +40,7 @@ def day(offset: int) -> str:
 @pytest.fixture
 def link() -> TrackedLink:
     link = make_link()
-    make_click(link, days_ago=1)
+    make_visitor_click(link, days_ago=1)
     return link
 
 
@@ -45,9 +51,7 @@ def api() -> Client:
 
 @pytest.fixture
 def staff() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_user("staff", is_staff=True, is_superuser=True))
-    return client
+    return logged_in_client(make_user("staff", superuser=True))
 
 
 # --- The rule itself ------------------------------------------------------------------------
@@ -288,6 +292,6 @@ def test_commands_accept_the_longest_day_counts(link: TrackedLink) -> None:
 def test_batch_sizes_past_any_database_integer_are_a_command_error(
     link: TrackedLink, args: list[str]
 ) -> None:
-    make_click(link, days_ago=1000)
+    make_visitor_click(link, days_ago=1000)
     with pytest.raises(CommandError, match="--batch-size must be at least 1 and at most"):
         call_command(*args)

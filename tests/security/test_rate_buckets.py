@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tracking import services
+from tests.factories import make_key, make_link
 from tracking.clicks.capture import client_bucket
 from tracking.clicks.record import rate_key
-from tracking.models import APIKey, LinkClick
+from tracking.models import LinkClick
 
 PREFIX = "2001:db8:1234:5678"
 ROTATED = [f"{PREFIX}::{i:x}" for i in range(1, 11)]
@@ -30,11 +30,7 @@ def one_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def link(db: None) -> str:
-    return services.create_tracked_link(
-        original_url="https://www.linkedin.com/in/someone",
-        link_function="LinkedIn",
-        link_type="profile",
-    )["tracking_id"]
+    return make_link(original_url="https://www.linkedin.com/in/someone").tracking_id
 
 
 def visit(tracking_id: str, remote_addr: str) -> int:
@@ -92,7 +88,7 @@ def test_clicks_without_a_usable_address_share_one_budget(link: str, settings: A
 @pytest.mark.usefixtures("one_window")
 def test_rotating_through_a_64_does_not_multiply_the_api_limit(link: str, settings: Any) -> None:
     settings.CLICK_RATE_LIMIT = "3/m"
-    _api_key, key = APIKey.objects.create_key(name="recorder", scopes=["clicks:write"])
+    key = make_key(["clicks:write"], name="recorder")
     statuses = [
         Client()
         .post(

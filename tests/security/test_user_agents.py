@@ -14,8 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.api_helpers import key_client, make_key, post_json
-from tests.test_redirect import BROWSER_HEADERS, make_link
+from tests.factories import HOUR, key_client, make_key, make_link
+from tests.support import post_json
+from tests.test_redirect import BROWSER_HEADERS
 from tracking import classify, services
 from tracking.classify import REASON_LABELS
 from tracking.models import Classification, LinkClick
@@ -131,7 +132,7 @@ def test_there_are_at_least_fifty_distinct_hostile_agents() -> None:
 
 
 def test_hostile_agents_redirect_with_sane_verdicts_in_bounded_cpu() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     url = reverse("tracking:redirect", args=[tracking_id])
     client = Client()
     classify.parse_agent.cache_clear()
@@ -148,7 +149,7 @@ def test_hostile_agents_redirect_with_sane_verdicts_in_bounded_cpu() -> None:
 
 
 def test_hostile_agents_in_one_batch_are_classified_in_bounded_cpu() -> None:
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     agents = [(n, a) for n, a in HOSTILE_AGENTS if "\x00" not in a] + UNICODE_AGENTS
     clicks = [
         {"tracking_id": tracking_id, "user_agent": agent, "accept_language": "en"}

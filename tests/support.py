@@ -1,11 +1,11 @@
-"""Helpers for the buffered-click tests: a private stream per test, writer subprocesses, a private
-Redis server and a TCP proxy in front of PostgreSQL that a test can cut (the shared servers are
-never stopped)."""
+"""Test support that is neither a row (``tests/factories.py``) nor a fixture (``conftest.py``):
+JSON requests and error bodies for the API tests, a command runner, and for the buffered-click
+tests the stream helpers, writer subprocesses and two test doubles, a private Redis server and a
+TCP proxy in front of PostgreSQL that a test can cut (the shared servers are never stopped)."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import selectors
 import socket
@@ -14,25 +14,54 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
+from django.test import Client
 
+from tests.factories import CHROME, human_signals
 from tracking import services
-from tracking.classify import ClickSignals
 from tracking.clicks import stream as clickstream
-from tracking.models import LinkClick, TrackedLink
+from tracking.models import LinkClick
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
+
+
+# --- API requests and command runs ----------------------------------------------------------
+
+
+def post_json(client: Client, path: str, body: Any, **extra: Any) -> Any:
+    return client.post(path, body, content_type="application/json", **extra)
+
+
+def patch_json(client: Client, path: str, body: Any, **extra: Any) -> Any:
+    return client.patch(path, body, content_type="application/json", **extra)
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """The ``error`` object of a JSON error response (asserting the one shape)."""
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "fields"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def run_command(name: str, *args: str) -> str:
+    """Run a management command and return what it printed."""
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+# --- Polling and the click stream ----------------------------------------------------------
 
 
 def free_port() -> int:
@@ -51,31 +80,6 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 20, what: str =
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what or condition}")
         time.sleep(0.05)
-
-
-def make_link(**overrides: Any) -> str:
-    fields: dict[str, Any] = {
-        "original_url": "https://example.org/cv.pdf",
-        "link_function": "resume",
-        "link_type": "pdf",
-    }
-    fields.update(overrides)
-    tracking_id = str(services.create_tracked_link(**fields)["tracking_id"])
-    # Sent an hour ago: keep the "clicked right after creation" scanner rule out of the way.
-    TrackedLink.objects.filter(pk=tracking_id).update(
-        created_at=timezone.now() - dt.timedelta(hours=1)
-    )
-    return tracking_id
-
-
-def human_signals(ip: str = "198.51.100.23", application_id: str | None = None) -> ClickSignals:
-    return ClickSignals(
-        user_agent=CHROME,
-        client_ip=ip,
-        has_accept_language=True,
-        link_created_at=timezone.now() - dt.timedelta(hours=1),
-        application_id=application_id,
-    )
 
 
 def queue_click(tracking_id: str, *, ip: str = "198.51.100.23") -> str:
