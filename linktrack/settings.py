@@ -255,6 +255,24 @@ if ANALYTICS_CACHE_SECONDS > 60:
 # stored later than this after it happened (a replayed spool, a reported click) shows at the next run.
 ANALYTICS_ROLLUP_LAG_SECONDS = env_int("ANALYTICS_ROLLUP_LAG_SECONDS", 300, minimum=0)
 
+# --- Outcomes -------------------------------------------------------------------------------
+# Which application status means which outcome stage (submitted, responded, interview, offer), as
+# "status:stage" pairs; a stage implies the ones before it, so "interviewed" also means responded.
+OUTCOME_STAGE_MAP = env_list(
+    "OUTCOME_STAGE_MAP",
+    [
+        "submitted:submitted",
+        "reviewing:submitted",
+        "rejected:responded",
+        "interviewed:interview",
+        "offered:offer",
+    ],
+)
+# Person clicks at most this long before a stage was reached are credited for it.
+OUTCOME_LOOKBACK_DAYS = env_int("OUTCOME_LOOKBACK_DAYS", 30, minimum=1)
+# Time-decay attribution: a click this many days before the stage counts half as much.
+OUTCOME_HALF_LIFE_DAYS = env_int("OUTCOME_HALF_LIFE_DAYS", 7, minimum=1)
+
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)
 CLICK_RETENTION_DAYS = env_int("CLICK_RETENTION_DAYS", 730, minimum=1)

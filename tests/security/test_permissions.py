@@ -202,6 +202,12 @@ ENDPOINTS = [
              WRITE_LINKS, (C + "jobapplication",), {"status": "submitted"}),
     Endpoint("api:application-detail", "DELETE", "/api/v1/applications/{application}", 204,
              WRITE_LINKS, (D + "jobapplication",)),
+    Endpoint("api:application-status-history", "GET",
+             "/api/v1/applications/{application}/status-history", 200, READ_LINKS,
+             (V + "jobapplication",)),
+    Endpoint("api:application-status-history", "POST",
+             "/api/v1/applications/{application}/status-history", 201, WRITE_LINKS,
+             (C + "jobapplication",), {"status": "submitted", "note": "Sent by e-mail"}),
     # The schema describes the API to anyone; it holds no data.
     Endpoint("api:schema", "GET", "/api/schema/", 200, public=True),
     Endpoint("api:docs", "GET", "/api/docs/", 200, public=True),
