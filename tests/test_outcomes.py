@@ -1,0 +1,190 @@
+"""Outcomes: funnel, rates, timings, follow-ups and the five attribution models, by hand.
+
+The fixture (times in days after the first sending ``T0``, which is 20 days ago):
+
+- app1 (Acme), sent T0: person clicks LinkedIn +1 (email, utm_campaign=spring), Résumé +3
+  (linkedin), LinkedIn +5 (email); a scanner hit on the Résumé at +4 and the job seeker's own
+  click from the dashboard at +4.5 never count; interviewed at +7 (responded and interview).
+- app2 (Globex), sent +2: a person click on GitHub at +2.5 (email); rejected at +4 (responded).
+- app3 (Globex), sent +1, never opened: a follow-up candidate.
+- app4 (Globex), sent two days ago, never opened: too early to follow up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from analytics import outcomes
+from analytics.selection import Period
+from tracking import services
+from tracking.models import JobApplication, TrackedLink
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.timedelta(days=1)
+
+
+def click(link: TrackedLink, at: dt.datetime, **fields: Any) -> None:
+    classification = fields.pop("classification", "human")
+    row = services.build_click(
+        tracking_id=link.tracking_id,
+        clicked_at=at,
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
+        click_source=fields.pop("click_source", "email"),
+        metadata=fields.pop("metadata", None),
+    )
+    row.classification = classification
+    services.insert_clicks([row])
+
+
+def link(application: JobApplication, function: str) -> TrackedLink:
+    created = services.create_tracked_link(
+        original_url=f"https://example.org/{function.lower()}",
+        link_function=function,
+        link_type="profile",
+        application_id=str(application.pk),
+        job_id=str(application.job_id),
+    )
+    return TrackedLink.objects.get(pk=created["tracking_id"])
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    t0 = (timezone.now() - 20 * DAY).replace(microsecond=0)
+    acme = services.create_job(title="Data Engineer", company_name="Acme")
+    globex = services.create_job(title="Analyst", company_name="Globex")
+    app1 = services.create_application(job_id=acme.pk, status="submitted", submitted_at=t0)
+    app2 = services.create_application(
+        job_id=globex.pk, status="submitted", submitted_at=t0 + 2 * DAY
+    )
+    app3 = services.create_application(job_id=globex.pk, status="submitted", submitted_at=t0 + DAY)
+    app4 = services.create_application(
+        job_id=globex.pk, status="submitted", submitted_at=timezone.now() - 2 * DAY
+    )
+    linkedin, resume = link(app1, "LinkedIn"), link(app1, "Resume")
+    github = link(app2, "GitHub")
+    click(linkedin, t0 + DAY, metadata={"utm_campaign": "spring"})
+    click(resume, t0 + 3 * DAY, click_source="linkedin")
+    click(resume, t0 + 4 * DAY, classification="scanner")
+    click(linkedin, t0 + 4.5 * DAY, click_source="dashboard")
+    click(linkedin, t0 + 5 * DAY)
+    click(github, t0 + 2.5 * DAY)
+    services.change_application_status(
+        application_id=app1.pk, status="interviewed", changed_at=t0 + 7 * DAY
+    )
+    services.change_application_status(
+        application_id=app2.pk, status="rejected", changed_at=t0 + 4 * DAY
+    )
+    return {"t0": t0, "apps": (app1, app2, app3, app4), "links": (linkedin, resume, github)}
+
+
+def functions(report: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+    return {row["link_function"]: row["credit"] for row in report["link_function"]}
+
+
+@override_settings(OUTCOME_HALF_LIFE_DAYS=2)
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("first_touch", {"LinkedIn": 1.0}),
+        ("last_touch", {"LinkedIn": 1.0}),
+        ("linear", {"LinkedIn": 0.6667, "Resume": 0.3333}),
+        # Ages 6, 4 and 2 days with a half-life of 2: weights 1/8, 1/4, 1/2 of 7/8 in all.
+        ("time_decay", {"LinkedIn": 0.7143, "Resume": 0.2857}),
+        ("position_based", {"LinkedIn": 0.8, "Resume": 0.2}),
+    ],
+)
+def test_each_model_shares_the_interview_among_the_person_clicks_before_it(
+    world: dict[str, Any], model: str, expected: dict[str, float]
+) -> None:
+    found = outcomes.attribution(outcomes.application_outcomes(Period.for_days(30)), model)
+    assert functions(found) == expected
+
+
+def test_credit_rolls_up_by_every_dimension(world: dict[str, Any]) -> None:
+    linkedin, resume, _github = world["links"]
+    found = outcomes.attribution(outcomes.application_outcomes(Period.for_days(30)), "linear")
+    assert found["click_source"] == [
+        {"click_source": "email", "credit": 0.6667, "conversions": 1},
+        {"click_source": "linkedin", "credit": 0.3333, "conversions": 1},
+    ]
+    assert {r["link"]: r["credit"] for r in found["link"]} == {
+        linkedin.tracking_id: 0.6667,
+        resume.tracking_id: 0.3333,
+    }
+    assert found["company"] == [{"company": "Acme", "credit": 1.0, "conversions": 1}]
+    assert found["job"] == [{"job": "Data Engineer", "credit": 1.0, "conversions": 1}]
+    # Only the first click carried a campaign; the others credit no campaign at all.
+    assert found["utm_campaign"] == [{"utm_campaign": "spring", "credit": 0.3333, "conversions": 1}]
+    assert found["utm_source"] == []
+
+
+def test_the_responded_stage_credits_both_responses(world: dict[str, Any]) -> None:
+    found = outcomes.attribution(
+        outcomes.application_outcomes(Period.for_days(30)), "last_touch", stage="responded"
+    )
+    assert {r["company"]: r["credit"] for r in found["company"]} == {"Acme": 1.0, "Globex": 1.0}
+    assert functions(found) == {"LinkedIn": 1.0, "GitHub": 1.0}
+
+
+def test_clicks_older_than_the_lookback_window_earn_nothing(world: dict[str, Any]) -> None:
+    found = outcomes.attribution(
+        outcomes.application_outcomes(Period.for_days(30)), "linear", lookback=5 * DAY
+    )
+    assert functions(found) == {"LinkedIn": 0.5, "Resume": 0.5}
+
+
+def test_the_funnel_counts_each_stage_of_the_period(world: dict[str, Any]) -> None:
+    report = outcomes.outcomes_report(Period.for_days(30))
+    assert report["funnel"] == [
+        {"stage": "applications", "count": 4, "rate": 1.0},
+        {"stage": "opened", "count": 2, "rate": 0.5},
+        {"stage": "responded", "count": 2, "rate": 0.5},
+        {"stage": "interview", "count": 1, "rate": 0.25},
+        {"stage": "offer", "count": 0, "rate": 0.0},
+    ]
+    # Sent in the last 5 days: app4 only.
+    assert outcomes.outcomes_report(Period.for_days(5))["funnel"][0]["count"] == 1
+
+
+def test_opened_vs_interview_carries_rates_and_marks_small_samples(world: dict[str, Any]) -> None:
+    report = outcomes.outcomes_report(Period.for_days(30))
+    assert report["by_click_source"] == [
+        {"click_source": "email", "opened": 2, "interview": 1, "rate": 0.5, "small_sample": True},
+        {"click_source": "linkedin", "opened": 1, "interview": 1, "rate": 1.0,
+         "small_sample": True},
+    ]  # fmt: skip
+    assert [
+        (r["link_function"], r["opened"], r["interview"]) for r in report["by_link_function"]
+    ] == [
+        ("GitHub", 1, 0),
+        ("LinkedIn", 1, 1),
+        ("Resume", 1, 1),
+    ]
+
+
+def test_median_timings_and_follow_up_candidates(world: dict[str, Any]) -> None:
+    report = outcomes.outcomes_report(Period.for_days(30))
+    # Sending to first person click: 24 h (app1) and 12 h (app2); first click to response:
+    # 144 h (app1, +1 to +7) and 36 h (app2, +2.5 to +4).
+    assert report["timings"] == {
+        "sent_to_first_person_click_hours": 18.0,
+        "sent_to_first_person_click_sample": 2,
+        "first_person_click_to_response_hours": 90.0,
+        "first_person_click_to_response_sample": 2,
+    }
+    assert [row["application_id"] for row in report["follow_up"]] == [str(world["apps"][2].pk)]
+    assert report["follow_up"][0]["days_waiting"] == 19
+
+
+def test_position_based_weights_for_one_two_and_four_touches() -> None:
+    half_life = 7 * DAY
+    assert outcomes.weights("position_based", [DAY], half_life=half_life) == [1.0]
+    assert outcomes.weights("position_based", [DAY] * 2, half_life=half_life) == [0.5, 0.5]
+    four = outcomes.weights("position_based", [DAY] * 4, half_life=half_life)
+    assert four == pytest.approx([0.4, 0.1, 0.1, 0.4])
