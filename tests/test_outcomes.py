@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics import outcomes
 from analytics.selection import Period
+from tests.api_helpers import key_client, make_key
 from tracking import services
 from tracking.models import JobApplication, TrackedLink
 
@@ -188,3 +189,40 @@ def test_position_based_weights_for_one_two_and_four_touches() -> None:
     assert outcomes.weights("position_based", [DAY] * 2, half_life=half_life) == [0.5, 0.5]
     four = outcomes.weights("position_based", [DAY] * 4, half_life=half_life)
     assert four == pytest.approx([0.4, 0.1, 0.1, 0.4])
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+def test_the_api_reports_outcomes_with_the_chosen_model(world: dict[str, Any]) -> None:
+    client = key_client(make_key(["analytics:read"]))
+    body = client.get("/api/link-tracking/outcomes?days=30&model=position_based").json()
+    assert body["model"] == "position_based"
+    assert body["stage"] == "interview"
+    assert [(row["stage"], row["count"]) for row in body["funnel"]] == [
+        ("applications", 4),
+        ("opened", 2),
+        ("responded", 2),
+        ("interview", 1),
+        ("offer", 0),
+    ]
+    assert body["attribution"]["link_function"] == [
+        {"link_function": "LinkedIn", "credit": 0.8, "conversions": 1},
+        {"link_function": "Resume", "credit": 0.2, "conversions": 1},
+    ]
+    responded = client.get("/api/link-tracking/outcomes?stage=responded&model=first_touch").json()
+    assert {r["company"]: r["credit"] for r in responded["attribution"]["company"]} == {
+        "Acme": 1.0,
+        "Globex": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("days=0", "days"), ("days=99999", "days"), ("days=x", "days"), ("model=u_shaped", "model")],
+)
+def test_the_api_names_a_bad_parameter(query: str, field: str) -> None:
+    client = key_client(make_key(["analytics:read"]))
+    response = client.get(f"/api/link-tracking/outcomes?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]

@@ -167,6 +167,8 @@ ENDPOINTS = [
              ("analytics:read",), (V + "trackedlink", V + "job")),
     Endpoint("api:report", "GET", "/api/link-tracking/report", 200, ("analytics:read",),
              (V + "trackedlink",)),
+    Endpoint("api:outcomes", "GET", "/api/link-tracking/outcomes?model=time_decay", 200,
+             ("analytics:read",), (V + "trackedlink", V + "jobapplication")),
     # Resources
     Endpoint("api:link-list", "GET", "/api/v1/links", 200, READ_LINKS, (V + "trackedlink",)),
     Endpoint("api:link-list", "POST", "/api/v1/links", 201, WRITE_LINKS, (A + "trackedlink",),
