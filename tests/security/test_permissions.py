@@ -222,6 +222,14 @@ ENDPOINTS = [
     Endpoint("analytics:application-detail", "GET", "/dashboard/applications/{application}/",
              200, perms=(V + "trackedlink", V + "jobapplication"), personal="html",
              fields=("session_id",)),
+    Endpoint("analytics:outcomes", "GET", "/dashboard/outcomes/", 200,
+             perms=(V + "trackedlink", V + "jobapplication")),
+    Endpoint("analytics:outcomes-csv", "GET", "/dashboard/outcomes.csv", 200,
+             perms=(V + "trackedlink", V + "jobapplication")),
+    # A form's target: POST only (tests/test_outcomes_page.py), the rights checked first.
+    Endpoint("analytics:application-status-change", "GET",
+             "/dashboard/applications/{application}/status/", 405,
+             perms=(V + "jobapplication", C + "jobapplication")),
     Endpoint("analytics:export-csv", "GET", "/dashboard/export.csv", 200,
              perms=(V + "trackedlink",), personal="csv", fields=("ip_address", "session_id")),
     *(
