@@ -1,7 +1,7 @@
 """Outcomes: which links and sources come before responses, interviews and offers.
 
-An application's *sending* is its ``submitted_at`` (else the first time it reached the submitted
-stage, else its creation); the stages it reached come from its status history
+An application's *sending* is its ``submitted_at`` (set when it moves to submitted without one),
+else its creation; the stages it reached come from its status history
 (:mod:`tracking.stages`). The period selects applications by their sending, so "the last 30 days"
 is the applications sent in them and everything that followed.
 
@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Min, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.selection import HUMAN, Period
 from tracking.models import ApplicationStatus, ApplicationStatusHistory, JobApplication, LinkClick
-from tracking.stages import INTERVIEW, OFFER, RESPONDED, SUBMITTED, stages_reached
+from tracking.stages import INTERVIEW, OFFER, RESPONDED, stages_reached
 
 MODELS: Final = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 CREDITED_STAGES: Final = (RESPONDED, INTERVIEW, OFFER)
@@ -77,57 +78,99 @@ class ApplicationOutcome:
     status: str
     sent_at: dt.datetime
     stages: dict[str, dt.datetime | None]
+    first_person_click: dt.datetime | None = None
+    # Link functions and click sources of the person clicks after sending.
+    opened: dict[str, set[str]] = field(
+        default_factory=lambda: {"link_function": set(), "click_source": set()}
+    )
+    # The person clicks that may earn credit: those of an application that reached a credited
+    # stage, in the lookback window before its last one.
     touches: list[Touch] = field(default_factory=list)
-
-    @property
-    def first_person_click(self) -> dt.datetime | None:
-        return self.touches[0].clicked_at if self.touches else None
 
 
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def application_outcomes(period: Period) -> list[ApplicationOutcome]:
+def application_outcomes(
+    period: Period, *, lookback: dt.timedelta | None = None
+) -> list[ApplicationOutcome]:
     """Every application sent in ``period`` with its stages and person clicks, oldest first.
 
-    Three queries whatever the number of applications: applications, their history, their
-    person clicks after sending.
+    A handful of queries whatever the number of applications and clicks: the applications and
+    their history; then, aggregated by the database, each one's first person click and the link
+    functions and sources people opened; then the clicks themselves only for the applications
+    that reached a credited stage, only in the lookback window before it.
     """
+    lookback = lookback or dt.timedelta(days=settings.OUTCOME_LOOKBACK_DAYS)
     start, end = period
-    # A sending is never before the creation unless submitted_at says so (the first history row
-    # dates from one or the other): this narrows the rows read; the exact test follows below.
-    sent = Q(submitted_at__isnull=False)
-    unsent = Q(submitted_at__isnull=True)
+    sent = Coalesce(F("submitted_at"), F("created_at"))
+    candidates = JobApplication.objects.annotate(sent=sent)
     if start is not None:
-        sent &= Q(submitted_at__gte=start)
+        candidates = candidates.filter(sent__gte=start)
     if end is not None:
-        sent &= Q(submitted_at__lt=end)
-        unsent &= Q(created_at__lt=end)
-    candidates = JobApplication.objects.filter(sent | unsent)
+        candidates = candidates.filter(sent__lt=end)
     applications = list(candidates.select_related("job").order_by("created_at", "id"))
+    ids = candidates.values("pk")
     history: dict[uuid.UUID, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    for row in (
-        ApplicationStatusHistory.objects.filter(application__in=candidates.values("pk"))
+    for app_id, status, changed_at in (
+        ApplicationStatusHistory.objects.filter(application__in=ids)
         .values_list("application_id", "to_status", "changed_at")
         .order_by("changed_at", "id")
     ):
-        history[row[0]].append((row[1], row[2]))
-    outcomes: dict[uuid.UUID, ApplicationOutcome] = {}
-    for application in applications:
-        stages = stages_reached(history.get(application.pk, []))
-        sent_at = application.submitted_at or stages[SUBMITTED] or application.created_at
-        if (start is not None and sent_at < start) or (end is not None and sent_at >= end):
-            continue
-        outcomes[application.pk] = ApplicationOutcome(
+        history[app_id].append((status, changed_at))
+    outcomes: dict[uuid.UUID, ApplicationOutcome] = {
+        application.pk: ApplicationOutcome(
             id=application.pk,
             job_title=application.job.title,
             company=application.job.company_name,
             status=application.status,
-            sent_at=sent_at,
-            stages=stages,
+            sent_at=application.submitted_at or application.created_at,
+            stages=stages_reached(history.get(application.pk, [])),
         )
+        for application in applications
+    }
+    # Person clicks after the sending: before it, it is the job seeker checking the link.
+    person_clicks = LinkClick.objects.filter(
+        PERSON_CLICK,
+        tracking__application__in=ids,
+        clicked_at__gte=Coalesce(
+            F("tracking__application__submitted_at"), F("tracking__application__created_at")
+        ),
+    )
+    app = "tracking__application_id"
+    for app_id, first in person_clicks.values_list(app).annotate(first=Min("clicked_at")):
+        outcomes[app_id].first_person_click = first
+    for dimension, column in (
+        ("link_function", "tracking__link_function"),
+        ("click_source", "click_source"),
+    ):
+        for app_id, value in person_clicks.values_list(app, column).distinct():
+            if value:
+                outcomes[app_id].opened[dimension].add(value)
+    _read_touches(person_clicks, outcomes, lookback)
+    return list(outcomes.values())
+
+
+def _read_touches(
+    person_clicks: QuerySet[LinkClick],
+    outcomes: dict[uuid.UUID, ApplicationOutcome],
+    lookback: dt.timedelta,
+) -> None:
+    windows: dict[uuid.UUID, tuple[dt.datetime, dt.datetime]] = {}
+    for outcome in outcomes.values():
+        reached = [when for s in CREDITED_STAGES if (when := outcome.stages[s]) is not None]
+        if reached and outcome.first_person_click is not None:
+            windows[outcome.id] = (min(reached) - lookback, max(reached))
+    if not windows:
+        return
+    earliest = min(window[0] for window in windows.values())
+    latest = max(window[1] for window in windows.values())
     clicks = (
-        LinkClick.objects.filter(PERSON_CLICK, tracking__application__in=candidates.values("pk"))
+        person_clicks.filter(
+            tracking__application__in=list(windows),
+            clicked_at__gte=earliest,
+            clicked_at__lt=latest,
+        )
         .order_by("clicked_at", "click_id")
         .values_list(
             "tracking__application_id",
@@ -141,9 +184,10 @@ def application_outcomes(period: Period) -> list[ApplicationOutcome]:
     for app_id, clicked_at, tracking_id, function, source, metadata in clicks.iterator(
         chunk_size=2000
     ):
-        outcome = outcomes.get(app_id)
-        if outcome is None or clicked_at is None or clicked_at < outcome.sent_at:
-            continue  # a click before the sending is the job seeker checking the link
+        low, high = windows[app_id]
+        if clicked_at is None or not low <= clicked_at < high:
+            continue
+        outcome = outcomes[app_id]
         meta = metadata if isinstance(metadata, dict) else {}
         outcome.touches.append(
             Touch(
@@ -160,7 +204,6 @@ def application_outcomes(period: Period) -> list[ApplicationOutcome]:
                 },
             )
         )
-    return list(outcomes.values())
 
 
 def _text(value: Any) -> str:
@@ -254,7 +297,7 @@ def funnel(outcomes: list[ApplicationOutcome]) -> list[dict[str, Any]]:
     total = len(outcomes)
     counts = [
         ("applications", total),
-        ("opened", sum(1 for o in outcomes if o.touches)),
+        ("opened", sum(1 for o in outcomes if o.first_person_click)),
         *((stage, sum(1 for o in outcomes if o.stages[stage])) for stage in CREDITED_STAGES),
     ]
     return [
@@ -269,9 +312,8 @@ def opened_vs_interview(outcomes: list[ApplicationOutcome], dimension: str) -> l
     too small to trust (fewer than :data:`SMALL_SAMPLE`)."""
     opened: dict[str, set[uuid.UUID]] = defaultdict(set)
     for outcome in outcomes:
-        for touch in outcome.touches:
-            if touch.values[dimension]:
-                opened[touch.values[dimension]].add(outcome.id)
+        for value in outcome.opened[dimension]:
+            opened[value].add(outcome.id)
     by_id = {o.id: o for o in outcomes}
     rows = []
     for value, ids in opened.items():

@@ -221,3 +221,16 @@ def test_the_admin_shows_the_history_on_the_application_page(
     )
     url = reverse("admin:tracking_jobapplication_change", args=[quote(application.pk)])
     assert "Portal says in review" in admin_client.get(url).content.decode()
+
+
+def test_moving_to_submitted_without_a_sending_time_dates_the_sending(job: Job) -> None:
+    application = services.create_application(job_id=job.pk)
+    assert application.submitted_at is None
+    row = services.change_application_status(application_id=application.pk, status="submitted")
+    application.refresh_from_db()
+    assert application.submitted_at == row.changed_at
+    earlier = timezone.now() - dt.timedelta(days=3)
+    other = services.create_application(job_id=job.pk, submitted_at=earlier)
+    services.update_application(application_id=other.pk, status="submitted")
+    other.refresh_from_db()
+    assert other.submitted_at == earlier  # a known sending time stays

@@ -184,11 +184,12 @@ def update_application(
         application = _locked_application(application_id)
         previous = application.status
         _apply_application_changes(application, changes)
+        now = timezone.now()
+        if application.status != previous:
+            _mark_sent(application, now)
         application.save()
         if application.status != previous:
-            _write_status_change(
-                application, previous, changed_at=timezone.now(), changed_by=changed_by
-            )
+            _write_status_change(application, previous, changed_at=now, changed_by=changed_by)
     return application
 
 
@@ -238,7 +239,8 @@ def change_application_status(
             )
         previous = application.status
         application.status = status
-        application.save(update_fields=["status", "updated_at"])
+        _mark_sent(application, changed_at)
+        application.save(update_fields=["status", "submitted_at", "updated_at"])
         return _write_status_change(
             application, previous, changed_at=changed_at, note=note, changed_by=changed_by
         )
@@ -259,6 +261,13 @@ def _locked_application(application_id: str | uuid.UUID) -> JobApplication:
     if application is None:
         raise NotFound("No application has this id.", field="application_id")
     return application
+
+
+def _mark_sent(application: JobApplication, when: dt.datetime) -> None:
+    """An application moved to submitted without a sending time was sent then: outcomes count
+    from ``submitted_at`` (else the creation), and a click before it is not a recruiter's."""
+    if application.status == ApplicationStatus.SUBMITTED and application.submitted_at is None:
+        application.submitted_at = when
 
 
 def _changed_by(value: str) -> str:
