@@ -280,8 +280,9 @@ def endpoints() -> list[tuple[str, Callable[[], Any]]]:
         ("api link analytics", get(reverse("api:link-analytics", args=[tracking_id]))),
         ("api job summary", get(reverse("api:job-summary", args=[str(job_id)]))),
         ("api performance report", get(reverse("api:report") + "?days=30")),
-        ("page outcomes", get(f"{reverse('analytics:outcomes')}?days=90&model=time_decay")),
-        ("api outcomes", get(reverse("api:outcomes") + "?days=90&model=position_based")),
+        # 120 days: the applications were sent 91 days ago, before every click.
+        ("page outcomes", get(f"{reverse('analytics:outcomes')}?days=120&model=time_decay")),
+        ("api outcomes", get(reverse("api:outcomes") + "?days=120&model=position_based")),
     ]  # fmt: skip
     return rows
 
