@@ -254,6 +254,9 @@ def endpoints() -> list[tuple[str, Callable[[], Any]]]:
     assert link is not None
     job_id, tracking_id, application_id = link.job_id, link.tracking_id, link.application_id
     period = "days=30"
+    # The dashboard offers 7, 30, 90 days or a custom range; the API takes any day count.
+    last = dt.date.today()
+    outcome_range = f"days=custom&from={last - dt.timedelta(days=119)}&to={last}"
 
     def get(url: str) -> Callable[[], Any]:
         def call() -> Any:
@@ -281,7 +284,7 @@ def endpoints() -> list[tuple[str, Callable[[], Any]]]:
         ("api job summary", get(reverse("api:job-summary", args=[str(job_id)]))),
         ("api performance report", get(reverse("api:report") + "?days=30")),
         # 120 days: the applications were sent 91 days ago, before every click.
-        ("page outcomes", get(f"{reverse('analytics:outcomes')}?days=120&model=time_decay")),
+        ("page outcomes", get(f"{reverse('analytics:outcomes')}?{outcome_range}&model=time_decay")),
         ("api outcomes", get(reverse("api:outcomes") + "?days=120&model=position_based")),
     ]  # fmt: skip
     return rows
