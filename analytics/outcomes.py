@@ -144,7 +144,9 @@ def application_outcomes(
         ("link_function", "tracking__link_function"),
         ("click_source", "click_source"),
     ):
-        for app_id, value in person_clicks.values_list(app, column).distinct():
+        # No ordering: the model's default (clicked_at) would join the DISTINCT and return
+        # every click.
+        for app_id, value in person_clicks.order_by().values_list(app, column).distinct():
             if value:
                 outcomes[app_id].opened[dimension].add(value)
     _read_touches(person_clicks, outcomes, lookback)
