@@ -139,8 +139,11 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "tracking",
     "analytics",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -358,6 +361,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 # URL prefixes that get the policy. The redirect and the API answer without HTML to protect.
 CONTENT_SECURITY_POLICY_PATHS = ("/dashboard/", "/admin/")
+
+# --- Events and notifications ---------------------------------------------------------------
+# A person click after this many days without one on the application: "application.reopened".
+APPLICATION_REOPENED_AFTER_DAYS = env_int("APPLICATION_REOPENED_AFTER_DAYS", 14, minimum=1)
+# More person clicks than this on one link (or one job) within a clock hour: "clicks.spike".
+# 0 turns the event off.
+CLICK_SPIKE_PER_HOUR = env_int("CLICK_SPIKE_PER_HOUR", 20, minimum=0)
+# How often the worker (manage.py db_worker) looks for due events and deliveries.
+NOTIFICATIONS_POLL_SECONDS = env_int("NOTIFICATIONS_POLL_SECONDS", 5, minimum=1)
+# Webhook endpoints on private, loopback or link-local addresses are refused (at creation and at
+# every send, after DNS resolution) unless this is set, for a self-hoster's own network.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+# An endpoint whose deliveries failed this many times in a row is disabled.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+# Background work (deliveries) runs as django-tasks on the database backend: the worker is
+# ``manage.py db_worker``; a request or the click writer only ever writes rows.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
