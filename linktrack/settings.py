@@ -139,11 +139,12 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_tasks_db: its ``db_worker`` command starts the notification pass first.
+    "notifications",
     "django_tasks",
     "django_tasks_db",
     "tracking",
     "analytics",
-    "notifications",
 ]
 
 MIDDLEWARE = [
