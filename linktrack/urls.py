@@ -14,9 +14,15 @@ from django.views.generic import RedirectView
 from analytics.api import urls as analytics_api
 from analytics.views import favicon
 from linktrack.login_throttle import admin_login
+from notifications import api as notifications_api
 from tracking.api import urls as tracking_api
 
-api_patterns = [*tracking_api.urlpatterns, *analytics_api.urlpatterns, tracking_api.not_found]
+api_patterns = [
+    *tracking_api.urlpatterns,
+    *analytics_api.urlpatterns,
+    *notifications_api.urlpatterns,
+    tracking_api.not_found,
+]
 
 urlpatterns = [
     # The dashboard is the home page (it sends anonymous visitors to the login).

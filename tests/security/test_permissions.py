@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from notifications.models import Webhook
 from tests.api_helpers import key_client, make_key
 from tests.clickdata import make_click, make_link
 from tracking.admin import API_SCOPES
@@ -144,6 +145,8 @@ class Endpoint:
 READ_LINKS, WRITE_LINKS = ("links:read",), ("links:write",)
 CLICK_ROWS = ("links:read", "clicks:read")
 V, A, C, D = "tracking.view_", "tracking.add_", "tracking.change_", "tracking.delete_"
+WEBHOOKS = ("webhooks:write",)
+NV, NA, NC, ND = (f"notifications.{action}_" for action in ("view", "add", "change", "delete"))
 NEW_LINK = {"original_url": "https://example.org/cv", "link_function": "Resume", "link_type": "x"}
 DASHBOARD_QUERY = "?days=30"
 
@@ -202,6 +205,17 @@ ENDPOINTS = [
              WRITE_LINKS, (C + "jobapplication",), {"status": "submitted"}),
     Endpoint("api:application-detail", "DELETE", "/api/v1/applications/{application}", 204,
              WRITE_LINKS, (D + "jobapplication",)),
+    # Webhook endpoints (the notifications app): one scope reads and writes them; sessions need
+    # the admin's notifications permissions, which the tracking-only principals lack.
+    Endpoint("api:webhook-list", "GET", "/api/v1/webhooks", 200, WEBHOOKS, (NV + "webhook",)),
+    Endpoint("api:webhook-list", "POST", "/api/v1/webhooks", 201, WEBHOOKS, (NA + "webhook",),
+             {"url": "https://hooks.example.com/linktrack"}),
+    Endpoint("api:webhook-detail", "GET", "/api/v1/webhooks/{webhook}", 200, WEBHOOKS,
+             (NV + "webhook",)),
+    Endpoint("api:webhook-detail", "PATCH", "/api/v1/webhooks/{webhook}", 200, WEBHOOKS,
+             (NC + "webhook",), {"description": "CRM"}),
+    Endpoint("api:webhook-detail", "DELETE", "/api/v1/webhooks/{webhook}", 204, WEBHOOKS,
+             (ND + "webhook",)),
     # The schema describes the API to anyone; it holds no data.
     Endpoint("api:schema", "GET", "/api/schema/", 200, public=True),
     Endpoint("api:docs", "GET", "/api/docs/", 200, public=True),
@@ -270,7 +284,8 @@ def world() -> dict[str, str]:
     application = JobApplication.objects.create(job=job)
     link = make_link(tracking_id=LINK, job=job, application=application)
     make_click(link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT)
-    return {"job": str(job.id), "application": str(application.id)}
+    webhook = Webhook.objects.create(url="https://hooks.example.com/crm")
+    return {"job": str(job.id), "application": str(application.id), "webhook": str(webhook.id)}
 
 
 def call(client: Client, endpoint: Endpoint, world: dict[str, str]) -> Any:
