@@ -221,6 +221,10 @@ ENDPOINTS = [
     Endpoint("api:docs", "GET", "/api/docs/", 200, public=True),
     # Dashboard
     Endpoint("analytics:overview", "GET", "/dashboard/", 200, perms=(V + "trackedlink", V + "job")),
+    Endpoint("analytics:activity", "GET", "/dashboard/activity/", 200,
+             perms=(V + "trackedlink", V + "job")),
+    Endpoint("analytics:activity-feed", "GET", "/dashboard/activity.json", 200,
+             perms=(V + "trackedlink", V + "job")),
     Endpoint("analytics:job-detail", "GET", "/dashboard/jobs/{job}/", 200,
              perms=(V + "trackedlink", V + "job")),
     Endpoint("analytics:link-detail", "GET", f"/dashboard/links/{LINK}/", 200,
