@@ -10,7 +10,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -376,6 +376,27 @@ NOTIFICATIONS_POLL_SECONDS = env_int("NOTIFICATIONS_POLL_SECONDS", 5, minimum=1)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 # An endpoint whose deliveries failed this many times in a row is disabled.
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+# E-mail (alerts, digests): unset prints messages on the console (so `make run` shows them);
+# smtp://user:password@host:587 (STARTTLS with ?tls=true), smtps://…:465 (TLS).
+EMAIL_URL = env_url("EMAIL_URL", schemes=("smtp", "smtps"))
+_email = urlsplit(EMAIL_URL)
+if _email.scheme in {"smtp", "smtps"}:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    try:
+        EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_URL has an invalid port: {EMAIL_URL!r}") from None
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and "tls=true" in _email.query.lower()
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("ALERT_EMAIL_FROM", "linktrack <linktrack@localhost>")
+# Who receives alerts and digests; empty: the active superusers' addresses.
+ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
 # Background work (deliveries) runs as django-tasks on the database backend: the worker is
 # ``manage.py db_worker``; a request or the click writer only ever writes rows.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -30,6 +30,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("track/", include("tracking.urls")),
     path("api/", include((api_patterns, tracking_api.app_name))),
+    path("dashboard/alerts/", include("notifications.urls")),
     path("dashboard/", include("analytics.urls")),
     # Before the admin's own URLs: its sign-in, throttled per address and per username.
     path("admin/login/", admin_login),

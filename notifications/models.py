@@ -151,3 +151,65 @@ class EventReceipt(models.Model):
 
 EVENT_TYPES = [value for value, _label in EventType.choices]
 TEST_EVENT_TYPE = "webhook.test"
+
+
+def default_alert_kinds() -> dict[str, bool]:
+    # The one alert most job seekers want: someone at the company looked at the application.
+    return {kind: kind == EventType.APPLICATION_FIRST_PERSON_CLICK for kind in EVENT_TYPES}
+
+
+class AlertSettings(models.Model):
+    """Which e-mail alerts are sent (one row, edited on the dashboard's alerts page)."""
+
+    kinds = models.JSONField(default=default_alert_kinds)
+    daily_digest = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "alert_settings"
+        verbose_name_plural = "alert settings"
+
+    def __str__(self) -> str:
+        return "E-mail alerts"
+
+    @classmethod
+    def current(cls) -> AlertSettings:
+        found = cls.objects.order_by("pk").first()
+        return found if found is not None else cls.objects.create()
+
+    def wants(self, kind: str) -> bool:
+        return bool({**default_alert_kinds(), **(self.kinds or {})}.get(kind, False))
+
+
+class EmailAlert(models.Model):
+    """One e-mail alert about one event; written with the event's receipt, sent by the worker."""
+
+    event = models.OneToOneField(
+        Event, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "email_alerts"
+
+    def __str__(self) -> str:
+        return f"alert {self.event_id}: {self.status}"
+
+
+class DigestRun(models.Model):
+    """That the digest of one day was sent, so that running ``send_digest`` twice sends once."""
+
+    day = models.DateField(primary_key=True)
+    sent_at = models.DateTimeField()
+    applications = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "digest_runs"
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -2,7 +2,8 @@
 
 - :func:`dispatch_due_events`: every event whose burst window has closed is re-checked against
   the clicks as stored (:func:`tracking.clicks.events.still_true`), then gets one delivery per
-  subscribed endpoint, and a receipt, in one transaction.
+  subscribed endpoint, an e-mail alert when its kind is switched on, and a receipt, in one
+  transaction.
 - :func:`send_due_deliveries`: one attempt per due delivery, signed per the Standard Webhooks
   specification. A failed attempt is retried after :data:`RETRY_DELAYS`; when they are used up
   the delivery is failed, and ``WEBHOOK_DISABLE_AFTER_FAILURES`` failed deliveries in a row
@@ -28,9 +29,11 @@ from standardwebhooks import Webhook as Signer
 from notifications import http
 from notifications.models import (
     TEST_EVENT_TYPE,
+    AlertSettings,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    EmailAlert,
     EventOutcome,
     EventReceipt,
     Webhook,
@@ -79,6 +82,7 @@ def dispatch_due_events(*, now: dt.datetime | None = None) -> int:
     if not due:
         return 0
     webhooks = list(Webhook.objects.filter(is_active=True))
+    alerts = AlertSettings.current()
     for event in due:
         reason = still_true(event)
         with transaction.atomic():
@@ -92,6 +96,8 @@ def dispatch_due_events(*, now: dt.datetime | None = None) -> int:
             )
             if not created or reason:
                 continue
+            if alerts.wants(event.type):
+                EmailAlert.objects.get_or_create(event=event)
             body = message_body(event)
             for webhook in webhooks:
                 if webhook.wants(event):

@@ -35,7 +35,9 @@ def activity_row(click: LinkClick) -> dict[str, Any]:
         "clicked_at": iso(click.clicked_at),
         "tracking_id": link.tracking_id,
         "link_function": link.link_function,
-        "job": {"id": str(job.id), "title": job.title, "company": job.company_name} if job else None,
+        "job": {"id": str(job.id), "title": job.title, "company": job.company_name}
+        if job
+        else None,
         "application_id": str(link.application_id) if link.application_id else None,
         "source": click.click_source,
         "device": device or None,

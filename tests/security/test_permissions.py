@@ -121,7 +121,7 @@ class Endpoint:
 
     @property
     def dashboard(self) -> bool:
-        return self.route.startswith("analytics:")
+        return self.route.startswith(("analytics:", "notifications:"))
 
     def expected(self, principal: Principal) -> int:
         if self.public:
@@ -234,6 +234,9 @@ ENDPOINTS = [
              fields=("session_id",)),
     Endpoint("analytics:export-csv", "GET", "/dashboard/export.csv", 200,
              perms=(V + "trackedlink",), personal="csv", fields=("ip_address", "session_id")),
+    # E-mail alert settings: the admin's right to change them.
+    Endpoint("notifications:alert-settings", "GET", "/dashboard/alerts/", 200,
+             perms=("notifications.change_alertsettings",)),
     *(
         Endpoint(f"analytics:chart-{name}", "GET", f"/dashboard/charts/{name}.json", 200,
                  perms=(V + "trackedlink",))
@@ -252,7 +255,11 @@ def routes() -> Iterator[tuple[str, str]]:
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 yield from walk(pattern.url_patterns, pattern.namespace or namespace)
-            elif isinstance(pattern, URLPattern) and namespace in {"api", "analytics"}:
+            elif isinstance(pattern, URLPattern) and namespace in {
+                "api",
+                "analytics",
+                "notifications",
+            }:
                 yield f"{namespace}:{pattern.name}", pattern.callback
 
     for route, callback in walk(get_resolver().url_patterns, None):
