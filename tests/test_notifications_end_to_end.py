@@ -79,7 +79,7 @@ def test_person_clicks_are_delivered_within_ten_seconds_and_scanners_never(
     job = Job.objects.create(title="Data Analyst", company_name="Fabrikam")
     application = JobApplication.objects.create(job=job)
     url = reverse("tracking:redirect", args=[make_link(application_id=application.id)])
-    browser = {"HTTP_USER_AGENT": CHROME, "HTTP_ACCEPT_LANGUAGE": "en"}
+    browser: dict[str, Any] = {"HTTP_USER_AGENT": CHROME, "HTTP_ACCEPT_LANGUAGE": "en"}
 
     assert Client().head(url, REMOTE_ADDR="203.0.113.50").status_code == 302
     assert Client().get(url, REMOTE_ADDR="198.51.100.9", **browser).status_code == 302
