@@ -9,18 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.queries.common import iso
-from tracking.clicks.events import OWNER_SOURCES, person_clicks
+from tracking.clicks.events import OWNER_SOURCES, country_of, person_clicks
 from tracking.models import Classification, LinkClick
 
 LABELS = dict(Classification.choices)
-
-
-def _country(metadata: Any) -> str | None:
-    if not isinstance(metadata, dict):
-        return None
-    geo = metadata.get("geo")
-    country = geo.get("country") if isinstance(geo, dict) else metadata.get("country")
-    return str(country) if country else None
 
 
 def activity_row(click: LinkClick) -> dict[str, Any]:
@@ -41,7 +33,7 @@ def activity_row(click: LinkClick) -> dict[str, Any]:
         "application_id": str(link.application_id) if link.application_id else None,
         "source": click.click_source,
         "device": device or None,
-        "country": _country(click.metadata),
+        "country": country_of(click.metadata),
         "person": person,
         "classification": LABELS.get(click.classification or "", "Not classified yet")
         if click.click_source not in OWNER_SOURCES

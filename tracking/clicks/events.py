@@ -66,8 +66,10 @@ def _earlier_person_clicks(clicks: QuerySet[LinkClick], click: LinkClick) -> Que
     return person_clicks(clicks).filter(clicked_at__lt=click.clicked_at)
 
 
-def _country(click: LinkClick) -> str | None:
-    metadata = click.metadata if isinstance(click.metadata, dict) else {}
+def country_of(metadata: Any) -> str | None:
+    """The visitor's country from a click's ``metadata`` when the geo lookup found one."""
+    if not isinstance(metadata, dict):
+        return None
     geo = metadata.get("geo")
     country = geo.get("country") if isinstance(geo, dict) else metadata.get("country")
     return str(country) if country else None
@@ -90,7 +92,7 @@ def click_payload(click: LinkClick, link: TrackedLink) -> dict[str, Any]:
         ),
         "source": click.click_source,
         "device": {"type": click.device_type, "browser": click.browser, "os": click.os},
-        "country": _country(click),
+        "country": country_of(click.metadata),
         "classification": click.classification,
         "reasons": list(click.classification_reasons or []),
         "judged_person_because": list(PERSON_CHECKS),
