@@ -40,16 +40,19 @@ run: $(VENV)/.runtime-installed $(SECRET_KEY_FILE)
 	$(BIN)/python manage.py load_demo; \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
 	echo "linktrack on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"; \
+	echo "starting the background worker (webhooks)"; \
+	$(BIN)/python manage.py db_worker & children=$$!; \
 	if [ -n "$${REDIS_URL:-}" ] && [ "$${CLICK_MODE:-buffered}" = buffered ]; then \
 		echo "buffered clicks: starting the click writer"; \
-		$(BIN)/python manage.py run_click_writer & writer=$$!; \
-		trap 'kill -TERM $$writer 2>/dev/null; wait $$writer 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
-			--bind $(HOST):$(PORT) --workers $(WORKERS); \
-	else \
-		exec $(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
-			--bind $(HOST):$(PORT) --workers $(WORKERS); \
-	fi
+		$(BIN)/python manage.py run_click_writer & children="$$children $$!"; \
+	fi; \
+	trap 'kill -TERM $$children 2>/dev/null' INT TERM; \
+	status=0; \
+	$(BIN)/gunicorn -c python:linktrack.gunicorn_conf linktrack.wsgi \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) || status=$$?; \
+	kill -TERM $$children 2>/dev/null || true; \
+	wait $$children 2>/dev/null || true; \
+	exit $$status
 
 test: $(VENV)/.dev-installed
 	mkdir -p var

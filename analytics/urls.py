@@ -10,6 +10,8 @@ app_name = "analytics"
 
 urlpatterns: list[URLPattern] = [
     path("", views.overview, name="overview"),
+    path("activity/", views.activity, name="activity"),
+    path("activity.json", views.activity_feed, name="activity-feed"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
     path("links/<str:tracking_id>/", views.link_detail, name="link-detail"),
     path(

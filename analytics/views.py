@@ -40,6 +40,9 @@ from tracking.stages import stages_reached
 
 T = TypeVar("T")
 JOB_LIST_LIMIT = 50
+OVERVIEW_LATEST = 5
+ACTIVITY_PAGE_SIZE = 50
+ACTIVITY_MAX_PAGE = 200  # deeper than this, the click list in the admin is the better tool
 View = Callable[..., HttpResponseBase]
 
 CLASSIFICATION_LABELS = {
@@ -137,6 +140,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 f, "countries", lambda: queries.clicks_by_country(f.about(EVERYTHING))
             ),
             "geo_demo": geo.configured_paths()[2],
+            # Not cached: the newest person clicks are the point of the card.
+            "latest_person_clicks": queries.latest_clicks(limit=OVERVIEW_LATEST)[0],
             "jobs": Job.objects.annotate(
                 link_count=Count("links", distinct=True),
                 application_count=Count("applications", distinct=True),
@@ -144,6 +149,45 @@ def overview(request: HttpRequest) -> HttpResponse:
         }
 
     return _page(request, "analytics/overview.html", build)
+
+
+def _activity_request(request: HttpRequest) -> tuple[bool, int]:
+    """``(include_automated, page)`` from ``?automated=1&page=N`` (bad values: the defaults)."""
+    include_automated = request.GET.get("automated") in {"1", "true", "on"}
+    try:
+        page = min(max(int(request.GET.get("page", "1")), 1), ACTIVITY_MAX_PAGE)
+    except ValueError:
+        page = 1
+    return include_automated, page
+
+
+def _activity(include_automated: bool, page: int) -> dict[str, Any]:
+    rows, has_next = queries.latest_clicks(
+        include_automated=include_automated,
+        offset=(page - 1) * ACTIVITY_PAGE_SIZE,
+        limit=ACTIVITY_PAGE_SIZE,
+    )
+    return {
+        "rows": rows,
+        "page": page,
+        "has_next": has_next and page < ACTIVITY_MAX_PAGE,
+        "has_previous": page > 1,
+        "automated": include_automated,
+    }
+
+
+@staff_required(VIEW_JOBS)
+def activity(request: HttpRequest) -> HttpResponse:
+    """The latest person clicks (and, toggled, the automated ones), refreshed by
+    ``static/js/activity.js`` from :func:`activity_feed` every 15 seconds."""
+    include_automated, page = _activity_request(request)
+    return render(request, "analytics/activity.html", _activity(include_automated, page))
+
+
+@staff_required(VIEW_JOBS, json=True)
+def activity_feed(request: HttpRequest) -> JsonResponse:
+    include_automated, page = _activity_request(request)
+    return JsonResponse(_activity(include_automated, page))
 
 
 @staff_required(VIEW_JOBS)

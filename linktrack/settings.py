@@ -10,7 +10,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -139,6 +139,10 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_tasks_db: its ``db_worker`` command starts the notification pass first.
+    "notifications",
+    "django_tasks",
+    "django_tasks_db",
     "tracking",
     "analytics",
 ]
@@ -402,6 +406,44 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 # URL prefixes that get the policy. The redirect and the API answer without HTML to protect.
 CONTENT_SECURITY_POLICY_PATHS = ("/dashboard/", "/admin/")
+
+# --- Events and notifications ---------------------------------------------------------------
+# A person click after this many days without one on the application: "application.reopened".
+APPLICATION_REOPENED_AFTER_DAYS = env_int("APPLICATION_REOPENED_AFTER_DAYS", 14, minimum=1)
+# More person clicks than this on one link (or one job) within a clock hour: "clicks.spike".
+# 0 turns the event off.
+CLICK_SPIKE_PER_HOUR = env_int("CLICK_SPIKE_PER_HOUR", 20, minimum=0)
+# How often the worker (manage.py db_worker) looks for due events and deliveries.
+NOTIFICATIONS_POLL_SECONDS = env_int("NOTIFICATIONS_POLL_SECONDS", 5, minimum=1)
+# Webhook endpoints on private, loopback or link-local addresses are refused (at creation and at
+# every send, after DNS resolution) unless this is set, for a self-hoster's own network.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+# An endpoint whose deliveries failed this many times in a row is disabled.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+# E-mail (alerts, digests): unset prints messages on the console (so `make run` shows them);
+# smtp://user:password@host:587 (STARTTLS with ?tls=true), smtps://…:465 (TLS).
+EMAIL_URL = env_url("EMAIL_URL", schemes=("smtp", "smtps"))
+_email = urlsplit(EMAIL_URL)
+if _email.scheme in {"smtp", "smtps"}:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    try:
+        EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_URL has an invalid port: {EMAIL_URL!r}") from None
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and "tls=true" in _email.query.lower()
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("ALERT_EMAIL_FROM", "linktrack <linktrack@localhost>")
+# Who receives alerts and digests; empty: the active superusers' addresses.
+ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
+# Background work (deliveries) runs as django-tasks on the database backend: the worker is
+# ``manage.py db_worker``; a request or the click writer only ever writes rows.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,9 +14,15 @@ from django.views.generic import RedirectView
 from analytics.api import urls as analytics_api
 from analytics.views import favicon
 from linktrack.login_throttle import admin_login
+from notifications import api as notifications_api
 from tracking.api import urls as tracking_api
 
-api_patterns = [*tracking_api.urlpatterns, *analytics_api.urlpatterns, tracking_api.not_found]
+api_patterns = [
+    *tracking_api.urlpatterns,
+    *analytics_api.urlpatterns,
+    *notifications_api.urlpatterns,
+    tracking_api.not_found,
+]
 
 urlpatterns = [
     # The dashboard is the home page (it sends anonymous visitors to the login).
@@ -24,6 +30,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("track/", include("tracking.urls")),
     path("api/", include((api_patterns, tracking_api.app_name))),
+    path("dashboard/alerts/", include("notifications.urls")),
     path("dashboard/", include("analytics.urls")),
     # Before the admin's own URLs: its sign-in, throttled per address and per username.
     path("admin/login/", admin_login),

@@ -104,6 +104,18 @@ def make_link(
     return TrackedLink.objects.get(pk=tracking_id)
 
 
+def make_sent_link(**overrides: Any) -> str:
+    """The tracking id of a résumé link sent an hour ago (the "clicked right after creation"
+    scanner rule kept out of the way), for tests that drive the redirect with its id."""
+    fields = {
+        "original_url": "https://example.org/cv.pdf",
+        "link_function": "resume",
+        "link_type": "pdf",
+        **overrides,
+    }
+    return make_link(sent_ago=HOUR, **fields).tracking_id
+
+
 # --- Clicks ---------------------------------------------------------------------------------
 
 # Columns the click pipeline fills after building a click (classification, enrichment); a test

@@ -328,3 +328,51 @@ class APIKey(AbstractAPIKey):
         db_table = "api_keys"
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class EventType(models.TextChoices):
+    CLICK_PERSON = "click.person", "A person clicked a link"
+    LINK_FIRST_PERSON_CLICK = "link.first_person_click", "A link's first person click"
+    APPLICATION_FIRST_PERSON_CLICK = (
+        "application.first_person_click",
+        "An application's first person click",
+    )
+    APPLICATION_REOPENED = "application.reopened", "A person came back to an application"
+    CLICKS_SPIKE = "clicks.spike", "More person clicks in an hour than usual"
+
+
+class Event(models.Model):
+    """A fact worth telling the job seeker (the outbox, table ``events``).
+
+    Written by the click pipeline in the transaction that stores the click (see
+    :mod:`tracking.clicks.events`); read by the notifications app, which delivers it once
+    ``due_at`` has passed. ``dedupe_key`` is unique, so a batch written twice (a writer that
+    crashed before acknowledging) produces each fact once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    occurred_at = models.DateTimeField()
+    # Not before the burst rule's window has closed: until then the click may still turn out to
+    # be an e-mail scanner.
+    due_at = models.DateTimeField()
+    click_id = models.UUIDField(null=True, blank=True)
+    tracking_id = models.CharField(max_length=100, null=True, blank=True)
+    job_id = models.UUIDField(null=True, blank=True)
+    application_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "events"
+        ordering = ["due_at"]
+        indexes = [
+            # The delivery pass: events that have become due, oldest first.
+            models.Index(fields=["due_at"], name="idx_events_due_at"),
+            # The catch-up pass: which recent person clicks already have their events.
+            models.Index(fields=["click_id"], name="idx_events_click_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

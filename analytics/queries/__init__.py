@@ -15,6 +15,7 @@ By subject: :mod:`.reports` (the seed's link, job and performance reports), :mod
 
 from __future__ import annotations
 
+from analytics.queries.activity import latest_clicks
 from analytics.queries.applications import (
     application_journey,
     application_summaries,
@@ -57,6 +58,7 @@ __all__ = [
     "export_rows",
     "first_human_clicks",
     "job_link_summary",
+    "latest_clicks",
     "link_analytics",
     "links_overview",
     "overview_totals",

@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from notifications.models import Webhook
 from tests.factories import (
     key_client,
     make_application,
@@ -125,7 +126,7 @@ class Endpoint:
 
     @property
     def dashboard(self) -> bool:
-        return self.route.startswith("analytics:")
+        return self.route.startswith(("analytics:", "notifications:"))
 
     def expected(self, principal: Principal) -> int:
         if self.public:
@@ -149,6 +150,8 @@ class Endpoint:
 READ_LINKS, WRITE_LINKS = ("links:read",), ("links:write",)
 CLICK_ROWS = ("links:read", "clicks:read")
 V, A, C, D = "tracking.view_", "tracking.add_", "tracking.change_", "tracking.delete_"
+WEBHOOKS = ("webhooks:write",)
+NV, NA, NC, ND = (f"notifications.{action}_" for action in ("view", "add", "change", "delete"))
 NEW_LINK = {"original_url": "https://example.org/cv", "link_function": "Resume", "link_type": "x"}
 DASHBOARD_QUERY = "?days=30"
 
@@ -215,11 +218,26 @@ ENDPOINTS = [
     Endpoint("api:application-status-history", "POST",
              "/api/v1/applications/{application}/status-history", 201, WRITE_LINKS,
              (C + "jobapplication",), {"status": "submitted", "note": "Sent by e-mail"}),
+    # Webhook endpoints (the notifications app): one scope reads and writes them; sessions need
+    # the admin's notifications permissions, which the tracking-only principals lack.
+    Endpoint("api:webhook-list", "GET", "/api/v1/webhooks", 200, WEBHOOKS, (NV + "webhook",)),
+    Endpoint("api:webhook-list", "POST", "/api/v1/webhooks", 201, WEBHOOKS, (NA + "webhook",),
+             {"url": "https://hooks.example.com/linktrack"}),
+    Endpoint("api:webhook-detail", "GET", "/api/v1/webhooks/{webhook}", 200, WEBHOOKS,
+             (NV + "webhook",)),
+    Endpoint("api:webhook-detail", "PATCH", "/api/v1/webhooks/{webhook}", 200, WEBHOOKS,
+             (NC + "webhook",), {"description": "CRM"}),
+    Endpoint("api:webhook-detail", "DELETE", "/api/v1/webhooks/{webhook}", 204, WEBHOOKS,
+             (ND + "webhook",)),
     # The schema describes the API to anyone; it holds no data.
     Endpoint("api:schema", "GET", "/api/schema/", 200, public=True),
     Endpoint("api:docs", "GET", "/api/docs/", 200, public=True),
     # Dashboard
     Endpoint("analytics:overview", "GET", "/dashboard/", 200, perms=(V + "trackedlink", V + "job")),
+    Endpoint("analytics:activity", "GET", "/dashboard/activity/", 200,
+             perms=(V + "trackedlink", V + "job")),
+    Endpoint("analytics:activity-feed", "GET", "/dashboard/activity.json", 200,
+             perms=(V + "trackedlink", V + "job")),
     Endpoint("analytics:job-detail", "GET", "/dashboard/jobs/{job}/", 200,
              perms=(V + "trackedlink", V + "job")),
     Endpoint("analytics:link-detail", "GET", f"/dashboard/links/{LINK}/", 200,
@@ -237,6 +255,9 @@ ENDPOINTS = [
              perms=(V + "jobapplication", C + "jobapplication")),
     Endpoint("analytics:export-csv", "GET", "/dashboard/export.csv", 200,
              perms=(V + "trackedlink",), personal="csv", fields=("ip_address", "session_id")),
+    # E-mail alert settings: the admin's right to change them.
+    Endpoint("notifications:alert-settings", "GET", "/dashboard/alerts/", 200,
+             perms=("notifications.change_alertsettings",)),
     *(
         Endpoint(f"analytics:chart-{name}", "GET", f"/dashboard/charts/{name}.json", 200,
                  perms=(V + "trackedlink",))
@@ -256,7 +277,11 @@ def routes() -> Iterator[tuple[str, str]]:
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 yield from walk(pattern.url_patterns, pattern.namespace or namespace)
-            elif isinstance(pattern, URLPattern) and namespace in {"api", "analytics"}:
+            elif isinstance(pattern, URLPattern) and namespace in {
+                "api",
+                "analytics",
+                "notifications",
+            }:
                 yield f"{namespace}:{pattern.name}", pattern.callback
 
     for route, callback in walk(get_resolver().url_patterns, None):
@@ -292,7 +317,8 @@ def world() -> dict[str, str]:
     application = make_application(job)
     link = make_link(tracking_id=LINK, job=job, application=application)
     make_visitor_click(link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT)
-    return {"job": str(job.id), "application": str(application.id)}
+    webhook = Webhook.objects.create(url="https://hooks.example.com/crm")
+    return {"job": str(job.id), "application": str(application.id), "webhook": str(webhook.id)}
 
 
 def call(client: Client, endpoint: Endpoint, world: dict[str, str]) -> Any:

@@ -24,6 +24,7 @@ from tracking.api.auth import (
     SCOPE_CLICKS_WRITE,
     SCOPE_LINKS_READ,
     SCOPE_LINKS_WRITE,
+    SCOPE_WEBHOOKS_WRITE,
     SCOPES,
 )
 from tracking.models import (
@@ -39,6 +40,7 @@ _SCOPE_HELP = {
     ),
     SCOPE_CLICKS_WRITE: "record clicks from an external redirect domain",
     SCOPE_ANALYTICS_READ: "read analytics",
+    SCOPE_WEBHOOKS_WRITE: "create, read and change webhook endpoints",
 }
 API_SCOPES = [(scope, f"{scope}: {_SCOPE_HELP.get(scope, scope)}") for scope in SCOPES]
 

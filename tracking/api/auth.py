@@ -25,12 +25,16 @@ SCOPE_LINKS_WRITE = "links:write"
 SCOPE_CLICKS_READ = "clicks:read"
 SCOPE_CLICKS_WRITE = "clicks:write"
 SCOPE_ANALYTICS_READ = "analytics:read"
+# Webhook endpoints (served by the notifications app): reading them too, since they name where
+# click events go.
+SCOPE_WEBHOOKS_WRITE = "webhooks:write"
 SCOPES: tuple[str, ...] = (
     SCOPE_LINKS_READ,
     SCOPE_LINKS_WRITE,
     SCOPE_CLICKS_READ,
     SCOPE_CLICKS_WRITE,
     SCOPE_ANALYTICS_READ,
+    SCOPE_WEBHOOKS_WRITE,
 )
 
 KEYWORD = "Api-Key"

@@ -6,7 +6,8 @@ each click (:func:`tracking.clicks.stream.decode_click`, which validates through
 :func:`tracking.services.build_click`), then :func:`write_clicks`: drop clicks of deleted links,
 apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert idempotently
 (:func:`tracking.services.insert_clicks`) and run the follow-ups (the burst rule,
-:func:`tracking.clicks.burst.apply_to_batch`) in one transaction, and only then acknowledge the
+:func:`tracking.clicks.burst.apply_to_batch`) and write the events of person clicks
+(:func:`tracking.clicks.events.record_events`) in one transaction, and only then acknowledge the
 entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
 writer stores them again without duplicates (``ON CONFLICT DO NOTHING`` on ``click_id``), so every
 click is stored exactly once.
@@ -29,7 +30,7 @@ from django.db import Error as DatabaseError
 from linktrack.rates import parse_rate
 from tracking import geo, services
 from tracking.classify import ClickSignals, classify_into
-from tracking.clicks import burst, ratelimit, spool
+from tracking.clicks import burst, events, ratelimit, spool
 from tracking.clicks.stream import (
     Entry,
     MalformedEntry,
@@ -127,6 +128,8 @@ def write_clicks(
     with transaction.atomic():
         services.insert_clicks([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
+        # In the same transaction, after the burst rule: the outbox rows of the person clicks.
+        events.record_events(click.click_id for click, _signals, _key in kept)
     return len(kept)
 
 

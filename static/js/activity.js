@@ -1,0 +1,142 @@
+/* Activity feed: refresh the table from the JSON endpoint every 15 s, without reloading the
+   page; the checkbox toggles automated clicks. Rows are built with DOM nodes (no HTML strings). */
+(function () {
+  "use strict";
+  var REFRESH_MS = 15000;
+  var table = document.querySelector("[data-activity]");
+  if (!table) {
+    return;
+  }
+  var body = table.querySelector("[data-activity-rows]");
+  var status = document.querySelector("[data-activity-status]");
+  var toggle = document.querySelector("[data-activity-toggle]");
+  var NIL = "00000000-0000-0000-0000-000000000000";
+
+  function urlFor(template, placeholder, value) {
+    return template.replace(placeholder, encodeURIComponent(value));
+  }
+
+  function cell(row, content) {
+    var td = document.createElement("td");
+    if (content === null || content === undefined || content === "") {
+      td.textContent = "—";
+    } else if (typeof content === "string") {
+      td.textContent = content;
+    } else {
+      td.appendChild(content);
+    }
+    row.appendChild(td);
+    return td;
+  }
+
+  function link(href, text) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+
+  function muted(text) {
+    var span = document.createElement("span");
+    span.className = "muted";
+    span.textContent = text;
+    return span;
+  }
+
+  function localTime(iso) {
+    var time = document.createElement("time");
+    time.dateTime = iso;
+    var when = new Date(iso);
+    time.textContent = isNaN(when) ? iso : when.toLocaleString();
+    return time;
+  }
+
+  function buildRow(item) {
+    var tr = document.createElement("tr");
+    if (!item.person) {
+      tr.className = "automated";
+    }
+    cell(tr, item.clicked_at ? localTime(item.clicked_at) : null);
+    if (item.job) {
+      var job = document.createDocumentFragment();
+      job.appendChild(link(urlFor(table.dataset.jobUrl, NIL, item.job.id), item.job.title));
+      if (item.job.company) {
+        job.appendChild(document.createTextNode(" "));
+        job.appendChild(muted("at " + item.job.company));
+      }
+      cell(tr, job);
+    } else {
+      cell(tr, null);
+    }
+    cell(tr, item.application_id
+      ? link(urlFor(table.dataset.applicationUrl, NIL, item.application_id), "Application")
+      : null);
+    cell(tr, link(urlFor(table.dataset.linkUrl, "TRACKING_ID", item.tracking_id), item.link_function));
+    cell(tr, item.source);
+    cell(tr, item.device);
+    cell(tr, item.country);
+    var who = cell(tr, item.classification);
+    if (item.reasons && item.reasons.length) {
+      who.appendChild(document.createTextNode(" "));
+      who.appendChild(muted("(" + item.reasons.join(", ") + ")"));
+    }
+    return tr;
+  }
+
+  function render(data) {
+    var rows = document.createDocumentFragment();
+    data.rows.forEach(function (item) {
+      rows.appendChild(buildRow(item));
+    });
+    if (!data.rows.length) {
+      var empty = document.createElement("tr");
+      var td = cell(empty, data.automated ? "No clicks yet." : "No person has clicked a link yet.");
+      td.colSpan = 8;
+      td.className = "muted";
+      rows.appendChild(empty);
+    }
+    body.replaceChildren(rows);
+    status.textContent = "Updated " + new Date().toLocaleTimeString() + "; refreshing every 15 seconds.";
+  }
+
+  function refresh() {
+    var params = new URLSearchParams({ page: table.dataset.page });
+    if (table.dataset.automated === "1") {
+      params.set("automated", "1");
+    }
+    fetch(table.dataset.url + "?" + params.toString(), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(render)
+      .catch(function (error) {
+        status.textContent = "Could not refresh (" + error.message + "); trying again in 15 seconds.";
+      });
+  }
+
+  body.querySelectorAll("time[data-local-time]").forEach(function (node) {
+    node.replaceWith(localTime(node.getAttribute("datetime")));
+  });
+  if (toggle) {
+    toggle.addEventListener("change", function () {
+      table.dataset.automated = toggle.checked ? "1" : "0";
+      table.dataset.page = "1";
+      var url = new URL(window.location.href);
+      url.searchParams.delete("page");
+      if (toggle.checked) {
+        url.searchParams.set("automated", "1");
+      } else {
+        url.searchParams.delete("automated");
+      }
+      window.history.replaceState(null, "", url);
+      refresh();
+    });
+  }
+  window.setInterval(refresh, REFRESH_MS);
+})();

@@ -1,0 +1,239 @@
+"""Events: the facts about person clicks that the job seeker is told about (the outbox).
+
+A person click produces ``click.person`` and, when it applies, ``link.first_person_click``,
+``application.first_person_click``, ``application.reopened`` (a person came back after
+``APPLICATION_REOPENED_AFTER_DAYS`` of silence) and ``clicks.spike`` (more than
+``CLICK_SPIKE_PER_HOUR`` person clicks on a link or a job within one clock hour). Bots, scanners,
+previews and the owner's own clicks (source ``dashboard`` or ``test``) produce nothing.
+
+When they are written (:func:`record_events`):
+
+- buffered mode: by the click writer, in the transaction that inserts the batch, after the burst
+  rule has run on it (:func:`tracking.clicks.writer.write_clicks`);
+- direct mode: the redirect makes exactly one INSERT and nothing after the response for a lone
+  click, so its events are written by a catch-up pass (:func:`record_missed_events`, run by the
+  notifications worker every few seconds) over recent person clicks that have none yet.
+
+Why events wait: the burst rule can still turn a click into ``scanner`` for
+:data:`~tracking.clicks.burst.BURST_WINDOW` after it was made (a later click of the same scan may
+arrive in the next batch). Every event is therefore *due* only once that window, plus a margin,
+has passed, and :func:`still_true` re-checks it against the clicks as stored before it is
+delivered. Each event's ``dedupe_key`` is unique, so running either path twice over the same
+clicks writes nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from tracking.clicks.burst import BURST_WINDOW
+from tracking.models import Classification, Event, EventType, LinkClick, TrackedLink
+
+# Writers and the database clock may differ a little; the margin keeps the due time safely after
+# the last moment the burst rule could still change the click.
+DUE_MARGIN = dt.timedelta(seconds=1)
+# How far back the catch-up pass looks for person clicks without events. A click stored later
+# than this (a spool replayed after a long outage) is old news and is not announced.
+CATCH_UP_WINDOW = dt.timedelta(hours=6)
+OWNER_SOURCES = frozenset({"dashboard", "test"})
+# What a click judged a person has passed (the classifier records only the signals that fired).
+PERSON_CHECKS = (
+    "a browser user agent that is not a crawler or link preview",
+    "sent Accept-Language",
+    "not from a known e-mail security network",
+    "not within seconds of the link's creation",
+    "not part of a burst of clicks on several links of the application",
+)
+
+
+def person_clicks(clicks: QuerySet[LinkClick]) -> QuerySet[LinkClick]:
+    """The clicks that are people other than the owner."""
+    return clicks.filter(classification=Classification.HUMAN).exclude(
+        click_source__in=OWNER_SOURCES
+    )
+
+
+def _earlier_person_clicks(clicks: QuerySet[LinkClick], click: LinkClick) -> QuerySet[LinkClick]:
+    assert click.clicked_at is not None
+    return person_clicks(clicks).filter(clicked_at__lt=click.clicked_at)
+
+
+def country_of(click: LinkClick) -> str | None:
+    """The visitor's country (ISO 3166-1 alpha-2) when the geo lookup found one."""
+    return click.country_code or None
+
+
+def click_payload(click: LinkClick, link: TrackedLink) -> dict[str, Any]:
+    """What an event says about its click: JSON-ready, no IP address or user agent."""
+    job = link.job
+    application = link.application
+    return {
+        "click_id": str(click.click_id),
+        "clicked_at": click.clicked_at.isoformat() if click.clicked_at else None,
+        "tracking_id": link.tracking_id,
+        "link_function": link.link_function,
+        "job": {"id": str(job.id), "title": job.title, "company": job.company_name}
+        if job
+        else None,
+        "application": (
+            {"id": str(application.id), "status": application.status} if application else None
+        ),
+        "source": click.click_source,
+        "device": {"type": click.device_type, "browser": click.browser, "os": click.os},
+        "country": country_of(click),
+        "classification": click.classification,
+        "reasons": list(click.classification_reasons or []),
+        "judged_person_because": list(PERSON_CHECKS),
+    }
+
+
+def _hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _event(
+    kind: str, key: str, click: LinkClick, link: TrackedLink, payload: dict[str, Any]
+) -> Event:
+    assert click.clicked_at is not None
+    return Event(
+        type=kind,
+        dedupe_key=f"{kind}:{key}",
+        occurred_at=click.clicked_at,
+        due_at=click.clicked_at + BURST_WINDOW + DUE_MARGIN,
+        click_id=click.click_id,
+        tracking_id=link.tracking_id,
+        job_id=link.job_id,
+        application_id=link.application_id,
+        payload=payload,
+    )
+
+
+def _events_for(click: LinkClick, link: TrackedLink) -> list[Event]:
+    assert click.clicked_at is not None
+    base = click_payload(click, link)
+    events = [_event(EventType.CLICK_PERSON, str(click.click_id), click, link, base)]
+    on_link = LinkClick.objects.filter(tracking_id=link.tracking_id)
+    if not _earlier_person_clicks(on_link, click).exists():
+        events.append(
+            _event(EventType.LINK_FIRST_PERSON_CLICK, str(click.click_id), click, link, base)
+        )
+    if link.application_id is not None:
+        on_application = LinkClick.objects.filter(tracking__application_id=link.application_id)
+        last = _earlier_person_clicks(on_application, click).aggregate(last=Max("clicked_at"))
+        previous: dt.datetime | None = last["last"]
+        key = str(click.click_id)
+        if previous is None:
+            events.append(_event(EventType.APPLICATION_FIRST_PERSON_CLICK, key, click, link, base))
+        elif click.clicked_at - previous >= dt.timedelta(
+            days=settings.APPLICATION_REOPENED_AFTER_DAYS
+        ):
+            payload = {**base, "previous_person_click_at": previous.isoformat()}
+            events.append(_event(EventType.APPLICATION_REOPENED, key, click, link, payload))
+    events.extend(_spikes(click, link, base))
+    return events
+
+
+def _spikes(click: LinkClick, link: TrackedLink, base: dict[str, Any]) -> list[Event]:
+    """One ``clicks.spike`` per link (and per job) and clock hour, once over the threshold."""
+    assert click.clicked_at is not None
+    threshold = settings.CLICK_SPIKE_PER_HOUR
+    if threshold <= 0:
+        return []
+    hour = _hour(click.clicked_at)
+    in_hour = person_clicks(LinkClick.objects.all()).filter(
+        clicked_at__gte=hour, clicked_at__lt=hour + dt.timedelta(hours=1)
+    )
+    scopes = [("link", link.tracking_id, in_hour.filter(tracking_id=link.tracking_id))]
+    if link.job_id is not None:
+        scopes.append(("job", str(link.job_id), in_hour.filter(tracking__job_id=link.job_id)))
+    events = []
+    for scope, scope_id, clicks in scopes:
+        count = clicks.count()
+        if count > threshold:
+            payload = {
+                **base,
+                "scope": scope,
+                "person_clicks_in_hour": count,
+                "threshold": threshold,
+                "hour": hour.isoformat(),
+            }
+            key = f"{scope}:{scope_id}:{hour:%Y%m%d%H}"
+            events.append(_event(EventType.CLICKS_SPIKE, key, click, link, payload))
+    return events
+
+
+def record_events(click_ids: Iterable[uuid.UUID]) -> int:
+    """Write the events of stored clicks, as they are stored now; returns events written.
+
+    Call it in the transaction that stored the clicks, after the burst rule. Clicks that are not
+    a person's produce nothing (and cost one query for the whole batch).
+    """
+    ids = list(click_ids)
+    if not ids:
+        return 0
+    clicks = list(
+        person_clicks(LinkClick.objects.filter(click_id__in=ids))
+        .select_related("tracking__job", "tracking__application")
+        .exclude(clicked_at=None)
+        .order_by("clicked_at")
+    )
+    events: list[Event] = []
+    for click in clicks:
+        events.extend(_events_for(click, click.tracking))
+    if events:
+        Event.objects.bulk_create(events, ignore_conflicts=True)
+    return len(events)
+
+
+def record_missed_events(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Write the events of recent person clicks that have none yet (direct-mode clicks).
+
+    Only clicks whose burst window has closed are considered, so the classification read here
+    is final. Idempotent; returns the number of events handed to the INSERT.
+    """
+    now = now or timezone.now()
+    settled = now - BURST_WINDOW - DUE_MARGIN
+    announced = Event.objects.filter(
+        type=EventType.CLICK_PERSON, occurred_at__gte=now - CATCH_UP_WINDOW - BURST_WINDOW
+    ).values("click_id")
+    missing = (
+        person_clicks(LinkClick.objects.all())
+        .filter(clicked_at__gte=now - CATCH_UP_WINDOW, clicked_at__lte=settled)
+        .exclude(click_id__in=announced)
+        .order_by("clicked_at")
+        .values_list("click_id", flat=True)[:limit]
+    )
+    ids = list(missing)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        return record_events(ids)
+
+
+def still_true(event: Event) -> str | None:
+    """Re-check an event against the clicks as stored now; returns why it no longer holds, or
+    None when it does (the click may have been reclassified after the event was written)."""
+    if event.click_id is None:
+        return None
+    click = LinkClick.objects.filter(click_id=event.click_id).first()
+    if click is None:
+        return "the click has been deleted"
+    if click.classification != Classification.HUMAN:
+        return f"the click is now classified as {click.classification}"
+    if event.type == EventType.LINK_FIRST_PERSON_CLICK:
+        on_link = LinkClick.objects.filter(tracking_id=click.tracking_id)
+        if _earlier_person_clicks(on_link, click).exists():
+            return "an earlier person click on the link exists"
+    if event.type == EventType.APPLICATION_FIRST_PERSON_CLICK and event.application_id:
+        on_application = LinkClick.objects.filter(tracking__application_id=event.application_id)
+        if _earlier_person_clicks(on_application, click).exists():
+            return "an earlier person click on the application exists"
+    return None
