@@ -151,6 +151,17 @@ class TrackedLink(models.Model):
     is_active = models.BooleanField(null=True, db_default=True)
     description = models.TextField(null=True, blank=True)
 
+    # Link controls (additive, nullable; NULL means "not set"): see docs/links.md.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_person_clicks = models.PositiveIntegerField(null=True, blank=True)
+    password_hash = models.CharField(max_length=128, null=True, blank=True)
+    fallback_url = models.CharField(max_length=1000, null=True, blank=True)
+    utm_source = models.CharField(max_length=100, null=True, blank=True)
+    utm_medium = models.CharField(max_length=100, null=True, blank=True)
+    utm_campaign = models.CharField(max_length=100, null=True, blank=True)
+    utm_term = models.CharField(max_length=100, null=True, blank=True)
+    utm_content = models.CharField(max_length=100, null=True, blank=True)
+
     class Meta:
         db_table = "link_tracking"
         ordering = ["-created_at"]
@@ -192,6 +203,68 @@ class TrackedLink(models.Model):
             "created_by": self.created_by,
             "is_active": self.active,
             "description": self.description,
+            **self.settings_dict(),
+        }
+
+    def settings_dict(self) -> dict[str, Any]:
+        """The link controls as the API shows them (never the password's hash)."""
+        return {
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "max_person_clicks": self.max_person_clicks,
+            "has_password": bool(self.password_hash),
+            "fallback_url": self.fallback_url,
+            **{name: getattr(self, name) for name in UTM_FIELDS},
+        }
+
+
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class RuleType(models.TextChoices):
+    """What a routing rule looks at (seed 002's ``link_rules.rule_type``)."""
+
+    DEVICE = "device", "Device type"
+    OS = "os", "Operating system"
+    COUNTRY = "country", "Country"
+    TIME = "time", "Time window"
+    REFERRER = "referrer", "Referrer source"
+    AB_TEST = "ab_test", "A/B variant"
+
+
+class LinkRule(models.Model):
+    """A routing rule of a link (seed 002's ``link_rules``): the first active rule by priority
+    whose conditions match sends the visitor to its destination. ``ab_test`` rules of a link form
+    one split: a visitor's session is assigned to one of them by weight."""
+
+    link = models.ForeignKey(
+        TrackedLink, on_delete=models.CASCADE, related_name="rules", db_column="tracking_id"
+    )
+    rule_type = models.CharField(max_length=20, choices=RuleType.choices)
+    name = models.CharField(max_length=50, blank=True, default="")
+    priority = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    conditions = models.JSONField(default=dict, blank=True)
+    destination_url = models.CharField(max_length=1000)
+    weight = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "link_rules"
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_rule_type_display()} rule {self.pk}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "rule_type": self.rule_type,
+            "name": self.name,
+            "priority": self.priority,
+            "is_active": self.is_active,
+            "conditions": self.conditions,
+            "destination_url": self.destination_url,
+            "weight": self.weight,
         }
 
 

@@ -54,7 +54,9 @@ from tracking.services.jobs import (
 )
 from tracking.services.links import (
     JOB_URL_FUNCTIONS,
+    LINK_SETTINGS,
     PACKAGE_CREATED_BY,
+    clean_link_settings,
     create_job_application_links,
     create_tracked_link,
     delete_tracked_link,
@@ -83,6 +85,7 @@ from tracking.services.privacy import (
     retention_cutoff,
     session_pseudonym,
 )
+from tracking.services.rules import clean_rule, link_rules, replace_link_rules, rule_warnings
 from tracking.services.validation import (
     CREATED_BY_MAX,
     IDENTIFIER_MAX,
@@ -105,6 +108,7 @@ __all__ = [
     "CREATED_BY_MAX",
     "IDENTIFIER_MAX",
     "JOB_URL_FUNCTIONS",
+    "LINK_SETTINGS",
     "METADATA_MAX_BYTES",
     "METADATA_MAX_KEYS",
     "PACKAGE_CREATED_BY",
@@ -126,6 +130,8 @@ __all__ = [
     "ValidationFailed",
     "anonymize_clicks",
     "build_click",
+    "clean_link_settings",
+    "clean_rule",
     "clicks_to_anonymize",
     "clicks_to_purge",
     "count_erasure",
@@ -146,6 +152,7 @@ __all__ = [
     "insert_new_click",
     "is_safe_identifier",
     "is_valid_tracking_id",
+    "link_rules",
     "new_click_id",
     "package_links",
     "purge_clicks",
@@ -153,7 +160,9 @@ __all__ = [
     "record_clicks",
     "record_reported_click",
     "redirect_url_for",
+    "replace_link_rules",
     "retention_cutoff",
+    "rule_warnings",
     "session_pseudonym",
     "set_link_active",
     "update_application",
