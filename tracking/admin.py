@@ -34,6 +34,15 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
 from tracking import services
+from tracking.admin_links import (
+    LINK_CONTROL_FIELDS,
+    LinkControlsFormMixin,
+    LinkRuleInline,
+    clean_link_controls,
+    control_changes,
+    qr_download,
+    save_rules,
+)
 from tracking.admin_widgets import ActiveFilter, link_type_field
 from tracking.api.auth import (
     KEYWORD,
@@ -216,7 +225,7 @@ def with_list_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]:
     )
 
 
-class TrackedLinkForm(forms.ModelForm):
+class TrackedLinkForm(LinkControlsFormMixin, forms.ModelForm):
     tracking_id = forms.CharField(
         required=False,
         max_length=services.TRACKING_ID_MAX,
@@ -255,6 +264,9 @@ class TrackedLinkForm(forms.ModelForm):
             "application",
             "description",
             "is_active",
+            *LINK_CONTROL_FIELDS,
+            "password",
+            "remove_password",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -289,6 +301,7 @@ class TrackedLinkForm(forms.ModelForm):
                 _report_service_error(self, exc, _LINK_FORM_FIELDS)
             else:
                 data["original_url"] = cleaned["original_url"]
+        clean_link_controls(self, data)
         return data
 
     def _get_validation_exclusions(self) -> set[str]:
@@ -369,6 +382,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
             "created_by",
             "click_figures",
             "dashboard",
+            "qr_code",
         ]
 
     def get_readonly_fields(
@@ -376,7 +390,15 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     ) -> tuple[str, ...]:
         if obj is None:
             return ()
-        return ("tracking_id", "redirect", "created_at", "created_by", "click_figures", "dashboard")
+        return (
+            "tracking_id",
+            "redirect",
+            "created_at",
+            "created_by",
+            "click_figures",
+            "dashboard",
+            "qr_code",
+        )
 
     @admin.display(description="Link", ordering="tracking_id")
     def link(self, obj: TrackedLink) -> str:
@@ -428,6 +450,23 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     def dashboard(self, obj: TrackedLink) -> str:
         return dashboard_link("analytics:link-detail", obj.tracking_id)
 
+    def get_inlines(self, request: HttpRequest, obj: TrackedLink | None = None) -> Any:
+        # Rules belong to an existing link: the add page stays the short form it was.
+        return (LinkRuleInline,) if obj is not None else ()
+
+    @admin.display(description="QR code")
+    def qr_code(self, obj: TrackedLink) -> SafeString:
+        return qr_download(obj)
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not LinkRuleInline.model:
+            super().save_formset(request, form, formset, change)
+            return
+        for warning in save_rules(request, form.instance, formset):
+            self.message_user(request, warning, messages.WARNING)
+
     def save_model(
         self, request: HttpRequest, obj: TrackedLink, form: forms.ModelForm, change: bool
     ) -> None:
@@ -435,10 +474,13 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         if change:
             changes: dict[str, Any] = {}
             for name in form.changed_data:
+                if name in LinkControlsFormMixin.base_fields or name in LINK_CONTROL_FIELDS:
+                    continue  # see control_changes
                 if name in ("job", "application"):
                     changes[f"{name}_id"] = data[name].pk if data[name] else None
                 else:
                     changes[name] = data[name]
+            changes.update(control_changes(form))
             if changes:
                 services.update_tracked_link(tracking_id=obj.tracking_id, **changes)
         else:
@@ -451,6 +493,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
                 description=data.get("description"),
                 created_by=request.user.get_username() or "admin",
                 tracking_id=data.get("tracking_id") or None,
+                **{k: v for k, v in control_changes(form).items() if v not in (None, "")},
             )
             obj.tracking_id = created["tracking_id"]
             if not data.get("is_active"):

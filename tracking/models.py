@@ -120,6 +120,9 @@ class JobApplication(models.Model):
         return f"Application to {self.job}"
 
 
+_UTM_HELP = "Added to the destination as {} (unless the URL already has it)."
+
+
 class TrackedLink(models.Model):
     """A tracked redirect (table ``link_tracking`` of the seed)."""
 
@@ -152,15 +155,38 @@ class TrackedLink(models.Model):
     description = models.TextField(null=True, blank=True)
 
     # Link controls (additive, nullable; NULL means "not set"): see docs/links.md.
-    expires_at = models.DateTimeField(null=True, blank=True)
-    max_person_clicks = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From this moment on the link sends visitors to the fallback URL (or a 410 page).",
+    )
+    max_person_clicks = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="After this many clicks by people (scanners do not count) it acts as expired.",
+    )
     password_hash = models.CharField(max_length=128, null=True, blank=True)
-    fallback_url = models.CharField(max_length=1000, null=True, blank=True)
-    utm_source = models.CharField(max_length=100, null=True, blank=True)
-    utm_medium = models.CharField(max_length=100, null=True, blank=True)
-    utm_campaign = models.CharField(max_length=100, null=True, blank=True)
-    utm_term = models.CharField(max_length=100, null=True, blank=True)
-    utm_content = models.CharField(max_length=100, null=True, blank=True)
+    fallback_url = models.CharField(
+        max_length=1000,
+        null=True,
+        blank=True,
+        help_text="Where an expired or capped link sends visitors; empty for a friendly 410 page.",
+    )
+    utm_source = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_source")
+    )
+    utm_medium = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_medium")
+    )
+    utm_campaign = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_campaign")
+    )
+    utm_term = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_term")
+    )
+    utm_content = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_content")
+    )
 
     class Meta:
         db_table = "link_tracking"

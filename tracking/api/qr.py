@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -49,6 +50,8 @@ class QRCodeView(APIBase):
     queryset = TrackedLink.objects.all()  # sessions need tracking.view_trackedlink
     read_scope = SCOPE_LINKS_READ
 
+    # Images under /track/, not JSON under /api/: documented in docs/links.md, not in the schema.
+    @extend_schema(exclude=True)
     def get(self, request: Request, tracking_id: str, kind: str) -> HttpResponse:
         link = services.get_link(tracking_id=tracking_id)
         options = qr.QROptions(**validated(QRInput, request.query_params.dict()))
