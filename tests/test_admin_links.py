@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.test_admin import link_form
 from tests.test_redirect import make_link
+from tracking import services
 from tracking.models import LinkRule, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,9 @@ NO_RULES = {
 }
 
 
-def change(admin_client: Client, tracking_id: str, **fields: Any) -> Any:
+def change(
+    admin_client: Client, tracking_id: str, *, with_rules: bool = True, **fields: Any
+) -> Any:
     link = TrackedLink.objects.get(pk=tracking_id)
     data = link_form(
         original_url=link.original_url,
@@ -33,7 +36,8 @@ def change(admin_client: Client, tracking_id: str, **fields: Any) -> Any:
         description=link.description or "",
     )
     data.pop("tracking_id")
-    data.update(NO_RULES)
+    if with_rules:
+        data.update(NO_RULES)
     data.update(fields)
     return admin_client.post(reverse("admin:tracking_trackedlink_change", args=[tracking_id]), data)
 
@@ -101,3 +105,14 @@ def test_rules_are_edited_inline_and_checked(admin_client: Client) -> None:
     assert good.status_code == 302
     saved = LinkRule.objects.get()
     assert saved.name == "Phones" and saved.conditions == {"device_types": ["mobile"]}
+
+
+def test_a_change_posted_without_the_rules_keeps_them(admin_client: Client) -> None:
+    tracking_id = make_link()
+    services.replace_link_rules(
+        tracking_id=tracking_id,
+        rules=[{"rule_type": "ab_test", "destination_url": "https://example.org/b"}],
+    )
+    response = change(admin_client, tracking_id, with_rules=False, description="changed")
+    assert response.status_code == 302
+    assert LinkRule.objects.count() == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -90,11 +91,24 @@ class LinkRuleForm(forms.ModelForm):
         return data
 
 
+class LinkRuleFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """The rules inline. A change form posted without it (a script, a page from before rules
+    existed) leaves the rules as they are instead of failing or removing them."""
+
+    @property
+    def submitted(self) -> bool:
+        return not self.is_bound or f"{self.prefix}-TOTAL_FORMS" in self.data
+
+    def is_valid(self) -> bool:
+        return super().is_valid() if self.submitted else True
+
+
 class LinkRuleInline(admin.TabularInline):
     """The link's routing rules; saved together through ``replace_link_rules``."""
 
     model = LinkRule
     form = LinkRuleForm
+    formset = LinkRuleFormSet
     extra = 0
     verbose_name_plural = (
         "Routing rules (first match by priority wins; A/B variants split by weight)"
@@ -103,6 +117,11 @@ class LinkRuleInline(admin.TabularInline):
 
 def save_rules(request: HttpRequest, link: TrackedLink, formset: Any) -> list[str]:
     """Store the inline's rules through the service; returns its warnings."""
+    # formset.save() would set these for the admin's change message; the rules are replaced as a
+    # set, so the message names the link's own changes only.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    if not formset.submitted:
+        return []
     rules = []
     for form in formset.forms:
         data = getattr(form, "cleaned_data", None)
@@ -111,9 +130,6 @@ def save_rules(request: HttpRequest, link: TrackedLink, formset: Any) -> list[st
         rules.append({name: data[name] for name in LinkRuleForm.Meta.fields if name in data})
     rules.sort(key=lambda rule: rule.get("priority", 0))
     saved = services.replace_link_rules(tracking_id=link.tracking_id, rules=rules)
-    # formset.save() would set these for the admin's change message; the rules were replaced as
-    # a set, so the message names the link's own changes only.
-    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
     return services.rule_warnings(saved)
 
 
