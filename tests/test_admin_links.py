@@ -25,9 +25,9 @@ NO_RULES = {
 }
 
 
-def change(
-    admin_client: Client, tracking_id: str, *, with_rules: bool = True, **fields: Any
-) -> Any:
+def change(admin_client: Client, tracking_id: str, **fields: Any) -> Any:
+    """Post the link's change form with ``fields``; ``with_rules=False`` leaves the inline out."""
+    with_rules = fields.pop("with_rules", True)
     link = TrackedLink.objects.get(pk=tracking_id)
     data = link_form(
         original_url=link.original_url,
