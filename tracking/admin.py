@@ -36,12 +36,10 @@ from rest_framework_api_key.models import APIKey as LibraryAPIKey
 from tracking import services
 from tracking.admin_links import (
     LINK_CONTROL_FIELDS,
+    LinkControlsAdminMixin,
     LinkControlsFormMixin,
-    LinkRuleInline,
     clean_link_controls,
     control_changes,
-    qr_download,
-    save_rules,
 )
 from tracking.admin_widgets import ActiveFilter, link_type_field
 from tracking.api.auth import (
@@ -334,7 +332,7 @@ class LinkSourceInline(admin.TabularInline):
 
 
 @admin.register(TrackedLink)
-class TrackedLinkAdmin(admin.ModelAdmin):
+class TrackedLinkAdmin(LinkControlsAdminMixin, admin.ModelAdmin):
     form = TrackedLinkForm
     # The columns a user scans, sized for a 1280-px screen; the rest is on the link's page.
     list_display = (
@@ -449,23 +447,6 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     @admin.display(description="Dashboard")
     def dashboard(self, obj: TrackedLink) -> str:
         return dashboard_link("analytics:link-detail", obj.tracking_id)
-
-    def get_inlines(self, request: HttpRequest, obj: TrackedLink | None = None) -> Any:
-        # Rules belong to an existing link: the add page stays the short form it was.
-        return (LinkRuleInline,) if obj is not None else ()
-
-    @admin.display(description="QR code")
-    def qr_code(self, obj: TrackedLink) -> SafeString:
-        return qr_download(obj)
-
-    def save_formset(
-        self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool
-    ) -> None:
-        if formset.model is not LinkRuleInline.model:
-            super().save_formset(request, form, formset, change)
-            return
-        for warning in save_rules(request, form.instance, formset):
-            self.message_user(request, warning, messages.WARNING)
 
     def save_model(
         self, request: HttpRequest, obj: TrackedLink, form: forms.ModelForm, change: bool

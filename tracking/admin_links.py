@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -143,3 +143,22 @@ def qr_download(link: TrackedLink) -> SafeString:
         reverse("tracking:qr", args=[link.tracking_id, "svg"]),
         link.tracking_id,
     )
+
+
+class LinkControlsAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What the link admin gains: the rules inline (on existing links) and the QR download."""
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Rules belong to an existing link: the add page stays the short form it was.
+        return (LinkRuleInline,) if obj is not None else ()
+
+    @admin.display(description="QR code")
+    def qr_code(self, obj: TrackedLink) -> SafeString:
+        return qr_download(obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not LinkRule:
+            super().save_formset(request, form, formset, change)
+            return
+        for warning in save_rules(request, form.instance, formset):
+            self.message_user(request, warning, messages.WARNING)
