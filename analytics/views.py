@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
+from analytics.link_rules import link_controls_context
 from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
 from tracking import geo, periods
@@ -235,6 +236,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
                 for click in analytics["click_timeline"]
             ],
             "scope": {"link": link.tracking_id},
+            **link_controls_context(link, f.selection),
         }
 
     return _page(request, "analytics/link.html", build)

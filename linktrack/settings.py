@@ -367,6 +367,10 @@ if HEALTH_TOKEN and len(HEALTH_TOKEN) < 16:
 # django-ratelimit's syntax ("20/10m": 20 per 10 minutes). Past either, the login answers 429.
 ADMIN_LOGIN_RATE_PER_IP = env_rate("ADMIN_LOGIN_RATE_PER_IP", "20/10m")
 ADMIN_LOGIN_RATE_PER_USERNAME = env_rate("ADMIN_LOGIN_RATE_PER_USERNAME", "10/10m")
+# Wrong passwords on a password-protected link, per client address (IPv6: per /64) and per link.
+# Past either, the form answers 429 without checking the password.
+LINK_PASSWORD_RATE_PER_IP = env_rate("LINK_PASSWORD_RATE_PER_IP", "10/10m")
+LINK_PASSWORD_RATE_PER_LINK = env_rate("LINK_PASSWORD_RATE_PER_LINK", "30/10m")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

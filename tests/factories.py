@@ -105,15 +105,9 @@ def make_link(
 
 
 def make_sent_link(**overrides: Any) -> str:
-    """The tracking id of a résumé link sent an hour ago (the "clicked right after creation"
-    scanner rule kept out of the way), for tests that drive the redirect with its id."""
-    fields = {
-        "original_url": "https://example.org/cv.pdf",
-        "link_function": "resume",
-        "link_type": "pdf",
-        **overrides,
-    }
-    return make_link(sent_ago=HOUR, **fields).tracking_id
+    """The tracking id of a link (:func:`link_fields` plus ``overrides``) sent an hour ago, the
+    "clicked right after creation" scanner rule kept out of the way, for redirect tests."""
+    return make_link(sent_ago=HOUR, **overrides).tracking_id
 
 
 # --- Clicks ---------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_the_alerts_page_switches_kinds_on_and_off(
     assert current.daily_digest is False
     person_click(make_sent_link(application_id=application.id), application)
     tasks.run_pass(now=timezone.now() + LATER)
-    assert [m.subject for m in mail.outbox] == ["A person opened your resume link"]
+    assert [m.subject for m in mail.outbox] == ["A person opened your LinkedIn link"]
 
 
 def test_send_digest_summarises_the_day_per_application_once(

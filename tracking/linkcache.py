@@ -35,7 +35,8 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.cache import cache
 
-from tracking import hosts
+from tracking import hosts, routing
+from tracking.routing import CompiledRule
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ _SHARED_MAX_MISSES: Final = 1_000
 
 @dataclass(frozen=True, slots=True)
 class ResolvedLink:
-    """What the redirect needs to know about an active link."""
+    """What the redirect needs to know about an active link, link controls and routing rules
+    included, so that a redirect never queries for them."""
 
     tracking_id: str
     original_url: str
@@ -61,6 +63,13 @@ class ResolvedLink:
     created_at: dt.datetime | None
     # When the link's application was sent (the classifier's scanner window starts there too).
     application_submitted_at: dt.datetime | None = None
+    # ``original_url`` with the link's UTM tags: where a visitor goes when no rule routes them.
+    destination: str = ""
+    expires_at: float | None = None  # a POSIX timestamp: one float comparison per redirect
+    max_person_clicks: int | None = None
+    password_hash: str | None = None
+    fallback_url: str | None = None
+    rules: tuple[CompiledRule, ...] = ()
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -71,16 +80,33 @@ _local_lock = threading.Lock()
 
 
 def _shared_key(tracking_id: str) -> str:
-    # v2: entries carry the application's submission time (older pickles lack the slot).
+    # v2: entries carry the application's submission time and the link's controls.
     return f"link:v2:{tracking_id}"
 
 
-def _load_from_db(tracking_id: str) -> ResolvedLink | None:
-    from tracking.models import TrackedLink
+_CONTROL_FIELDS: Final = (
+    "expires_at",
+    "max_person_clicks",
+    "password_hash",
+    "fallback_url",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
 
+
+def _load_from_db(tracking_id: str) -> ResolvedLink | None:
+    from django.db.models import Exists, OuterRef
+
+    from tracking.models import LinkRule, TrackedLink
+
+    # One query for a link without rules (the usual case); a second one only when it has some.
     row = (
         TrackedLink.objects.filter(tracking_id=tracking_id)
-        .values_list(
+        .annotate(has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)))
+        .values(
             "original_url",
             "is_active",
             "link_function",
@@ -88,26 +114,56 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
             "application_id",
             "created_at",
             "application__submitted_at",
+            "has_rules",
+            *_CONTROL_FIELDS,
         )
         .first()
     )
-    if row is None:
+    if row is None or row["is_active"] is False:
         return None
-    original_url, is_active, link_function, job_id, application_id, created_at, submitted_at = row
-    if is_active is False:
-        return None
+    original_url = row["original_url"]
     if not hosts.is_safe_redirect(original_url):
         # Written around the service layer or under older rules: never send a browser there.
         logger.error("link %s has a non-public destination", tracking_id)
         return None
+    utm = {name: row[name] for name in _CONTROL_FIELDS if name.startswith("utm_") and row[name]}
+    fallback = row["fallback_url"]
+    if fallback and not hosts.is_safe_redirect(fallback):
+        logger.error("link %s has a non-public fallback URL", tracking_id)
+        fallback = None
+    rules: list[CompiledRule] = []
+    if row["has_rules"]:
+        for rule in LinkRule.objects.filter(link_id=tracking_id, is_active=True).order_by(
+            "priority", "id"
+        ):
+            if not hosts.is_safe_redirect(rule.destination_url):
+                logger.error("routing rule %s has a non-public destination", rule.pk)
+                continue
+            compiled = routing.compile_rule(
+                rule_id=rule.pk,
+                rule_type=rule.rule_type,
+                name=rule.name,
+                conditions=rule.conditions,
+                destination=routing.add_utm(rule.destination_url, utm),
+                weight=rule.weight,
+            )
+            if compiled is not None:
+                rules.append(compiled)
+    expires_at = row["expires_at"]
     return ResolvedLink(
         tracking_id=tracking_id,
         original_url=original_url,
-        link_function=link_function,
-        job_id=str(job_id) if job_id else None,
-        application_id=str(application_id) if application_id else None,
-        created_at=created_at,
-        application_submitted_at=submitted_at,
+        link_function=row["link_function"],
+        job_id=str(row["job_id"]) if row["job_id"] else None,
+        application_id=str(row["application_id"]) if row["application_id"] else None,
+        created_at=row["created_at"],
+        destination=routing.add_utm(original_url, utm),
+        expires_at=expires_at.timestamp() if expires_at else None,
+        max_person_clicks=row["max_person_clicks"],
+        password_hash=row["password_hash"],
+        fallback_url=fallback,
+        rules=tuple(rules),
+        application_submitted_at=row["application__submitted_at"],
     )
 
 
@@ -140,7 +196,7 @@ def _shared_miss_allowed() -> bool:
     if shared_cache_is_process_local():
         return False
     window_seconds = settings.LINK_NEGATIVE_CACHE_SECONDS
-    key = f"link:v1:misses:{int(time.time() // window_seconds)}"
+    key = f"link:v2:misses:{int(time.time() // window_seconds)}"
     # The counter outlives its window by one: entries written at its end still live that long.
     cache.add(key, 0, 2 * window_seconds)
     try:

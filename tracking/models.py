@@ -155,6 +155,9 @@ class ApplicationStatusHistory(models.Model):
         return f"{self.from_status or '—'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
+_UTM_HELP = "Added to the destination as {} (unless the URL already has it)."
+
+
 class TrackedLink(models.Model):
     """A tracked redirect (table ``link_tracking`` of the seed)."""
 
@@ -185,6 +188,40 @@ class TrackedLink(models.Model):
     created_by = models.CharField(max_length=100, null=True, blank=True, db_default="system")
     is_active = models.BooleanField(null=True, db_default=True)
     description = models.TextField(null=True, blank=True)
+
+    # Link controls (additive, nullable; NULL means "not set"): see docs/links.md.
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From this moment on the link sends visitors to the fallback URL (or a 410 page).",
+    )
+    max_person_clicks = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="After this many clicks by people (scanners do not count) it acts as expired.",
+    )
+    password_hash = models.CharField(max_length=128, null=True, blank=True)
+    fallback_url = models.CharField(
+        max_length=1000,
+        null=True,
+        blank=True,
+        help_text="Where an expired or capped link sends visitors; empty for a friendly 410 page.",
+    )
+    utm_source = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_source")
+    )
+    utm_medium = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_medium")
+    )
+    utm_campaign = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_campaign")
+    )
+    utm_term = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_term")
+    )
+    utm_content = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_UTM_HELP.format("utm_content")
+    )
 
     class Meta:
         db_table = "link_tracking"
@@ -227,6 +264,68 @@ class TrackedLink(models.Model):
             "created_by": self.created_by,
             "is_active": self.active,
             "description": self.description,
+            **self.settings_dict(),
+        }
+
+    def settings_dict(self) -> dict[str, Any]:
+        """The link controls as the API shows them (never the password's hash)."""
+        return {
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "max_person_clicks": self.max_person_clicks,
+            "has_password": bool(self.password_hash),
+            "fallback_url": self.fallback_url,
+            **{name: getattr(self, name) for name in UTM_FIELDS},
+        }
+
+
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class RuleType(models.TextChoices):
+    """What a routing rule looks at (seed 002's ``link_rules.rule_type``)."""
+
+    DEVICE = "device", "Device type"
+    OS = "os", "Operating system"
+    COUNTRY = "country", "Country"
+    TIME = "time", "Time window"
+    REFERRER = "referrer", "Referrer source"
+    AB_TEST = "ab_test", "A/B variant"
+
+
+class LinkRule(models.Model):
+    """A routing rule of a link (seed 002's ``link_rules``): the first active rule by priority
+    whose conditions match sends the visitor to its destination. ``ab_test`` rules of a link form
+    one split: a visitor's session is assigned to one of them by weight."""
+
+    link = models.ForeignKey(
+        TrackedLink, on_delete=models.CASCADE, related_name="rules", db_column="tracking_id"
+    )
+    rule_type = models.CharField(max_length=20, choices=RuleType.choices)
+    name = models.CharField(max_length=50, blank=True, default="")
+    priority = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    conditions = models.JSONField(default=dict, blank=True)
+    destination_url = models.CharField(max_length=1000)
+    weight = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "link_rules"
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_rule_type_display()} rule {self.pk}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "rule_type": self.rule_type,
+            "name": self.name,
+            "priority": self.priority,
+            "is_active": self.is_active,
+            "conditions": self.conditions,
+            "destination_url": self.destination_url,
+            "weight": self.weight,
         }
 
 

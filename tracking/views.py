@@ -4,6 +4,10 @@
 (:mod:`tracking.clicks.capture`), submits it (:func:`tracking.clicks.record.submit`) and answers
 302. With a warm link cache that is no SELECT and one INSERT; work that needs more (the burst
 rule) runs after the response has been sent, when the WSGI server closes it.
+
+Link controls and routing rules come with the cached link: a link without them pays a few
+attribute checks; the decisions themselves live in :mod:`tracking.controls` (expiry, the
+person-click cap, the password form) and :mod:`tracking.routing` (which destination).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from django.core.exceptions import DisallowedRedirect
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from tracking import linkcache, services
+from tracking import controls, linkcache, routing, services
 from tracking.clicks import capture, ratelimit, record
 from tracking.clicks.burst import FollowUp
 from tracking.health import details_allowed, health_report, public_report
@@ -54,12 +58,14 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return _no_store(render(request, "tracking/link_not_found.html", status=404))
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
     """Record a click on an active link and send the visitor on to its destination.
 
     HEAD is answered like GET (email scanners use it; the click is classified as a scanner). The
-    query string is recorded as metadata and never changes the destination.
+    query string is recorded as metadata and never changes the destination; routing rules may
+    (from the user agent, the referrer, the time or an A/B split). POST is only the password
+    form's answer.
     """
     if not services.is_valid_tracking_id(tracking_id):
         return _not_found(request)  # cannot exist: no cache or database lookup
@@ -70,13 +76,32 @@ def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
         return _no_store(HttpResponse("Temporarily unavailable.", status=503))
     if link is None:
         return _not_found(request)
+    if link.expires_at is not None and controls.is_expired(link):
+        return _no_store(controls.gone(request, link))
+    unlocked_now = False
+    if link.password_hash and not controls.is_unlocked(request, link):
+        form = controls.password_gate(request, link)
+        if form is not None:
+            return _no_store(form)
+        unlocked_now = True
+    elif request.method == "POST":
+        return _no_store(HttpResponse("Method not allowed.", status=405))
+
+    captured = capture.capture_request(request, link)
+    if link.max_person_clicks is not None and controls.over_cap(
+        link, http_method=request.method, signals=captured.signals
+    ):
+        return _no_store(controls.gone(request, link))
+    destination = link.destination or link.original_url
+    if link.rules or captured.fields["metadata"]:
+        destination = _route(link, captured, destination)
     try:
-        response = TrackedRedirect(link.original_url)
+        response = TrackedRedirect(destination)
     except DisallowedRedirect:  # a destination written around the service layer
         logger.error("link %s has an unusable destination", tracking_id)
         return _not_found(request)
-
-    captured = capture.capture_request(request, link)
+    if unlocked_now:
+        controls.set_unlock_cookie(response, request, link)
     if ratelimit.click_allowed(request, client_ip=captured.signals.client_ip):
         try:
             response.follow_up = record.submit(captured.fields, signals=captured.signals)
@@ -88,6 +113,26 @@ def redirect(request: HttpRequest, tracking_id: str) -> HttpResponse:
     if captured.new_session_id:
         capture.set_session_cookie(response, request, captured.new_session_id)
     return _no_store(response)
+
+
+def _route(link: linkcache.ResolvedLink, captured: capture.CapturedRequest, default: str) -> str:
+    """The destination the link's rules pick; the click's metadata names the rule (and only we
+    set that key: a visitor's query parameter of that name is dropped)."""
+    metadata = captured.fields["metadata"]
+    metadata.pop(routing.ROUTED_KEY, None)
+    if not link.rules:
+        return default
+    visitor = routing.Visitor(
+        user_agent=captured.signals.user_agent,
+        click_source=captured.fields["click_source"]
+        or services.detect_click_source(captured.fields["referrer_url"]),
+        session_id=captured.fields["session_id"],
+    )
+    rule = routing.choose(link.rules, key=link.tracking_id, visitor=visitor)
+    if rule is None:
+        return default
+    metadata[routing.ROUTED_KEY] = str(rule.rule_id)
+    return rule.destination
 
 
 @require_safe

@@ -189,6 +189,10 @@ ENDPOINTS = [
              (D + "trackedlink",), superuser=True),  # it has a click
     Endpoint("api:link-deactivate", "POST", f"/api/v1/links/{LINK}/deactivate", 200,
              WRITE_LINKS, (C + "trackedlink",)),
+    Endpoint("api:link-rules", "GET", f"/api/v1/links/{LINK}/rules", 200, READ_LINKS,
+             (V + "trackedlink",)),
+    Endpoint("api:link-rules", "PUT", f"/api/v1/links/{LINK}/rules", 200, WRITE_LINKS,
+             (C + "trackedlink",), {"rules": []}),
     Endpoint("api:link-clicks", "GET", f"/api/v1/links/{LINK}/clicks", 200, CLICK_ROWS,
              (V + "linkclick",), personal="results"),
     Endpoint("api:click-list", "GET", "/api/v1/clicks", 200, CLICK_ROWS, (V + "linkclick",),

@@ -25,6 +25,13 @@ from tracking.admin.common import (
     dashboard_link,
     dashboard_url,
 )
+from tracking.admin.controls import (
+    LINK_CONTROL_FIELDS,
+    LinkControlsAdminMixin,
+    LinkControlsFormMixin,
+    clean_link_controls,
+    control_changes,
+)
 from tracking.admin.widgets import ActiveFilter, link_type_field
 from tracking.exports import csv_response
 from tracking.models import (
@@ -81,7 +88,7 @@ def with_list_figures(queryset: QuerySet[TrackedLink]) -> QuerySet[TrackedLink]:
     )
 
 
-class TrackedLinkForm(forms.ModelForm):
+class TrackedLinkForm(LinkControlsFormMixin, forms.ModelForm):
     tracking_id = forms.CharField(
         required=False,
         max_length=services.TRACKING_ID_MAX,
@@ -120,6 +127,9 @@ class TrackedLinkForm(forms.ModelForm):
             "application",
             "description",
             "is_active",
+            *LINK_CONTROL_FIELDS,
+            "password",
+            "remove_password",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -154,6 +164,7 @@ class TrackedLinkForm(forms.ModelForm):
                 _report_service_error(self, exc, _LINK_FORM_FIELDS)
             else:
                 data["original_url"] = cleaned["original_url"]
+        clean_link_controls(self, data)
         return data
 
     def _get_validation_exclusions(self) -> set[str]:
@@ -186,7 +197,7 @@ class LinkSourceInline(admin.TabularInline):
 
 
 @admin.register(TrackedLink)
-class TrackedLinkAdmin(admin.ModelAdmin):
+class TrackedLinkAdmin(LinkControlsAdminMixin, admin.ModelAdmin):
     form = TrackedLinkForm
     # The columns a user scans, sized for a 1280-px screen; the rest is on the link's page.
     list_display = (
@@ -234,6 +245,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
             "created_by",
             "click_figures",
             "dashboard",
+            "qr_code",
         ]
 
     def get_readonly_fields(
@@ -241,7 +253,15 @@ class TrackedLinkAdmin(admin.ModelAdmin):
     ) -> tuple[str, ...]:
         if obj is None:
             return ()
-        return ("tracking_id", "redirect", "created_at", "created_by", "click_figures", "dashboard")
+        return (
+            "tracking_id",
+            "redirect",
+            "created_at",
+            "created_by",
+            "click_figures",
+            "dashboard",
+            "qr_code",
+        )
 
     @admin.display(description="Link", ordering="tracking_id")
     def link(self, obj: TrackedLink) -> str:
@@ -299,10 +319,13 @@ class TrackedLinkAdmin(admin.ModelAdmin):
         if change:
             changes: dict[str, Any] = {}
             for name in form.changed_data:
+                if name in LinkControlsFormMixin.base_fields or name in LINK_CONTROL_FIELDS:
+                    continue  # see control_changes
                 if name in ("job", "application"):
                     changes[f"{name}_id"] = data[name].pk if data[name] else None
                 else:
                     changes[name] = data[name]
+            changes.update(control_changes(form))
             if changes:
                 services.update_tracked_link(tracking_id=obj.tracking_id, **changes)
         else:
@@ -315,6 +338,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
                 description=data.get("description"),
                 created_by=request.user.get_username() or "admin",
                 tracking_id=data.get("tracking_id") or None,
+                **{k: v for k, v in control_changes(form).items() if v not in (None, "")},
             )
             obj.tracking_id = created["tracking_id"]
             if not data.get("is_active"):

@@ -8,7 +8,8 @@ serializers fix the documented shape of every response.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -17,7 +18,7 @@ from rest_framework import serializers
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.classify import REASON_LABELS
-from tracking.models import ApplicationStatus, Classification
+from tracking.models import ApplicationStatus, Classification, RuleType
 from tracking.services import (
     IDENTIFIER_MAX,
     REFERRER_MAX,
@@ -135,7 +136,68 @@ class ErrorOutput(serializers.Serializer):
 # --- Links ----------------------------------------------------------------------------------
 
 
-class LinkCreateInput(serializers.Serializer):
+class StrictInput(serializers.Serializer):
+    """Refuses fields it does not know with a 400 naming them, rather than dropping them.
+
+    ``ignored_fields`` are fields the server sets (``created_by``…): a client echoing a link it
+    read back may send them, and they are ignored.
+    """
+
+    ignored_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields) - self.ignored_fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        str(name): ["Unknown field: this endpoint does not take it."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+def _optional_text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=max_length, **kwargs
+    )
+
+
+class LinkSettingsInput(StrictInput):
+    """The link controls (docs/links.md); null or "" clears one on update."""
+
+    ignored_fields = frozenset({"created_by", "created_at", "redirect_url", "has_password"})
+
+    expires_at = FlexibleDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="From this instant on the link sends visitors to fallback_url (or a 410 page).",
+    )
+    max_person_clicks = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="After this many clicks by people (not scanners) the link acts as expired.",
+    )
+    password = _optional_text(
+        128,
+        trim_whitespace=False,
+        write_only=True,
+        help_text="Visitors must type it (stored hashed).",
+    )
+    fallback_url = _optional_text(
+        URL_MAX, help_text="Where an expired or capped link sends visitors."
+    )
+    utm_source = _optional_text(100, help_text="Appended to the destination as utm_source.")
+    utm_medium = _optional_text(100)
+    utm_campaign = _optional_text(100)
+    utm_term = _optional_text(100)
+    utm_content = _optional_text(100)
+
+
+class LinkCreateInput(LinkSettingsInput):
     original_url = serializers.CharField(max_length=URL_MAX, help_text="Public http(s) URL.")
     link_function = _identifier(help_text="LinkedIn, Calendly, Portfolio, … or a custom name.")
     link_type = _identifier(help_text="profile, job_posting, application, document, …")
@@ -153,7 +215,7 @@ class LinkCreateInput(serializers.Serializer):
     )
 
 
-class LinkUpdateInput(serializers.Serializer):
+class LinkUpdateInput(LinkSettingsInput):
     original_url = serializers.CharField(required=False, max_length=URL_MAX)
     link_function = _identifier(required=False)
     link_type = _identifier(required=False)
@@ -177,6 +239,15 @@ class LinkOutput(serializers.Serializer):
     created_by = serializers.CharField(allow_null=True)
     is_active = serializers.BooleanField()
     description = serializers.CharField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, required=False)
+    max_person_clicks = serializers.IntegerField(allow_null=True, required=False)
+    has_password = serializers.BooleanField(required=False)
+    fallback_url = serializers.CharField(allow_null=True, required=False)
+    utm_source = serializers.CharField(allow_null=True, required=False)
+    utm_medium = serializers.CharField(allow_null=True, required=False)
+    utm_campaign = serializers.CharField(allow_null=True, required=False)
+    utm_term = serializers.CharField(allow_null=True, required=False)
+    utm_content = serializers.CharField(allow_null=True, required=False)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if not isinstance(instance, dict):
@@ -199,6 +270,40 @@ class LinkEssentialsOutput(serializers.Serializer):
     link_function = serializers.CharField()
     job_id = serializers.UUIDField(allow_null=True)
     application_id = serializers.UUIDField(allow_null=True)
+
+
+class LinkRuleInput(StrictInput):
+    """One routing rule (docs/links.md lists each type's conditions)."""
+
+    ignored_fields = frozenset({"id"})
+
+    rule_type = serializers.ChoiceField(choices=RuleType.choices)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    priority = serializers.IntegerField(required=False, min_value=-10_000, max_value=10_000)
+    is_active = serializers.BooleanField(required=False)
+    conditions = serializers.JSONField(required=False)
+    destination_url = serializers.CharField(max_length=URL_MAX)
+    weight = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
+
+
+class LinkRulesInput(StrictInput):
+    rules = LinkRuleInput(many=True, max_length=50)  # type: ignore[call-arg]
+
+
+class LinkRuleOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    rule_type = serializers.CharField()
+    name = serializers.CharField()
+    priority = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    conditions = serializers.JSONField()
+    destination_url = serializers.CharField()
+    weight = serializers.IntegerField()
+
+
+class LinkRulesOutput(serializers.Serializer):
+    rules = LinkRuleOutput(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
 
 
 # --- Clicks ---------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ from tracking.api.serializers import (
     LinkEssentialsOutput,
     LinkFilterInput,
     LinkOutput,
+    LinkRulesInput,
+    LinkRulesOutput,
     LinkUpdateInput,
     StatusChangeInput,
     StatusChangeOutput,
@@ -254,6 +256,7 @@ class LinkViewSet(ResourceViewSet):
     queryset = TrackedLink.objects.all()
     lookup_field = "tracking_id"
     lookup_value_regex = TRACKING_ID_PATTERN
+    http_method_names = [*HTTP_METHODS, "put"]  # only the rules action takes PUT
 
     @extend_schema(parameters=[LinkFilterInput], responses={200: LinkOutput(many=True)})
     def list(self, request: Request) -> Response:
@@ -295,6 +298,38 @@ class LinkViewSet(ResourceViewSet):
         """Stop redirecting this link (its clicks are kept)."""
         link = services.set_link_active(tracking_id=tracking_id, is_active=False)
         return Response(LinkOutput(link).data)
+
+    @extend_schema(
+        methods=["GET"], parameters=[_TRACKING_ID_PARAM], responses={200: LinkRulesOutput}
+    )
+    @extend_schema(
+        methods=["PUT"],
+        parameters=[_TRACKING_ID_PARAM],
+        request=LinkRulesInput,
+        responses={200: LinkRulesOutput},
+    )
+    @action(detail=True, methods=["get", "put"])
+    def rules(self, request: Request, tracking_id: str) -> Response:
+        """The link's routing rules; PUT replaces them all (an empty list removes them).
+
+        Rules are validated before any is written; a bad condition answers 400 naming it
+        (`rules[0].conditions.device_types`). `warnings` says what the redirect will ignore.
+        """
+        if request.method == "PUT":
+            data = validated(LinkRulesInput, request.data)
+            rules = services.replace_link_rules(
+                tracking_id=tracking_id,
+                rules=[
+                    dict(rule, conditions=rule.get("conditions") or {}) for rule in data["rules"]
+                ],
+            )
+        else:
+            rules = services.link_rules(tracking_id=tracking_id)
+        body = {
+            "rules": [rule.to_dict() for rule in rules],
+            "warnings": services.rule_warnings(rules),
+        }
+        return Response(LinkRulesOutput(body).data)
 
     @extend_schema(
         parameters=[_TRACKING_ID_PARAM, ClickFilterInput],

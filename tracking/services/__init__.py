@@ -58,7 +58,9 @@ from tracking.services.jobs import (
 )
 from tracking.services.links import (
     JOB_URL_FUNCTIONS,
+    LINK_SETTINGS,
     PACKAGE_CREATED_BY,
+    clean_link_settings,
     create_job_application_links,
     create_tracked_link,
     delete_tracked_link,
@@ -87,6 +89,7 @@ from tracking.services.privacy import (
     retention_cutoff,
     session_pseudonym,
 )
+from tracking.services.rules import clean_rule, link_rules, replace_link_rules, rule_warnings
 from tracking.services.validation import (
     CREATED_BY_MAX,
     IDENTIFIER_MAX,
@@ -109,6 +112,7 @@ __all__ = [
     "CREATED_BY_MAX",
     "IDENTIFIER_MAX",
     "JOB_URL_FUNCTIONS",
+    "LINK_SETTINGS",
     "METADATA_MAX_BYTES",
     "METADATA_MAX_KEYS",
     "PACKAGE_CREATED_BY",
@@ -131,6 +135,8 @@ __all__ = [
     "anonymize_clicks",
     "build_click",
     "change_application_status",
+    "clean_link_settings",
+    "clean_rule",
     "clicks_to_anonymize",
     "clicks_to_purge",
     "count_erasure",
@@ -152,6 +158,7 @@ __all__ = [
     "insert_new_click",
     "is_safe_identifier",
     "is_valid_tracking_id",
+    "link_rules",
     "new_click_id",
     "package_links",
     "purge_clicks",
@@ -160,7 +167,9 @@ __all__ = [
     "record_initial_status",
     "record_reported_click",
     "redirect_url_for",
+    "replace_link_rules",
     "retention_cutoff",
+    "rule_warnings",
     "session_pseudonym",
     "set_link_active",
     "status_history",

@@ -16,15 +16,28 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracking import linkcache
-from tracking.models import Job, JobApplication, LinkFunction, LinkType, ProfileLink, TrackedLink
+from tracking.models import (
+    UTM_FIELDS,
+    Job,
+    JobApplication,
+    LinkFunction,
+    LinkType,
+    ProfileLink,
+    TrackedLink,
+)
 from tracking.services.errors import Conflict, NotFound, ValidationFailed
 from tracking.services.validation import (
     CREATED_BY_MAX,
+    clean_expires_at,
+    clean_max_person_clicks,
+    clean_password,
     clean_text,
+    clean_utm,
     is_valid_tracking_id,
     parse_uuid,
     validate_destination_url,
@@ -72,6 +85,34 @@ def _resolve_associations(
     return job_uuid, app_uuid
 
 
+# The link controls a caller may set (docs/links.md); ``password`` is stored as its hash.
+LINK_SETTINGS = ("expires_at", "max_person_clicks", "password", "fallback_url", *UTM_FIELDS)
+
+
+def clean_link_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate link controls by name; returns model field values (the password hashed)."""
+    unknown = set(values) - set(LINK_SETTINGS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} is not a link setting.", field=name)
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "expires_at":
+            cleaned[name] = clean_expires_at(value)
+        elif name == "max_person_clicks":
+            cleaned[name] = clean_max_person_clicks(value)
+        elif name == "password":
+            password = clean_password(value)
+            cleaned["password_hash"] = make_password(password) if password else None
+        elif name == "fallback_url":
+            cleaned[name] = (
+                None if value in (None, "") else validate_destination_url(value, field=name)
+            )
+        else:
+            cleaned[name] = clean_utm(value, field=name)
+    return cleaned
+
+
 def create_tracked_link(
     *,
     original_url: str,
@@ -82,8 +123,14 @@ def create_tracked_link(
     description: str | None = None,
     created_by: str | None = "system",
     tracking_id: str | None = None,
+    **link_settings: Any,
 ) -> dict[str, Any]:
-    """Create a tracked link and return its fields with ``tracking_id`` and ``redirect_url``."""
+    """Create a tracked link and return its fields with ``tracking_id`` and ``redirect_url``.
+
+    ``link_settings`` are the link controls named in :data:`LINK_SETTINGS` (expiry, person-click
+    cap, password, fallback URL, UTM tags); any other name is refused.
+    """
+    controls = clean_link_settings(link_settings)
     original_url = validate_destination_url(original_url)
     link_function = validate_identifier(link_function, field="link_function")
     link_type = validate_identifier(link_type, field="link_type")
@@ -108,6 +155,7 @@ def create_tracked_link(
             created_by=created_by,
             is_active=True,
             description=description,
+            **controls,
         )
         try:
             with transaction.atomic():
@@ -153,17 +201,22 @@ _UPDATABLE = {
     "is_active",
     "job_id",
     "application_id",
+    *LINK_SETTINGS,
 }
 
 
 def update_tracked_link(*, tracking_id: str, **changes: Any) -> TrackedLink:
-    """Change a link's destination, category, description, associations or active flag."""
+    """Change a link's destination, category, description, associations, active flag or link
+    controls (:data:`LINK_SETTINGS`; a None or empty value clears one)."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name} cannot be changed.", field=name)
+    controls = clean_link_settings({k: v for k, v in changes.items() if k in LINK_SETTINGS})
     with transaction.atomic():
         link = get_link(tracking_id=tracking_id)
+        for name, value in controls.items():
+            setattr(link, name, value)
         if "original_url" in changes:
             link.original_url = validate_destination_url(changes["original_url"])
         if "link_function" in changes:

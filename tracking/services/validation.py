@@ -396,3 +396,56 @@ def required_text(value: Any, *, field: str, max_length: int) -> str:
     if len(value) > max_length:
         raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
     return value
+
+
+# --- Link controls ---------------------------------------------------------------------------
+
+UTM_MAX = max_length_of(TrackedLink, "utm_source")
+PASSWORD_MAX = 128  # what a person types; the hash column holds Django's encoded hash
+
+
+def clean_expires_at(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise ValidationFailed("expires_at must be a date and time.", field="expires_at")
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def clean_max_person_clicks(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise ValidationFailed(
+            "max_person_clicks must be a whole number of at least 1.", field="max_person_clicks"
+        )
+    return value
+
+
+def clean_password(value: Any) -> str | None:
+    """The password a visitor must type, or None (no password). Hashing is the caller's job."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or CONTROL_RE.search(value):
+        raise ValidationFailed(
+            "password must be text without control characters.", field="password"
+        )
+    if len(value) > PASSWORD_MAX:
+        raise ValidationFailed(
+            f"password is longer than {PASSWORD_MAX} characters.", field="password"
+        )
+    return value
+
+
+def clean_utm(value: Any, *, field: str) -> str | None:
+    """A UTM value appended to the destination: plain text, at most the column's length."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or CONTROL_RE.search(value):
+        raise ValidationFailed(f"{field} must be text without control characters.", field=field)
+    value = value.strip()
+    if len(value) > UTM_MAX:
+        raise ValidationFailed(f"{field} is longer than {UTM_MAX} characters.", field=field)
+    return value or None
