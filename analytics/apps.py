@@ -18,3 +18,7 @@ class AnalyticsConfig(AppConfig):
         signals.clicks_anonymized.connect(
             receivers.refresh_after_anonymization, dispatch_uid="analytics-rollups-anonymized"
         )
+        signals.clicks_reclassified.connect(
+            receivers.refresh_after_reclassification,
+            dispatch_uid="analytics-rollups-reclassified",
+        )

@@ -69,6 +69,7 @@ class Dimension(models.TextChoices):
     BROWSER = "browser", "Browser"
     OS = "os", "Operating system"
     HOUR = "hour", "Local hour"
+    COUNTRY = "country_code", "Country"
 
 
 class DailyLinkBreakdown(models.Model):

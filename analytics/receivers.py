@@ -2,7 +2,8 @@
 
 The rollups hold per-day counts and, for distinct sessions, the session ids themselves. Clicks
 deleted (purged, erased) or anonymized must leave them at once: a person's erased session id or a
-cookie value past its retention may not outlive its click in a rollup row. Connected in
+cookie value past its retention may not outlive its click in a rollup row; clicks judged again
+must move between people and automated traffic there too. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -35,6 +36,19 @@ def refresh_after_anonymization(
     *, oldest: dt.datetime | None, report: Report | None = None, **kwargs: Any
 ) -> None:
     """Anonymized clicks keep their totals, so the run reaches back to the oldest one by date."""
+    _refresh_back_to(oldest, report)
+
+
+def refresh_after_reclassification(
+    *, oldest: dt.datetime | None, report: Report | None = None, **kwargs: Any
+) -> None:
+    """Clicks judged again move between people and automated traffic (and between classes)
+    without changing the days' totals, which the run's check compares: it reaches back to the
+    oldest one by date, as after anonymization."""
+    _refresh_back_to(oldest, report)
+
+
+def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:
     if not _in_use():
         return
     refresh_days = 2 if oldest is None else (timezone.now() - oldest).days + 2

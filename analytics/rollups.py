@@ -34,6 +34,12 @@ from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
+# The rollups never reach back further than this: a click with an absurd time (the year 2,
+# stored by plain SQL or before reported times were checked) must not make a full run walk
+# every day since, inside the transaction that holds the rollup lock. Such clicks are counted
+# raw; the analytics ranges start on this day too.
+ROLLUP_FIRST_DAY = dt.date(2000, 1, 1)
+
 KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
 DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
@@ -118,6 +124,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.DEVICE: F("device_type"),
         Dimension.BROWSER: F("browser"),
         Dimension.OS: F("os"),
+        Dimension.COUNTRY: F("country_code"),
         Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()),
     }
     for dimension, expression in dimensions.items():
@@ -213,7 +220,9 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     """Days before ``until`` whose raw click totals differ from their rollup."""
     raw_rows: Any = (
         LinkClick.objects.order_by()
-        .filter(clicked_at__lt=local_midnight(until))
+        .filter(
+            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
+        )
         .annotate(day_=_day_expr())
         .values("day_")
         .annotate(**_counts())
@@ -224,7 +233,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     rolled = {
         _as_date(row["day"]): (row["h"], row["a"])
         for row in DailyLinkClicks.objects.order_by()
-        .filter(day__lt=until)
+        .filter(day__gte=ROLLUP_FIRST_DAY, day__lt=until)
         .values("day")
         .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
     }
@@ -275,6 +284,7 @@ def run(
                 model.objects.all().delete()
             earliest = LinkClick.objects.aggregate(first=Min("clicked_at"))["first"]
             first = earliest.astimezone(local_tz()).date() if earliest else today
+            first = max(first, ROLLUP_FIRST_DAY)
             result.full_rebuild = True
         else:
             assert state is not None and state.complete_until is not None
@@ -283,7 +293,11 @@ def run(
                 model.objects.filter(day__gte=today).delete()
             if state.complete_until > today:
                 days.add(today - dt.timedelta(days=1))  # rebuilds this month's session bits
-            first = min(state.complete_until, today) - dt.timedelta(days=refresh_days)
+            # A refresh reaching back to an absurd click (the anonymization's oldest) stops at
+            # the first day (and a date before the year 1 would not even exist).
+            last_complete = min(state.complete_until, today)
+            back = min(refresh_days, max(0, (last_complete - ROLLUP_FIRST_DAY).days))
+            first = last_complete - dt.timedelta(days=back)
             if verify:
                 days |= _mismatched_days(first)
         day = first

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern] = [
     path("charts/daily.json", views.chart_daily, name="chart-daily"),
     path("charts/functions.json", views.chart_functions, name="chart-functions"),
     path("charts/sources.json", views.chart_sources, name="chart-sources"),
+    path("charts/countries.json", views.chart_countries, name="chart-countries"),
     path("charts/devices.json", views.chart_devices, name="chart-devices"),
     path("charts/classifications.json", views.chart_classifications, name="chart-classifications"),
     path("charts/hour-of-week.json", views.chart_hour_of_week, name="chart-hour-of-week"),

@@ -33,7 +33,7 @@ from analytics import queries
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
 from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
-from tracking import periods
+from tracking import geo, periods
 from tracking.exports import csv_response
 from tracking.models import Classification, Job, JobApplication, TrackedLink
 
@@ -53,7 +53,8 @@ VIEW_LINKS = "tracking.view_trackedlink"
 VIEW_JOBS = "tracking.view_job"
 VIEW_APPLICATIONS = "tracking.view_jobapplication"
 VIEW_CLICKS = "tracking.view_linkclick"
-PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id")
+# The city goes with them: like the IP, it is dropped when a click is anonymised.
+PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id", "city")
 HIDDEN = "(hidden)"
 
 
@@ -131,6 +132,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "totals": cached(f, "overview", lambda: queries.overview_totals(f.about(EVERYTHING))),
             "top_jobs": cached(f, "top-jobs", lambda: queries.top_jobs(f.about(EVERYTHING))),
             "top_links": cached(f, "top-links", lambda: queries.top_links(f.about(EVERYTHING))),
+            "countries": cached(
+                f, "countries", lambda: queries.clicks_by_country(f.about(EVERYTHING))
+            ),
+            "geo_demo": geo.configured_paths()[2],
             "jobs": Job.objects.annotate(
                 link_count=Count("links", distinct=True),
                 application_count=Count("applications", distinct=True),
@@ -276,6 +281,22 @@ def chart_functions(f: Filters) -> dict[str, Any]:
 def chart_sources(f: Filters) -> dict[str, Any]:
     rows = queries.clicks_by_source(f.selection)
     return _payload(_people_and_automated([r["click_source"] for r in rows], rows), rows)
+
+
+@chart_endpoint("chart-countries")
+def chart_countries(f: Filters) -> dict[str, Any]:
+    rows = queries.clicks_by_country(f.selection)
+    chart = {
+        "type": "choropleth",
+        "labels": [r["country_name"] for r in rows],
+        "datasets": [
+            {
+                "label": "Clicks",
+                "data": [{"id": r["iso_numeric"], "v": r["total_clicks"]} for r in rows],
+            }
+        ],
+    }
+    return _payload(chart, rows)
 
 
 @chart_endpoint("chart-devices")

@@ -65,6 +65,7 @@ def hostile_agents() -> dict[str, str]:
         "exclusions": "x64 ",
         "versions": "Version/",
         "emoji": "\U0001f600",
+        "dotless-i": "\u0131",  # translated before RE2 reads it
     }
     agents = {name: (unit * 1000)[:1000] for name, unit in runs.items()}
     agents["issue-sample"] = f"{7:03d}" + "a" * 997

@@ -151,6 +151,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks signed-in staff users' browsers, so that their own clicks are not counted as people.
+    "tracking.owner.OwnerCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -248,7 +250,22 @@ for _proxy in TRUSTED_PROXIES:
             f"TRUSTED_PROXIES must be IP addresses or CIDR networks, got {_proxy!r}"
         ) from None
 RESPECT_DNT = env_bool("RESPECT_DNT", True)
+# The owner's home or office networks: clicks from them are the owner's, never a person's.
+OWNER_NETWORKS = env_list("OWNER_NETWORKS")
+for _network in OWNER_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OWNER_NETWORKS must be IP addresses or CIDR networks, got {_network!r}"
+        ) from None
 SCANNER_WINDOW_SECONDS = env_int("SCANNER_WINDOW_SECONDS", 10, minimum=0)
+# More email-security networks (one IP/CIDR a line, '#' comments), added to the built-in list.
+SCANNER_NETWORKS_FILE = env_str("SCANNER_NETWORKS_FILE").strip()
+if SCANNER_NETWORKS_FILE and not Path(SCANNER_NETWORKS_FILE).is_file():
+    raise ImproperlyConfigured(
+        f"SCANNER_NETWORKS_FILE must name a readable file, got {SCANNER_NETWORKS_FILE!r}"
+    )
 # Link lookups: in-process TTL (other processes see a change within it), shared-cache TTLs.
 LINK_LOCAL_CACHE_SECONDS = env_int("LINK_LOCAL_CACHE_SECONDS", 5, minimum=0)
 LINK_CACHE_SECONDS = env_int("LINK_CACHE_SECONDS", 300, minimum=1)
@@ -277,6 +294,15 @@ if ANALYTICS_CACHE_SECONDS > 60:
 # Each rollup run also rolls up today's clicks older than this; newer ones are read raw. A click
 # stored later than this after it happened (a replayed spool, a reported click) shows at the next run.
 ANALYTICS_ROLLUP_LAG_SECONDS = env_int("ANALYTICS_ROLLUP_LAG_SECONDS", 300, minimum=0)
+
+# --- Geodata -------------------------------------------------------------------------------
+# MaxMind-format databases the user downloads (docs/geo.md); empty: clicks keep no geo fields.
+GEOIP_CITY_PATH = env_str("GEOIP_CITY_PATH")
+GEOIP_ASN_PATH = env_str("GEOIP_ASN_PATH")
+# The user's own ASN → network kind list (asn,kind,organisation,source); it wins over ours.
+GEOIP_NETWORKS_PATH = env_str("GEOIP_NETWORKS_PATH")
+# Where load_demo writes its made-up demo databases, used only while neither path is set.
+GEOIP_DEMO_DIR = VAR_DIR / "geo-demo"
 
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)

@@ -36,6 +36,7 @@ def _fresh_caches(settings: Any, tmp_path: Path) -> Iterator[None]:
     """Every test starts with empty link and shared caches, its own click spool and no memory of
     a Redis outage."""
     settings.CLICK_SPOOL_DIR = tmp_path / "spool"
+    settings.GEOIP_DEMO_DIR = tmp_path / "geo-demo"
     linkcache.clear_local_cache()
     clickstream.reset_clients()
     cache.clear()

@@ -167,7 +167,7 @@ def test_the_writer_normalises_a_queued_click_like_the_service_layer(stream: str
     assert len(row.referrer_url or "") == services.REFERRER_MAX
     assert "\x07" not in (row.referrer_url or "")
     assert row.click_source == "email"
-    assert row.ip_address == "::ffff:198.51.100.4"
+    assert row.ip_address == "198.51.100.4"  # IPv4-mapped: stored as the IPv4 address
     assert row.classification is not None
 
 

@@ -32,6 +32,8 @@ PRODUCTION = {
     "SECURE_HSTS_PRELOAD": "true",
     "SESSION_COOKIE_SECURE": "true",
     "CSRF_COOKIE_SECURE": "true",
+    "GEOIP_CITY_PATH": "/var/lib/geoip/GeoLite2-City.mmdb",
+    "GEOIP_ASN_PATH": "/var/lib/geoip/GeoLite2-ASN.mmdb",
 }
 
 
@@ -78,8 +80,9 @@ def test_turning_the_ssl_redirect_off_is_reported(
         ({"DATABASE_URL": None}, "linktrack.W004"),
         ({"REDIS_URL": None}, "linktrack.W005"),
         ({"SECURE_HSTS_SECONDS": None}, "security.W004"),
+        ({"GEOIP_CITY_PATH": None, "GEOIP_ASN_PATH": None}, "linktrack.W006"),
     ],
-    ids=["http-base-url", "sqlite", "no-redis", "no-hsts"],
+    ids=["http-base-url", "sqlite", "no-redis", "no-hsts", "no-geodata"],
 )
 def test_a_misconfiguration_is_reported(
     tmp_path: Path, changes: dict[str, str | None], warning: str

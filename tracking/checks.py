@@ -78,3 +78,20 @@ def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         ]
     return []
+
+
+# A deployment check: geodata is optional, and the embedded default (or any management command)
+# should not repeat the warning on every start.
+@register(Tags.compatibility, deploy=True)
+def check_geodata(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if settings.GEOIP_CITY_PATH or settings.GEOIP_ASN_PATH:
+        return []
+    return [
+        Warning(
+            "GEOIP_CITY_PATH and GEOIP_ASN_PATH are not set: clicks are stored without country, "
+            "city or network, and cloud or mail-security networks are not recognised.",
+            hint="Download the free GeoLite2 or DB-IP Lite databases and point the settings at "
+            "them (docs/geo.md).",
+            id="linktrack.W006",
+        )
+    ]

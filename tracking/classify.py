@@ -5,7 +5,8 @@ open links automatically, often with browser-like user agents. Every click gets 
 ``classification`` plus the ``reasons`` (codes of :data:`REASON_LABELS`) that fired, so the
 dashboard can show people by default and still explain the rest.
 
-Precedence when several signals fire: ``preview`` (a known unfurler names itself) beats ``bot``
+Precedence when several signals fire: ``owner`` (the job seeker's own browser or network, see
+:mod:`tracking.owner`) beats everything; then ``preview`` (a known unfurler names itself) beats ``bot``
 (a crawler user agent, per ``crawlerdetect``), which beats ``scanner`` (every other automated
 signal); a click with no signal is ``human``. All reasons that fired are kept.
 
@@ -26,24 +27,49 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tracking import useragents
+from tracking import owner, useragents
 from tracking.models import Classification, LinkClick
 
 # Reason codes stored in ``link_clicks.classification_reasons``, with the words to show for them.
 REASON_LABELS: dict[str, str] = {
     "head_request": "HEAD request: a link checker, not a browser",
     "preview_agent": "Link-preview agent (LinkedIn, Slack, WhatsApp…)",
-    "crawler_agent": "Crawler or script user agent",
+    "crawler_agent": "Crawler or script user agent (crawlerdetect's list)",
+    "listed_bot_agent": "Bot user agent (Matomo Device Detector's or ua-parser's bot list)",
+    "tool_agent": "HTTP library, command-line tool, headless browser or monitoring tool",
+    "contact_in_agent": "User agent gives a URL or contact address, as bots do",
+    "unknown_agent": "Unknown user agent without a browser's shape",
     "empty_user_agent": "No user agent",
     "no_accept_language": "Browser-like agent without an Accept-Language header",
     "scanner_network": "From an email-security network",
-    "soon_after_creation": "Opened within seconds of the link's creation",
+    "scanner_referrer": "Came from an email-security link checker's page (referrer)",
+    "soon_after_creation": "Opened within {window} s of the link's creation",
+    "soon_after_submission": "Opened within {window} s of the application's submission",
     "burst": "Several links of one application opened within 2 s from one network",
+    "datacenter_network": "From a cloud or hosting provider's network, not a person's",
+    "mail_security_network": "From an email-security company's network",
+    "owner_cookie": "Your own browser (signed in to the dashboard or admin)",
+    "owner_network": "From one of your own networks (OWNER_NETWORKS)",
 }
-SCANNER_REASONS = frozenset(REASON_LABELS) - {"preview_agent", "crawler_agent"}
+
+
+def reason_label(code: str) -> str:
+    """The words for a reason code, with the scanner window's length filled in."""
+    label = REASON_LABELS.get(code, code)
+    return label.replace("{window}", str(settings.SCANNER_WINDOW_SECONDS))
+
+
+# Reasons that say the agent is not a browser a person uses: any of them makes a click a bot.
+BOT_REASONS = frozenset(
+    {"crawler_agent", "listed_bot_agent", "tool_agent", "contact_in_agent", "unknown_agent"}
+)
+# The job seeker's own clicks (tracking.owner): they beat every other verdict.
+OWNER_REASONS = frozenset({"owner_cookie", "owner_network"})
+SCANNER_REASONS = frozenset(REASON_LABELS) - BOT_REASONS - OWNER_REASONS - {"preview_agent"}
 
 # Link unfurlers name themselves; crawlerdetect files most of them under "crawler", but a job
 # seeker should read "LinkedIn showed a preview", not "a bot". Tokens match case-insensitively
@@ -53,6 +79,60 @@ _PREVIEW_AGENT = useragents.AgentPattern(
     r"|TelegramBot|Discordbot|SkypeUriPreview|Google-PageRenderer|redditbot|Embedly|Iframely"
     r"|Mastodon/|Bluesky|Cardyb|Snap URL Preview|Viber|vkShare|Teams/|MicrosoftPreview",
 )
+
+# HTTP libraries, command-line clients, headless and automated browsers, monitoring and SEO
+# tools: none of them is a person reading. Product tokens as the tools send them (their docs and
+# default agents); a person's browser never carries them.
+_TOOL_AGENT = useragents.AgentPattern(
+    r"python-requests|python-urllib|Python/\d|python-httpx|aiohttp|httpx/|urllib3|Scrapy"
+    r"|curl/|libcurl|Wget/|Go-http-client|Go http package|okhttp|^Java/|Java/\d|Apache-HttpClient"
+    r"|Jakarta Commons|axios/|node-fetch|undici|^node$|got \(|Deno/|^Bun/|libwww-perl|LWP::"
+    r"|WWW-Mechanize|Mechanize|Guzzle|^PHP|^Ruby|Ruby/\d|Faraday|HTTPie|PostmanRuntime|insomnia/|k6/"
+    r"|reqwest|hackney|Typhoeus|RestSharp|Dart/\d|HeadlessChrome|Headless|PhantomJS|Selenium"
+    r"|webdriver|Puppeteer|Playwright|Cypress|SlimerJS|jsdom|Nightmare|Zombie\.js"
+    r"|UptimeRobot|Pingdom|StatusCake|Site24x7|Datadog|NewRelic|Uptime-Kuma|Better Uptime"
+    r"|Lighthouse|PageSpeed|GTmetrix|Screaming Frog|Sitebulb|Ahrefs|Semrush|SEOkicks|Siteimprove"
+    r"|WordPress/|Drupal \(|Joomla|WinHttp|PowerShell|Microsoft URL Control|Indy Library"
+    r"|fasthttp|ReactorNetty/|Embarcadero|http_request|HttpClient|^Mozilla$"
+    # Apple's URL loading system, as apps' background requests name it; a person's tap opens a
+    # browser instead.
+    r"|CFNetwork/|^Darwin/\d",
+)
+
+# Contact details or a home page in the agent: crawlers sign their agents this way
+# ("+http://…/bot.html", "admin@…"); browsers never do.
+_CONTACT_IN_AGENT = useragents.AgentPattern(
+    r"https?://|www\.|[a-z0-9._%+-]@[a-z0-9-]+\.[a-z]|\.(?:com|org|net|io|ai|dev)/"
+)
+
+# A browser's shape: "Mozilla/5.0 (platform) Engine/…" (every browser engine since 2010 sends
+# this), Opera's Presto agents, and the text browsers. Bots that copy it are caught by the lists
+# or the other signals; an agent of another shape that ua-parser cannot place is not a browser.
+_BROWSER_SHAPE = useragents.AgentPattern(
+    r"^Mozilla/5\.0 \([^)]+\) (?:AppleWebKit|Gecko|Trident|Presto|Goanna|KHTML)/"
+    r"|^Mozilla/[45]\.0 \(compatible; MSIE \d|^Opera/\d|^(?:Lynx|w3m|Links|ELinks)[/ (]"
+)
+
+# Real people's browsers that the crawler lists name: Lynx sends "libwww-FM" (crawlerdetect
+# reads "libwww"), and the desktop apps built on Chromium (Slack, Teams, other Electron apps)
+# add their own product token ("Slack/", "Teams/", "Electron/") to a full browser agent, which
+# crawlerdetect files under Slack's and Teams' link fetchers. Only a full browser agent with the
+# app's token counts: the fetchers themselves ("Slackbot-LinkExpanding", "SkypeUriPreview") stay
+# previews, and the tool list still catches automation built on Electron.
+_APP_BROWSER = useragents.AgentPattern(
+    r"^Lynx/\d"
+    r"|^Mozilla/5\.0 \([^)]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\) "
+    r".*(?:Electron/\d|Slack_SSB/|Slack/\d|Teams/\d)"
+)
+
+_MATOMO_BOTS_FILE = Path(__file__).resolve().parent / "data" / "matomo_bots.txt"
+
+
+@functools.cache
+def matomo_bots() -> useragents.BoundedPatternList:
+    """Matomo Device Detector's bot list (``data/matomo_bots.txt``, which cites its source)."""
+    return useragents.BoundedPatternList(useragents.read_patterns(_MATOMO_BOTS_FILE))
+
 
 # Operating systems whose devices are desktops or laptops (ua-parser's OS families).
 _DESKTOP_OS = frozenset(
@@ -64,6 +144,7 @@ _MOBILE_OS = frozenset(
 )
 
 _SCANNER_NETWORKS_FILE = Path(__file__).resolve().parent / "data" / "scanner_networks.txt"
+_SCANNER_REFERRERS_FILE = Path(__file__).resolve().parent / "data" / "scanner_referrers.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,25 +161,36 @@ class ClickSignals:
     has_accept_language: bool
     link_created_at: dt.datetime | None
     application_id: str | None
+    # When the application was sent: gateways scan links on delivery, so a click right after it
+    # is a scanner too.
+    application_submitted_at: dt.datetime | None = None
+    # The request carried a valid owner cookie (tracking.owner).
+    owner_cookie: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        submitted = self.application_submitted_at
         return {
+            "owner_cookie": self.owner_cookie,
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
             "link_created_at": self.link_created_at.isoformat() if self.link_created_at else None,
             "application_id": self.application_id,
+            "application_submitted_at": submitted.isoformat() if submitted else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClickSignals:
         created = data.get("link_created_at")
+        submitted = data.get("application_submitted_at")
         return cls(
             user_agent=data.get("user_agent"),
             client_ip=data.get("client_ip"),
             has_accept_language=bool(data.get("has_accept_language")),
             link_created_at=dt.datetime.fromisoformat(created) if created else None,
             application_id=data.get("application_id"),
+            application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
+            owner_cookie=bool(data.get("owner_cookie")),
         )
 
 
@@ -112,6 +204,12 @@ class AgentInfo:
     is_preview: bool
     is_crawler: bool
     looks_like_browser: bool
+    # Matomo Device Detector's bot list, or ua-parser's "Spider" device.
+    is_listed_bot: bool = False
+    is_tool: bool = False
+    has_contact: bool = False
+    # ua-parser places no browser and the agent has no browser's shape.
+    is_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +234,7 @@ def parse_agent(user_agent: str) -> AgentInfo:
     return agent_info(
         user_agent,
         parsed=useragents.parse(user_agent),
-        is_crawler=useragents.is_crawler(user_agent),
+        is_crawler=useragents.is_crawler(useragents.prepare(user_agent)),
     )
 
 
@@ -149,8 +247,18 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
     browser = _family(parsed.user_agent)
     os_name = _family(parsed.os)
     device = parsed.device
-    is_preview = _PREVIEW_AGENT.search(user_agent)
-    if is_preview or is_crawler or (device is not None and device.family == "Spider"):
+    text = useragents.prepare(user_agent)  # translated once for the patterns below
+    app_browser = _APP_BROWSER.search(text)
+    is_preview = _PREVIEW_AGENT.search(text) and not app_browser
+    is_crawler = is_crawler and not app_browser
+    is_listed_bot = not app_browser and (
+        (device is not None and device.family == "Spider") or matomo_bots().matches(text)
+    )
+    is_tool = _TOOL_AGENT.search(text)
+    has_contact = _CONTACT_IN_AGENT.search(text)
+    is_unknown = browser is None and not _BROWSER_SHAPE.search(text)
+    automated = is_preview or is_crawler or is_listed_bot or is_tool or has_contact
+    if automated or is_unknown:
         device_type = "bot"
     elif device is not None and (
         device.family == "iPad" or "tablet" in f"{device.family} {device.brand}".lower()
@@ -170,19 +278,81 @@ def agent_info(user_agent: str, *, parsed: Any, is_crawler: bool) -> AgentInfo:
         os=os_name,
         is_preview=is_preview,
         is_crawler=is_crawler,
-        looks_like_browser=user_agent.startswith("Mozilla/") and not (is_preview or is_crawler),
+        looks_like_browser=user_agent.startswith("Mozilla/") and not automated,
+        is_listed_bot=is_listed_bot,
+        is_tool=is_tool,
+        has_contact=has_contact,
+        is_unknown=is_unknown,
     )
 
 
-@functools.lru_cache(maxsize=1)
-def scanner_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """The email-security networks of ``data/scanner_networks.txt`` (documented there)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def read_networks(path: Path) -> list[Network]:
+    """The networks of a file: one IP or CIDR a line, ``#`` starts a comment.
+
+    ValueError names the file and line of an entry that is no network.
+    """
     networks = []
-    for line in _SCANNER_NETWORKS_FILE.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
         entry = line.split("#", 1)[0].strip()
         if entry:
-            networks.append(ipaddress.ip_network(entry))
-    return tuple(networks)
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"{path}, line {number}: not a network: {entry!r}") from None
+    return networks
+
+
+@functools.lru_cache(maxsize=2)
+def _networks_of(paths: tuple[Path, ...]) -> tuple[Network, ...]:
+    return tuple(network for path in paths for network in read_networks(path))
+
+
+def scanner_networks() -> tuple[Network, ...]:
+    """The email-security networks: ``data/scanner_networks.txt`` (documented there) and the
+    user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once per process."""
+    paths = [_SCANNER_NETWORKS_FILE]
+    if settings.SCANNER_NETWORKS_FILE:
+        paths.append(Path(settings.SCANNER_NETWORKS_FILE))
+    return _networks_of(tuple(paths))
+
+
+@functools.lru_cache(maxsize=1)
+def scanner_referrer_hosts() -> frozenset[str]:
+    """The hosts of ``data/scanner_referrers.txt`` (documented there), lower case."""
+    hosts = set()
+    for line in _SCANNER_REFERRERS_FILE.read_text().splitlines():
+        entry = line.split("#", 1)[0].strip().lower()
+        if entry:
+            hosts.add(entry)
+    return frozenset(hosts)
+
+
+def from_scanner_referrer(referrer: str | None) -> bool:
+    """Whether the referrer's host is a listed host or one of its subdomains."""
+    if not referrer:
+        return False
+    try:
+        host = (urlsplit(referrer).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    listed = scanner_referrer_hosts()
+    # Walk up the labels: "a.b.example.com" is checked as itself, "b.example.com", "example.com"…
+    while host:
+        if host in listed:
+            return True
+        host = host.partition(".")[2]
+    return False
+
+
+def _within_window(
+    clicked_at: dt.datetime | None, anchor: dt.datetime | None, window_seconds: int
+) -> bool:
+    if window_seconds <= 0 or clicked_at is None or anchor is None:
+        return False
+    return 0 <= (clicked_at - anchor).total_seconds() < window_seconds
 
 
 def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -217,15 +387,29 @@ def classify_click(
     clicked_at: dt.datetime | None,
     link_created_at: dt.datetime | None,
     scanner_window_seconds: int,
+    referrer: str | None = None,
+    application_submitted_at: dt.datetime | None = None,
+    owner_cookie: bool = False,
 ) -> Verdict:
     """Classify one click from its own signals (everything but the burst rule)."""
     reasons: list[str] = []
+    if owner_cookie:
+        reasons.append("owner_cookie")
+    if owner.in_owner_network(client_ip):
+        reasons.append("owner_network")
     agent = parse_agent(user_agent) if user_agent else None
 
-    if agent is not None and agent.is_preview:
-        reasons.append("preview_agent")
-    elif agent is not None and agent.is_crawler:
-        reasons.append("crawler_agent")
+    if agent is not None:
+        # Every agent check adds its reason: a preview that is also on a crawler list says so.
+        agent_reasons = (
+            ("preview_agent", agent.is_preview),
+            ("crawler_agent", agent.is_crawler),
+            ("listed_bot_agent", agent.is_listed_bot),
+            ("tool_agent", agent.is_tool),
+            ("contact_in_agent", agent.has_contact),
+            ("unknown_agent", agent.is_unknown),
+        )
+        reasons.extend(code for code, fired in agent_reasons if fired)
     if (http_method or "").upper() == "HEAD":
         reasons.append("head_request")
     if agent is None:
@@ -234,6 +418,8 @@ def classify_click(
         reasons.append("no_accept_language")
     if in_scanner_network(client_ip):
         reasons.append("scanner_network")
+    if from_scanner_referrer(referrer):
+        reasons.append("scanner_referrer")
     if (
         scanner_window_seconds > 0
         and clicked_at is not None
@@ -241,6 +427,8 @@ def classify_click(
         and (clicked_at - link_created_at).total_seconds() < scanner_window_seconds
     ):
         reasons.append("soon_after_creation")
+    if _within_window(clicked_at, application_submitted_at, scanner_window_seconds):
+        reasons.append("soon_after_submission")
 
     return Verdict(
         classification=classification_for(reasons),
@@ -253,9 +441,11 @@ def classify_click(
 
 def classification_for(reasons: list[str] | tuple[str, ...]) -> str:
     """The classification that a set of reasons implies (see the module's precedence)."""
+    if any(reason in OWNER_REASONS for reason in reasons):
+        return Classification.OWNER
     if "preview_agent" in reasons:
         return Classification.PREVIEW
-    if "crawler_agent" in reasons:
+    if any(reason in BOT_REASONS for reason in reasons):
         return Classification.BOT
     if any(reason in SCANNER_REASONS for reason in reasons):
         return Classification.SCANNER
@@ -269,10 +459,15 @@ def warm_up() -> None:
         "Chrome/130.0.0.0 Safari/537.36"
     )
     scanner_networks()
+    scanner_referrer_hosts()
 
 
 def classification_fields(
-    *, http_method: str | None, clicked_at: dt.datetime | None, signals: ClickSignals
+    *,
+    http_method: str | None,
+    clicked_at: dt.datetime | None,
+    signals: ClickSignals,
+    referrer: str | None = None,
 ) -> dict[str, Any]:
     """The classification, reasons and parsed device fields of a click, by field name."""
     verdict = classify_click(
@@ -283,6 +478,9 @@ def classification_fields(
         clicked_at=clicked_at,
         link_created_at=signals.link_created_at,
         scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
+        referrer=referrer,
+        application_submitted_at=signals.application_submitted_at,
+        owner_cookie=signals.owner_cookie,
     )
     return {
         "classification": verdict.classification,
@@ -293,10 +491,34 @@ def classification_fields(
     }
 
 
+# The network kinds (tracking.geo, from the click's ASN) that make a click a machine's. Networks
+# that forward people (corporate gateways, private relays, carriers) add nothing.
+NETWORK_KIND_REASONS = {
+    "hosting": "datacenter_network",
+    "mail_security": "mail_security_network",
+}
+
+
+def apply_network_kind(click: LinkClick, network_kind: str | None) -> None:
+    """Add the reason a classified click's network gives, if any, and classify again."""
+    reason = NETWORK_KIND_REASONS.get(network_kind or "")
+    if reason is None or click.classification is None:
+        return
+    reasons = list(click.classification_reasons or [])
+    if reason not in reasons:
+        reasons.append(reason)
+    click.classification_reasons = reasons
+    click.classification = classification_for(reasons)
+
+
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:
     """Set the classification, reasons and parsed device fields of an unsaved click."""
     fields = classification_fields(
-        http_method=click.http_method, clicked_at=click.clicked_at, signals=signals
+        http_method=click.http_method,
+        clicked_at=click.clicked_at,
+        signals=signals,
+        referrer=click.referrer_url,
     )
     for name, value in fields.items():
         setattr(click, name, value)
+    click.has_accept_language = signals.has_accept_language

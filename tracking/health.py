@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tracking import geo
 from tracking.clicks import ratelimit, record, spool, stream
 from tracking.models import LinkClick, TrackedLink
 
@@ -129,6 +130,7 @@ def health_report() -> tuple[dict[str, Any], bool]:
         "cache": cache_state(),
         "clicks": clicks_state(),
         "data": data_state(),
+        "geo": geo.geo_state(),
     }
     healthy = all(component["status"] == "ok" for component in components.values())
     report = {

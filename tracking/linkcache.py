@@ -59,6 +59,8 @@ class ResolvedLink:
     job_id: str | None
     application_id: str | None
     created_at: dt.datetime | None
+    # When the link's application was sent (the classifier's scanner window starts there too).
+    application_submitted_at: dt.datetime | None = None
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -69,7 +71,8 @@ _local_lock = threading.Lock()
 
 
 def _shared_key(tracking_id: str) -> str:
-    return f"link:v1:{tracking_id}"
+    # v2: entries carry the application's submission time (older pickles lack the slot).
+    return f"link:v2:{tracking_id}"
 
 
 def _load_from_db(tracking_id: str) -> ResolvedLink | None:
@@ -78,13 +81,19 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
     row = (
         TrackedLink.objects.filter(tracking_id=tracking_id)
         .values_list(
-            "original_url", "is_active", "link_function", "job_id", "application_id", "created_at"
+            "original_url",
+            "is_active",
+            "link_function",
+            "job_id",
+            "application_id",
+            "created_at",
+            "application__submitted_at",
         )
         .first()
     )
     if row is None:
         return None
-    original_url, is_active, link_function, job_id, application_id, created_at = row
+    original_url, is_active, link_function, job_id, application_id, created_at, submitted_at = row
     if is_active is False:
         return None
     if not hosts.is_safe_redirect(original_url):
@@ -98,6 +107,7 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         job_id=str(job_id) if job_id else None,
         application_id=str(application_id) if application_id else None,
         created_at=created_at,
+        application_submitted_at=submitted_at,
     )
 
 

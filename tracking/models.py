@@ -54,12 +54,14 @@ class ClickSource(models.TextChoices):
 
 
 class Classification(models.TextChoices):
-    """Who (or what) made a click. Everything but ``human`` is automated traffic."""
+    """Who (or what) made a click. Everything but ``human`` is not a person at the company."""
 
     HUMAN = "human", "Person"
     BOT = "bot", "Crawler"
     SCANNER = "scanner", "Email scanner"
     PREVIEW = "preview", "Link preview"
+    # The job seeker's own click (tracking.owner): never counted as a person.
+    OWNER = "owner", "You"
 
 
 class ApplicationStatus(models.TextChoices):
@@ -219,11 +221,22 @@ class LinkClick(models.Model):
         max_length=20, null=True, blank=True, choices=Classification.choices
     )
     classification_reasons = models.JSONField(null=True, blank=True)
+    # Whether the request sent Accept-Language (a classifier signal), kept so that
+    # reclassify_clicks can judge the click again; NULL for clicks stored before it was kept.
+    has_accept_language = models.BooleanField(null=True, blank=True)
     http_method = models.CharField(max_length=10, null=True, blank=True)
     device_type = models.CharField(max_length=20, null=True, blank=True)
     browser = models.CharField(max_length=50, null=True, blank=True)
     os = models.CharField(max_length=50, null=True, blank=True)
     visitor_hash = models.CharField(max_length=64, null=True, blank=True)
+    # Additive: where the click came from (tracking.geo). A Do-Not-Track click keeps the country
+    # only; anonymisation keeps country and region and drops the rest with the IP.
+    country_code = models.CharField(max_length=2, null=True, blank=True)
+    region = models.CharField(max_length=100, null=True, blank=True)
+    city = models.CharField(max_length=100, null=True, blank=True)
+    asn = models.PositiveBigIntegerField(null=True, blank=True)
+    as_org = models.CharField(max_length=200, null=True, blank=True)
+    network_kind = models.CharField(max_length=20, null=True, blank=True)
 
     class Meta:
         db_table = "link_clicks"

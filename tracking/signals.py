@@ -4,7 +4,7 @@
 analytics rollups keep counts and session ids per day) connects a receiver in its
 ``AppConfig.ready()`` and brings its copy up to date.
 
-Both signals are sent with ``sender=LinkClick`` after the change is committed, only when at least
+Every signal here is sent with ``sender=LinkClick`` after the change is committed, only when at least
 one click changed, with these keyword arguments:
 
 - ``count``: how many clicks;
@@ -28,6 +28,8 @@ from tracking.models import LinkClick
 clicks_removed = Signal()
 # Clicks anonymized: their IP address and visitor hash cleared, their session id replaced.
 clicks_anonymized = Signal()
+# Clicks judged again (reclassify_clicks): their classification changed, their totals did not.
+clicks_reclassified = Signal()
 
 Report = Callable[[str], None]
 TimeSpan = tuple[dt.datetime | None, dt.datetime | None]

@@ -79,6 +79,10 @@ class ClickStatisticsOutput(ClickCountsOutput):
     by_source = serializers.DictField(
         child=serializers.IntegerField(), help_text="Clicks per click_source."
     )
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
+    )
     by_classification = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
@@ -90,6 +94,7 @@ class TimelineClickOutput(PersonalDataOutput):
     tracking_id = serializers.CharField()
     clicked_at = serializers.DateTimeField(allow_null=True)
     click_source = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True)
     ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
     session_id = personal_field()

@@ -24,6 +24,7 @@ from analytics.queries.applications import (
 from analytics.queries.breakdowns import (
     click_totals,
     clicks_by_classification,
+    clicks_by_country,
     clicks_by_device,
     clicks_by_function,
     clicks_by_hour_of_week,
@@ -47,6 +48,7 @@ __all__ = [
     "application_summaries",
     "click_totals",
     "clicks_by_classification",
+    "clicks_by_country",
     "clicks_by_device",
     "clicks_by_function",
     "clicks_by_hour_of_week",

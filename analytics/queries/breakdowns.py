@@ -8,8 +8,10 @@ from typing import Any
 from django.conf import settings
 
 from analytics import counting
+from analytics.countries import country_name, numeric_code
 from analytics.queries.common import (
     UNCLASSIFIED,
+    UNKNOWN,
     broken_down,
     classification_counts,
     every_day,
@@ -45,6 +47,17 @@ def clicks_by_function(selection: Selection) -> list[dict[str, Any]]:
 
 def clicks_by_source(selection: Selection) -> list[dict[str, Any]]:
     return ranked(broken_down("click_source", selection), "click_source")
+
+
+def clicks_by_country(selection: Selection) -> list[dict[str, Any]]:
+    """Clicks per country (ISO 3166-1 alpha-2, ``unknown`` without geodata), with the country's
+    name and the numeric code the dashboard's map joins on."""
+    rows = ranked(broken_down("country_code", selection), "country_code")
+    for row in rows:
+        code = row["country_code"] if row["country_code"] != UNKNOWN else None
+        row["country_name"] = country_name(code)
+        row["iso_numeric"] = numeric_code(code)
+    return rows
 
 
 def clicks_by_classification(selection: Selection) -> list[dict[str, Any]]:

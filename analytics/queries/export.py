@@ -27,6 +27,10 @@ EXPORT_COLUMNS = [
     "device_type",
     "browser",
     "os",
+    "country_code",
+    "region",
+    "city",
+    "network_kind",
 ]
 
 
@@ -68,6 +72,10 @@ def selection_rows(selection: Selection) -> Iterator[list[Any]]:
         "device_type",
         "browser",
         "os",
+        "country_code",
+        "region",
+        "city",
+        "network_kind",
         link_function=F("tracking__link_function"),
         job_id=F("tracking__job_id"),
         application_id=F("tracking__application_id"),

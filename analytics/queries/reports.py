@@ -47,6 +47,7 @@ def link_analytics(
     # Index (tracking_id, clicked_at): both ends and the latest clicks without a scan.
     bounds = scoped.aggregate(first_click=Min("clicked_at"), last_click=Max("clicked_at"))
     by_source = broken_down("click_source", selection)
+    by_country = broken_down("country_code", selection)
     timeline = scoped.order_by("-clicked_at", "-click_id")[:TIMELINE_LIMIT]
     return {
         "link_info": link.to_dict(),
@@ -57,6 +58,10 @@ def link_analytics(
             "by_source": {
                 row["click_source"]: row["total_clicks"]
                 for row in ranked(by_source, "click_source")
+            },
+            "by_country": {
+                row["country_code"]: row["total_clicks"]
+                for row in ranked(by_country, "country_code")
             },
             # Always every class, so the automated traffic stays visible beside the people.
             "by_classification": classification_counts(selection),
@@ -71,6 +76,7 @@ def _click_dict(click: LinkClick) -> dict[str, Any]:
         "tracking_id": click.tracking_id,
         "clicked_at": iso(click.clicked_at),
         "click_source": click.click_source,
+        "country_code": click.country_code,
         "ip_address": click.ip_address,
         "referrer_url": click.referrer_url,
         "session_id": click.session_id,

@@ -95,23 +95,64 @@
     return base;
   }
 
+  function getJson(url, what) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(what + ": HTTP " + response.status); }
+        return response.json();
+      });
+  }
+
+  // The world map (chartjs-chart-geo): every country of world-atlas's topology, coloured by the
+  // clicks the endpoint counted for its ISO 3166-1 numeric id (countries without clicks: 0).
+  function mapConfig(chart, topology) {
+    var geo = window.ChartGeo;
+    var countries = geo.topojson.feature(topology, topology.objects.countries).features;
+    var clicks = {};
+    chart.datasets[0].data.forEach(function (point) { if (point.id) { clicks[point.id] = point.v; } });
+    return {
+      type: "choropleth",
+      data: {
+        labels: countries.map(function (c) { return c.properties.name; }),
+        datasets: [{
+          label: "Clicks",
+          outline: countries,
+          data: countries.map(function (c) { return { feature: c, value: clicks[c.id] || 0 }; }),
+        }],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        showOutline: true,
+        plugins: { legend: { display: false } },
+        scales: {
+          projection: { axis: "x", projection: "equalEarth" },
+          color: { axis: "x", quantize: 5, legend: { position: "bottom-right", align: "right" } },
+        },
+      },
+    };
+  }
+
   function draw(canvas) {
     var figure = canvas.closest("figure");
-    return fetch(canvas.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("chart " + canvas.dataset.chart + ": HTTP " + response.status); }
-        return response.json();
-      })
-      .then(function (payload) {
+    var atlas = canvas.dataset.atlas ? getJson(canvas.dataset.atlas, "map") : Promise.resolve(null);
+    return Promise.all([getJson(canvas.dataset.url, "chart " + canvas.dataset.chart), atlas])
+      .then(function (loaded) {
+        var payload = loaded[0];
         var chart = payload.chart;
-        colourDatasets(chart);
         var existing = window.Chart.getChart(canvas);
         if (existing) { existing.destroy(); }
-        new window.Chart(canvas, {
-          type: chart.type,
-          data: { labels: chart.type === "bubble" ? undefined : chart.labels, datasets: chart.datasets },
-          options: options(chart),
-        });
+        if (chart.type === "choropleth") {
+          new window.Chart(canvas, mapConfig(chart, loaded[1]));
+        } else {
+          colourDatasets(chart);
+          new window.Chart(canvas, {
+            type: chart.type,
+            data: { labels: chart.type === "bubble" ? undefined : chart.labels, datasets: chart.datasets },
+            options: options(chart),
+          });
+        }
         var empty = figure && figure.querySelector(".chart-empty");
         if (empty) { empty.hidden = !payload.empty; }
         canvas.dataset.state = payload.empty ? "empty" : "drawn";

@@ -57,7 +57,7 @@ pytestmark = [
 CHARTS_STATE = """() => Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
   const chart = Chart.getChart(c);
   const values = chart ? chart.data.datasets.flatMap(d => d.data) : [];
-  const sum = values.reduce((n, v) => n + (typeof v === 'number' ? v : (v && v.v) || 0), 0);
+  const sum = values.reduce((n, v) => n + (typeof v === 'number' ? v : (v && (v.v || v.value)) || 0), 0);
   return {name: c.dataset.chart, state: c.dataset.state || null, drawn: !!chart,
           datasets: chart ? chart.data.datasets.length : 0, sum: sum};
 })"""

@@ -224,7 +224,8 @@ ENDPOINTS = [
     *(
         Endpoint(f"analytics:chart-{name}", "GET", f"/dashboard/charts/{name}.json", 200,
                  perms=(V + "trackedlink",))
-        for name in ("daily", "functions", "sources", "devices", "classifications", "hour-of-week")
+        for name in ("daily", "functions", "sources", "countries", "devices", "classifications",
+                     "hour-of-week")
     ),
 ]  # fmt: skip
 

@@ -20,7 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from tracking.api.parsers import RequestTooLarge
-from tracking.services import ServiceError
+from tracking.services import ServiceError, describe_database_error
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +121,12 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         exc = ServiceUnavailable()
     elif isinstance(exc, IntegrityError):
         # A concurrent write got there first (e.g. the same id created twice at once).
-        logger.warning("integrity error during an API request: %s", exc)
+        # Described without its detail, which quotes the row (a reported click's IP, …).
+        logger.warning("integrity error during an API request: %s", describe_database_error(exc))
         exc = ConflictError()
     elif isinstance(exc, DataError):
         # Input that slipped past validation must not surface as a 500.
-        logger.warning("database rejected API input: %s", exc)
+        logger.warning("database rejected API input: %s", describe_database_error(exc))
         exc = exceptions.ValidationError("The database rejected this input.")
     if not isinstance(exc, exceptions.APIException):
         return None

@@ -18,11 +18,17 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from tracking import services
+from tracking import owner, services
 from tracking.classify import ClickSignals
 from tracking.linkcache import ResolvedLink
 from tracking.optout import asks_not_to_be_tracked
-from tracking.services.validation import CONTROL_RE, SAFE_ID_CHARS
+from tracking.services.validation import (
+    CONTROL_RE,
+    SAFE_ID_CHARS,
+    is_secret_parameter,
+    parse_ip,
+    referrer_without_secrets,
+)
 
 SESSION_COOKIE = "lt_sid"
 SESSION_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -75,13 +81,7 @@ def _parse_address(value: str) -> _Address | None:
         value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # "203.0.113.7:51234"
         value = value.split(":", 1)[0]
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
+    return parse_ip(value)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -118,16 +118,10 @@ def client_bucket(ip: str | None) -> str:
     request without a usable address shares one bucket with every other such request rather than
     going unlimited.
     """
-    if not ip:
-        return UNKNOWN_CLIENT
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = parse_ip(ip) if ip else None
+    if address is None:
         return UNKNOWN_CLIENT
     if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped
-        if mapped is not None:
-            return str(mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
 
@@ -166,17 +160,24 @@ def query_metadata(request: HttpRequest) -> dict[str, Any]:
     """UTM tags and other query parameters, bounded in count, length and total size.
 
     ``src`` is left out (it sets the click source). The first value of a repeated parameter wins.
+    Parameters that hold an e-mail address or a credential are dropped here already
+    (:func:`tracking.services.validation.is_secret_parameter`), so that they never reach the
+    click stream or the spool either; they count against the limit, which bounds the checks.
     """
     metadata: dict[str, Any] = {}
+    dropped = 0
     used = 2  # the braces of the JSON object
     query = _query(request)
     for key in query:
-        if len(metadata) >= QUERY_MAX_PARAMS:
+        if len(metadata) + dropped >= QUERY_MAX_PARAMS:
             break
         clean_key = CONTROL_RE.sub("", key)[:QUERY_KEY_MAX]
         if not clean_key or clean_key == "src" or clean_key in metadata:
             continue
         value = CONTROL_RE.sub("", query.get(key, ""))[:QUERY_VALUE_MAX]
+        if is_secret_parameter(clean_key, value):
+            dropped += 1
+            continue
         cost = len(clean_key.encode()) + len(value.encode()) + 8
         if used + cost > QUERY_MAX_BYTES:
             break
@@ -232,7 +233,8 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         user_agent = user_agent[: services.USER_AGENT_MAX]
     referrer = header(request, "HTTP_REFERER")
     if referrer:
-        referrer = referrer[: services.REFERRER_MAX]
+        # Filtered here already, so that no secret reaches the click stream or the spool.
+        referrer = referrer_without_secrets(referrer[: services.REFERRER_MAX])
     private = opted_out(request)
     session, is_new = (None, False) if private else session_id(request)
     has_query = bool(meta.get("QUERY_STRING"))  # most redirects have none: skip parsing it
@@ -252,6 +254,8 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         has_accept_language=bool(meta.get("HTTP_ACCEPT_LANGUAGE", "").strip()),
         link_created_at=link.created_at,
         application_id=link.application_id,
+        application_submitted_at=link.application_submitted_at,
+        owner_cookie=owner.has_owner_cookie(request),
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None

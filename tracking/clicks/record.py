@@ -20,6 +20,7 @@ is always redirected.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -30,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
-from tracking import classify, services
+from tracking import classify, geo, services
 from tracking.classify import ClickSignals, classification_fields, classify_into
 from tracking.clicks import burst, spool, stream
 from tracking.clicks.burst import FollowUp
@@ -56,12 +57,8 @@ def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSig
     if ip_address is not None or (signals.client_ip is None and signals.user_agent is None):
         return signals
     network = classify.burst_network(signals.client_ip)
-    return ClickSignals(
-        user_agent=None,
-        client_ip=network.split("/", 1)[0] if network else None,
-        has_accept_language=signals.has_accept_language,
-        link_created_at=signals.link_created_at,
-        application_id=signals.application_id,
+    return dataclasses.replace(
+        signals, user_agent=None, client_ip=network.split("/", 1)[0] if network else None
     )
 
 
@@ -72,17 +69,29 @@ def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     """
     if click.classification is None:
         classify_into(click, signals)
+    geo.locate_click(click, signals)
     try:
         services.insert_new_click(click)
     except DatabaseError as exc:
-        logger.error("database unavailable, spooling click %s: %s", click.click_id, exc)
+        logger.error(
+            "database unavailable, spooling click %s: %s",
+            click.click_id,
+            services.describe_database_error(exc),
+        )
         queued = queued_signals(ip_address=click.ip_address, signals=signals)
         payload = stream.encode_click(click, signals=queued.as_dict())
         try:
             spool.append(payload)
-        except OSError:
-            # Nowhere left to put it: log everything needed to replay it by hand.
-            logger.exception("click not stored or spooled: %s", payload)
+        except OSError as spool_error:
+            # Nowhere left to put it. The payload is not logged: it holds the visitor's IP
+            # address and user agent, and logs are kept and shipped beyond any retention rule.
+            logger.error(
+                "click %s on %s at %s lost: not stored and not spooled (%s)",
+                click.click_id,
+                click.tracking_id,
+                click.clicked_at,
+                spool_error,
+            )
         return None
     return burst.follow_up(click, signals)
 
@@ -119,7 +128,10 @@ def submit(fields: dict[str, Any], *, signals: ClickSignals) -> FollowUp | None:
     if queued is not signals:
         # Do Not Track: the IP and user agent stay here, so the click is classified here.
         verdict = classification_fields(
-            http_method=fields["http_method"], clicked_at=clicked_at, signals=signals
+            http_method=fields["http_method"],
+            clicked_at=clicked_at,
+            signals=signals,
+            referrer=fields["referrer_url"],
         )
     try:
         stream.append(

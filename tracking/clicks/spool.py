@@ -37,12 +37,24 @@ def spool_dir() -> Path:
     return Path(settings.CLICK_SPOOL_DIR)
 
 
+def _write_private(path: Path, lines: list[str]) -> None:
+    """Write ``lines`` to ``path`` readable by this user only (they hold IPs and user agents),
+    durably; an existing file is replaced whole."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the mode above applies only when the file is created
+        os.write(fd, "".join(line + "\n" for line in lines).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def append(payload: str) -> None:
     """Append one click payload durably (fsync) to the spool."""
     if "\n" in payload:
         raise ValueError("a spool payload must be one line")
     directory = spool_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / SPOOL_NAME
     data = (payload + "\n").encode()
     while True:
@@ -116,11 +128,60 @@ def replay(store: Callable[[list[str]], list[str]]) -> int:
             rejected = store(lines) if lines else []
             if rejected:
                 bad = path.with_name(path.name.removesuffix(_REPLAY_SUFFIX) + _REJECTED_SUFFIX)
-                bad.write_text("\n".join(rejected) + "\n")
+                _write_private(bad, rejected)
                 logger.error("%d spooled clicks could not be read; kept in %s", len(rejected), bad)
             path.unlink()
             replayed += len(lines) - len(rejected)
     return replayed
+
+
+# What a privacy rule does with one set-aside click: given its payload and a time to assume when
+# the payload does not say when the click happened (microseconds since the epoch), return the
+# payload unchanged (keep it), a new payload (replace it; "" for none) or None (remove it).
+Revise = Callable[[str, int], str | None]
+
+
+def revise_rejected(revise: Revise, *, dry_run: bool = False) -> tuple[int, int]:
+    """Apply ``revise`` to every line of the rejected files; returns (replaced, removed) lines.
+
+    Rejected lines are clicks: the privacy rules (anonymization, purge, erasure) reach them too.
+    A file is rewritten whole under its lock and replaced by rename, so a reader never sees half
+    of it; a file left with no line is deleted. Lines without a time of their own are taken to
+    be as old as their file.
+    """
+    directory = spool_dir()
+    if not directory.is_dir():
+        return 0, 0
+    replaced = removed = 0
+    for path in sorted(directory.glob(f"*{_REJECTED_SUFFIX}")):
+        with _locked(path) as fd:
+            if fd is None or not path.exists():
+                continue  # another run is revising it, or it was just removed
+            file_time_us = int(os.fstat(fd).st_mtime * 1_000_000)
+            kept: list[str] = []
+            changed = False
+            for line in _read_lines(fd):
+                if not line.strip():
+                    continue
+                revised = revise(line, file_time_us)
+                if revised == line:
+                    kept.append(line)
+                    continue
+                changed = True
+                if revised:
+                    replaced += 1
+                    kept.append(revised)
+                else:
+                    removed += 1
+            if not changed or dry_run:
+                continue
+            if kept:
+                scratch = path.with_name(f".{path.name}.tmp")
+                _write_private(scratch, kept)
+                scratch.replace(path)
+            else:
+                path.unlink()
+    return replaced, removed
 
 
 def _first_click_time(path: Path, fallback: float) -> float:

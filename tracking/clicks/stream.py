@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +138,8 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
     try:
         body = json.loads(payload)
         if not isinstance(body, dict) or body.get("v") != _FORMAT_VERSION:
-            raise MalformedEntry(f"unknown click entry format: {str(payload)[:80]!r}")
+            # Not the payload itself: this message is logged, and the payload may hold an IP.
+            raise MalformedEntry("unknown click entry format")
         fields: dict[str, Any] = {name: body.get(short) for short, name in _FIELDS}
         if not fields["tracking_id"] or not isinstance(fields["tracking_id"], str):
             raise MalformedEntry("click entry without tracking_id")
@@ -161,8 +162,11 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
         raise
     except services.ServiceError as exc:
         raise MalformedEntry(f"invalid click entry: {exc.message}") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedEntry(f"unreadable click entry: {exc}") from None  # a position, no text
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise MalformedEntry(f"unreadable click entry: {exc}") from None
+        # The class only: the messages of int() and its kind quote the value they refused.
+        raise MalformedEntry(f"unreadable click entry ({type(exc).__name__})") from None
     signals = body.get("sig") or {}
     if not isinstance(signals, dict):
         signals = {}
@@ -435,6 +439,69 @@ class StreamConsumer:
                 self.client.xgroup_delconsumer(self.key, GROUP, name)
                 removed += 1
         return removed
+
+
+# --- The dead-letter stream under the privacy rules ------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def revise_dead_letters(
+    revise: Callable[[str, int], str | None],
+    *,
+    client: redis.Redis | None = None,
+    dry_run: bool = False,
+    page: int = 500,
+) -> tuple[int, int]:
+    """Apply ``revise`` to the payload of every dead-letter entry; returns (replaced, removed).
+
+    ``revise`` follows :data:`tracking.clicks.spool.Revise`: it gets the payload and the time of
+    the click's stream entry (microseconds), and returns the payload (keep), a new one (replace;
+    "" for none) or None (delete). An entry cannot be changed in place: a replaced one is
+    appended anew (its ``entry_id`` field still says when the click was queued) and the old one
+    deleted, in one MULTI. Entries appended during the walk are not visited.
+    """
+    client = client or get_client(socket_timeout=10)
+    key = dead_letter_key()
+    newest = client.xrevrange(key, count=1)
+    if not newest:
+        return 0, 0
+    end = _str(newest[0][0])
+    start = "-"
+    replaced = removed = 0
+    while True:
+        rows: Any = client.xrange(key, min=start, max=end, count=page)
+        for raw_id, raw_fields in rows:
+            entry_id = _str(raw_id)
+            fields = {_text(name): _text(value) for name, value in (raw_fields or {}).items()}
+            payload = fields.get("payload", "")
+            try:
+                queued_ms = _id_ms(fields.get("entry_id") or entry_id)
+            except ValueError:
+                queued_ms = _id_ms(entry_id)
+            revised = revise(payload, queued_ms * 1000)
+            if revised == payload:
+                continue
+            if revised is None:
+                removed += 1
+                if not dry_run:
+                    client.xdel(key, entry_id)
+                continue
+            replaced += 1
+            if not dry_run:
+                # A reason written by an older version may quote a database error's detail
+                # (the failing row): only its first line is kept.
+                reason = fields.get("reason", "").split("\n", 1)[0]
+                pipe = client.pipeline(transaction=True)
+                replacement: dict[Any, Any] = {**fields, "payload": revised, "reason": reason}
+                pipe.xadd(key, replacement)
+                pipe.xdel(key, entry_id)
+                pipe.execute()
+        if len(rows) < page:
+            return replaced, removed
+        start = f"({_str(rows[-1][0])}"
 
 
 # --- Backlog --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db import Error as DatabaseError
 
 from linktrack.rates import parse_rate
-from tracking import services
+from tracking import geo, services
 from tracking.classify import ClickSignals, classify_into
 from tracking.clicks import burst, ratelimit, spool
 from tracking.clicks.stream import (
@@ -123,6 +123,7 @@ def write_clicks(
     for click, signals, _key in kept:
         if click.classification is None:  # Do-Not-Track clicks arrive classified
             classify_into(click, signals)
+        geo.locate_click(click, signals)
     with transaction.atomic():
         services.insert_clicks([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
@@ -239,8 +240,10 @@ class ClickWriter:
             try:
                 stored += write_clicks([click], limiter=self.stream.client)
             except (DataError, IntegrityError) as exc:
-                logger.error("the database refused stream entry %s: %s", entry.entry_id, exc)
-                self.stream.dead_letter(entry, f"refused by the database: {exc}")
+                # Described without its detail, which quotes the row (IP, user agent).
+                reason = services.describe_database_error(exc)
+                logger.error("the database refused stream entry %s: %s", entry.entry_id, reason)
+                self.stream.dead_letter(entry, f"refused by the database: {reason}")
         return stored
 
     def replay_spool(self) -> int:
@@ -318,7 +321,10 @@ class ClickWriter:
             except (redis.RedisError, DatabaseError) as exc:
                 self._failures += 1
                 backoff = min(_MAX_BACKOFF_SECONDS, 0.25 * 2**self._failures)
-                logger.warning("click writer: %s; retrying in %.1fs", exc, backoff)
+                problem = (
+                    services.describe_database_error(exc) if isinstance(exc, DatabaseError) else exc
+                )
+                logger.warning("click writer: %s; retrying in %.1fs", problem, backoff)
                 # The failed batch stays pending on this consumer: read it again first.
                 self._recheck_own_pending = True
                 self._group_ready = False

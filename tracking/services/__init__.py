@@ -41,6 +41,7 @@ from tracking.services.errors import (
     NotFound,
     ServiceError,
     ValidationFailed,
+    describe_database_error,
 )
 from tracking.services.jobs import (
     create_application,
@@ -136,6 +137,7 @@ __all__ = [
     "delete_application",
     "delete_job",
     "delete_tracked_link",
+    "describe_database_error",
     "detect_click_source",
     "erase_personal_data",
     "generate_tracking_id",

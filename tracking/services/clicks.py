@@ -16,13 +16,15 @@ import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 
-from tracking import linkcache
+from tracking import geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -37,8 +39,10 @@ from tracking.services.validation import (
     clean_text,
     is_valid_tracking_id,
     parse_uuid,
+    referrer_without_secrets,
     tracking_host,
     validate_identifier,
+    validate_reported_clicked_at,
 )
 
 # Referrer host suffixes that mean "opened from a webmail client" (seed 001 source table).
@@ -120,6 +124,8 @@ def build_click(
 ) -> LinkClick:
     """Validate and normalise one click into an unsaved row (no database access)."""
     referrer = clean_text(referrer_url, field="referrer_url", max_length=REFERRER_MAX)
+    if referrer:
+        referrer = referrer_without_secrets(referrer) or None
     if click_source is None:
         source = detect_click_source(referrer)
     else:
@@ -174,6 +180,8 @@ def record_click(
         click_id=click_id,
         http_method=http_method,
     )
+    validate_reported_clicked_at(click.clicked_at)
+    geo.locate_into(click, click.ip_address)
     insert_clicks([click])
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
@@ -248,6 +256,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
             if not active:
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
+            validate_reported_clicked_at(click.clicked_at)
         except ServiceError as exc:
             prepared.append(exc)
             continue
@@ -266,6 +275,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
             application_id=None,
         )
         classify_into(click, signals)
+        geo.locate_click(click, signals)
         prepared.append(click)
     return prepared
 
@@ -306,3 +316,56 @@ def record_clicks(*, clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         )
     insert_clicks(valid)
     return results
+
+
+# --- Geodata for stored clicks ---------------------------------------------------------------
+
+
+def clicks_to_geolocate(*, since: dt.datetime | None = None) -> QuerySet[LinkClick]:
+    """Stored clicks that still hold their IP but no geo fields (made before geodata was set up,
+    or while a database was missing)."""
+    clicks = LinkClick.objects.filter(
+        ip_address__isnull=False, country_code__isnull=True, asn__isnull=True
+    )
+    if since is not None:
+        clicks = clicks.filter(clicked_at__gte=since)
+    return clicks
+
+
+def geolocate_clicks(
+    *,
+    since: dt.datetime | None = None,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Fill the geo fields of :func:`clicks_to_geolocate`; returns how many clicks were located.
+
+    ``progress`` is called after each batch with the number of clicks looked up so far.
+
+    Key-ordered batches, one UPDATE transaction each; idempotent (located clicks no longer match,
+    addresses no database knows are passed over). Classifications are left as they were: they
+    were shown and counted already.
+    """
+    located = examined = 0
+    last_pk: uuid.UUID | None = None
+    while True:
+        page = clicks_to_geolocate(since=since).order_by("pk")
+        if last_pk is not None:
+            page = page.filter(pk__gt=last_pk)
+        batch = list(page.only("pk", "ip_address")[:batch_size])
+        if not batch:
+            break
+        changed = [
+            click for click in batch if geo.locate_into(click, click.ip_address) != geo.NOWHERE
+        ]
+        if changed:
+            with transaction.atomic():
+                LinkClick.objects.bulk_update(changed, list(geo.GEO_FIELDS))
+        located += len(changed)
+        examined += len(batch)
+        last_pk = batch[-1].pk
+        if progress is not None:
+            progress(examined)
+        if len(batch) < batch_size:
+            break
+    return located

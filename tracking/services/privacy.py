@@ -28,7 +28,13 @@ from tracking import signals
 from tracking.models import LinkClick, TrackedLink
 from tracking.services.errors import ValidationFailed
 from tracking.services.links import invalidate_cached_link
-from tracking.services.validation import SESSION_ID_MAX, clean_ip, clean_text, parse_uuid
+from tracking.services.validation import (
+    SESSION_ID_MAX,
+    clean_ip,
+    clean_text,
+    parse_uuid,
+    stored_forms_of_ip,
+)
 
 PRIVACY_BATCH_SIZE = 1000
 
@@ -40,8 +46,10 @@ PRIVACY_BATCH_SIZE = 1000
 # journey) while nothing, not even this database, can tie them to a live cookie again. Clicks of
 # one session anonymized on different days get different pseudonyms. Kept as they are: the user
 # agent and its parsed device, browser and OS (they describe software; classification and device
-# figures read them) and the referrer (the site the link was opened from).
-ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash")
+# figures read them) and the referrer (the site the link was opened from). Of the geo fields the
+# city and the network (ASN and its organisation, which can name the visitor's employer) go with
+# the IP; the country, the region and the network's kind (cloud, mobile, …) stay for the figures.
+ANONYMIZED_CLICK_FIELDS = ("ip_address", "visitor_hash", "city", "asn", "as_org")
 SESSION_PSEUDONYM_PREFIX = "anon-"
 
 ProgressCallback = Callable[[int], None]
@@ -221,7 +229,8 @@ class ErasureRequest:
         if self.job_id or self.application_id:
             match |= Q(tracking__in=self.links().values("pk"))
         if self.ip_address:
-            match |= Q(ip_address=self.ip_address)
+            # Normalised by parse(); rows stored before normalisation may hold the mapped form.
+            match |= Q(ip_address__in=stored_forms_of_ip(self.ip_address))
         if self.session_id:
             match |= Q(session_id=self.session_id)
         return LinkClick.objects.filter(match)

@@ -8,13 +8,14 @@ and reused by the request capture (:mod:`tracking.clicks.capture`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
 from django.db.models import Model
@@ -115,18 +116,199 @@ def clean_text(value: Any, *, field: str, max_length: int) -> str | None:
     return value or None
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def normalize_ip(address: IPAddress) -> IPAddress:
+    """The one form an address is stored and matched in.
+
+    A dual-stack socket reports an IPv4 client as ``::ffff:203.0.113.7``; stored so, the click
+    would escape every lookup by its real address (an erasure request names ``203.0.113.7``).
+    IPv4-mapped addresses become IPv4; IPv6 addresses lose their zone (``%eth0``, meaningful only
+    on the host that saw it) and are written in the canonical compressed form by ``str()``.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.scope_id:
+            return ipaddress.IPv6Address(int(address))
+    return address
+
+
+def parse_ip(value: str) -> IPAddress | None:
+    """``value`` as a normalised address (:func:`normalize_ip`), or None when it is not one."""
+    try:
+        return normalize_ip(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def clean_ip(value: Any) -> str | None:
+    """An IP address from any caller (request, API, command line) in its stored form."""
     if value in (None, ""):
         return None
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
+    address = parse_ip(str(value))
+    if address is None:
         raise ValidationFailed(
             "ip_address is not a valid IPv4 or IPv6 address.", field="ip_address"
-        ) from None
+        )
+    return str(address)
+
+
+def stored_forms_of_ip(ip: str) -> list[str]:
+    """Every form in which rows may hold the address ``ip`` (as :func:`clean_ip` returns it).
+
+    Rows written before addresses were normalised, or by plain SQL from another system, can hold
+    an IPv4 client as its IPv4-mapped IPv6 form; a lookup by address must find those too.
+    """
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv4Address):
+        return [ip, f"::ffff:{ip}"]
+    return [ip]
+
+
+# --- Metadata: what a click's query parameters may not keep ---------------------------------
+#
+# Tracked URLs get forwarded, and a link opened from a web page or a mail client can carry
+# parameters its sender never put there: a recipient's e-mail address, a password-reset token,
+# an access key. Such a parameter is dropped from a click's metadata, name and value. The rule
+# (documented in docs/privacy.md) reads the name as words and the value as runs of token
+# characters, each once: its cost is linear in the (capped) size of the parameter.
+
+# Names whose words (``api_key``, ``authCode``, ``X-Session-Id`` …) say the value is a credential
+# or a way to reach a person.
+_SECRET_NAME_WORDS = frozenset(
+    {
+        "auth", "authorization", "bearer", "code", "credential", "credentials", "email", "jwt",
+        "key", "mail", "otp", "pass", "passphrase", "passwd", "password", "phone", "pin", "pwd",
+        "secret", "session", "sid", "sig", "signature", "tel", "token",
+    }
+)  # fmt: skip
+# The same, run together without separators (``accesstoken``, ``apikey``, ``sessionid``).
+_SECRET_NAME_PARTS = (
+    "apikey", "authorization", "credential", "email", "passw", "secret", "sessionid",
+    "signature", "token",
+)  # fmt: skip
+_NAME_WORD_BREAK_RE = re.compile(r"([a-z0-9])([A-Z])")
+_NAME_SEPARATOR_RE = re.compile(r"[^a-z0-9]+")
+# An e-mail address: local part, "@", a dotted domain. The look-behind starts a match only at the
+# beginning of a run of address characters, which keeps the search linear.
+_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Runs of base64, base64url, hex and JWT characters long enough to be a secret.
+_TOKEN_RUN_RE = re.compile(r"[A-Za-z0-9+/=_.~-]{20,}")
+_HEX_RUN_RE = re.compile(r"[0-9A-Fa-f]{32,}")
+# A UUID in its canonical form names a record (an application, a job), not a secret: it is kept,
+# unless the parameter's name says it is a credential.
+_UUID_RE = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+# The "words" of an identifier: camel-case words, capital runs, numbers. Natural names
+# (``SummerCampaign2025``, ``linkedin-outreach-q3``) have long words; random strings, whose
+# letter case and digits alternate at random, average under three characters a word.
+_TOKEN_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_TOKEN_MIN_CHARS = 20
+_TOKEN_MAX_WORD_LENGTH = 3.0
+
+
+@functools.lru_cache(maxsize=512)  # the same few names (utm_source, …) come back all the time
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter named ``name`` holds a credential or contact detail (see above)."""
+    words = _NAME_SEPARATOR_RE.split(_NAME_WORD_BREAK_RE.sub(r"\1 \2", name).lower())
+    if any(word in _SECRET_NAME_WORDS for word in words):
+        return True
+    squashed = "".join(words)
+    return any(part in squashed for part in _SECRET_NAME_PARTS)
+
+
+def _looks_random(run: str) -> bool:
+    words = _TOKEN_WORD_RE.findall(run)
+    chars = sum(map(len, words))
+    return chars >= _TOKEN_MIN_CHARS and chars / len(words) < _TOKEN_MAX_WORD_LENGTH
+
+
+def is_secret_value(value: str) -> bool:
+    """Whether ``value`` holds an e-mail address, a JWT, a long hex string or a random token."""
+    if ("@" in value or "%40" in value) and _EMAIL_RE.search(value.replace("%40", "@")):
+        return True
+    if "-" in value:
+        value = _UUID_RE.sub(" ", value)
+    for match in _TOKEN_RUN_RE.finditer(value):
+        run = match.group()
+        pieces = run.split(".")
+        if len(pieces) >= 3 and pieces[0].startswith("eyJ"):  # a JWT: base64url JSON header
+            return True
+        for hex_run in _HEX_RUN_RE.findall(run):
+            if not (hex_run.isdigit() or hex_run.isalpha()):  # a long number is not a secret
+                return True
+        if any(_looks_random(piece) for piece in pieces):
+            return True
+    return False
+
+
+def is_secret_parameter(name: str, value: Any) -> bool:
+    """Whether the metadata entry ``name``/``value`` must not be stored (see above)."""
+    if is_secret_name(name) or is_secret_value(name):
+        return True
+    return isinstance(value, str) and is_secret_value(value)
+
+
+def without_secrets(value: Any) -> Any:
+    """``value`` (a JSON value) without the entries :func:`is_secret_parameter` refuses, at any
+    depth; each node is looked at once."""
+    if isinstance(value, Mapping):
+        return {
+            key: without_secrets(item)
+            for key, item in value.items()
+            if not is_secret_parameter(str(key), item)
+        }
+    if isinstance(value, list):
+        return [
+            without_secrets(item)
+            for item in value
+            if not (isinstance(item, str) and is_secret_value(item))
+        ]
+    return value
+
+
+# A referrer's query and fragment are checked one parameter at a time, at most this many; the
+# rest of a longer one is dropped (a real referrer has a handful).
+REFERRER_MAX_PARAMS = 20
+
+
+def referrer_without_secrets(url: str) -> str:
+    """``url`` (a referrer) without the query or fragment parameters that
+    :func:`is_secret_parameter` refuses, and without user info (``user:password@``).
+
+    A page's address can hold the same e-mail addresses and tokens as a tracked link's query
+    (``/inbox?email=…``, ``#access_token=…``); the referrer must not keep them either. Parameters
+    are kept as they were written (not re-encoded), so an innocent referrer is stored unchanged.
+    """
+    if "?" not in url and "#" not in url and "@" not in url:
+        return url  # the usual referrer, an origin or a path: nothing to look at
+    base, hash_mark, fragment = url.partition("#")
+    base, question_mark, query = base.partition("?")
+    scheme, separator, rest = base.partition("://")
+    if separator:
+        authority, slash, path = rest.partition("/")
+        base = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    query = _without_secret_parameters(query) if question_mark else ""
+    fragment = _without_secret_parameters(fragment) if hash_mark else ""
+    return base + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+
+
+def _without_secret_parameters(text: str) -> str:
+    kept: list[str] = []
+    for number, part in enumerate(text.split("&", REFERRER_MAX_PARAMS)):
+        if number == REFERRER_MAX_PARAMS:
+            break  # the rest, unchecked, is left out
+        name, _equals, value = part.partition("=")
+        if not is_secret_parameter(unquote_plus(name), unquote_plus(value)):
+            kept.append(part)
+    return "&".join(kept)
 
 
 def clean_metadata(value: Any) -> dict[str, Any]:
+    """A click's metadata: a bounded JSON object, without credentials or contact details."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -145,7 +327,9 @@ def clean_metadata(value: Any) -> dict[str, Any]:
         raise ValidationFailed(
             f"metadata is larger than {METADATA_MAX_BYTES} bytes.", field="metadata"
         )
-    return dict(value)
+    # Filtered after the size check, so the filter's cost is bounded by METADATA_MAX_BYTES.
+    cleaned: dict[str, Any] = without_secrets(value)
+    return cleaned
 
 
 def clean_clicked_at(value: dt.datetime | None) -> dt.datetime:
@@ -160,6 +344,22 @@ def clean_clicked_at(value: dt.datetime | None) -> dt.datetime:
     if value > now + dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS):
         raise ValidationFailed("clicked_at is in the future.", field="clicked_at")
     return value
+
+
+def validate_reported_clicked_at(value: dt.datetime | None) -> None:
+    """The time of a click another system reports: not older than the click retention period.
+
+    Such a click would be purged by the next maintenance run, and an absurd time (the year 2)
+    would have the rollups walk every day since. The future is refused by
+    :func:`clean_clicked_at` already.
+    """
+    days = settings.CLICK_RETENTION_DAYS
+    if value is not None and value < timezone.now() - dt.timedelta(days=days):
+        raise ValidationFailed(
+            f"clicked_at is older than the click retention period ({days} days, "
+            "CLICK_RETENTION_DAYS); such clicks are not kept.",
+            field="clicked_at",
+        )
 
 
 def validate_tracking_id(value: Any) -> str:

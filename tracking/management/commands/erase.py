@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tracking import services
+from tracking.clicks import setaside
 from tracking.management.batching import add_batch_arguments, checked_batch_size, progress_printer
 
 
@@ -56,7 +57,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Would delete {planned.clicks} clicks and {planned.links} links. Nothing changed."
             )
+            self._erase_set_aside(request, dry_run=True)
             return
+        # Before the links go: the set-aside clicks of a job or application are found by them.
+        self._erase_set_aside(request, dry_run=False)
         reports: list[str] = []
         done = services.erase_personal_data(
             request,
@@ -77,3 +81,14 @@ class Command(BaseCommand):
         )
         for line in reports:
             self.stdout.write(self.style.SUCCESS(line))
+
+    def _erase_set_aside(self, request: services.ErasureRequest, *, dry_run: bool) -> None:
+        """The clicks the pipeline set aside (dead-letter stream, rejected spool lines)."""
+        try:
+            counts = setaside.erase(request, dry_run=dry_run)
+        except setaside.SetAsideUnavailable as exc:
+            self.stderr.write(f"Set-aside clicks not erased: {exc}")
+            return
+        line = counts.summary(dry_run=dry_run)
+        if line:
+            self.stdout.write(line)

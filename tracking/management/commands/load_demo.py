@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import services
+from tracking import geo, services
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import (
     ApplicationStatus,
@@ -75,6 +77,67 @@ AUTOMATED_VISITS = [
     (HUMAN_AGENTS[0], "HEAD", False, "203.0.113.{n}"),
     ("", "GET", False, "198.51.100.{n}"),
 ]
+
+
+def _demo_place(country: str, region: str, city: str) -> dict[str, Any]:
+    return {
+        "country": {"iso_code": country, "names": {"en": country}},
+        "subdivisions": [{"names": {"en": region}}],
+        "city": {"names": {"en": city}},
+    }
+
+
+def _demo_network(asn: int, organisation: str) -> dict[str, Any]:
+    return {"autonomous_system_number": asn, "autonomous_system_organization": organisation}
+
+
+# The demo geodata: made-up places for the demo clicks' addresses (203.0.113.0/24 is a
+# documentation range; the people's ASNs are from the private-use range of RFC 6996). The
+# automated visitors' networks carry their real operators' ASNs, so that the classifier's
+# network rules show on the demo.
+DEMO_NETWORKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "203.0.113.0/27": (_demo_place("DE", "Berlin", "Berlin"), _demo_network(64512, "Demo Home DE")),
+    "203.0.113.32/27": (
+        _demo_place("US", "New York", "New York"),
+        _demo_network(64513, "Demo Cable US"),
+    ),
+    "203.0.113.64/27": (
+        _demo_place("GB", "England", "London"),
+        _demo_network(64514, "Demo Fibre GB"),
+    ),
+    "203.0.113.96/27": (
+        _demo_place("FR", "Île-de-France", "Paris"),
+        _demo_network(64515, "Demo Home FR"),
+    ),
+    "203.0.113.128/27": (
+        _demo_place("NL", "North Holland", "Amsterdam"),
+        _demo_network(64516, "Demo Home NL"),
+    ),
+    "203.0.113.160/27": (
+        _demo_place("CA", "Ontario", "Toronto"),
+        _demo_network(64517, "Demo Cable CA"),
+    ),
+    "203.0.113.192/27": (
+        _demo_place("ES", "Madrid", "Madrid"),
+        _demo_network(64518, "Demo Mobile ES"),
+    ),
+    "203.0.113.224/27": (
+        _demo_place("US", "Washington", "Seattle"),
+        _demo_network(64519, "Demo Fibre US"),
+    ),
+    "40.107.0.0/16": (
+        _demo_place("IE", "Leinster", "Dublin"),
+        _demo_network(8075, "MICROSOFT-CORP-MSN-AS-BLOCK"),
+    ),
+    "54.80.0.0/16": (
+        _demo_place("US", "Virginia", "Ashburn"),
+        _demo_network(14618, "AMAZON-AES"),
+    ),
+    "66.249.64.0/19": (
+        _demo_place("US", "California", "Mountain View"),
+        _demo_network(15169, "GOOGLE"),
+    ),
+}
 REFERRERS = [
     "https://mail.google.com/",
     "https://outlook.office.com/",
@@ -98,6 +161,7 @@ class Command(BaseCommand):
             self.stdout.write("Links already exist; demo data not loaded (use --force).")
             return
         rng = random.Random(options["seed"])
+        demo_geo = self._write_demo_geodata()
         with transaction.atomic():
             profiles = self._load_profile_links()
             links = self._load_seed_samples()
@@ -109,6 +173,32 @@ class Command(BaseCommand):
                 f"applications, {len(links)} links, {clicks} clicks, {profiles} new profile links."
             )
         )
+        if demo_geo:
+            self.stdout.write(
+                f"No geodata configured: made-up demo databases written to "
+                f"{settings.GEOIP_DEMO_DIR} (used only while GEOIP_CITY_PATH and GEOIP_ASN_PATH "
+                "are unset)."
+            )
+
+    def _write_demo_geodata(self) -> bool:
+        """Write the demo databases unless real ones are configured; True when written."""
+        if settings.GEOIP_CITY_PATH or settings.GEOIP_ASN_PATH:
+            return False
+        demo_dir = Path(settings.GEOIP_DEMO_DIR)
+        geo.write_database(
+            demo_dir / geo.DEMO_CITY_FILE,
+            database_type="Demo-City",
+            description=geo.DEMO_DESCRIPTION,
+            networks={network: place for network, (place, _asn) in DEMO_NETWORKS.items()},
+        )
+        geo.write_database(
+            demo_dir / geo.DEMO_ASN_FILE,
+            database_type="Demo-ASN",
+            description=geo.DEMO_DESCRIPTION,
+            networks={network: asn for network, (_place, asn) in DEMO_NETWORKS.items()},
+        )
+        geo.reset()
+        return True
 
     def _load_profile_links(self) -> int:
         """Add the standard profile links that are missing; the user's own are left as they are."""
@@ -293,16 +383,15 @@ class Command(BaseCommand):
                     metadata={"utm_source": "email", "demo": True},
                     http_method=method,
                 )
-                classify_into(
-                    click,
-                    ClickSignals(
-                        user_agent=agent or None,
-                        client_ip=ip,
-                        has_accept_language=accept_language,
-                        link_created_at=sent_at,
-                        application_id=link["application_id"],
-                    ),
+                signals = ClickSignals(
+                    user_agent=agent or None,
+                    client_ip=ip,
+                    has_accept_language=accept_language,
+                    link_created_at=sent_at,
+                    application_id=link["application_id"],
                 )
+                classify_into(click, signals)
+                geo.locate_click(click, signals)
                 clicks.append(click)
         services.insert_clicks(clicks)
         return len(clicks)

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from tracking import services
+from tracking.clicks import setaside
 from tracking.management.batching import RetentionCommand
 from tracking.models import LinkClick
 from tracking.services import ProgressCallback
@@ -29,3 +30,6 @@ class Command(RetentionCommand):
         return services.purge_clicks(
             older_than=older_than, batch_size=batch_size, progress=progress
         )
+
+    def set_aside(self, *, older_than: dt.datetime, dry_run: bool) -> setaside.SetAsideCounts:
+        return setaside.purge(older_than=older_than, dry_run=dry_run)
