@@ -27,8 +27,8 @@ from tests.factories import (
     make_link,
     make_tracking_staff,
 )
-from tracking import admin as admin_module
 from tracking import linkcache, services
+from tracking.admin import common as admin_module
 from tracking.models import APIKey, Job, JobApplication, LinkClick, ProfileLink, TrackedLink
 
 pytestmark = pytest.mark.django_db

@@ -102,6 +102,11 @@ class Watched:
         )
 
 
+# One request at a time on SQLite, shared by every test: a test's set-up that writes to the database
+# holds it too, so a request a previous test's page left in flight cannot write at the same moment.
+SERIAL = threading.RLock()
+
+
 @pytest.fixture
 def serial_live_server(live_server: Any) -> Iterator[Any]:
     """The live server, answering one request at a time on SQLite.
@@ -114,10 +119,9 @@ def serial_live_server(live_server: Any) -> Iterator[Any]:
     if connection.vendor != "sqlite":
         yield live_server
         return
-    lock = threading.Lock()
 
     def serial(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with lock:
+        with SERIAL:
             return list(app(environ, start_response))
 
     httpd.set_app(serial)
