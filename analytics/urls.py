@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from analytics import views
+from analytics import outcome_views, views
 
 app_name = "analytics"
 
@@ -17,6 +17,13 @@ urlpatterns: list[URLPattern] = [
         views.application_detail,
         name="application-detail",
     ),
+    path(
+        "applications/<uuid:application_id>/status/",
+        outcome_views.application_status_change,
+        name="application-status-change",
+    ),
+    path("outcomes/", outcome_views.outcomes_page, name="outcomes"),
+    path("outcomes.csv", outcome_views.outcomes_csv, name="outcomes-csv"),
     path("export.csv", views.export_csv, name="export-csv"),
     path("charts/daily.json", views.chart_daily, name="chart-daily"),
     path("charts/functions.json", views.chart_functions, name="chart-functions"),

@@ -35,7 +35,8 @@ from analytics.queries.common import UNCLASSIFIED
 from analytics.selection import EVERYTHING, Scope
 from tracking import geo, periods
 from tracking.exports import csv_response
-from tracking.models import Classification, Job, JobApplication, TrackedLink
+from tracking.models import ApplicationStatus, Classification, Job, JobApplication, TrackedLink
+from tracking.stages import stages_reached
 
 T = TypeVar("T")
 JOB_LIST_LIMIT = 50
@@ -209,9 +210,14 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
             for number, session in enumerate(sessions, start=1):
                 if session["session_id"]:
                     session["session_id"] = f"#{number}"
+        history = list(application.status_history.order_by("changed_at", "id"))
         return {
             "application": application,
             "journey": journey,
+            "status_history": history,
+            "stages": stages_reached([(row.to_status, row.changed_at) for row in history]),
+            "statuses": ApplicationStatus.choices,
+            "may_change_status": request.user.has_perm("tracking.change_jobapplication"),
             "scope": {"application": application.pk},
         }
 

@@ -131,22 +131,35 @@ def create_links(rng: random.Random) -> list[tuple[str, uuid.UUID]]:
     from django.db import connection
 
     from tracking import services
-    from tracking.models import Job, JobApplication
+    from tracking.models import Job
 
     call_command("migrate", verbosity=0)
     from analytics.models import RollupState
     from analytics.rollups import ROLLUP_MODELS
 
-    tables = ["link_clicks", "link_tracking", "job_applications", "jobs"]
+    tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
+    tables.append("jobs")
     models: list[Any] = [*ROLLUP_MODELS, RollupState]
     tables += [model._meta.db_table for model in models]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
     links: list[tuple[str, uuid.UUID]] = []
+    now = dt.datetime.now(dt.UTC)
     for j in range(JOBS):
         job = Job.objects.create(title=f"Role {j}", company_name=f"Company {j}")
         for _ in range(APPLICATIONS_PER_JOB):
-            application = JobApplication.objects.create(job=job, status="submitted")
+            # Sent before the first click, so that every click counts for the outcomes; one in
+            # three reaches an interview within the last 30 days (timed: the outcomes endpoints).
+            sent = now - dt.timedelta(days=DAYS + 1)
+            application = services.create_application(
+                job_id=job.id, status="submitted", submitted_at=sent
+            )
+            if rng.random() < 1 / 3:
+                services.change_application_status(
+                    application_id=application.id,
+                    status="interviewed",
+                    changed_at=now - dt.timedelta(days=rng.uniform(1, 29)),
+                )
             for function in rng.sample(FUNCTIONS, LINKS_PER_APPLICATION):
                 link = services.create_tracked_link(
                     original_url=f"https://{function.lower().replace('_', '-')}.example.com/{j}",
@@ -212,8 +225,8 @@ def analyze_tables() -> None:
     from analytics.rollups import ROLLUP_MODELS
 
     models: list[Any] = [*ROLLUP_MODELS, RollupState]
-    tables = ["link_clicks", "link_tracking", "job_applications", "jobs"]
-    tables += [model._meta.db_table for model in models]
+    tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
+    tables += ["jobs", *(model._meta.db_table for model in models)]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
@@ -231,13 +244,19 @@ def endpoints() -> list[tuple[str, Callable[[], Any]]]:
 
     from tracking.models import TrackedLink
 
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True})
+    # A superuser: the dashboard and the API follow the admin's model permissions.
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
     link = TrackedLink.objects.order_by("created_at", "tracking_id").first()
     assert link is not None
     job_id, tracking_id, application_id = link.job_id, link.tracking_id, link.application_id
     period = "days=30"
+    # The dashboard offers 7, 30, 90 days or a custom range; the API takes any day count.
+    last = dt.date.today()
+    outcome_range = f"days=custom&from={last - dt.timedelta(days=119)}&to={last}"
 
     def get(url: str) -> Callable[[], Any]:
         def call() -> Any:
@@ -264,6 +283,9 @@ def endpoints() -> list[tuple[str, Callable[[], Any]]]:
         ("api link analytics", get(reverse("api:link-analytics", args=[tracking_id]))),
         ("api job summary", get(reverse("api:job-summary", args=[str(job_id)]))),
         ("api performance report", get(reverse("api:report") + "?days=30")),
+        # 120 days: the applications were sent 91 days ago, before every click.
+        ("page outcomes", get(f"{reverse('analytics:outcomes')}?{outcome_range}&model=time_decay")),
+        ("api outcomes", get(reverse("api:outcomes") + "?days=120&model=position_based")),
     ]  # fmt: skip
     return rows
 

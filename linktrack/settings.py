@@ -304,6 +304,24 @@ GEOIP_NETWORKS_PATH = env_str("GEOIP_NETWORKS_PATH")
 # Where load_demo writes its made-up demo databases, used only while neither path is set.
 GEOIP_DEMO_DIR = VAR_DIR / "geo-demo"
 
+# --- Outcomes -------------------------------------------------------------------------------
+# Which application status means which outcome stage (submitted, responded, interview, offer), as
+# "status:stage" pairs; a stage implies the ones before it, so "interviewed" also means responded.
+OUTCOME_STAGE_MAP = env_list(
+    "OUTCOME_STAGE_MAP",
+    [
+        "submitted:submitted",
+        "reviewing:submitted",
+        "rejected:responded",
+        "interviewed:interview",
+        "offered:offer",
+    ],
+)
+# Person clicks at most this long before a stage was reached are credited for it.
+OUTCOME_LOOKBACK_DAYS = env_int("OUTCOME_LOOKBACK_DAYS", 30, minimum=1)
+# Time-decay attribution: a click this many days before the stage counts half as much.
+OUTCOME_HALF_LIFE_DAYS = env_int("OUTCOME_HALF_LIFE_DAYS", 7, minimum=1)
+
 # --- Privacy --------------------------------------------------------------------------------
 IP_RETENTION_DAYS = env_int("IP_RETENTION_DAYS", 90, minimum=1)
 CLICK_RETENTION_DAYS = env_int("CLICK_RETENTION_DAYS", 730, minimum=1)

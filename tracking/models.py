@@ -122,6 +122,39 @@ class JobApplication(models.Model):
         return f"Application to {self.job}"
 
 
+class ApplicationStatusHistory(models.Model):
+    """One status change of an application (seed 004's ``application_status_history``).
+
+    ``changed_at`` is when the change happened, which may be earlier than when it was entered
+    (the recruiter called on Monday, the job seeker noted it on Wednesday); ``created_at`` is when
+    the row was written. A creation is a row with an empty ``from_status``.
+    """
+
+    application = models.ForeignKey(
+        JobApplication, on_delete=models.CASCADE, related_name="status_history"
+    )
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20, choices=ApplicationStatus.choices)
+    changed_at = models.DateTimeField()
+    note = models.TextField(blank=True, default="")
+    changed_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "application_status_history"
+        ordering = ["changed_at", "id"]
+        verbose_name_plural = "application status history"
+        indexes = [
+            # An application's timeline, and the first time each stage was reached (outcomes).
+            models.Index(fields=["application", "changed_at"], name="idx_status_history_app_time"),
+            # Outcomes over a period: the changes to a status in a date range.
+            models.Index(fields=["to_status", "changed_at"], name="idx_status_history_to_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
 class TrackedLink(models.Model):
     """A tracked redirect (table ``link_tracking`` of the seed)."""
 

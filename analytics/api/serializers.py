@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from analytics import outcomes
 from tracking import periods
 from tracking.api.serializers import (
     ClassificationReasonsField,
@@ -150,3 +151,87 @@ class PerformanceReportOutput(serializers.Serializer):
     overall_statistics = OverallStatisticsOutput()
     function_performance = FunctionRowOutput(many=True)
     daily_trends = DailyTrendOutput(many=True)
+
+
+# --- Outcomes -------------------------------------------------------------------------------
+
+
+class OutcomesInput(ReportInput):
+    include_automated = None  # type: ignore[assignment]  # attribution counts people only
+    model = serializers.ChoiceField(
+        choices=outcomes.MODELS, required=False, default="linear", help_text="Attribution model."
+    )
+    stage = serializers.ChoiceField(
+        choices=outcomes.CREDITED_STAGES,
+        required=False,
+        default="interview",
+        help_text="The stage whose conversions are credited.",
+    )
+
+
+class FunnelStageOutput(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=("applications", "opened", *outcomes.CREDITED_STAGES))
+    count = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="Of the applications sent.")
+
+
+def _rate_row(dimension: str) -> type[serializers.Serializer]:
+    fields = {
+        dimension: serializers.CharField(),
+        "opened": serializers.IntegerField(help_text="Applications where a person opened one."),
+        "interview": serializers.IntegerField(help_text="Of those, how many reached interview."),
+        "rate": serializers.FloatField(),
+        "small_sample": serializers.BooleanField(
+            help_text=f"Fewer than {outcomes.SMALL_SAMPLE} applications: read with care."
+        ),
+    }
+    name = "".join(part.title() for part in dimension.split("_")) + "RateOutput"
+    return type(name, (serializers.Serializer,), fields)
+
+
+def _credit_row(dimension: str) -> type[serializers.Serializer]:
+    fields = {
+        dimension: serializers.CharField(),
+        "credit": serializers.FloatField(help_text="Conversions credited (a share of each)."),
+        "conversions": serializers.IntegerField(help_text="Conversions it had a share in."),
+    }
+    name = "".join(part.title() for part in dimension.split("_")) + "CreditOutput"
+    return type(name, (serializers.Serializer,), fields)
+
+
+AttributionOutput = type(
+    "AttributionOutput",
+    (serializers.Serializer,),
+    {dimension: _credit_row(dimension)(many=True) for dimension in outcomes.DIMENSIONS},
+)
+
+
+class TimingsOutput(serializers.Serializer):
+    sent_to_first_person_click_hours = serializers.FloatField(allow_null=True)
+    sent_to_first_person_click_sample = serializers.IntegerField()
+    first_person_click_to_response_hours = serializers.FloatField(allow_null=True)
+    first_person_click_to_response_sample = serializers.IntegerField()
+
+
+class FollowUpOutput(serializers.Serializer):
+    application_id = serializers.UUIDField()
+    job = serializers.CharField()
+    company = serializers.CharField()
+    status = serializers.CharField()
+    sent_at = serializers.DateTimeField()
+    days_waiting = serializers.IntegerField()
+
+
+class OutcomesOutput(serializers.Serializer):
+    model = serializers.ChoiceField(choices=outcomes.MODELS)
+    stage = serializers.ChoiceField(choices=outcomes.CREDITED_STAGES)
+    lookback_days = serializers.IntegerField()
+    half_life_days = serializers.IntegerField()
+    funnel = FunnelStageOutput(many=True)
+    by_link_function = _rate_row("link_function")(many=True)
+    by_click_source = _rate_row("click_source")(many=True)
+    attribution = AttributionOutput()
+    timings = TimingsOutput()
+    follow_up = FollowUpOutput(
+        many=True, help_text="Open applications with no person click after a week."
+    )

@@ -20,4 +20,5 @@ urlpatterns: list[URLPattern] = [
         name="job-summary",
     ),
     path("link-tracking/report", views.PerformanceReportView.as_view(), name="report"),
+    path("link-tracking/outcomes", views.OutcomesView.as_view(), name="outcomes"),
 ]

@@ -13,15 +13,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics import queries
+from analytics import outcomes, queries
 from analytics.api.serializers import (
     AnalyticsRangeInput,
     JobSummaryOutput,
     LinkAnalyticsOutput,
+    OutcomesInput,
+    OutcomesOutput,
     PerformanceReportOutput,
     ReportInput,
 )
-from analytics.selection import Selection
+from analytics.selection import Period, Selection
 from tracking import services
 from tracking.api.auth import SCOPE_ANALYTICS_READ
 from tracking.api.permissions import may_read_personal_data
@@ -101,3 +103,30 @@ class PerformanceReportView(AnalyticsView):
     def get(self, request: Request) -> Response:
         params = query(ReportInput, request)
         return Response(PerformanceReportOutput(queries.performance_report(**params)).data)
+
+
+class OutcomesView(AnalyticsView):
+    extra_permissions = ("tracking.view_jobapplication",)
+
+    @extend_schema(
+        operation_id="link_tracking_outcomes",
+        tags=[SEED_TAG],
+        summary="Outcomes: funnel, rates and attribution of the applications sent in N days",
+        description=(
+            "For the applications sent today and the `days - 1` days before: the funnel "
+            "(applications, opened by a person, responded, interview, offer), per link function "
+            "and click source the applications a person opened and how many reached interview, "
+            "median timings, follow-up candidates, and the person clicks' credit for `stage` "
+            "under `model` (first_touch, last_touch, linear, time_decay, position_based) by link "
+            "function, click source, link, job, company and UTM campaign/source/medium. "
+            "Scope `analytics:read`; rate-limited per API key."
+        ),
+        parameters=[OutcomesInput, RETRY_AFTER],
+        responses={200: OutcomesOutput, 429: RATE_LIMITED},
+    )
+    def get(self, request: Request) -> Response:
+        params = query(OutcomesInput, request)
+        report = outcomes.outcomes_report(
+            Period.for_days(params["days"]), model=params["model"], stage=params["stage"]
+        )
+        return Response(OutcomesOutput(report).data)

@@ -172,6 +172,8 @@ ENDPOINTS = [
              ("analytics:read",), (V + "trackedlink", V + "job")),
     Endpoint("api:report", "GET", "/api/link-tracking/report", 200, ("analytics:read",),
              (V + "trackedlink",)),
+    Endpoint("api:outcomes", "GET", "/api/link-tracking/outcomes?model=time_decay", 200,
+             ("analytics:read",), (V + "trackedlink", V + "jobapplication")),
     # Resources
     Endpoint("api:link-list", "GET", "/api/v1/links", 200, READ_LINKS, (V + "trackedlink",)),
     Endpoint("api:link-list", "POST", "/api/v1/links", 201, WRITE_LINKS, (A + "trackedlink",),
@@ -207,6 +209,12 @@ ENDPOINTS = [
              WRITE_LINKS, (C + "jobapplication",), {"status": "submitted"}),
     Endpoint("api:application-detail", "DELETE", "/api/v1/applications/{application}", 204,
              WRITE_LINKS, (D + "jobapplication",)),
+    Endpoint("api:application-status-history", "GET",
+             "/api/v1/applications/{application}/status-history", 200, READ_LINKS,
+             (V + "jobapplication",)),
+    Endpoint("api:application-status-history", "POST",
+             "/api/v1/applications/{application}/status-history", 201, WRITE_LINKS,
+             (C + "jobapplication",), {"status": "submitted", "note": "Sent by e-mail"}),
     # The schema describes the API to anyone; it holds no data.
     Endpoint("api:schema", "GET", "/api/schema/", 200, public=True),
     Endpoint("api:docs", "GET", "/api/docs/", 200, public=True),
@@ -219,6 +227,14 @@ ENDPOINTS = [
     Endpoint("analytics:application-detail", "GET", "/dashboard/applications/{application}/",
              200, perms=(V + "trackedlink", V + "jobapplication"), personal="html",
              fields=("session_id",)),
+    Endpoint("analytics:outcomes", "GET", "/dashboard/outcomes/", 200,
+             perms=(V + "trackedlink", V + "jobapplication")),
+    Endpoint("analytics:outcomes-csv", "GET", "/dashboard/outcomes.csv", 200,
+             perms=(V + "trackedlink", V + "jobapplication")),
+    # A form's target: POST only (tests/test_outcomes_page.py), the rights checked first.
+    Endpoint("analytics:application-status-change", "GET",
+             "/dashboard/applications/{application}/status/", 405,
+             perms=(V + "jobapplication", C + "jobapplication")),
     Endpoint("analytics:export-csv", "GET", "/dashboard/export.csv", 200,
              perms=(V + "trackedlink",), personal="csv", fields=("ip_address", "session_id")),
     *(

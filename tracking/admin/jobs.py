@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -18,6 +19,7 @@ from tracking.admin.common import (
 )
 from tracking.admin.links import LinkSourceInline
 from tracking.models import (
+    ApplicationStatusHistory,
     Job,
     JobApplication,
     ProfileLink,
@@ -26,11 +28,81 @@ from tracking.models import (
 # --- Jobs and applications ------------------------------------------------------------------
 
 
+def _changed_by(request: HttpRequest) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+def save_application_form(
+    form: forms.ModelForm, application: JobApplication, *, created: bool, changed_by: str
+) -> JobApplication:
+    """Save an admin form's application with its status change going through the service,
+    which records it in the status history (the admin's views run in one transaction)."""
+    new_status = application.status
+    status_changed = not created and "status" in form.changed_data
+    if status_changed:
+        application.status = form.initial["status"]
+    application.save()
+    if created:
+        services.record_initial_status(application=application, changed_by=changed_by)
+    elif status_changed:
+        services.change_application_status(
+            application_id=application.pk, status=new_status, changed_by=changed_by
+        )
+        application.status = new_status
+    return application
+
+
+class ApplicationInlineFormSet(BaseInlineFormSet):
+    changed_by = ""
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> Any:
+        application = form.save(commit=False)
+        setattr(application, self.fk.name, self.instance)
+        if commit:
+            save_application_form(form, application, created=True, changed_by=self.changed_by)
+            form.save_m2m()
+        return application
+
+    def save_existing(self, form: forms.ModelForm, obj: Any, commit: bool = True) -> Any:
+        application = form.save(commit=False)
+        if commit:
+            save_application_form(form, application, created=False, changed_by=self.changed_by)
+            form.save_m2m()
+        return application
+
+
 class ApplicationInline(admin.TabularInline):
     model = JobApplication
+    formset = ApplicationInlineFormSet
     fields = ("status", "contact_name", "contact_email", "submitted_at")
     extra = 0
     show_change_link = True
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        assert issubclass(formset, ApplicationInlineFormSet)
+        formset.changed_by = _changed_by(request)
+        return formset
+
+
+class StatusHistoryInline(admin.TabularInline):
+    """The application's status changes, read-only: a change is made through the status field."""
+
+    model = ApplicationStatusHistory
+    fields = ("changed_at", "from_status", "to_status", "note", "changed_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-changed_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class JobLinkInline(LinkSourceInline):
@@ -134,13 +206,22 @@ class JobApplicationAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (ApplicationLinkInline,)
+    inlines = (ApplicationLinkInline, StatusHistoryInline)
     actions = ("create_link_package",)
     show_full_result_count = False
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        # A new application has no history yet: its add form shows no empty table.
+        return self.inlines if obj is not None else (ApplicationLinkInline,)
 
     @admin.display(description="Dashboard")
     def dashboard(self, obj: JobApplication) -> str:
         return dashboard_link("analytics:application-detail", obj.pk) if obj.pk else ""
+
+    def save_model(
+        self, request: HttpRequest, obj: JobApplication, form: forms.ModelForm, change: bool
+    ) -> None:
+        save_application_form(form, obj, created=not change, changed_by=_changed_by(request))
 
     @admin.action(description="Create the standard link package")
     def create_link_package(self, request: HttpRequest, queryset: QuerySet[JobApplication]) -> None:

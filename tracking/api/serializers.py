@@ -25,6 +25,7 @@ from tracking.services import (
     TRACKING_ID_MAX,
     URL_MAX,
 )
+from tracking.stages import stages_reached
 
 BATCH_MAX = 1000
 
@@ -367,6 +368,15 @@ class ApplicationUpdateInput(ApplicationInput):
     job_id = None  # type: ignore[assignment]  # an application stays with its job
 
 
+class StagesOutput(serializers.Serializer):
+    """When the application first reached each outcome stage (null: not yet)."""
+
+    submitted = serializers.DateTimeField(allow_null=True)
+    responded = serializers.DateTimeField(allow_null=True)
+    interview = serializers.DateTimeField(allow_null=True)
+    offer = serializers.DateTimeField(allow_null=True)
+
+
 class ApplicationOutput(serializers.Serializer):
     id = serializers.UUIDField()
     job_id = serializers.UUIDField()
@@ -377,6 +387,33 @@ class ApplicationOutput(serializers.Serializer):
     notes = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    stages = serializers.SerializerMethodField()
+
+    @extend_schema_field(StagesOutput)
+    def get_stages(self, application: Any) -> dict[str, Any]:
+        # ``status_history`` is prefetched by the list view: one query for the whole page.
+        changes = [(row.to_status, row.changed_at) for row in application.status_history.all()]
+        return dict(StagesOutput(stages_reached(changes)).data)
+
+
+class StatusChangeInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices)
+    changed_at = FlexibleDateTimeField(
+        required=False,
+        help_text="When the change happened (default now); may be back-dated, not before the "
+        "last recorded change.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class StatusChangeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_status = serializers.CharField(help_text="Empty for the application's first status.")
+    to_status = serializers.ChoiceField(choices=ApplicationStatus.choices)
+    changed_at = serializers.DateTimeField()
+    note = serializers.CharField()
+    changed_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 # --- Query parameters -----------------------------------------------------------------------

@@ -36,6 +36,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         packages.LinkPackageView.as_view(),
         name="application-links",
     ),
+    re_path(
+        rf"^v1/applications/(?P<pk>{views.UUID_PATTERN})/status-history$",
+        views.StatusHistoryView.as_view(),
+        name="application-status-history",
+    ),
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

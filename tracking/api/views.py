@@ -51,6 +51,8 @@ from tracking.api.serializers import (
     LinkFilterInput,
     LinkOutput,
     LinkUpdateInput,
+    StatusChangeInput,
+    StatusChangeOutput,
 )
 from tracking.api.throttles import ClickRecordingThrottle
 from tracking.models import APIKey, Job, JobApplication, LinkClick, TrackedLink
@@ -387,12 +389,14 @@ class ApplicationViewSet(ResourceViewSet):
         params = query(ApplicationFilterInput, request)
         applications = filters.filter_applications(
             JobApplication.objects.order_by("-created_at", "id"), params
-        )
+        ).prefetch_related("status_history")
         return self.paginated(applications, ApplicationOutput)
 
     @extend_schema(request=ApplicationInput, responses={201: ApplicationOutput})
     def create(self, request: Request) -> Response:
-        application = services.create_application(**validated(ApplicationInput, request.data))
+        application = services.create_application(
+            **validated(ApplicationInput, request.data), changed_by=creator_name(request)
+        )
         return Response(ApplicationOutput(application).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[_ID_PARAM], responses={200: ApplicationOutput})
@@ -407,7 +411,9 @@ class ApplicationViewSet(ResourceViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         changes = validated(ApplicationUpdateInput, request.data, partial=True)
-        application = services.update_application(application_id=pk, **changes)
+        application = services.update_application(
+            application_id=pk, changed_by=creator_name(request), **changes
+        )
         return Response(ApplicationOutput(application).data)
 
     @extend_schema(parameters=[_ID_PARAM], responses={204: None})
@@ -416,3 +422,47 @@ class ApplicationViewSet(ResourceViewSet):
         check_deletion(request, JobApplication.objects.filter(pk=pk))
         services.delete_application(application_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StatusHistoryView(APIBase):
+    """An application's status changes (``GET``), and a new one (``POST``)."""
+
+    queryset = JobApplication.objects.all()
+    read_scope = SCOPE_LINKS_READ
+    write_scope = SCOPE_LINKS_WRITE
+
+    @property
+    def permission_method(self) -> str | None:
+        # Recording a status change changes the application: sessions need change_jobapplication.
+        return "PATCH" if self.request.method == "POST" else None
+
+    @extend_schema(
+        operation_id="application_status_history",
+        tags=["applications"],
+        summary="An application's status history, oldest first",
+        description="Scope `links:read`. The first row (empty `from_status`) is its first status.",
+        parameters=[_ID_PARAM],
+        responses={200: StatusChangeOutput(many=True)},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        rows = services.status_history(application_id=pk)
+        return Response(StatusChangeOutput(rows, many=True).data)
+
+    @extend_schema(
+        operation_id="application_status_change",
+        tags=["applications"],
+        summary="Change an application's status, possibly back-dated",
+        description=(
+            "Sets the application's status and records the change. `changed_at` (default now) "
+            "may lie in the past but not before the last recorded change. Scope `links:write`."
+        ),
+        parameters=[_ID_PARAM],
+        request=StatusChangeInput,
+        responses={201: StatusChangeOutput},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        data = validated(StatusChangeInput, request.data)
+        row = services.change_application_status(
+            application_id=pk, changed_by=creator_name(request), **data
+        )
+        return Response(StatusChangeOutput(row).data, status=status.HTTP_201_CREATED)

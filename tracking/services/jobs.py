@@ -16,7 +16,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from tracking.models import ApplicationStatus, Job, JobApplication
+from tracking import periods
+from tracking.models import ApplicationStatus, ApplicationStatusHistory, Job, JobApplication
 from tracking.services.errors import NotFound, ValidationFailed
 from tracking.services.links import invalidate_cached_link
 from tracking.services.validation import (
@@ -39,6 +40,9 @@ _APPLICATION_TEXT_FIELDS = {
     "contact_email": max_length_of(JobApplication, "contact_email"),
     "notes": NOTES_MAX,
 }
+CHANGED_BY_MAX = max_length_of(ApplicationStatusHistory, "changed_by")
+# A change entered "now" from a machine whose clock runs a little ahead is still accepted.
+_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _apply_job_changes(job: Job, changes: Mapping[str, Any]) -> None:
@@ -127,15 +131,41 @@ def _apply_application_changes(application: JobApplication, changes: Mapping[str
         application.submitted_at = submitted_at
 
 
-def create_application(*, job_id: str | uuid.UUID, **fields: Any) -> JobApplication:
-    """Create an application to a job (status, submitted_at, contact_name/email, notes)."""
+def create_application(
+    *, job_id: str | uuid.UUID, changed_by: str = "", **fields: Any
+) -> JobApplication:
+    """Create an application to a job (status, submitted_at, contact_name/email, notes).
+
+    Its first status is the first row of its status history (from no status), written in the
+    same transaction; ``changed_by`` names who created it.
+    """
     job_uuid = parse_uuid(job_id, field="job_id")
     if job_uuid is None or not Job.objects.filter(pk=job_uuid).exists():
         raise ValidationFailed("No job has this job_id.", field="job_id")
     application = JobApplication(job_id=job_uuid)
     _apply_application_changes(application, fields)
-    application.save(force_insert=True)
+    with transaction.atomic():
+        application.save(force_insert=True)
+        record_initial_status(application=application, changed_by=changed_by)
     return application
+
+
+def record_initial_status(*, application: JobApplication, changed_by: str = "") -> None:
+    """The history row of a new application's first status (for callers that saved it
+    themselves, such as the admin's forms); call it in the transaction that created the row."""
+    now = timezone.now()
+    changed_at = application.created_at or now
+    submitted_at = application.submitted_at
+    if application.status != ApplicationStatus.PENDING and submitted_at and submitted_at < now:
+        # Entered after it was sent: its first status dates from the sending.
+        changed_at = submitted_at
+    ApplicationStatusHistory.objects.create(
+        application=application,
+        from_status="",
+        to_status=application.status,
+        changed_at=changed_at,
+        changed_by=_changed_by(changed_by),
+    )
 
 
 def get_application(*, application_id: str | uuid.UUID) -> JobApplication:
@@ -146,12 +176,120 @@ def get_application(*, application_id: str | uuid.UUID) -> JobApplication:
     return application
 
 
-def update_application(*, application_id: str | uuid.UUID, **changes: Any) -> JobApplication:
+def update_application(
+    *, application_id: str | uuid.UUID, changed_by: str = "", **changes: Any
+) -> JobApplication:
+    """Change an application's fields; a new ``status`` is recorded in its history, now."""
     with transaction.atomic():
-        application = get_application(application_id=application_id)
+        application = _locked_application(application_id)
+        previous = application.status
         _apply_application_changes(application, changes)
+        now = timezone.now()
+        if application.status != previous:
+            _mark_sent(application, now)
         application.save()
+        if application.status != previous:
+            _write_status_change(application, previous, changed_at=now, changed_by=changed_by)
     return application
+
+
+def change_application_status(
+    *,
+    application_id: str | uuid.UUID,
+    status: str,
+    changed_at: dt.datetime | None = None,
+    note: str = "",
+    changed_by: str = "",
+) -> ApplicationStatusHistory:
+    """Move an application to ``status`` and record it, possibly back-dated.
+
+    ``changed_at`` (default now) is when the change happened. It may lie in the past, but not
+    before the application's last recorded change (the history is a chain: each row's
+    ``from_status`` is the status the one before it set) nor in the future.
+    """
+    if status not in ApplicationStatus.values:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(ApplicationStatus.values)}.", field="status"
+        )
+    note = required_text(note, field="note", max_length=NOTES_MAX)
+    now = timezone.now()
+    if changed_at is None:
+        changed_at = now
+    elif not isinstance(changed_at, dt.datetime):
+        raise ValidationFailed("changed_at must be a date and time.", field="changed_at")
+    elif timezone.is_naive(changed_at):
+        changed_at = changed_at.replace(tzinfo=dt.UTC)
+    if changed_at > now + _CLOCK_SKEW:
+        raise ValidationFailed("changed_at cannot be in the future.", field="changed_at")
+    if changed_at < periods.local_midnight(periods.EARLIEST_DATE):
+        raise ValidationFailed(
+            f"changed_at must be on or after {periods.EARLIEST_DATE.isoformat()}.",
+            field="changed_at",
+        )
+    with transaction.atomic():
+        application = _locked_application(application_id)
+        if status == application.status:
+            raise ValidationFailed(f"The application is already {status}.", field="status")
+        last = application.status_history.order_by("-changed_at", "-id").first()
+        if last is not None and changed_at < last.changed_at:
+            raise ValidationFailed(
+                "changed_at cannot be before the last recorded change "
+                f"({last.changed_at.isoformat()}).",
+                field="changed_at",
+            )
+        previous = application.status
+        application.status = status
+        _mark_sent(application, changed_at)
+        application.save(update_fields=["status", "submitted_at", "updated_at"])
+        return _write_status_change(
+            application, previous, changed_at=changed_at, note=note, changed_by=changed_by
+        )
+
+
+def status_history(*, application_id: str | uuid.UUID) -> list[ApplicationStatusHistory]:
+    """An application's status changes, oldest first."""
+    application = get_application(application_id=application_id)
+    return list(application.status_history.order_by("changed_at", "id"))
+
+
+def _locked_application(application_id: str | uuid.UUID) -> JobApplication:
+    """The application, locked until the transaction ends so that two changes chain in order."""
+    app_uuid = parse_uuid(application_id, field="application_id")
+    application = (
+        JobApplication.objects.select_for_update().filter(pk=app_uuid).first() if app_uuid else None
+    )
+    if application is None:
+        raise NotFound("No application has this id.", field="application_id")
+    return application
+
+
+def _mark_sent(application: JobApplication, when: dt.datetime) -> None:
+    """An application moved to submitted without a sending time was sent then: outcomes count
+    from ``submitted_at`` (else the creation), and a click before it is not a recruiter's."""
+    if application.status == ApplicationStatus.SUBMITTED and application.submitted_at is None:
+        application.submitted_at = when
+
+
+def _changed_by(value: str) -> str:
+    return required_text(value or "", field="changed_by", max_length=CHANGED_BY_MAX)
+
+
+def _write_status_change(
+    application: JobApplication,
+    previous: str,
+    *,
+    changed_at: dt.datetime,
+    note: str = "",
+    changed_by: str = "",
+) -> ApplicationStatusHistory:
+    return ApplicationStatusHistory.objects.create(
+        application=application,
+        from_status=previous,
+        to_status=application.status,
+        changed_at=changed_at,
+        note=note,
+        changed_by=_changed_by(changed_by),
+    )
 
 
 def delete_application(*, application_id: str | uuid.UUID) -> None:

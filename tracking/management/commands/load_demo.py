@@ -229,14 +229,17 @@ class Command(BaseCommand):
                 "posting_url": "https://careers.example.com/jobs/marketing-manager",
             },
         )
-        JobApplication.objects.get_or_create(
+        application, created = JobApplication.objects.get_or_create(
             id=SEED_APPLICATION_ID,
             defaults={
                 "job": job,
                 "status": ApplicationStatus.SUBMITTED,
-                "submitted_at": timezone.now(),
+                # Sent shortly before the seed's sample clicks: no click precedes its sending.
+                "submitted_at": dt.datetime(2025, 7, 27, 20, 30, tzinfo=dt.UTC),
             },
         )
+        if created:
+            services.record_initial_status(application=application, changed_by="demo")
         links = []
         for tracking_id, function, link_type, url, description in [
             (
@@ -318,19 +321,24 @@ class Command(BaseCommand):
         return links
 
     def _load_generated(self, rng: random.Random) -> list[dict[str, Any]]:
+        """Applications sent over the last weeks, each with its links and a planned outcome."""
+        now = timezone.now()
         links = []
-        statuses = list(ApplicationStatus.values)
         for title, company, posting_url in DEMO_JOBS:
             job = Job.objects.create(title=title, company_name=company, posting_url=posting_url)
-            for _ in range(rng.randint(1, 2)):
-                application = JobApplication.objects.create(
-                    job=job,
-                    status=rng.choice(statuses),
-                    submitted_at=timezone.now() - dt.timedelta(days=rng.randint(5, 30)),
+            for _ in range(rng.randint(2, 4)):
+                sent_at = now - dt.timedelta(days=rng.randint(3, 40), minutes=rng.randint(0, 600))
+                application = services.create_application(
+                    job_id=job.id,
+                    status=ApplicationStatus.SUBMITTED,
+                    submitted_at=sent_at,
                     contact_name=rng.choice(["Dana Recruiter", "Sam Hiring", "Alex Talent"]),
+                    changed_by="demo",
                 )
+                plan = self._plan(rng, sent_at, now)
+                package = []
                 for function, (link_type, url) in PROFILE_URLS.items():
-                    links.append(
+                    package.append(
                         services.create_tracked_link(
                             original_url=url,
                             link_function=function,
@@ -340,7 +348,7 @@ class Command(BaseCommand):
                             created_by="demo",
                         )
                     )
-                links.append(
+                package.append(
                     services.create_tracked_link(
                         original_url=posting_url,
                         link_function="Job_Posting",
@@ -350,29 +358,71 @@ class Command(BaseCommand):
                         created_by="demo",
                     )
                 )
+                for link in package:
+                    link["demo_plan"] = plan
+                links += package
+                for status, when in plan["statuses"]:
+                    services.change_application_status(
+                        application_id=application.id,
+                        status=status,
+                        changed_at=when,
+                        note="Demo timeline",
+                        changed_by="demo",
+                    )
         return links
 
+    @staticmethod
+    def _plan(rng: random.Random, sent_at: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+        """When people open an application's links and what the company answers: most are
+        opened within days of sending; some of those lead to a response, an interview, an offer;
+        some applications hear nothing at all, and a few get a rejection nobody clicked for."""
+        plan: dict[str, Any] = {"sent_at": sent_at, "first_person_click": None, "statuses": []}
+        if rng.random() < 0.7:
+            first = sent_at + dt.timedelta(hours=rng.uniform(2, 96))
+            if first < now:
+                plan["first_person_click"] = first
+                response = first + dt.timedelta(days=rng.uniform(1, 6))
+                if response < now and rng.random() < 0.6:
+                    if rng.random() < 0.55:
+                        plan["statuses"].append((ApplicationStatus.INTERVIEWED, response))
+                        offer = response + dt.timedelta(days=rng.uniform(4, 10))
+                        if offer < now and rng.random() < 0.35:
+                            plan["statuses"].append((ApplicationStatus.OFFERED, offer))
+                    else:
+                        plan["statuses"].append((ApplicationStatus.REJECTED, response))
+        elif rng.random() < 0.25:
+            rejected = sent_at + dt.timedelta(days=rng.uniform(3, 10))
+            if rejected < now:
+                plan["statuses"].append((ApplicationStatus.REJECTED, rejected))
+        return plan
+
     def _generate_clicks(self, rng: random.Random, links: list[dict[str, Any]]) -> int:
+        """Clicks only after each application was sent: scanners seconds after, crawlers and
+        previews any time, people from the planned first click on (or never)."""
         now = timezone.now()
         clicks: list[LinkClick] = []
         for link in links:
-            # Demo links are created now but their activity is spread over past weeks: simulate
-            # when each link was sent so the "right after sending" signal fires only for the
-            # scanners generated as such.
-            sent_at = now - dt.timedelta(days=30, minutes=rng.randint(0, 600))
-            for _ in range(rng.randint(0, 12)):
-                if rng.random() < 0.3:
+            plan = link.get("demo_plan")
+            if plan is None:
+                continue  # the seed's own samples
+            sent_at = plan["sent_at"]
+            first_person = plan["first_person_click"]
+            for _ in range(rng.randint(0, 10)):
+                if first_person is None or rng.random() < 0.35:
                     agent, method, accept_language, address = rng.choice(AUTOMATED_VISITS)
                     # Mail scanners open a link seconds after it is delivered.
-                    delay = rng.randint(1, 8) if address.startswith("40.107") else None
+                    if address.startswith("40.107"):
+                        when = sent_at + dt.timedelta(seconds=rng.randint(1, 8))
+                    else:
+                        when = _between(rng, sent_at, now)
                 else:
                     agent, method, accept_language = rng.choice(HUMAN_AGENTS), "GET", True
-                    address, delay = "203.0.113.{n}", None
-                if delay is not None:
-                    when = sent_at + dt.timedelta(seconds=delay)
-                else:
-                    when = now - dt.timedelta(minutes=rng.randint(10, 29 * 24 * 60))
+                    address = "203.0.113.{n}"
+                    # Most people open a link around the first visit; some come back later.
+                    later = first_person + dt.timedelta(days=rng.expovariate(1 / 2))
+                    when = min(later, now - dt.timedelta(minutes=1))
                 ip = address.format(n=rng.randint(1, 254))
+                source = rng.choice(["email", "email", "linkedin"])
                 click = services.build_click(
                     tracking_id=link["tracking_id"],
                     clicked_at=when,
@@ -380,7 +430,12 @@ class Command(BaseCommand):
                     user_agent=agent or None,
                     referrer_url=rng.choice(REFERRERS),
                     session_id=f"sess_{rng.randint(1, 40):04d}",
-                    metadata={"utm_source": "email", "demo": True},
+                    metadata={
+                        "utm_source": source,
+                        "utm_medium": "application",
+                        "utm_campaign": rng.choice(["spring-search", "referrals"]),
+                        "demo": True,
+                    },
                     http_method=method,
                 )
                 signals = ClickSignals(
@@ -395,3 +450,7 @@ class Command(BaseCommand):
                 clicks.append(click)
         services.insert_clicks(clicks)
         return len(clicks)
+
+
+def _between(rng: random.Random, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+    return start + (end - start) * rng.random()
