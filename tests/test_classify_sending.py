@@ -10,14 +10,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tracking import classify, linkcache, services
+from tests.factories import CHROME, make_application, make_job, make_link
+from tracking import classify, linkcache
 from tracking.classify import ClickSignals
-from tracking.models import Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import LinkClick
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
 
@@ -100,17 +97,9 @@ def test_the_submission_time_survives_the_queue() -> None:
 
 @pytest.mark.django_db
 def test_a_redirect_right_after_the_application_was_sent_is_a_scanner() -> None:
-    job = Job.objects.create(title="Data Analyst", company_name="Fabrikam")
-    application = JobApplication.objects.create(job=job, submitted_at=timezone.now())
-    tracking_id = services.create_tracked_link(
-        original_url="https://linkedin.com/in/steve-glen",
-        link_function="LinkedIn",
-        link_type="profile",
-        application_id=str(application.id),
-    )["tracking_id"]
-    TrackedLink.objects.filter(pk=tracking_id).update(
-        created_at=timezone.now() - dt.timedelta(days=2)
-    )
+    job = make_job(title="Data Analyst", company_name="Fabrikam")
+    application = make_application(job, submitted_at=timezone.now())
+    tracking_id = make_link(application=application, sent_ago=dt.timedelta(days=2)).tracking_id
     linkcache.clear_local_cache()
     response = Client().get(
         reverse("tracking:redirect", args=[tracking_id]),

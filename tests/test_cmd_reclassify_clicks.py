@@ -8,16 +8,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics.models import DailyLinkClicks
-from tests.factories import make_link, make_visitor_click
+from tests.factories import CHROME, make_application, make_job, make_link, make_visitor_click
 from tests.support import run_command
-from tracking.models import Job, JobApplication, LinkClick, TrackedLink
+from tracking.models import JobApplication, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
-
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
 
 
 def run(*args: str) -> str:
@@ -26,9 +21,7 @@ def run(*args: str) -> str:
 
 @pytest.fixture
 def link() -> TrackedLink:
-    link = make_link()
-    TrackedLink.objects.filter(pk=link.pk).update(created_at=timezone.now() - dt.timedelta(days=30))
-    return TrackedLink.objects.get(pk=link.pk)
+    return make_link(sent_ago=dt.timedelta(days=30))
 
 
 def stored(
@@ -110,7 +103,7 @@ def test_signals_only_the_moment_saw_are_kept(link: TrackedLink) -> None:
 
 
 def test_the_applications_submission_is_an_anchor_too(link: TrackedLink) -> None:
-    application = JobApplication.objects.create(job=Job.objects.create(title="Analyst"))
+    application = make_application(make_job(title="Analyst"))
     TrackedLink.objects.filter(pk=link.pk).update(application=application)
     click = stored(link, agent=CHROME, days_ago=2)
     JobApplication.objects.filter(pk=application.pk).update(

@@ -259,14 +259,10 @@ def test_the_system_check_warns_when_no_database_is_set(settings: Any) -> None:
 
 
 def test_anonymisation_keeps_country_and_region_and_drops_city_and_network(geodb: Any) -> None:
-    click = make_visitor_click(make_link_row(), days_ago=200, ip_address=geodata.BERLIN_IP)
+    click = make_visitor_click(make_link(), days_ago=200, ip_address=geodata.BERLIN_IP)
     geo.locate_into(click, click.ip_address)
     click.save()
     run_command("anonymize_clicks")
     click.refresh_from_db()
     assert click.ip_address is None
     assert geo_fields(click) == ("DE", "Berlin", None, None, None, "residential")
-
-
-def make_link_row() -> Any:
-    return make_link()

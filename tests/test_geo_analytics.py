@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -15,8 +15,7 @@ from django.urls import reverse
 from analytics import queries
 from analytics.selection import HUMAN, Selection
 from tests import analytics_fixture
-from tests.analytics_fixture import utc
-from tests.factories import key_client, make_key
+from tests.factories import key_client, logged_in_client, make_key, make_user, utc
 from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
@@ -97,11 +96,9 @@ def test_the_analytics_api_answers_by_country(fx: analytics_fixture.Fixture) -> 
 
 @pytest.fixture
 def staff() -> Client:
-    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user = make_user("staff", password="pw")
     user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in_client(user)
 
 
 def test_the_csv_export_has_the_place_of_each_click(

@@ -7,10 +7,11 @@ import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import logged_in_client, make_user
 from tests.outcome_fixture import world
 from tests.test_csp import assert_only_own_scripts
 from tracking.models import ApplicationStatusHistory
@@ -112,12 +113,11 @@ def test_a_refused_change_is_explained_and_writes_nothing(admin_client: Client, 
 
 
 def test_a_viewer_sees_the_timeline_but_no_form_and_cannot_post(world: Any) -> None:
-    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer = make_user("viewer")
     viewer.user_permissions.set(
         Permission.objects.filter(codename__in=["view_trackedlink", "view_jobapplication"])
     )
-    client = Client()
-    client.force_login(viewer)
+    client = logged_in_client(viewer)
     app3 = world["apps"][2]
     html = client.get(reverse("analytics:application-detail", args=[app3.pk])).content.decode()
     assert 'data-status-change="submitted"' in html

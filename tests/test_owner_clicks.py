@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from analytics import queries
 from analytics.selection import Selection
-from tracking import classify, owner, services
-from tracking.models import LinkClick, TrackedLink
+from tests.factories import CHROME, HOUR, logged_in_client, make_link, make_user
+from tracking import classify, owner
+from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/130.0.0.0 Safari/537.36"
-)
 BROWSER: dict[str, Any] = {
     "HTTP_USER_AGENT": CHROME,
     "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9",
     "REMOTE_ADDR": "198.51.100.23",
 }
-
-
-def make_link() -> str:
-    tracking_id = str(
-        services.create_tracked_link(
-            original_url="https://linkedin.com/in/steve-glen",
-            link_function="LinkedIn",
-            link_type="profile",
-        )["tracking_id"]
-    )
-    TrackedLink.objects.filter(pk=tracking_id).update(
-        created_at=timezone.now() - dt.timedelta(hours=1)
-    )
-    return tracking_id
 
 
 def visit(client: Client, tracking_id: str, **headers: Any) -> LinkClick:
@@ -52,14 +32,12 @@ def visit(client: Client, tracking_id: str, **headers: Any) -> LinkClick:
 
 
 def staff_client(*, is_staff: bool = True) -> Client:
-    client = Client()
     name = "me" if is_staff else "visitor"
-    client.force_login(User.objects.create_user(name, password="pw", is_staff=is_staff))
-    return client
+    return logged_in_client(make_user(name, staff=is_staff, password="pw"))
 
 
 def test_signing_in_to_the_admin_marks_the_browser_as_the_owners() -> None:
-    User.objects.create_user("me", password="pw", is_staff=True)
+    make_user("me", password="pw")
     client = Client()
     response = client.post(reverse("admin:login"), {"username": "me", "password": "pw"})
     assert response.status_code == 302
@@ -81,7 +59,7 @@ def test_a_staff_users_pages_refresh_the_cookie_and_others_get_none() -> None:
 def test_the_owners_click_is_owner_and_keeps_its_other_reasons() -> None:
     client = staff_client()
     client.get(reverse("admin:index"))  # sets the cookie, as signing in does
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     click = visit(client, tracking_id, HTTP_ACCEPT_LANGUAGE="")
     assert click.classification == "owner"
     assert click.classification_reasons == ["owner_cookie", "no_accept_language"]
@@ -90,23 +68,25 @@ def test_the_owners_click_is_owner_and_keeps_its_other_reasons() -> None:
 
 def test_the_redirect_never_sets_the_owner_cookie() -> None:
     client = staff_client()
-    response = client.get(reverse("tracking:redirect", args=[make_link()]), **BROWSER)
+    response = client.get(
+        reverse("tracking:redirect", args=[make_link(sent_ago=HOUR).tracking_id]), **BROWSER
+    )
     assert owner.OWNER_COOKIE not in response.cookies
 
 
 def test_a_forged_owner_cookie_is_ignored() -> None:
     client = Client()
     client.cookies[owner.OWNER_COOKIE] = "1"
-    click = visit(client, make_link())
+    click = visit(client, make_link(sent_ago=HOUR).tracking_id)
     assert (click.classification, click.classification_reasons) == ("human", [])
     assert click.has_accept_language is True
 
 
 def test_clicks_from_the_owners_networks_are_the_owners(settings: Any) -> None:
     settings.OWNER_NETWORKS = ["198.51.100.0/24", "2001:db8:1::/48"]
-    click = visit(Client(), make_link())
+    click = visit(Client(), make_link(sent_ago=HOUR).tracking_id)
     assert (click.classification, click.classification_reasons) == ("owner", ["owner_network"])
-    other = visit(Client(), make_link(), REMOTE_ADDR="203.0.113.9")
+    other = visit(Client(), make_link(sent_ago=HOUR).tracking_id, REMOTE_ADDR="203.0.113.9")
     assert other.classification == "human"
 
 
@@ -129,7 +109,7 @@ def test_owner_beats_every_other_verdict() -> None:
 def test_analytics_count_the_owner_apart_from_people() -> None:
     client = staff_client()
     client.get(reverse("admin:index"))
-    tracking_id = make_link()
+    tracking_id = make_link(sent_ago=HOUR).tracking_id
     visit(client, tracking_id)
     visit(Client(), tracking_id)
     result = queries.link_analytics(tracking_id, Selection.of())

@@ -21,13 +21,13 @@ from django.db import DataError, IntegrityError, OperationalError
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from tests.factories import key_client, make_key, make_link
+from tests.factories import key_client, make_job, make_key, make_link
 from tests.support import post_json, run_command
 from tracking import services
 from tracking.clicks import capture
 from tracking.clicks import spool as clickspool
 from tracking.clicks import stream as clickstream
-from tracking.models import Job, LinkClick
+from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +303,7 @@ def test_erasure_deletes_the_matching_rejected_lines(
 
 
 def test_erasing_a_job_deletes_the_rejected_lines_of_its_links(no_redis: None) -> None:
-    job = Job.objects.create(title="Marketing Manager", company_name="Example Corp")
+    job = make_job()
     link = make_link(job=job)
     other = make_link()
     rejected = _reject(
