@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce
 
 from analytics.selection import HUMAN
 from tracking.models import ApplicationStatusHistory, JobApplication, LinkClick
-from tracking.stages import INTERVIEW, OFFER, RESPONDED, stages_reached
+from tracking.stages import INTERVIEW, OFFER, RESPONDED, stage_of_status, stages_reached
 
 MODELS: Final = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 CREDITED_STAGES: Final = (RESPONDED, INTERVIEW, OFFER)
@@ -112,7 +112,9 @@ def read_applications(
     candidates: QuerySet[JobApplication],
 ) -> dict[uuid.UUID, ApplicationOutcome]:
     """``candidates`` with their job and the stages their history reached, oldest first."""
-    applications = list(candidates.select_related("job").order_by("created_at", "id"))
+    applications = candidates.order_by("created_at", "id").values_list(
+        "id", "job__title", "job__company_name", "status", "submitted_at", "created_at"
+    )
     history: dict[uuid.UUID, list[tuple[str, dt.datetime]]] = defaultdict(list)
     for app_id, status, changed_at in (
         ApplicationStatusHistory.objects.filter(application__in=candidates.values("pk"))
@@ -120,16 +122,17 @@ def read_applications(
         .order_by("changed_at", "id")
     ):
         history[app_id].append((status, changed_at))
+    mapping = stage_of_status()  # once: it parses the setting
     return {
-        application.pk: ApplicationOutcome(
-            id=application.pk,
-            job_title=application.job.title,
-            company=application.job.company_name,
-            status=application.status,
-            sent_at=application.submitted_at or application.created_at,
-            stages=stages_reached(history.get(application.pk, [])),
+        app_id: ApplicationOutcome(
+            id=app_id,
+            job_title=title,
+            company=company,
+            status=status,
+            sent_at=submitted_at or created_at,
+            stages=stages_reached(history.get(app_id, []), mapping),
         )
-        for application in applications
+        for app_id, title, company, status, submitted_at, created_at in applications
     }
 
 
