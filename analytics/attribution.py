@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db.models import F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from analytics.selection import HUMAN
+from analytics.selection import HUMAN, Period
 from tracking.models import ApplicationStatusHistory, JobApplication, LinkClick
 from tracking.stages import INTERVIEW, OFFER, RESPONDED, stage_of_status, stages_reached
 
@@ -176,7 +176,7 @@ def read_person_clicks(
 
 
 def application_outcomes(
-    period: tuple[dt.datetime | None, dt.datetime | None], *, lookback: dt.timedelta | None = None
+    period: Period, *, lookback: dt.timedelta | None = None
 ) -> list[ApplicationOutcome]:
     """Every application sent in ``period`` with its stages and person clicks, read from the raw
     clicks, oldest first."""

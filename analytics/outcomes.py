@@ -16,7 +16,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.utils import timezone
 
-from analytics import outcome_summaries
+from analytics import outcome_summaries, sources
 from analytics.attribution import (
     CREDITED_STAGES,
     DIMENSIONS,
@@ -148,6 +148,7 @@ def follow_up_candidates(
     return sorted(rows, key=lambda row: row["sent_at"])
 
 
+@sources.one_snapshot
 def outcomes_report(
     period: Period,
     *,
@@ -155,7 +156,10 @@ def outcomes_report(
     stage: str = INTERVIEW,
     follow_up_days: int = FOLLOW_UP_DAYS,
 ) -> dict[str, Any]:
-    """Everything the outcomes page and API show, for applications sent in ``period``."""
+    """Everything the outcomes page and API show, for applications sent in ``period``.
+
+    In one snapshot: a rollup run committing meanwhile replaces summaries and moves the instant
+    after which clicks are read raw together."""
     if model not in MODELS:
         raise ValueError(f"unknown attribution model {model!r}")
     candidates = sent_between(*period)
