@@ -79,9 +79,8 @@ class ApplicationOutcome:
     stages: dict[str, dt.datetime | None]
     first_person_click: dt.datetime | None = None
     # Link functions, click sources and links of the person clicks after sending.
-    opened: dict[str, set[str]] = field(
-        default_factory=lambda: {dimension: set() for dimension in OPENED_DIMENSIONS}
-    )
+    # (Filled only when read raw: a summarised application's are summed by the database.)
+    opened: dict[str, set[str]] = field(default_factory=dict)
     # The person clicks that may earn credit: those of an application that reached a credited
     # stage, in the lookback window before its last one.
     touches: list[Touch] = field(default_factory=list)
@@ -171,7 +170,7 @@ def read_person_clicks(
         # every click.
         for app_id, value in person_clicks.order_by().values_list(app, column).distinct():
             if value:
-                outcomes[app_id].opened[dimension].add(value)
+                outcomes[app_id].opened.setdefault(dimension, set()).add(value)
     _read_touches(person_clicks, outcomes, lookback)
 
 
@@ -309,7 +308,8 @@ def application_credit(
 
 def opened_values(outcome: ApplicationOutcome) -> list[Key]:
     """The link functions, click sources and links a person opened after the sending."""
-    return [(d, value) for d in OPENED_DIMENSIONS for value in sorted(outcome.opened[d])]
+    opened = outcome.opened
+    return [(d, value) for d in OPENED_DIMENSIONS for value in sorted(opened.get(d, ()))]
 
 
 # --- Adding up --------------------------------------------------------------------------------
