@@ -5,22 +5,26 @@
 
 Instructions, not seconds: valgrind (callgrind) counts them, so the figures repeat to a fraction
 of a percent on a machine busy with other work, where wall-clock figures move by tens of percent.
-Each configuration runs :mod:`bench.one_redirect` twice under valgrind, ``--ops`` requests apart,
-and the difference divided by the requests between them is the cost of one request (start-up,
-imports and warm-up cancel out). Configurations:
+:mod:`bench.one_redirect` sends each kind of request ``--ops`` times in one process, marking the
+start and end of each kind, and callgrind writes each kind's instructions apart
+(``--dump-before=getppid``); start-up, imports and warm-up stay out. The kinds:
 
 - ``/bench/bare/<id>`` through the product's whole middleware stack, then once more without each
-  middleware in turn (``BENCH_WITHOUT_MIDDLEWARE``): the difference is what that middleware costs;
+  middleware in turn: the difference is what that middleware costs the bare redirect;
 - the same view with no middleware, in the product, and in a project with nothing else
   (:mod:`bench.minimal_settings`: Django's own floor);
-- ``/track/<id>`` in direct mode (SQLite), and in buffered mode when ``--redis-url`` is given.
+- ``/track/<id>`` in direct mode (SQLite), and in buffered mode when ``--redis-url`` is given,
+  each through the redirect's own middleware (:mod:`tracking.fastpath`) and through the whole
+  stack (``RedirectFastPathMiddleware`` left out).
 
-Needs valgrind (``apt-get install -y valgrind``). Takes about a minute per configuration.
+Needs valgrind (``apt-get install -y valgrind``). Three valgrind processes run side by side; on
+an idle 2-core machine the whole takes about two minutes, on a busy one several times that.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -41,6 +45,7 @@ DRIVER = ROOT / "bench" / "one_redirect.py"
 
 # The product's middleware, outermost first, as named in linktrack/settings.py.
 MIDDLEWARE = (
+    "RedirectFastPathMiddleware",
     "SecurityMiddleware",
     "ContentSecurityPolicyMiddleware",
     "WhiteNoiseMiddleware",
@@ -55,65 +60,77 @@ MIDDLEWARE = (
 
 
 @dataclass(frozen=True)
-class Config:
-    label: str
-    endpoint: str  # "bare" or "track"
+class Run:
+    """One valgrind process: request kinds (see :mod:`bench.one_redirect`) under one environment."""
+
+    kinds: list[str]
     env: dict[str, str]
+    labels: list[str]
 
 
-def count_instructions(env: dict[str, str], endpoint: str, workdir: Path, ops: int) -> int:
-    """Instructions the driver's whole run takes with ``ops`` requests (every process summed)."""
-    out = workdir / f"callgrind.{secrets.token_hex(4)}"
-    result = subprocess.run(
+def start(
+    stack: contextlib.ExitStack, run: Run, workdir: Path, ops: int, out: Path
+) -> subprocess.Popen[str]:
+    group = processes.start(
+        stack,
         [
             "valgrind",
             "--tool=callgrind",
-            "--trace-children=yes",
-            f"--callgrind-out-file={out}.%p",
+            "--dump-before=getppid",
+            f"--callgrind-out-file={out}",
             PYTHON,
             str(DRIVER),
             "run",
             str(workdir),
-            endpoint,
+            *run.kinds,
         ],
         cwd=ROOT,
-        env={**env, "OPS": str(ops), "PYTHONHASHSEED": "0"},
-        capture_output=True,
+        env={**run.env, "OPS": str(ops), "PYTHONHASHSEED": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
-    if result.returncode != 0:
-        raise SystemExit(f"the driver failed:\n{result.stderr[-3000:]}")
-    total = 0
-    for path in workdir.glob(f"{out.name}.*"):
+    return group.process  # type: ignore[return-value]
+
+
+def parts(out: Path) -> dict[int, int]:
+    """Instructions of each part callgrind wrote (``out``, ``out.1``, ``out.2``…)."""
+    found: dict[int, int] = {}
+    for path in out.parent.glob(f"{out.name}*"):
+        part = total = None
         for line in path.read_text().splitlines():
-            if line.startswith("summary:"):
-                total += int(line.split()[1])
+            if line.startswith("part:"):
+                part = int(line.split()[1])
+            elif line.startswith("summary:"):
+                total = int(line.split()[1])
+        if part is not None and total is not None:
+            found[part] = total
         path.unlink()
-    return total
+    return found
 
 
-def per_request(config: Config, workdir: Path, low: int, high: int) -> float:
-    a = count_instructions(config.env, config.endpoint, workdir, low)
-    b = count_instructions(config.env, config.endpoint, workdir, high)
-    return (b - a) / (high - low)
-
-
-def configurations(base: dict[str, str], redis_url: str | None) -> list[Config]:
-    everything = ",".join(MIDDLEWARE)
-    configs = [Config("bare, all middleware", "bare", base)]
-    configs += [
-        Config(f"bare, without {name}", "bare", {**base, "BENCH_WITHOUT_MIDDLEWARE": name})
-        for name in MIDDLEWARE
+def runs(base: dict[str, str], redis_url: str | None) -> list[Run]:
+    kinds = [
+        "bare",
+        *(f"bare-without:{name}" for name in MIDDLEWARE),
+        "bare-none",
+        "track",
+        "track-without:RedirectFastPathMiddleware",
     ]
-    configs += [
-        Config("bare, no middleware", "bare", {**base, "BENCH_WITHOUT_MIDDLEWARE": everything}),
-        Config(
-            "bare, minimal project",
-            "bare",
+    labels = [
+        "bare, all middleware",
+        *(f"bare, without {name}" for name in MIDDLEWARE),
+        "bare, no middleware",
+        "track, direct (SQLite)",
+        "track, direct, whole stack",
+    ]
+    planned = [
+        Run(kinds, {**base, "CLICK_MODE": "direct"}, labels),
+        Run(
+            ["bare"],
             {**base, "DJANGO_SETTINGS_MODULE": "bench.minimal_settings"},
+            ["bare, minimal project"],
         ),
-        Config("track, direct (SQLite)", "track", {**base, "CLICK_MODE": "direct"}),
     ]
     if redis_url:
         buffered = {
@@ -122,8 +139,18 @@ def configurations(base: dict[str, str], redis_url: str | None) -> list[Config]:
             "REDIS_URL": redis_url,
             "CLICK_STREAM_KEY": f"{base['CACHE_KEY_PREFIX']}:clicks",
         }
-        configs.append(Config("track, buffered (Redis)", "track", buffered))
-    return configs
+        planned.append(
+            Run(
+                ["track", "track-without:RedirectFastPathMiddleware"],
+                buffered,
+                ["track, buffered (Redis)", "track, buffered, whole stack"],
+            )
+        )
+    return planned
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def cleanup_redis(redis_url: str, prefix: str) -> None:
@@ -137,16 +164,14 @@ def cleanup_redis(redis_url: str, prefix: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ops", type=int, default=100, help="requests between the two runs (100)")
+    parser.add_argument("--ops", type=int, default=100, help="requests of each kind (100)")
     parser.add_argument("--redis-url", help="also measure buffered mode, with this Redis")
-    parser.add_argument(
-        "--only", help="only the configurations whose label contains this text (e.g. track)"
-    )
     args = parser.parse_args()
     processes.require_command("valgrind", "apt-get install -y valgrind")
     if args.redis_url:
         processes.require_redis(args.redis_url)
 
+    processes.exit_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="linktrack-mwcost-"))
     prefix = f"mwcost{os.getpid()}"
     base = {
@@ -167,24 +192,31 @@ def main() -> int:
         "CLICK_SPOOL_DIR": str(workdir / "spool"),
     }
     base.pop("REDIS_URL", None)
-    try:
-        subprocess.run([PYTHON, str(DRIVER), "prepare", str(workdir)], env=base, check=True)
-        configs = configurations(base, args.redis_url)
-        if args.only:
-            configs = [c for c in configs if args.only in c.label]
-        results: dict[str, float] = {}
-        for config in configs:
-            started = time.monotonic()
-            results[config.label] = per_request(config, workdir, args.ops // 5, args.ops)
-            print(
-                f"  {config.label:<42} {results[config.label]:>10,.0f} instructions/request"
-                f"  ({time.monotonic() - started:.0f} s)",
-                flush=True,
-            )
-    finally:
+    results: dict[str, float] = {}
+    with contextlib.ExitStack() as stack:
+        # Closed last-in first-out: the valgrind processes, then Redis keys and the directory.
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         if args.redis_url:
-            cleanup_redis(args.redis_url, prefix)
-        shutil.rmtree(workdir, ignore_errors=True)
+            stack.callback(cleanup_redis, args.redis_url, prefix)
+        subprocess.run([PYTHON, str(DRIVER), "prepare", str(workdir)], env=base, check=True)
+        started = time.monotonic()
+        planned = runs(base, args.redis_url)
+        outs = [workdir / f"callgrind.{n}" for n in range(len(planned))]
+        children = [
+            start(stack, run, workdir, args.ops, out)
+            for run, out in zip(planned, outs, strict=True)
+        ]
+        for run, out, child in zip(planned, outs, children, strict=True):
+            _stdout, stderr = child.communicate()
+            if child.returncode != 0:
+                raise SystemExit(f"the driver failed ({run.kinds}):\n{stderr[-3000:]}")
+            counted = parts(out)
+            # Part 1 is the start-up; then one part per kind, in order; the last is the exit.
+            if len(counted) != len(run.kinds) + 2:
+                raise SystemExit(f"expected {len(run.kinds) + 2} parts, callgrind wrote {counted}")
+            for n, label in enumerate(run.labels):
+                results[label] = counted[n + 2] / args.ops
+        log(f"counted in {time.monotonic() - started:.0f} s")
 
     full = results.get("bare, all middleware")
     if full is not None:

@@ -1,15 +1,21 @@
-"""One redirect, ``OPS`` times, in this process: the driver that instruction counts are taken on.
+"""Redirects, ``OPS`` times each, in this process: the driver that instruction counts are taken on.
 
-    python bench/one_redirect.py prepare DIR          # scratch SQLite database + one link in DIR
-    OPS=200 python bench/one_redirect.py run DIR track    # GET /track/<id> OPS times
-    OPS=200 python bench/one_redirect.py run DIR bare     # GET /bench/bare/<id> OPS times
+    python bench/one_redirect.py prepare DIR             # scratch SQLite database + one link in DIR
+    OPS=200 python bench/one_redirect.py run DIR track   # GET /track/<id> OPS times
+    OPS=200 python bench/one_redirect.py run DIR bare bare-without:SessionMiddleware bare-none
 
 ``run`` calls the WSGI application the way gunicorn does (an environ in, the body iterated, then
-``close()``, which runs the click's follow-up), after a few warm-up requests, so that
-``instructions_per_op.sh``-style counting (two runs, ``OPS`` apart) is left with the cost of one
-request and nothing else. The settings come from the environment (``DJANGO_SETTINGS_MODULE``,
-``BENCH_WITHOUT_MIDDLEWARE``, ``CLICK_MODE``…): :mod:`bench.middleware_costs` sets them per
-configuration. ``prepare`` runs once, outside any counting (migrating under valgrind takes minutes).
+``close()``, which runs the click's follow-up) after a few warm-up requests. Each request kind
+gets its own handler: ``track`` (``/track/<id>``) and ``bare`` (``/bench/bare/<id>``) with the
+settings' middleware, ``bare-without:A,B`` (or ``track-without:A,B``) without the middleware
+named (class names), and ``bare-none`` with none at all. Around the requests of each kind the driver calls
+``os.getppid()``, which nothing else here calls: ``valgrind --tool=callgrind
+--dump-before=getppid`` then writes one part per kind, holding that kind's instructions alone
+(:mod:`bench.middleware_costs`). Run with a single kind under ``instructions_per_op.sh`` (two runs,
+``OPS`` apart), it counts the same way.
+
+The settings come from the environment (``DJANGO_SETTINGS_MODULE``, ``CLICK_MODE``…).
+``prepare`` runs once, outside any counting (migrating under valgrind takes minutes).
 """
 
 from __future__ import annotations
@@ -97,18 +103,54 @@ def prepare(directory: Path) -> None:
     (directory / "tracking_id").write_text(link["tracking_id"])
 
 
-def run(directory: Path, endpoint: str) -> None:
-    from django.core.wsgi import get_wsgi_application
+def handler(kind: str) -> Callable[..., Iterable[bytes]]:
+    """A WSGI handler for one request kind, with the middleware it names (see the module)."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
 
-    application = get_wsgi_application()
+    if kind.endswith("-none"):
+        without = {path.rsplit(".", 1)[1] for path in settings.MIDDLEWARE}
+    elif "-without:" in kind:
+        without = set(kind.split(":", 1)[1].split(","))
+    else:
+        without = set()
+    saved = {name: getattr(settings, name, None) for name in LISTS}
+    for name, paths in saved.items():
+        if paths is not None:
+            setattr(settings, name, [p for p in paths if p.rsplit(".", 1)[1] not in without])
+    try:
+        return WSGIHandler()
+    finally:
+        for name, paths in saved.items():
+            if paths is not None:
+                setattr(settings, name, paths)
+
+
+# The middleware lists a request kind leaves a middleware out of (the redirect's own list is a
+# subset of the project's and must stay one).
+LISTS = ("MIDDLEWARE", "REDIRECT_MIDDLEWARE")
+
+
+def run(directory: Path, kinds: list[str]) -> None:
+    import django
+
+    django.setup()
     tracking_id = (directory / "tracking_id").read_text().strip()
-    path = f"/track/{tracking_id}" if endpoint == "track" else f"/bench/bare/{tracking_id}"
-    for _ in range(WARM_UP):
-        status = request(application, path)
-        if not status.startswith("302"):
-            raise SystemExit(f"{path} answered {status}, not a redirect")
-    for _ in range(int(os.environ.get("OPS", "100"))):
-        request(application, path)
+    planned = []
+    for kind in kinds:
+        path = f"/track/{tracking_id}" if kind.startswith("track") else f"/bench/bare/{tracking_id}"
+        application = handler(kind)
+        for _ in range(WARM_UP):
+            status = request(application, path)
+            if not status.startswith("302"):
+                raise SystemExit(f"{kind}: {path} answered {status}, not a redirect")
+        planned.append((application, path))
+    ops = int(os.environ.get("OPS", "100"))
+    os.getppid()  # a mark: callgrind --dump-before=getppid starts a new part here
+    for application, path in planned:
+        for _ in range(ops):
+            request(application, path)
+        os.getppid()
 
 
 def main() -> None:
@@ -118,7 +160,7 @@ def main() -> None:
     if sys.argv[1] == "prepare":
         prepare(directory)
     else:
-        run(directory, sys.argv[3] if len(sys.argv) > 3 else "track")
+        run(directory, sys.argv[3:] or ["track"])
 
 
 if __name__ == "__main__":
