@@ -9,10 +9,10 @@ of a percent on a machine busy with other work, where wall-clock figures move by
 start and end of each kind, and callgrind writes each kind's instructions apart
 (``--dump-before=getppid``); start-up, imports and warm-up stay out. The kinds:
 
-- ``/bench/bare/<id>`` through the product's whole middleware stack, then once more without each
-  middleware in turn: the difference is what that middleware costs the bare redirect;
-- the same view with no middleware, in the product, and in a project with nothing else
-  (:mod:`bench.minimal_settings`: Django's own floor);
+- ``/bench/bare/<id>`` behind the first ``n`` of the product's middleware, for every ``n`` from
+  none to all: what the ``n``-th one adds is what it costs the bare redirect (measured so because
+  some need those before them: authentication and messages need the session);
+- the same view in a project with nothing else (:mod:`bench.minimal_settings`: Django's floor);
 - ``/track/<id>`` in direct mode (SQLite), and in buffered mode when ``--redis-url`` is given,
   each through the redirect's own middleware (:mod:`tracking.fastpath`) and through the whole
   stack (``RedirectFastPathMiddleware`` left out).
@@ -43,20 +43,23 @@ from bench import processes  # noqa: E402 - needs the project root on sys.path
 PYTHON = sys.executable
 DRIVER = ROOT / "bench" / "one_redirect.py"
 
-# The product's middleware, outermost first, as named in linktrack/settings.py.
-MIDDLEWARE = (
-    "RedirectFastPathMiddleware",
-    "SecurityMiddleware",
-    "ContentSecurityPolicyMiddleware",
-    "WhiteNoiseMiddleware",
-    "SessionMiddleware",
-    "CommonMiddleware",
-    "CsrfViewMiddleware",
-    "AuthenticationMiddleware",
-    "OwnerCookieMiddleware",
-    "MessageMiddleware",
-    "XFrameOptionsMiddleware",
-)
+
+def middleware_names(env: dict[str, str]) -> list[str]:
+    """The class names of the product's ``MIDDLEWARE``, outermost first."""
+    result = subprocess.run(
+        [
+            PYTHON,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(','.join(path.rsplit('.', 1)[1] for path in settings.MIDDLEWARE))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().split(",")
 
 
 @dataclass(frozen=True)
@@ -109,18 +112,16 @@ def parts(out: Path) -> dict[int, int]:
     return found
 
 
-def runs(base: dict[str, str], redis_url: str | None) -> list[Run]:
+def runs(base: dict[str, str], redis_url: str | None, middleware: list[str]) -> list[Run]:
+    # Middleware depend on those before them (authentication and messages on sessions), so each
+    # one is measured as what it adds to the ones before it: the first n, then the first n + 1.
     kinds = [
-        "bare",
-        *(f"bare-without:{name}" for name in MIDDLEWARE),
-        "bare-none",
+        *(f"bare-first:{n}" for n in range(len(middleware) + 1)),
         "track",
         "track-without:RedirectFastPathMiddleware",
     ]
     labels = [
-        "bare, all middleware",
-        *(f"bare, without {name}" for name in MIDDLEWARE),
-        "bare, no middleware",
+        *(f"bare, first {n}" for n in range(len(middleware) + 1)),
         "track, direct (SQLite)",
         "track, direct, whole stack",
     ]
@@ -200,7 +201,8 @@ def main() -> int:
             stack.callback(cleanup_redis, args.redis_url, prefix)
         subprocess.run([PYTHON, str(DRIVER), "prepare", str(workdir)], env=base, check=True)
         started = time.monotonic()
-        planned = runs(base, args.redis_url)
+        middleware = middleware_names(base)
+        planned = runs(base, args.redis_url, middleware)
         outs = [workdir / f"callgrind.{n}" for n in range(len(planned))]
         children = [
             start(stack, run, workdir, args.ops, out)
@@ -211,28 +213,30 @@ def main() -> int:
             if child.returncode != 0:
                 raise SystemExit(f"the driver failed ({run.kinds}):\n{stderr[-3000:]}")
             counted = parts(out)
-            # Part 1 is the start-up; then one part per kind, in order; the last is the exit.
-            if len(counted) != len(run.kinds) + 2:
-                raise SystemExit(f"expected {len(run.kinds) + 2} parts, callgrind wrote {counted}")
+            # Part 1 is the start-up; then each kind's part and a gap (the garbage collection
+            # between kinds) in turn; the last part runs to the exit.
+            if len(counted) != 2 * len(run.kinds) + 1:
+                raise SystemExit(f"unexpected parts: callgrind wrote {sorted(counted)}")
             for n, label in enumerate(run.labels):
-                results[label] = counted[n + 2] / args.ops
+                results[label] = counted[2 * n + 2] / args.ops
         log(f"counted in {time.monotonic() - started:.0f} s")
 
-    full = results.get("bare, all middleware")
-    if full is not None:
-        print()
-        print(f"{'middleware (bare redirect)':<34} {'instructions/request':>21}")
-        for name in MIDDLEWARE:
-            without = results.get(f"bare, without {name}")
-            if without is not None:
-                print(f"{name:<34} {full - without:>21,.0f}")
-        if "bare, no middleware" in results:
-            print(f"{'all of them together':<34} {full - results['bare, no middleware']:>21,.0f}")
+    print()
+    print(f"{'middleware (bare redirect)':<34} {'instructions/request':>21}")
+    for n, name in enumerate(middleware):
+        added = results[f"bare, first {n + 1}"] - results[f"bare, first {n}"]
+        print(f"{name:<34} {added:>21,.0f}")
+    everything = results[f"bare, first {len(middleware)}"] - results["bare, first 0"]
+    print(f"{'all of them':<34} {everything:>21,.0f}")
     print()
     print(f"{'request':<34} {'instructions/request':>21}")
+    shown = {
+        f"bare, first {len(middleware)}": "bare, all middleware",
+        "bare, first 0": "bare, no middleware",
+    }
     for label, value in results.items():
-        if not label.startswith("bare, without"):
-            print(f"{label:<34} {value:>21,.0f}")
+        if label in shown or not label.startswith("bare, first"):
+            print(f"{shown.get(label, label):<34} {value:>21,.0f}")
     return 0
 
 

@@ -2,14 +2,13 @@
 
     python bench/one_redirect.py prepare DIR             # scratch SQLite database + one link in DIR
     OPS=200 python bench/one_redirect.py run DIR track   # GET /track/<id> OPS times
-    OPS=200 python bench/one_redirect.py run DIR bare bare-without:SessionMiddleware bare-none
+    OPS=200 python bench/one_redirect.py run DIR bare bare-first:4 bare-first:0
 
 ``run`` calls the WSGI application the way gunicorn does (an environ in, the body iterated, then
 ``close()``, which runs the click's follow-up) after a few warm-up requests. Each request kind
 gets its own handler: ``track`` (``/track/<id>``) and ``bare`` (``/bench/bare/<id>``) with the
-settings' middleware, ``bare-without:A,B`` (or ``track-without:A,B``) without the middleware
-named (class names), and ``bare-none`` with none at all. Around the requests of each kind the driver calls
-``os.getppid()``, which nothing else here calls: ``valgrind --tool=callgrind
+settings' middleware, ``bare-first:N`` with the first ``N`` of them only (0: none), and
+XX, which nothing else here calls: ``valgrind --tool=callgrind
 --dump-before=getppid`` then writes one part per kind, holding that kind's instructions alone
 (:mod:`bench.middleware_costs`). Run with a single kind under ``instructions_per_op.sh`` (two runs,
 ``OPS`` apart), it counts the same way.
@@ -20,6 +19,7 @@ The settings come from the environment (``DJANGO_SETTINGS_MODULE``, ``CLICK_MODE
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -108,8 +108,9 @@ def handler(kind: str) -> Callable[..., Iterable[bytes]]:
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
-    if kind.endswith("-none"):
-        without = {path.rsplit(".", 1)[1] for path in settings.MIDDLEWARE}
+    names = [path.rsplit(".", 1)[1] for path in settings.MIDDLEWARE]
+    if "-first:" in kind:
+        without = set(names[int(kind.split(":", 1)[1]) :])
     elif "-without:" in kind:
         without = set(kind.split(":", 1)[1].split(","))
     else:
@@ -146,8 +147,12 @@ def run(directory: Path, kinds: list[str]) -> None:
                 raise SystemExit(f"{kind}: {path} answered {status}, not a redirect")
         planned.append((application, path))
     ops = int(os.environ.get("OPS", "100"))
-    os.getppid()  # a mark: callgrind --dump-before=getppid starts a new part here
+    # A collection falls into whichever kind happens to cross the threshold: it would move a few
+    # percent between kinds at random. Collect between kinds, never during one.
+    gc.disable()
     for application, path in planned:
+        gc.collect()
+        os.getppid()  # a mark: callgrind --dump-before=getppid starts a new part here
         for _ in range(ops):
             request(application, path)
         os.getppid()

@@ -23,7 +23,7 @@ that led here are measured by ``bench/middleware_costs.py`` (``bench/README.md``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -41,13 +41,18 @@ ViewHook = Callable[[HttpRequest, Callable[..., Any], tuple[Any, ...], dict[str,
 TRACK_PREFIX = "/track/"
 
 
+def _wrapped(get_response: GetResponse) -> GetResponse:
+    """As Django wraps each middleware: an exception raised inside becomes its error response."""
+    return cast(GetResponse, convert_exception_to_response(get_response))
+
+
 class RedirectFastPathMiddleware:
     """Runs the redirect view behind ``REDIRECT_MIDDLEWARE`` only (see the module)."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         self.view_hooks: list[ViewHook] = []
-        handler: GetResponse = convert_exception_to_response(self.call_view)
+        handler = _wrapped(self.call_view)
         for path in reversed(settings.REDIRECT_MIDDLEWARE):
             if path not in settings.MIDDLEWARE:
                 # Only a subset: the redirect must never run something the project does not.
@@ -58,7 +63,7 @@ class RedirectFastPathMiddleware:
                     raise ImproperlyConfigured(f"{path}.{hook} is not run on the redirect's path")
             if hasattr(middleware, "process_view"):
                 self.view_hooks.insert(0, middleware.process_view)
-            handler = convert_exception_to_response(middleware)
+            handler = _wrapped(middleware)
         self.redirect_chain = handler
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
