@@ -15,7 +15,8 @@ to the redirect view through ``REDIRECT_MIDDLEWARE`` only:
 - ``XFrameOptionsMiddleware``: ``X-Frame-Options`` (the password form must not be framed).
 
 They run as Django runs them (each wrapped so that an exception becomes its response, the
-``process_view`` hooks in order before the view). Every other request, ``/track/health`` and the QR
+``process_view`` hooks in order before the view); ``ATOMIC_REQUESTS`` is not applied (the redirect
+writes at most one row, and never inside a transaction of its own). Every other request, ``/track/health`` and the QR
 codes included (they look at the signed-in user), goes down the whole stack as before. The costs
 that led here are measured by ``bench/middleware_costs.py`` (``bench/README.md``).
 """
