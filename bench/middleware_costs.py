@@ -186,6 +186,9 @@ def main() -> int:
         "ALLOWED_HOSTS": "127.0.0.1",
         "CLICK_MODE": "direct",
         "CLICK_RATE_LIMIT": "1000000000/m",
+        # No link lookup may expire during a run: how often it does depends on how long valgrind
+        # takes (the machine's load), and each refresh reads the shared cache (Redis).
+        "LINK_LOCAL_CACHE_SECONDS": "3600",
         "LINKTRACK_VAR_DIR": str(workdir),
         "STATIC_ROOT": str(workdir),
         "CACHE_KEY_PREFIX": prefix,
