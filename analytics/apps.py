@@ -22,3 +22,6 @@ class AnalyticsConfig(AppConfig):
             receivers.refresh_after_reclassification,
             dispatch_uid="analytics-rollups-reclassified",
         )
+        signals.clicks_classified.connect(
+            receivers.refresh_after_classification, dispatch_uid="analytics-rollups-classified"
+        )

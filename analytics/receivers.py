@@ -3,7 +3,8 @@
 The rollups hold per-day counts and, for distinct sessions, the session ids themselves. Clicks
 deleted (purged, erased) or anonymized must leave them at once: a person's erased session id or a
 cookie value past its retention may not outlive its click in a rollup row; clicks judged again
-must move between people and automated traffic there too. Connected in
+must move between people and automated traffic there too, and clicks classified for the first
+time (stored by plain SQL) enter the rollups' counts, which hold classified clicks only. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from analytics import rollups
 from analytics.models import RollupState
+from analytics.selection import local_tz
 from tracking.signals import Report
 
 
@@ -46,6 +48,19 @@ def refresh_after_reclassification(
     without changing the days' totals, which the run's check compares: it reaches back to the
     oldest one by date, as after anonymization."""
     _refresh_back_to(oldest, report)
+
+
+def refresh_after_classification(
+    *, clicked_at: list[dt.datetime], report: Report | None = None, **kwargs: Any
+) -> None:
+    """Clicks classified for the first time join their days' counts: exactly those days are
+    rebuilt (a plain-SQL click may be dated any day; the days in between are left alone)."""
+    if not _in_use():
+        return
+    days = {moment.astimezone(local_tz()).date() for moment in clicked_at}
+    result = rollups.run(refresh_days=0, verify=False, also_days=days)
+    if report is not None:
+        report(result.summary())
 
 
 def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:

@@ -4,14 +4,20 @@ Each run, in one transaction: rebuild the last few days (late clicks from the bu
 external domain land there), rebuild any older day whose raw totals no longer match its rollup
 (clicks recorded late with an old ``clicked_at``, purged, or reclassified), mark every day
 before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
-(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
-``INSERT … SELECT`` inside the database, so a run costs one pass over the affected clicks.
+(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when
+``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
+one pass over the affected clicks.
+
+Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until the
+classification pass judges it) is counted from ``link_clicks`` by every query, and its day is
+rebuilt once it is classified (:func:`refresh_classified_days`). Sessions hold every click, an
+unclassified one among the sessions that are not people's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +36,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -109,7 +115,10 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     for model in DAILY_MODELS:
         model.objects.filter(day__gte=first, day__lte=last).delete()
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
-    keyed = clicks.annotate(day_=_day_expr(), tracking_id_=F("tracking_id"))
+    # Unclassified clicks are read raw until they are classified (see the module docstring).
+    keyed = clicks.filter(classification__isnull=False).annotate(
+        day_=_day_expr(), tracking_id_=F("tracking_id")
+    )
 
     per_link = (
         keyed.values("day_", "tracking_id_")
@@ -186,7 +195,7 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
     clicks = LinkClick.objects.order_by().filter(
         clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
     )
-    for human, condition in ((True, HUMAN), (False, AUTOMATED)):
+    for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
         rows = (
             clicks.filter(condition)
             .annotate(
@@ -221,7 +230,9 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     raw_rows: Any = (
         LinkClick.objects.order_by()
         .filter(
-            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
+            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY),
+            clicked_at__lt=local_midnight(until),
+            classification__isnull=False,
         )
         .annotate(day_=_day_expr())
         .values("day_")
@@ -259,9 +270,11 @@ def run(
     refresh_days: int = 2,
     rebuild: bool = False,
     verify: bool = True,
+    also_days: Iterable[dt.date] = (),
     progress: Callable[[str], None] | None = None,
 ) -> RollupResult:
-    """Bring the rollups up to date (idempotent); see the module docstring."""
+    """Bring the rollups up to date (idempotent); see the module docstring. ``also_days``: local
+    days to rebuild besides the last ``refresh_days`` (those before today that the rollups hold)."""
     say = progress or (lambda message: None)
     now = timezone.now()
     today = now.astimezone(local_tz()).date()
@@ -300,6 +313,7 @@ def run(
             first = last_complete - dt.timedelta(days=back)
             if verify:
                 days |= _mismatched_days(first)
+            days |= {day for day in also_days if ROLLUP_FIRST_DAY <= day < last_complete}
         day = first
         while day < today:
             days.add(day)
