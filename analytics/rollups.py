@@ -8,10 +8,10 @@ before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLL
 ``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
 one pass over the affected clicks.
 
-Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until the
-classification pass judges it) is counted from ``link_clicks`` by every query, and its day is
-rebuilt once it is classified (:func:`refresh_classified_days`). Sessions hold every click, an
-unclassified one among the sessions that are not people's.
+Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until
+the classification pass judges it) is counted from ``link_clicks`` by every query, and its day is
+rebuilt once it is classified (:func:`analytics.receivers.refresh_after_classification`).
+Sessions hold every click, an unclassified one among the sessions that are not people's.
 """
 
 from __future__ import annotations
