@@ -151,25 +151,15 @@ def breakdown(dimension: str, selection: Selection) -> dict[Any, Counts]:
 @sources.one_snapshot
 def hour_of_week(selection: Selection) -> dict[tuple[int, int], Counts]:
     """``{(iso weekday, local hour): {human_clicks, automated_clicks, unclassified_clicks}}``."""
-    tz = local_tz()
     scope = selection.scope
     parts = sources.split(selection.start, selection.end)
     result: dict[Any, Counts] = {}
-    when = {
-        "weekday": ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
-        "hour": ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
-    }
     for span in parts.raw:
-        for row in (
-            sources.raw_clicks(span, scope)
-            .annotate(**when)
-            .values("weekday", "hour")
-            .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
+        for row in _by_weekday_and_hour(sources.raw_clicks(span, scope)).annotate(
+            h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED)
         ):
             _add(result, (row["weekday"], row["hour"]), row["h"], row["a"])
-    for row in (
-        _unclassified(selection).annotate(**when).values("weekday", "hour").annotate(u=Count("*"))
-    ):
+    for row in _by_weekday_and_hour(_unclassified(selection)).annotate(u=Count("click_id")):
         _add(result, (row["weekday"], row["hour"]), 0, 0, row["u"])
     if parts.rolled is not None:
         for row in (
@@ -181,6 +171,14 @@ def hour_of_week(selection: Selection) -> dict[tuple[int, int], Counts]:
             key = (sources.as_date(row["day"]).isoweekday(), int(row["value"]))
             _add(result, key, row["h"], row["a"])
     return result
+
+
+def _by_weekday_and_hour(clicks: QuerySet[LinkClick]) -> QuerySet[Any]:
+    tz = local_tz()
+    return clicks.annotate(
+        weekday=ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
+        hour=ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
+    ).values("weekday", "hour")
 
 
 def _add(

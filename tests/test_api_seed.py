@@ -763,6 +763,7 @@ def test_a_click_within_the_clock_skew_before_its_link_is_stored_as_a_scanner(
     client: Client, new_link: str
 ) -> None:
     created = TrackedLink.objects.get(pk=new_link).created_at
+    assert created is not None
     body = {
         "tracking_id": new_link,
         "user_agent": CHROME,

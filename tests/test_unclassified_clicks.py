@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics import queries
 from analytics.models import DailyLinkClicks
 from analytics.selection import Selection
 from notifications import tasks
-from tests.factories import CHROME, key_client, make_application, make_job, make_key, make_link
+from tests.factories import (
+    CHROME,
+    key_client,
+    logged_in_client,
+    make_application,
+    make_job,
+    make_key,
+    make_link,
+    make_user,
+)
 from tests.support import run_command
 from tracking.clicks import events, unclassified
 from tracking.clicks.writer import ClickWriter
@@ -155,7 +166,7 @@ def test_a_pass_is_bounded_and_the_next_ones_finish_the_work() -> None:
     assert LinkClick.objects.filter(classification__isnull=True).count() == 3
     # The oldest first.
     judged = LinkClick.objects.filter(classification__isnull=False)
-    assert sorted(judged.values_list("session_id", flat=True)) == ["sess_0", "sess_1"]
+    assert set(judged.values_list("session_id", flat=True)) == {"sess_0", "sess_1"}
     assert unclassified.classify_unclassified(limit=10, batch_size=2) == 3
     assert not LinkClick.objects.filter(classification__isnull=True).exists()
 
@@ -258,3 +269,15 @@ def test_the_api_reports_unclassified_clicks_apart_from_people() -> None:
     assert (stats["total_clicks"], stats["human_clicks"], stats["unclassified_clicks"]) == (1, 0, 1)
     people = client.get(path, {"include_automated": "false"}).json()["click_statistics"]
     assert people["total_clicks"] == 0
+
+
+def test_the_admin_counts_an_unclassified_click_apart_from_people() -> None:
+    link = sent_link()
+    insert_by_sql(
+        link.tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=2), user_agent=CHROME
+    )
+    client = logged_in_client(make_user(superuser=True))
+    page = client.get(reverse("admin:tracking_trackedlink_change", args=[link.tracking_id]))
+    assert "1 in all: 0 by people, 0 automated, 1 not classified yet" in page.content.decode()
+    listing = client.get(reverse("admin:tracking_trackedlink_changelist")).content.decode()
+    assert re.search(r'class="field-people">(<a [^>]*>)?0(</a>)?</td>', listing)
