@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskResultStatus
@@ -47,7 +48,7 @@ def run_pass(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     done = {
         # First: a plain-SQL click judged a person here gets its events in this same run.
-        "clicks_classified": classify_unclassified(),
+        "clicks_classified": _classify_unclassified(),
         "events_written": record_missed_events(now=now),
         "events_handled": webhooks.dispatch_due_events(now=now),
         "attempts": webhooks.send_due_deliveries(now=now),
@@ -59,6 +60,16 @@ def run_pass(*, now: dt.datetime | None = None) -> dict[str, int]:
         if not DigestRun.objects.filter(day=yesterday).exists():
             alerts.send_digest(day=yesterday)
     return done
+
+
+def _classify_unclassified() -> int:
+    """The classification pass, which must not hold up deliveries when it fails: the click
+    writer and ``run_maintenance`` run it too, and the next pass tries again."""
+    try:
+        return classify_unclassified()  # each batch in its own transaction
+    except DatabaseError:
+        logger.exception("classifying the clicks stored without a classification failed")
+        return 0
 
 
 def schedule_next(*, delay: dt.timedelta | None = None) -> bool:

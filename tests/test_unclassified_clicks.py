@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -281,3 +282,40 @@ def test_the_admin_counts_an_unclassified_click_apart_from_people() -> None:
     assert "1 in all: 0 by people, 0 automated, 1 not classified yet" in page.content.decode()
     listing = client.get(reverse("admin:tracking_trackedlink_changelist")).content.decode()
     assert re.search(r'class="field-people">(<a [^>]*>)?0(</a>)?</td>', listing)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_passes_at_once_judge_each_click_once() -> None:
+    """The writer and the worker may run the pass together: a click the one holds is skipped by
+    the other (SKIP LOCKED), not waited for, and not judged twice."""
+    link = sent_link()
+    held = insert_by_sql(
+        link.tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=3), session_id="held"
+    )
+    insert_by_sql(
+        link.tracking_id, clicked_at=timezone.now() - dt.timedelta(minutes=2), session_id="free"
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_one() -> None:
+        try:
+            with transaction.atomic():
+                LinkClick.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=hold_one)
+    other.start()
+    try:
+        assert locked.wait(10)
+        assert unclassified.classify_unclassified() == 1
+        assert LinkClick.objects.get(session_id="free").classification == "bot"
+        assert LinkClick.objects.get(session_id="held").classification is None
+    finally:
+        release.set()
+        other.join()
+    assert unclassified.classify_unclassified() == 1
+    assert not LinkClick.objects.filter(classification__isnull=True).exists()
