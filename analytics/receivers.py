@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from analytics import rollups
 from analytics.models import RollupState
-from analytics.selection import local_tz
+from analytics.selection import local_midnight, local_tz
 from tracking.signals import Report
 
 
@@ -53,11 +54,21 @@ def refresh_after_reclassification(
 def refresh_after_classification(
     *, clicked_at: list[dt.datetime], report: Report | None = None, **kwargs: Any
 ) -> None:
-    """Clicks classified for the first time join their days' counts: exactly those days are
-    rebuilt (a plain-SQL click may be dated any day; the days in between are left alone)."""
-    if not _in_use():
+    """Clicks classified for the first time join their days' counts.
+
+    Only clicks dated before the instant the rollups hold are missing from them; the others are
+    read raw anyway. A plain-SQL click is usually judged within a minute of being made, so
+    nothing is rebuilt (a run rebuilds today's rolled part and its month's sessions: too much
+    to pay every few seconds). For older ones exactly their days are rebuilt, not the days in
+    between (a plain-SQL click may be dated any day).
+    """
+    state = RollupState.objects.filter(pk=1).first()
+    if state is None or state.complete_until is None or state.time_zone != settings.TIME_ZONE:
+        return  # no rollups, or the next run rebuilds them all
+    rolled_until = state.partial_until or local_midnight(state.complete_until)
+    days = {moment.astimezone(local_tz()).date() for moment in clicked_at if moment < rolled_until}
+    if not days:
         return
-    days = {moment.astimezone(local_tz()).date() for moment in clicked_at}
     result = rollups.run(refresh_days=0, verify=False, also_days=days)
     if report is not None:
         report(result.summary())

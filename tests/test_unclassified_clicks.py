@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics import queries
+from analytics import queries, rollups
 from analytics.models import DailyLinkClicks
 from analytics.selection import Selection
 from notifications import tasks
@@ -257,6 +257,17 @@ def test_the_rollups_count_an_old_sql_click_once_it_is_classified() -> None:
         1,
         0,
     )
+
+
+def test_a_fresh_sql_click_needs_no_rollup_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    call_command("rollup_clicks", verbosity=0)  # holds today until a few minutes ago
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(rollups, "run", lambda **options: runs.append(options))
+    link = sent_link()
+    insert_by_sql(link.tracking_id, clicked_at=timezone.now() - dt.timedelta(seconds=30))
+    assert unclassified.classify_unclassified() == 1
+    assert runs == []  # after the rolled instant: read raw, as a classified click
+    assert queries.click_totals(Selection(include_automated=True))["automated_clicks"] == 1
 
 
 def test_the_api_reports_unclassified_clicks_apart_from_people() -> None:
