@@ -20,7 +20,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from analytics import sources
-from analytics.models import DailyLinkClicks
+from analytics.models import DailyLinkClicks, Dimension
 from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, Selection, local_tz
 from analytics.sessions import distinct_sessions
 from tracking.dbfields import AsUTC
@@ -138,12 +138,12 @@ def breakdown(dimension: str, selection: Selection) -> dict[Any, Counts]:
     for row in _unclassified(selection).values(dimension).annotate(u=Count("click_id")):
         _add(result, row[dimension], 0, 0, row["u"])
     if parts.rolled is not None:
-        for row in (
-            sources.breakdown_rows(parts.rolled, scope)
-            .filter(dimension=dimension)
-            .values("value")
-            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
-        ):
+        rows = sources.breakdown_rows(parts.rolled, scope).filter(dimension=dimension)
+        if dimension == Dimension.CLASSIFICATION:
+            # The rollups' count of the clicks unclassified when rolled up (see rollups): they
+            # are counted raw above, as they are now.
+            rows = rows.exclude(value__isnull=True)
+        for row in rows.values("value").annotate(h=Sum("human_clicks"), a=Sum("automated_clicks")):
             _add(result, row["value"], row["h"], row["a"])
     return result
 

@@ -36,7 +36,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -145,6 +145,22 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
         _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+    # How many of each day's clicks were still unclassified when rolled up: an all-links
+    # classification row with no value (classified clicks always have one), its count in
+    # ``automated_clicks``. Never read as a figure (unclassified clicks are counted raw); kept so
+    # that _mismatched_days notices when they change (classified, purged, erased), which the
+    # day's session rows, holding every click, must follow at once.
+    waiting = (
+        clicks.filter(classification__isnull=True)
+        .annotate(day_=_day_expr(), dimension_=Value(str(Dimension.CLASSIFICATION)))
+        .values("day_", "dimension_")
+        .annotate(
+            human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
+        )
+    )
+    _insert_select(
+        DailyLinkBreakdown, waiting, {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS}
+    )
 
     sessions = {
         "human_sessions": Count("session_id", distinct=True, filter=HUMAN),
@@ -226,28 +242,42 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
 
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
-    """Days before ``until`` whose raw click totals differ from their rollup."""
+    """Days before ``until`` whose raw click totals (people, automated, unclassified) differ
+    from their rollup."""
     raw_rows: Any = (
         LinkClick.objects.order_by()
         .filter(
-            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY),
-            clicked_at__lt=local_midnight(until),
-            classification__isnull=False,
+            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
         )
         .annotate(day_=_day_expr())
         .values("day_")
-        .annotate(**_counts())
+        .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
     )
     raw = {
-        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"]) for row in raw_rows
+        _as_date(row["day_"]): (
+            row["human_clicks"],
+            row["automated_clicks"],
+            row["unclassified_clicks"],
+        )
+        for row in raw_rows
     }
-    rolled = {
-        _as_date(row["day"]): (row["h"], row["a"])
+    days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
+    rolled: dict[dt.date, tuple[int, int, int]] = {
+        _as_date(row["day"]): (row["h"], row["a"], 0)
         for row in DailyLinkClicks.objects.order_by()
-        .filter(day__gte=ROLLUP_FIRST_DAY, day__lt=until)
+        .filter(**days)
         .values("day")
         .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
     }
+    for day, waiting in (
+        DailyLinkBreakdown.objects.order_by()
+        .filter(
+            **days, tracking__isnull=True, dimension=Dimension.CLASSIFICATION, value__isnull=True
+        )
+        .values_list("day", "automated_clicks")
+    ):
+        h, a, _ = rolled.get(_as_date(day), (0, 0, 0))
+        rolled[_as_date(day)] = (h, a, waiting)
     return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
 
 
