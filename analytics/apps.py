@@ -31,3 +31,6 @@ class AnalyticsConfig(AppConfig):
                 sender=TrackedLink,
                 dispatch_uid=f"analytics-outcomes-link-{signal is post_save}",
             )
+        signals.clicks_classified.connect(
+            receivers.refresh_after_classification, dispatch_uid="analytics-rollups-classified"
+        )

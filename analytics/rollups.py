@@ -4,14 +4,20 @@ Each run, in one transaction: rebuild the last few days (late clicks from the bu
 external domain land there), rebuild any older day whose raw totals no longer match its rollup
 (clicks recorded late with an old ``clicked_at``, purged, or reclassified), mark every day
 before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
-(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
-``INSERT … SELECT`` inside the database, so a run costs one pass over the affected clicks.
+(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when
+``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
+one pass over the affected clicks.
+
+Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until
+the classification pass judges it) is counted from ``link_clicks`` by every query, and its day is
+rebuilt once it is classified (:func:`analytics.receivers.refresh_after_classification`).
+Sessions hold every click, an unclassified one among the sessions that are not people's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +37,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -112,7 +118,10 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     for model in DAILY_MODELS:
         model.objects.filter(day__gte=first, day__lte=last).delete()
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
-    keyed = clicks.annotate(day_=_day_expr(), tracking_id_=F("tracking_id"))
+    # Unclassified clicks are read raw until they are classified (see the module docstring).
+    keyed = clicks.filter(classification__isnull=False).annotate(
+        day_=_day_expr(), tracking_id_=F("tracking_id")
+    )
 
     per_link = (
         keyed.values("day_", "tracking_id_")
@@ -139,6 +148,22 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
         _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+    # How many of each day's clicks were still unclassified when rolled up: an all-links
+    # classification row with no value (classified clicks always have one), its count in
+    # ``automated_clicks``. Never read as a figure (unclassified clicks are counted raw); kept so
+    # that _mismatched_days notices when they change (classified, purged, erased), which the
+    # day's session rows, holding every click, must follow at once.
+    waiting = (
+        clicks.filter(classification__isnull=True)
+        .annotate(day_=_day_expr(), dimension_=Value(str(Dimension.CLASSIFICATION)))
+        .values("day_", "dimension_")
+        .annotate(
+            human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
+        )
+    )
+    _insert_select(
+        DailyLinkBreakdown, waiting, {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS}
+    )
 
     sessions = {
         "human_sessions": Count("session_id", distinct=True, filter=HUMAN),
@@ -189,7 +214,7 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
     clicks = LinkClick.objects.order_by().filter(
         clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
     )
-    for human, condition in ((True, HUMAN), (False, AUTOMATED)):
+    for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
         rows = (
             clicks.filter(condition)
             .annotate(
@@ -220,7 +245,8 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
 
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
-    """Days before ``until`` whose raw click totals differ from their rollup."""
+    """Days before ``until`` whose raw click totals (people, automated, unclassified) differ
+    from their rollup."""
     raw_rows: Any = (
         LinkClick.objects.order_by()
         .filter(
@@ -228,18 +254,33 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         )
         .annotate(day_=_day_expr())
         .values("day_")
-        .annotate(**_counts())
+        .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
     )
     raw = {
-        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"]) for row in raw_rows
+        _as_date(row["day_"]): (
+            row["human_clicks"],
+            row["automated_clicks"],
+            row["unclassified_clicks"],
+        )
+        for row in raw_rows
     }
-    rolled = {
-        _as_date(row["day"]): (row["h"], row["a"])
+    days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
+    rolled: dict[dt.date, tuple[int, int, int]] = {
+        _as_date(row["day"]): (row["h"], row["a"], 0)
         for row in DailyLinkClicks.objects.order_by()
-        .filter(day__gte=ROLLUP_FIRST_DAY, day__lt=until)
+        .filter(**days)
         .values("day")
         .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
     }
+    for day, waiting in (
+        DailyLinkBreakdown.objects.order_by()
+        .filter(
+            **days, tracking__isnull=True, dimension=Dimension.CLASSIFICATION, value__isnull=True
+        )
+        .values_list("day", "automated_clicks")
+    ):
+        h, a, _ = rolled.get(_as_date(day), (0, 0, 0))
+        rolled[_as_date(day)] = (h, a, waiting)
     return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
 
 
@@ -284,9 +325,11 @@ def run(
     refresh_days: int = 2,
     rebuild: bool = False,
     verify: bool = True,
+    also_days: Iterable[dt.date] = (),
     progress: Callable[[str], None] | None = None,
 ) -> RollupResult:
-    """Bring the rollups up to date (idempotent); see the module docstring."""
+    """Bring the rollups up to date (idempotent); see the module docstring. ``also_days``: local
+    days to rebuild besides the last ``refresh_days`` (those before today that the rollups hold)."""
     say = progress or (lambda message: None)
     now = timezone.now()
     today = now.astimezone(local_tz()).date()
@@ -325,6 +368,7 @@ def run(
             first = last_complete - dt.timedelta(days=back)
             if verify:
                 days |= _mismatched_days(first)
+            days |= {day for day in also_days if ROLLUP_FIRST_DAY <= day < last_complete}
         day = first
         while day < today:
             days.add(day)
