@@ -27,7 +27,8 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -47,10 +48,12 @@ from analytics.attribution import (
 )
 from analytics.models import OutcomeSummary, OutcomeValue, RollupState
 from analytics.selection import local_midnight
-from tracking.models import JobApplication
-from tracking.stages import INTERVIEW
+from tracking.models import ApplicationStatusHistory, JobApplication
+from tracking.stages import INTERVIEW, RESPONDED, STAGES, stage_of_status
 
 OPENED: Final = "opened"
+# The dimensions whose "opened" rows the report shows (the links' serve applications_opening).
+SHOWN_OPENED: Final = ("link_function", "click_source")
 # Applications summarised together: bounds the memory of a full rebuild and the size of the
 # id lists sent to the database.
 BATCH: Final = 500
@@ -69,6 +72,12 @@ def basis(outcome: ApplicationOutcome, lookback: dt.timedelta, half_life: dt.tim
         str(lookback.total_seconds()),
         str(half_life.total_seconds()),
     ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def settings_digest(lookback: dt.timedelta, half_life: dt.timedelta) -> str:
+    """A digest of the settings every summary depends on, checked once per read."""
+    parts = [str(lookback.total_seconds()), str(half_life.total_seconds())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -93,6 +102,7 @@ def refresh(
         OutcomeSummary.objects.exclude(application_id__in=existing).delete()
         OutcomeValue.objects.exclude(application_id__in=existing).delete()
     lookback, half_life = lookback_setting(), half_life_setting()
+    digest = settings_digest(lookback, half_life)
     now = timezone.now()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
@@ -110,6 +120,9 @@ def refresh(
                     basis=basis(outcome, lookback, half_life),
                     first_person_click=outcome.first_person_click,
                     built_at=now,
+                    sent_at=outcome.sent_at,
+                    responded_at=outcome.stages[RESPONDED],
+                    settings=digest,
                 )
             )
             values += _values(outcome, lookback, half_life)
@@ -155,7 +168,14 @@ def stale(ids_with_clicks: set[uuid.UUID]) -> set[uuid.UUID]:
     """Applications to summarise again: those in ``ids_with_clicks`` (clicks rolled up again),
     and those with no summary or one built on another basis."""
     lookback, half_life = lookback_setting(), half_life_setting()
-    stored = dict(OutcomeSummary.objects.values_list("application_id", "basis"))
+    digest = settings_digest(lookback, half_life)
+    stored = {
+        app_id: row_basis
+        for app_id, row_basis, row_settings in OutcomeSummary.objects.values_list(
+            "application_id", "basis", "settings"
+        )
+        if row_settings == digest
+    }
     outcomes = read_applications(JobApplication.objects.all())
     changed = {
         app_id
@@ -189,66 +209,93 @@ def applications_opening(tracking_ids: Iterable[str]) -> set[uuid.UUID]:
     return found
 
 
-def forget(application_ids: Iterable[uuid.UUID]) -> None:
-    """Drop these summaries: the applications are read raw until the next run."""
-    OutcomeSummary.objects.filter(application_id__in=list(application_ids)).delete()
+def forget(application_ids: Iterable[uuid.UUID] | QuerySet[Any]) -> None:
+    """Drop these summaries (ids, or a query of them): the applications are read raw until the
+    next run."""
+    ids = application_ids if isinstance(application_ids, QuerySet) else list(application_ids)
+    OutcomeSummary.objects.filter(application_id__in=ids).delete()
 
 
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def apply(
-    outcomes: dict[uuid.UUID, ApplicationOutcome],
-    candidates: QuerySet[JobApplication],
-    tally: Tally,
-    *,
-    stage: str,
-    model: str,
-) -> set[uuid.UUID]:
-    """Add the summarised applications among ``outcomes`` (``candidates``, as a query) to
-    ``tally``, set their first person click, and return the ids of those to read raw."""
-    everything = set(outcomes)
+@dataclass
+class Summarised:
+    """What the summarised applications of a period add to the report: each figure is summed or
+    listed by the database, none computed per application in Python."""
+
+    fresh: QuerySet[OutcomeSummary]
+    opened: int = 0
+    to_click: list[dt.timedelta] = field(default_factory=list)
+    to_response: list[dt.timedelta] = field(default_factory=list)
+
+
+def to_read_raw(candidates: QuerySet[JobApplication]) -> set[uuid.UUID] | None:
+    """The applications among ``candidates`` to read from their raw clicks; ``None`` for all of
+    them (no rollups yet, or more than :data:`MAX_RAW`).
+
+    Those with no summary built with the current settings (saving an application, its history,
+    its job or its links drops its summary), and those a person clicked at or after the moment
+    the rollups reach (``RollupState``): their clicks since are not in the summary."""
     state = RollupState.objects.filter(pk=1).first()
     if state is None or state.complete_until is None:
-        return everything
-    # Person clicks from this moment on are not in any summary.
+        return None
     since = state.partial_until or local_midnight(state.complete_until)
-    lookback, half_life = lookback_setting(), half_life_setting()
+    digest = settings_digest(lookback_setting(), half_life_setting())
     ids = candidates.values("pk")
-    stored = {
-        app_id: (digest, first)
-        for app_id, digest, first in OutcomeSummary.objects.filter(
-            application_id__in=ids
-        ).values_list("application_id", "basis", "first_person_click")
-    }
-    recent = set(
+    raw = set(
+        candidates.order_by()
+        .exclude(pk__in=OutcomeSummary.objects.filter(settings=digest).values("application_id"))
+        .values_list("pk", flat=True)
+    )
+    raw |= set(
         person_clicks_after_sending(ids)
         .order_by()
         .filter(clicked_at__gte=since)
         .values_list("tracking__application_id", flat=True)
         .distinct()
     )
-    raw = {
-        app_id
-        for app_id, outcome in outcomes.items()
-        if app_id in recent
-        or app_id not in stored
-        or stored[app_id][0] != basis(outcome, lookback, half_life)
-    }
-    if len(raw) > MAX_RAW:
-        return everything
-    for app_id, outcome in outcomes.items():
-        if app_id not in raw:
-            outcome.first_person_click = stored[app_id][1]
-    values = OutcomeValue.objects.order_by().filter(application_id__in=ids)
+    return None if len(raw) > MAX_RAW else raw
+
+
+def read(
+    candidates: QuerySet[JobApplication],
+    raw: set[uuid.UUID],
+    tally: Tally,
+    *,
+    stage: str,
+    model: str,
+) -> Summarised:
+    """Add the summarised applications among ``candidates`` (all but ``raw``) to ``tally`` and
+    return their funnel count and timings."""
+    digest = settings_digest(lookback_setting(), half_life_setting())
+    fresh = OutcomeSummary.objects.order_by().filter(
+        application_id__in=candidates.values("pk"), settings=digest
+    )
     if raw:
-        values = values.exclude(application_id__in=list(raw))
-    opened: Any = (
-        values.filter(stage=OPENED)
+        fresh = fresh.exclude(application_id__in=sorted(raw))
+    result = Summarised(fresh=fresh)
+    # Every row built with the current settings has its sending.
+    opened = cast(
+        Iterable[tuple[dt.datetime, dt.datetime, dt.datetime | None]],
+        fresh.filter(first_person_click__isnull=False, sent_at__isnull=False).values_list(
+            "sent_at", "first_person_click", "responded_at"
+        ),
+    )
+    for sent, first, responded in opened:
+        result.opened += 1
+        result.to_click.append(first - sent)
+        if responded is not None and responded >= first:
+            result.to_response.append(responded - first)
+    values = OutcomeValue.objects.order_by().filter(
+        application_id__in=fresh.values("application_id")
+    )
+    shown: Any = (
+        values.filter(stage=OPENED, dimension__in=SHOWN_OPENED)
         .values("dimension", "value")
         .annotate(opened=Count("pk"), interview=Count("pk", filter=Q(reached_interview=True)))
     )
-    for row in opened:
+    for row in shown:
         tally.add_opened((row["dimension"], row["value"]), row["opened"], row["interview"])
     credited: Any = (
         values.filter(stage=stage, **{f"{model}__gt": 0})
@@ -257,25 +304,47 @@ def apply(
     )
     for row in credited:
         tally.add_credit((row["dimension"], row["value"]), row["credit"], row["conversions"])
-    return raw
+    return result
 
 
-def read_raw(
-    outcomes: dict[uuid.UUID, ApplicationOutcome],
-    ids: set[uuid.UUID],
-    candidates: QuerySet[JobApplication],
-    tally: Tally,
-    *,
-    stage: str,
-    model: str,
-) -> None:
-    """Read the applications ``ids`` among ``outcomes`` from their raw clicks into ``tally``."""
-    if not ids:
-        return
-    lookback, half_life = lookback_setting(), half_life_setting()
-    subset = {app_id: outcomes[app_id] for app_id in ids}
-    # All of them: one subquery rather than a list of every id.
-    every = len(ids) == len(outcomes)
-    read_person_clicks(subset, candidates.values("pk") if every else sorted(ids), lookback)
-    for outcome in subset.values():
-        tally.add_application(outcome, stage, model, lookback=lookback, half_life=half_life)
+def waiting(
+    fresh: QuerySet[OutcomeSummary], *, cutoff: dt.datetime, closed: Iterable[str]
+) -> list[tuple[uuid.UUID, str, str, str, dt.datetime]]:
+    """Summarised applications sent by ``cutoff`` that no person opened and nobody answered,
+    still open: ``(id, job title, company, status, sent)``."""
+    quiet = fresh.filter(
+        first_person_click__isnull=True, responded_at__isnull=True, sent_at__lte=cutoff
+    )
+    rows = (
+        JobApplication.objects.order_by()
+        .filter(pk__in=quiet.values("application_id"))
+        .exclude(status__in=list(closed))
+        .values_list(
+            "id", "job__title", "job__company_name", "status", "submitted_at", "created_at"
+        )
+    )
+    return [
+        (pk, title, company, status, sub or created)
+        for pk, title, company, status, sub, created in rows
+    ]
+
+
+def stage_counts(candidates: QuerySet[JobApplication]) -> dict[str, int]:
+    """How many of ``candidates`` reached each credited stage, from their status history."""
+    mapping = stage_of_status()
+    statuses = {
+        stage: [status for status, top in mapping.items() if top >= STAGES.index(stage)]
+        for stage in CREDITED_STAGES
+    }
+    reachable = [stage for stage in CREDITED_STAGES if statuses[stage]]
+    if not reachable:
+        return dict.fromkeys(CREDITED_STAGES, 0)
+    counts = ApplicationStatusHistory.objects.filter(
+        application__in=candidates.values("pk")
+    ).aggregate(
+        **{
+            stage: Count("application", distinct=True, filter=Q(to_status__in=statuses[stage]))
+            for stage in reachable
+        }
+    )
+    return {stage: counts.get(stage) or 0 for stage in CREDITED_STAGES}
