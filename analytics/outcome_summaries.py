@@ -15,10 +15,12 @@ signal receivers), those with no summary yet, and those whose basis changed (a s
 renamed job, another lookback or half-life). Saving or deleting a link drops the summaries of the
 applications it touches (:mod:`analytics.receivers`) until the next run.
 
-At read time (:func:`apply`) an application is read from its raw clicks instead when its summary
-is missing or its basis differs, or when a person clicked one of its links at or after the moment
-the rollups reach (``RollupState``): its clicks since are not in the summary, and attribution
-cannot add them up day by day.
+At read time (:func:`to_read_raw`, :func:`read`) an application is read from its raw clicks
+instead when it has no summary built with the current settings (saving the application, one of its
+status changes, its job or its links drops it: :mod:`analytics.receivers`), or when a person
+clicked one of its links at or after the moment the rollups reach (``RollupState``): its clicks
+since are not in the summary, and attribution cannot add them up day by day. The others are summed
+by the database from their summary rows, a few aggregate queries whatever their number.
 """
 
 from __future__ import annotations
