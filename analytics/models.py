@@ -231,6 +231,8 @@ class OutcomeValue(models.Model):
     linear = models.FloatField(default=0.0)
     time_decay = models.FloatField(default=0.0)
     position_based = models.FloatField(default=0.0)
+    # The application's sending, as in its summary: the period's rows without a join.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "analytics_outcome_value"

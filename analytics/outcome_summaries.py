@@ -29,9 +29,10 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, cast
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ from analytics.attribution import (
     read_person_clicks,
 )
 from analytics.models import OutcomeSummary, OutcomeValue, RollupState
-from analytics.selection import local_midnight
+from analytics.selection import Period, local_midnight
 from tracking.models import ApplicationStatusHistory, JobApplication
 from tracking.stages import INTERVIEW, RESPONDED, STAGES, stage_of_status
 
@@ -144,6 +145,7 @@ def _values(
             dimension=dimension,
             value=value,
             reached_interview=interview,
+            sent_at=outcome.sent_at,
         )
         for dimension, value in opened_values(outcome)
     ]
@@ -159,6 +161,7 @@ def _values(
                 stage=stage,
                 dimension=dimension,
                 value=value,
+                sent_at=outcome.sent_at,
                 **{model: by_model[model].get((dimension, value), 0.0) for model in MODELS},
             )
             for dimension, value in keys
@@ -216,6 +219,7 @@ def forget(application_ids: Iterable[uuid.UUID] | QuerySet[Any]) -> None:
     next run."""
     ids = application_ids if isinstance(application_ids, QuerySet) else list(application_ids)
     OutcomeSummary.objects.filter(application_id__in=ids).delete()
+    OutcomeValue.objects.filter(application_id__in=ids).delete()
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -223,13 +227,10 @@ def forget(application_ids: Iterable[uuid.UUID] | QuerySet[Any]) -> None:
 
 @dataclass
 class Summarised:
-    """What the summarised applications of a period add to the report: each figure is summed or
-    listed by the database, none computed per application in Python."""
+    """The summarised applications of a period (their credit and opened values already added to
+    the tally): the funnel, timings and follow-ups query them further."""
 
     fresh: QuerySet[OutcomeSummary]
-    opened: int = 0
-    to_click: list[dt.timedelta] = field(default_factory=list)
-    to_response: list[dt.timedelta] = field(default_factory=list)
 
 
 def to_read_raw(candidates: QuerySet[JobApplication]) -> set[uuid.UUID] | None:
@@ -261,37 +262,31 @@ def to_read_raw(candidates: QuerySet[JobApplication]) -> set[uuid.UUID] | None:
 
 
 def read(
-    candidates: QuerySet[JobApplication],
+    period: Period,
     raw: set[uuid.UUID],
     tally: Tally,
     *,
     stage: str,
     model: str,
 ) -> Summarised:
-    """Add the summarised applications among ``candidates`` (all but ``raw``) to ``tally`` and
-    return their funnel count and timings."""
+    """Add the summarised applications sent in ``period`` (all but ``raw``) to ``tally`` and
+    return their funnel count and timings.
+
+    The rows are selected by their own sending: a summary and its values go together, and both
+    are dropped when the application (its sending among others) is saved or deleted."""
+    start, end = period
+    sent = Q()
+    if start is not None:
+        sent &= Q(sent_at__gte=start)
+    if end is not None:
+        sent &= Q(sent_at__lt=end)
     digest = settings_digest(lookback_setting(), half_life_setting())
-    fresh = OutcomeSummary.objects.order_by().filter(
-        application_id__in=candidates.values("pk"), settings=digest
-    )
+    fresh = OutcomeSummary.objects.order_by().filter(sent, settings=digest)
+    values = OutcomeValue.objects.order_by().filter(sent)
     if raw:
         fresh = fresh.exclude(application_id__in=sorted(raw))
+        values = values.exclude(application_id__in=sorted(raw))
     result = Summarised(fresh=fresh)
-    # Every row built with the current settings has its sending.
-    opened = cast(
-        Iterable[tuple[dt.datetime, dt.datetime, dt.datetime | None]],
-        fresh.filter(first_person_click__isnull=False, sent_at__isnull=False).values_list(
-            "sent_at", "first_person_click", "responded_at"
-        ),
-    )
-    for sent, first, responded in opened:
-        result.opened += 1
-        result.to_click.append(first - sent)
-        if responded is not None and responded >= first:
-            result.to_response.append(responded - first)
-    values = OutcomeValue.objects.order_by().filter(
-        application_id__in=fresh.values("application_id")
-    )
     shown: Any = (
         values.filter(stage=OPENED, dimension__in=SHOWN_OPENED)
         .values("dimension", "value")
@@ -307,6 +302,52 @@ def read(
     for row in credited:
         tally.add_credit((row["dimension"], row["value"]), row["credit"], row["conversions"])
     return result
+
+
+def timing_values(fresh: QuerySet[OutcomeSummary]) -> tuple[list[dt.timedelta], list[dt.timedelta]]:
+    """The summarised applications' times from sending to the first person click, and from that
+    click to a response after it."""
+    to_click: list[dt.timedelta] = []
+    to_response: list[dt.timedelta] = []
+    # Every row built with the current settings has its sending.
+    opened = cast(
+        Iterable[tuple[dt.datetime, dt.datetime, dt.datetime | None]],
+        fresh.filter(first_person_click__isnull=False, sent_at__isnull=False).values_list(
+            "sent_at", "first_person_click", "responded_at"
+        ),
+    )
+    for sent, first, responded in opened:
+        to_click.append(first - sent)
+        if responded is not None and responded >= first:
+            to_response.append(responded - first)
+    return to_click, to_response
+
+
+def timing_medians(
+    fresh: QuerySet[OutcomeSummary],
+) -> tuple[int, float | None, int, float | None] | None:
+    """On PostgreSQL, the same figures as :func:`timing_values` reduced by the database: each
+    sample's size and median in seconds (``percentile_cont(0.5)``, the mean of the middle two
+    like :func:`statistics.median`). ``None`` elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    rows = fresh.filter(first_person_click__isnull=False, sent_at__isnull=False)
+    sql, params = rows.values("application_id").query.sql_with_params()
+    to_click = "EXTRACT(EPOCH FROM (s.first_person_click - s.sent_at))::float8"
+    to_response = "EXTRACT(EPOCH FROM (s.responded_at - s.first_person_click))::float8"
+    answered = "s.responded_at >= s.first_person_click"
+    # Constant fragments and a query compiled by the ORM, its parameters apart.
+    query = (
+        f"SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_click}), "  # noqa: S608
+        f"COUNT(*) FILTER (WHERE {answered}), "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_response}) FILTER (WHERE {answered}) "
+        f"FROM {OutcomeSummary._meta.db_table} s WHERE s.application_id IN ({sql})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0]), row[1], int(row[2]), row[3]
 
 
 def waiting(

@@ -104,7 +104,11 @@ def opened_vs_interview(tally: Tally, dimension: str) -> list[dict[str, Any]]:
 def _median_hours(values: list[dt.timedelta]) -> float | None:
     if not values:
         return None
-    return round(statistics.median(v.total_seconds() for v in values) / 3600, 2)
+    return _hours(statistics.median(v.total_seconds() for v in values))
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
 
 
 def median_timings(outcomes: list[ApplicationOutcome]) -> dict[str, Any]:
@@ -205,13 +209,28 @@ def outcomes_report(
     applications = list(outcomes.values())
     to_click, to_response = _timing_values(applications)
     if raw is None:
+        timings = _timings(to_click, to_response)
         funnel_rows = funnel(applications)
         follow_up = follow_up_candidates(applications, days=follow_up_days, now=now)
     else:
-        summarised = outcome_summaries.read(candidates, raw, tally, stage=stage, model=model)
-        to_click += summarised.to_click
-        to_response += summarised.to_response
-        opened = summarised.opened + sum(1 for o in applications if o.first_person_click)
+        summarised = outcome_summaries.read(period, raw, tally, stage=stage, model=model)
+        medians = None
+        if not (to_click or to_response):
+            medians = outcome_summaries.timing_medians(summarised.fresh)
+        if medians is None:
+            fresh_click, fresh_response = outcome_summaries.timing_values(summarised.fresh)
+            to_click += fresh_click
+            to_response += fresh_response
+            opened = len(to_click)
+            timings = _timings(to_click, to_response)
+        else:
+            opened, click_seconds, responses, response_seconds = medians
+            timings = {
+                "sent_to_first_person_click_hours": _hours(click_seconds),
+                "sent_to_first_person_click_sample": opened,
+                "first_person_click_to_response_hours": _hours(response_seconds),
+                "first_person_click_to_response_sample": responses,
+            }
         funnel_rows = _funnel_rows(
             candidates.count(), opened, outcome_summaries.stage_counts(candidates)
         )
@@ -230,6 +249,6 @@ def outcomes_report(
         "by_link_function": opened_vs_interview(tally, "link_function"),
         "by_click_source": opened_vs_interview(tally, "click_source"),
         "attribution": tally.attribution(),
-        "timings": _timings(to_click, to_response),
+        "timings": timings,
         "follow_up": follow_up,
     }

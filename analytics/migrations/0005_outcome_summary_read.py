@@ -31,5 +31,10 @@ class Migration(migrations.Migration):
             name="settings",
             field=models.CharField(default="", max_length=64),
         ),
+        migrations.AddField(
+            model_name="outcomevalue",
+            name="sent_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(drop_summaries, migrations.RunPython.noop),
     ]
