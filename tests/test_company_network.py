@@ -1,4 +1,4 @@
-""""Someone at Fabrikam opened it": clicks from the network of the job's company.
+""" "Someone at Fabrikam opened it": clicks from the network of the job's company.
 
 The databases are real MaxMind-format files written with mmdb-writer (tests/geodata.py); the
 Fabrikam network (2001:db8:2::/48) is announced by AS64501, "FABRIKAM-EU-AS".
@@ -11,15 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from analytics import queries
+from notifications import alerts
 from tests import geodata
-from tests.factories import CHROME, HOUR, make_job, make_link, make_visitor_click
+from tests.factories import (
+    CHROME,
+    HOUR,
+    make_application,
+    make_job,
+    make_link,
+    make_visitor_click,
+)
 from tests.support import run_command
 from tracking import company, geo, services
+from tracking.clicks import events
 from tracking.clicks.writer import ClickWriter
-from tracking.models import LinkClick
+from tracking.models import Event, EventType, JobApplication, LinkClick
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +192,63 @@ def test_anonymisation_keeps_the_mark_and_drops_the_organisation(geodb: None) ->
     run_command("anonymize_clicks")
     click = LinkClick.objects.get()
     assert (click.ip_address, click.as_org, click.from_company_network) == (None, None, True)
+
+
+# --- What the job seeker is told ------------------------------------------------------------
+
+
+def fabrikam_application_click(ip: str = geodata.FABRIKAM_IP6) -> JobApplication:
+    application = make_application(make_job(company_name="Fabrikam"))
+    link = make_link(job=application.job, application=application, sent_ago=HOUR)
+    visit(link.tracking_id, ip)
+    return application
+
+
+def test_the_alert_says_someone_at_the_company_opened_it_and_where(geodb: None) -> None:
+    fabrikam_application_click()
+    click = LinkClick.objects.get()
+    events.record_events([click.click_id])
+    event = Event.objects.get(type=EventType.APPLICATION_FIRST_PERSON_CLICK)
+    assert event.payload["from_company_network"] is True
+    assert "city" not in event.payload  # events are kept; the city goes at anonymisation
+
+    context = alerts.alert_context(event, now=timezone.now())
+
+    assert context["subject"].startswith("Someone at Fabrikam opened your")
+    assert context["summary"].startswith("Someone at Fabrikam opened your")
+    text = render_to_string("notifications/alert.txt", context)
+    assert "Where: Munich, Bavaria, DE" in text
+    assert "Network: Fabrikam's network" in text
+
+
+def test_without_a_match_the_alert_and_the_feed_name_the_kind_of_network(geodb: None) -> None:
+    fabrikam_application_click(geodata.BERLIN_IP)
+    click = LinkClick.objects.get()
+    events.record_events([click.click_id])
+    event = Event.objects.get(type=EventType.APPLICATION_FIRST_PERSON_CLICK)
+    context = alerts.alert_context(event, now=timezone.now())
+    assert context["summary"].startswith("A person opened your")
+    assert context["network"] == "Home or office internet"
+    [row], _more = queries.latest_clicks()
+    assert (row["place"], row["network"]) == ("Berlin, Germany", "Home or office internet")
+
+
+def test_the_activity_feed_shows_the_city_to_who_may_see_it(geodb: None) -> None:
+    fabrikam_application_click()
+    [row], _more = queries.latest_clicks()
+    assert row["place"] == "Munich, Bavaria, Germany"
+    assert (row["network"], row["from_company_network"]) == ("Fabrikam's network", True)
+    [row], _more = queries.latest_clicks(with_city=False)
+    assert row["place"] == "Bavaria, Germany"
+
+
+def test_the_application_page_says_someone_at_the_company_opened_it(
+    geodb: None, admin_client: Any
+) -> None:
+    application = fabrikam_application_click()
+    html = admin_client.get(
+        reverse("analytics:application-detail", args=[application.pk])
+    ).content.decode()
+    assert "Someone at Fabrikam opened it." in html
+    assert "1 person click came from a network registered to Fabrikam" in html
+    assert "Fabrikam&#x27;s network" in html  # the visit in the journey

@@ -38,7 +38,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from tracking.geo import DEFAULT_NETWORK_KIND
+from tracking.geo import DEFAULT_NETWORK_KIND, NETWORK_KIND_LABELS
 from tracking.models import LinkClick, TrackedLink
 
 # Words that say what kind of entity or registration a name is, not which company.
@@ -171,3 +171,20 @@ def refresh_job_clicks(job: Any) -> int:
     marked = clicks.filter(matching).update(from_company_network=True)
     clicks.exclude(matching).update(from_company_network=False)
     return marked
+
+
+# --- Words for people -----------------------------------------------------------------------
+
+
+def network_words(*, network_kind: str | None, from_company: bool | None, company: str) -> str:
+    """What the dashboard, the activity feed and alerts say of a click's network: the company's
+    network when it matched, else the kind of network ("Home or office internet", "Mobile
+    network", "Corporate gateway"…); empty when unknown."""
+    if from_company:
+        return f"{company}'s network" if company else "the company's network"
+    return NETWORK_KIND_LABELS.get(network_kind or "", "")
+
+
+def place_words(*parts: str | None) -> str:
+    """``Berlin, Berlin, Germany`` → ``Berlin, Germany``: the known parts, each once, in order."""
+    return ", ".join(dict.fromkeys(part for part in parts if part))

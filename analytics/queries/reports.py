@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from analytics import counting
+from analytics.queries.breakdowns import clicks_by_place, company_network_clicks
 from analytics.queries.common import (
     broken_down,
     classification_counts,
@@ -63,6 +64,9 @@ def link_analytics(
                 row["country_code"]: row["total_clicks"]
                 for row in ranked(by_country, "country_code")
             },
+            "by_region": clicks_by_place(selection, "region"),
+            "by_city": clicks_by_place(selection, "city"),
+            "from_company_network": company_network_clicks(selection),
             # Always every class, so the automated traffic stays visible beside the people.
             "by_classification": classification_counts(selection),
         },
@@ -77,6 +81,10 @@ def _click_dict(click: LinkClick) -> dict[str, Any]:
         "clicked_at": iso(click.clicked_at),
         "click_source": click.click_source,
         "country_code": click.country_code,
+        "region": click.region,
+        "city": click.city,
+        "network_kind": click.network_kind,
+        "from_company_network": click.from_company_network,
         "ip_address": click.ip_address,
         "referrer_url": click.referrer_url,
         "session_id": click.session_id,
