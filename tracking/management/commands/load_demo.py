@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import geo, services
+from tracking import company, geo, services
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import (
     ApplicationStatus,
@@ -121,9 +121,11 @@ DEMO_NETWORKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         _demo_place("ES", "Madrid", "Madrid"),
         _demo_network(64518, "Demo Mobile ES"),
     ),
+    # The office network of one demo job's company: its clicks show "Someone at Fabrikam opened
+    # it" (tracking.company).
     "203.0.113.224/27": (
         _demo_place("US", "Washington", "Seattle"),
-        _demo_network(64519, "Demo Fibre US"),
+        _demo_network(64519, "FABRIKAM-CORP-AS"),
     ),
     "40.107.0.0/16": (
         _demo_place("IE", "Leinster", "Dublin"),
@@ -448,6 +450,7 @@ class Command(BaseCommand):
                 classify_into(click, signals)
                 geo.locate_click(click, signals)
                 clicks.append(click)
+        company.mark_clicks(clicks)
         services.insert_clicks(clicks)
         return len(clicks)
 
