@@ -204,3 +204,18 @@ def test_the_job_page_shows_regions_and_cities_to_who_may_view_clicks(
     limited = logged_in_client(user).get(url).content.decode()
     assert 'data-table="regions"' in limited
     assert 'data-table="cities"' not in limited and "Munich" not in limited
+
+
+def test_the_job_summary_and_the_performance_report_answer_by_country(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    selection = Selection.of(start=START, end=END)
+    summary = queries.job_link_summary(fx.job.pk, selection)
+    assert summary is not None
+    assert summary["by_country"]["DE"] == human_countries(fx)["DE"]
+    report = queries.performance_report(days=3650)
+    expected_people = LinkClick.objects.filter(HUMAN).count()
+    assert sum(report["by_country"].values()) == expected_people
+    response = key_client(make_key()).get(f"/api/link-tracking/jobs/{fx.job.pk}/summary")
+    assert response.status_code == 200, response.content
+    assert "by_country" in response.json()

@@ -164,6 +164,11 @@ class SummaryJobOutput(JobFields):
 class JobSummaryOutput(serializers.Serializer):
     job = SummaryJobOutput()
     link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks on the job's active links per country (ISO 3166-1 alpha-2; 'unknown' "
+        "without geodata).",
+    )
 
 
 class ReportPeriodOutput(serializers.Serializer):
@@ -187,6 +192,10 @@ class PerformanceReportOutput(serializers.Serializer):
     overall_statistics = OverallStatisticsOutput()
     function_performance = FunctionRowOutput(many=True)
     daily_trends = DailyTrendOutput(many=True)
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
+    )
 
 
 # --- Outcomes -------------------------------------------------------------------------------

@@ -48,7 +48,6 @@ def link_analytics(
     # Index (tracking_id, clicked_at): both ends and the latest clicks without a scan.
     bounds = scoped.aggregate(first_click=Min("clicked_at"), last_click=Max("clicked_at"))
     by_source = broken_down("click_source", selection)
-    by_country = broken_down("country_code", selection)
     timeline = scoped.order_by("-clicked_at", "-click_id")[:TIMELINE_LIMIT]
     return {
         "link_info": link.to_dict(),
@@ -60,10 +59,7 @@ def link_analytics(
                 row["click_source"]: row["total_clicks"]
                 for row in ranked(by_source, "click_source")
             },
-            "by_country": {
-                row["country_code"]: row["total_clicks"]
-                for row in ranked(by_country, "country_code")
-            },
+            "by_country": _by_country(selection),
             "by_region": clicks_by_place(selection, "region"),
             "by_city": clicks_by_place(selection, "city"),
             "from_company_network": company_network_clicks(selection),
@@ -115,7 +111,14 @@ def job_link_summary(job_id: Any, selection: Selection = PEOPLE_ANYTIME) -> dict
             "active_link_count": links.count(),
         },
         "link_functions": function_rows(selection.within(scope)),
+        "by_country": _by_country(selection.within(scope)),
     }
+
+
+def _by_country(selection: Selection) -> dict[str, int]:
+    """Clicks per country (ISO 3166-1 alpha-2, ``unknown`` without geodata), most first."""
+    by_country = broken_down("country_code", selection)
+    return {row["country_code"]: row["total_clicks"] for row in ranked(by_country, "country_code")}
 
 
 def performance_report(*, days: int = 30, include_automated: bool = False) -> dict[str, Any]:
@@ -144,6 +147,7 @@ def performance_report(*, days: int = 30, include_automated: bool = False) -> di
         },
         "function_performance": function_table(EVERYTHING, grouped["link_function"]),
         "daily_trends": every_day(grouped["day"], start=period.start, end=period.end),
+        "by_country": _by_country(Selection(period, EVERYTHING, include_automated)),
     }
 
 

@@ -326,8 +326,10 @@ class Command(BaseCommand):
         """Applications sent over the last weeks, each with its links and a planned outcome."""
         now = timezone.now()
         links = []
-        for title, company, posting_url in DEMO_JOBS:
-            job = Job.objects.create(title=title, company_name=company, posting_url=posting_url)
+        for title, company_name, posting_url in DEMO_JOBS:
+            job = Job.objects.create(
+                title=title, company_name=company_name, posting_url=posting_url
+            )
             for _ in range(rng.randint(2, 4)):
                 sent_at = now - dt.timedelta(days=rng.randint(3, 40), minutes=rng.randint(0, 600))
                 application = services.create_application(
