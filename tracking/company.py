@@ -31,6 +31,7 @@ job's clicks when the job's names change, and survives anonymisation (which drop
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -101,6 +102,14 @@ def org_matches(as_org: str | None, keys: Iterable[Key]) -> bool:
     """Whether a network organisation's name is one of the company's (see the module's notes)."""
     if not as_org:
         return False
+    return _org_matches(as_org, tuple(keys))
+
+
+# Clicks repeat their networks and links their jobs: a repeated pair costs a dict lookup instead
+# of folding and splitting the organisation's name again (measured: ~38,000 instructions a click
+# uncached).
+@functools.lru_cache(maxsize=8192)
+def _org_matches(as_org: str, keys: tuple[Key, ...]) -> bool:
     words = [word for word in _words(as_org) if word not in IGNORED_WORDS]
     if not words:
         return False
