@@ -253,3 +253,19 @@ def test_the_application_page_says_someone_at_the_company_opened_it(
     assert "Someone at Fabrikam opened it." in html
     assert "1 person click came from a network registered to Fabrikam" in html
     assert "Fabrikam&#x27;s network" in html  # the visit in the journey
+
+
+def test_an_alias_added_in_the_admin_marks_the_stored_clicks(geodb: None, rf: Any) -> None:
+    from types import SimpleNamespace
+
+    from django.contrib import admin
+
+    from tracking.models import Job
+
+    job = make_job(company_name="Contoso")
+    visit(make_link(job=job, sent_ago=HOUR).tracking_id, geodata.FABRIKAM_IP6)
+    assert LinkClick.objects.get().from_company_network is False
+    job.company_aliases = "fabrikam.eu"
+    form = SimpleNamespace(changed_data=["company_aliases"])
+    admin.site._registry[Job].save_model(rf.post("/"), job, form, True)
+    assert LinkClick.objects.get().from_company_network is True
