@@ -79,10 +79,12 @@ class Job(models.Model):
     title = models.CharField(max_length=300)
     company_name = models.CharField(max_length=255, blank=True, default="")
     # Other names or domains of the company, one a line: a click from a network registered under
-    # any of them is marked ``from_company_network`` (tracking.company).
+    # any of them is marked ``from_company_network`` (tracking.company). The database default lets
+    # plain SQL inserts (the seed's samples, other systems) leave it out.
     company_aliases = models.TextField(
         blank=True,
         default="",
+        db_default="",
         help_text=(
             "Other names or domains of the company (a parent company, an old name, "
             "fabrikam.com), one a line: clicks from a network registered under one of them "

@@ -63,6 +63,7 @@ class Migration(migrations.Migration):
             field=models.TextField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text=(
                     "Other names or domains of the company (a parent company, an old name, "
                     "fabrikam.com), one a line: clicks from a network registered under one of "
