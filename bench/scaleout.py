@@ -4,6 +4,7 @@ PostgreSQL, and proof that every answered click is stored exactly once.
     python bench/scaleout.py                              # 2 gunicorn instances, 2 writers
     python bench/scaleout.py --instances 1 --writers 1    # the one-instance baseline
     python bench/scaleout.py --partitioned                # link_clicks partitioned by month
+    python bench/scaleout.py --writers-after-load         # the writers' drain rate alone
 
 It creates a scratch PostgreSQL database, migrates it (and with ``--partitioned`` converts
 ``link_clicks`` with ``partition_clicks --convert``), creates links, starts ``--instances``
@@ -16,10 +17,16 @@ rows stored) is printed while the load runs.
 Afterwards it stops the servers, counts the 302s they answered on ``/track/`` from their access
 logs, waits until the writers have drained the stream, stops them and checks: rows stored equal
 the 302s answered, no ``click_id`` stored twice, nothing pending in the group. Each writer's
-share is the count it reports when it stops ("N clicks written"). The last line:
+share is the count it reports when it stops ("N clicks written"). With ``--writers-after-load``
+the writers start only when the load has stopped, so the stream holds every click (its size per
+click is printed) and the drain time (from the moment every writer has started) is the writers' own rate. The last line:
 
     RESULT scaleout instances=2 writers=2 rps=<n> p99_ms=<n> answered=<n> stored=<n>
-    duplicates=0 pending=0 unwritten=0 shares=<a>/<b> partitioned=no
+    duplicates=0 pending=0 unwritten=0 shares=<a>/<b> drain_s=<n> partitioned=no ok=yes
+
+The spike rule (``CLICK_SPIKE_PER_HOUR``) is off unless ``--keep-spike-rule``: for every person
+click it counts the hour's person clicks of the link and of its job, and a benchmark that sends
+thousands of clicks a minute to one job turns that into a cost that grows with the run.
 
 Everything shares this machine's cores (servers, writers, Redis, PostgreSQL, wrk), so the figures
 say what limits what, not what separate hosts would do. Whichever way it ends it stops every
@@ -63,10 +70,6 @@ from bench.redirect import (  # noqa: E402
 )
 
 WRITER_STOPPED = re.compile(r"click writer (\S+) stopped: (\d+) clicks written")
-BACKLOG = (
-    "import django, json; django.setup(); from tracking.clicks import stream; "
-    "print(json.dumps(stream.backlog_status()))"
-)
 
 
 def check_prerequisites(args: argparse.Namespace) -> None:
@@ -110,19 +113,52 @@ class Progress:
         self.thread.join(timeout=10)
 
 
-def backlog(env: dict[str, str]) -> dict[str, int | float | None]:
-    status: dict[str, int | float | None] = json.loads(run_django(env, "-c", BACKLOG))
-    return status
+def backlog(env: dict[str, str]) -> dict[str, int]:
+    """Pending (read, not acknowledged) and unwritten (pending + never read) clicks, straight from
+    Redis: spawning Django to ask ``stream.backlog_status`` would cost the writers CPU."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    key = env["CLICK_STREAM_KEY"]
+    try:
+        groups = client.xinfo_groups(key)
+    except redis.ResponseError:
+        return {"pending": 0, "unwritten": 0}  # no stream yet
+    group = next((g for g in groups if g["name"] == "writers"), None)
+    if group is None:
+        length = int(client.xlen(key))
+        return {"pending": 0, "unwritten": length}
+    pending = int(group["pending"])
+    lag = group.get("lag")
+    if lag is None:
+        # Redis cannot tell after some deletions: any entry past the last delivered one means
+        # work left, and the stream length bounds it.
+        undelivered = client.xrange(key, min=f"({group['last-delivered-id']}", count=1)
+        lag = int(client.xlen(key)) if undelivered else 0
+    return {"pending": pending, "unwritten": pending + int(lag)}
 
 
-def wait_drained(env: dict[str, str], timeout: float) -> dict[str, int | float | None]:
+def wait_started(logs: list[Path], timeout: float = 120) -> None:
+    """Until every writer has printed its start line (Django loaded, group joined)."""
     deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(path.exists() and "started" in path.read_text(errors="replace") for path in logs):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"the writers did not start within {timeout:.0f} s")
+
+
+def wait_drained(env: dict[str, str], timeout: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    last_log = time.monotonic()
     while True:
         status = backlog(env)
         if not status["unwritten"] or time.monotonic() > deadline:
             return status
-        log(f"  waiting for the writers: {status['unwritten']} clicks unwritten")
-        time.sleep(1)
+        if time.monotonic() - last_log >= 5:
+            last_log = time.monotonic()
+            log(f"  waiting for the writers: {status['unwritten']} clicks unwritten")
+        time.sleep(0.2)
 
 
 def duplicates_and_count(database: PostgresDatabase) -> tuple[int, int]:
@@ -150,6 +186,37 @@ def group_consumers(env: dict[str, str]) -> list[dict[str, object]]:
     return [dict(info) for info in infos]
 
 
+def start_writers(
+    stack: contextlib.ExitStack, env: dict[str, str], logs: list[Path]
+) -> list[processes.ProcessGroup]:
+    """One ``run_click_writer`` per log file, consumers ``writer-1``, ``writer-2``, … of one group."""
+    writers = []
+    for writer_log in logs:
+        consumer = writer_log.stem
+        log(f"starting click writer {consumer}")
+        with writer_log.open("wb") as out:
+            writers.append(
+                processes.start(
+                    stack,
+                    [PYTHON, "manage.py", "run_click_writer", "--consumer", consumer],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    return writers
+
+
+def stream_size(env: dict[str, str]) -> tuple[int, int]:
+    """Entries in the click stream and the memory Redis reports for it."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    key = env["CLICK_STREAM_KEY"]
+    return int(client.xlen(key)), int(client.memory_usage(key, samples=0) or 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=2, help="gunicorn instances (2)")
@@ -164,6 +231,17 @@ def main() -> int:
         "--partitioned",
         action="store_true",
         help="convert link_clicks to monthly partitions (partition_clicks --convert) first",
+    )
+    parser.add_argument(
+        "--writers-after-load",
+        action="store_true",
+        help="start the writers only once the load has stopped: the stream holds every click, "
+        "and the drain time measures the writers alone",
+    )
+    parser.add_argument(
+        "--keep-spike-rule",
+        action="store_true",
+        help="keep the clicks.spike events on (off by default: see CLICK_SPIKE_PER_HOUR below)",
     )
     parser.add_argument(
         "--pg-server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL"
@@ -203,6 +281,12 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "CLICK_STREAM_KEY": f"{prefix}:clicks",
         "CLICK_SPOOL_DIR": str(workdir / "spool"),
+        # The spike rule counts the hour's person clicks of the link and of its job for every
+        # person click: a benchmark sending thousands a minute to one job makes that quadratic.
+        # --keep-spike-rule measures it as configured.
+        "CLICK_SPIKE_PER_HOUR": os.environ.get("CLICK_SPIKE_PER_HOUR", "20")
+        if args.keep_spike_rule
+        else "0",
         # WhiteNoise warns once per worker that the scratch run has no collected static files.
         "PYTHONWARNINGS": "ignore::UserWarning",
     }
@@ -251,24 +335,11 @@ def main() -> int:
         for port, server in zip(ports, servers, strict=True):
             wait_healthy(f"http://127.0.0.1:{port}", server.process)
 
-        writer_logs = []
-        writers = []
-        for number in range(1, args.writers + 1):
-            consumer = f"writer-{number}"
-            writer_log = workdir / f"{consumer}.log"
-            writer_logs.append(writer_log)
-            log(f"starting click writer {consumer}")
-            with writer_log.open("wb") as out:
-                writers.append(
-                    processes.start(
-                        stack,
-                        [PYTHON, "manage.py", "run_click_writer", "--consumer", consumer],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+        writer_logs = [workdir / f"writer-{n}.log" for n in range(1, args.writers + 1)]
+        writers: list[processes.ProcessGroup] = []
+        if not args.writers_after_load:
+            writers = start_writers(stack, env, writer_logs)
+            wait_started(writer_logs)
 
         script = wrk_script(workdir, "track", [f"/track/{i}" for i in ids])
         log(
@@ -303,10 +374,16 @@ def main() -> int:
         for server in servers:
             server.stop()
         answered = sum(count_track_302s(access_log) for access_log in access_logs)
-        log(f"302s answered on /track/ (access logs): {answered}; draining the stream")
+        log(f"302s answered on /track/ (access logs): {answered}")
+        queued, stream_bytes = stream_size(env)
+        log(f"stream when the load stopped: {queued} entries, {stream_bytes} bytes")
+        if args.writers_after_load:
+            writers = start_writers(stack, env, writer_logs)
+            wait_started(writer_logs)
         drain_started = time.monotonic()
         status = wait_drained(env, args.drain_timeout)
-        log(f"drained in {time.monotonic() - drain_started:.1f} s: {status}")
+        drain_seconds = time.monotonic() - drain_started
+        log(f"drained in {drain_seconds:.1f} s: {status}")
         consumers = group_consumers(env)
         log("stopping the writers")
         for writer in writers:
@@ -317,8 +394,7 @@ def main() -> int:
             for name, written in WRITER_STOPPED.findall(text):
                 shares[name] = int(written)
         stored, duplicates = duplicates_and_count(database)
-        pending = int(status["pending"] or 0)
-        unwritten = int(status["unwritten"] or 0)
+        pending, unwritten = status["pending"], status["unwritten"]
 
     rps = sum(run.rps for run in runs)
     p99 = max(run.p99_ms for run in runs)
@@ -329,6 +405,11 @@ def main() -> int:
         f"302s answered: {answered}; clicks stored: {stored}; click_id stored twice: {duplicates}"
     )
     print(f"pending in the group: {pending}; unwritten: {unwritten}")
+    if queued:
+        print(
+            f"stream at the end of the load: {queued} clicks, {stream_bytes / queued:.0f} bytes "
+            f"each; drained in {drain_seconds:.1f} s ({queued / drain_seconds:.0f} clicks/s)"
+        )
     for info in consumers:
         print(f"consumer {info.get('name')}: pending {info.get('pending')}")
     total = sum(shares.values()) or 1
@@ -340,7 +421,8 @@ def main() -> int:
         f"RESULT scaleout instances={args.instances} writers={args.writers} rps={rps:.0f} "
         f"p99_ms={p99:.2f} answered={answered} stored={stored} duplicates={duplicates} "
         f"pending={pending} unwritten={unwritten} shares={share_text} "
-        f"partitioned={'yes' if args.partitioned else 'no'} ok={'yes' if ok else 'no'}"
+        f"drain_s={drain_seconds:.1f} partitioned={'yes' if args.partitioned else 'no'} "
+        f"ok={'yes' if ok else 'no'}"
     )
     return 0 if ok else 1
 
