@@ -376,7 +376,8 @@ def main() -> int:
         answered = sum(count_track_302s(access_log) for access_log in access_logs)
         log(f"302s answered on /track/ (access logs): {answered}")
         queued, stream_bytes = stream_size(env)
-        log(f"stream when the load stopped: {queued} entries, {stream_bytes} bytes")
+        left = backlog(env)["unwritten"]
+        log(f"when the load stopped: {left} clicks unwritten, stream {queued} entries")
         if args.writers_after_load:
             writers = start_writers(stack, env, writer_logs)
             wait_started(writer_logs)
@@ -405,11 +406,15 @@ def main() -> int:
         f"302s answered: {answered}; clicks stored: {stored}; click_id stored twice: {duplicates}"
     )
     print(f"pending in the group: {pending}; unwritten: {unwritten}")
-    if queued:
+    if args.writers_after_load and queued:
+        # Nothing was read or trimmed yet: the stream holds exactly the run's clicks.
         print(
             f"stream at the end of the load: {queued} clicks, {stream_bytes / queued:.0f} bytes "
-            f"each; drained in {drain_seconds:.1f} s ({queued / drain_seconds:.0f} clicks/s)"
+            f"each in Redis; drained in {drain_seconds:.1f} s "
+            f"({queued / drain_seconds:.0f} clicks/s)"
         )
+    else:
+        print(f"unwritten when the load stopped: {left}; drained {drain_seconds:.1f} s later")
     for info in consumers:
         print(f"consumer {info.get('name')}: pending {info.get('pending')}")
     total = sum(shares.values()) or 1
