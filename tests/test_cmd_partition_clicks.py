@@ -7,6 +7,7 @@ schema every other test sees stays the seed's.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -216,6 +217,23 @@ class TestOnPostgres:
         assert "partitions" in output
         third = partitions.add_months(partitions.month_start(timezone.now()), 3)
         assert table_exists(partitions.partition_name(third))
+
+    def test_other_roles_keep_their_grants_on_the_table_and_the_view(self) -> None:
+        role = f"linktrack_test_{uuid.uuid4().hex[:12]}"  # rolled back with the test
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE {role}")
+            cursor.execute(f"GRANT INSERT ON link_clicks TO {role}")
+            cursor.execute(f"GRANT SELECT ON link_analytics_view TO {role}")
+
+        partitions.convert()
+
+        granted = fetch(
+            "SELECT has_table_privilege(%s, 'link_clicks', 'INSERT'), "
+            "has_table_privilege(%s, 'link_clicks', 'DELETE'), "
+            "has_table_privilege(%s, 'link_analytics_view', 'SELECT')",
+            [role, role, role],
+        )
+        assert granted == [(True, False, True)]
 
     def test_it_refuses_while_a_foreign_key_references_the_clicks(self) -> None:
         with connection.cursor() as cursor:
