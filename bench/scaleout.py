@@ -36,7 +36,6 @@ process it started, deletes its Redis keys and drops the scratch database.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import json
 import os
@@ -64,7 +63,6 @@ from bench.redirect import (  # noqa: E402
     free_port,
     log,
     run_django,
-    run_wrk,
     wait_healthy,
     wrk_script,
 )
@@ -184,6 +182,43 @@ def group_consumers(env: dict[str, str]) -> list[dict[str, object]]:
     except redis.ResponseError:
         return []
     return [dict(info) for info in infos]
+
+
+def start_wrk(
+    stack: contextlib.ExitStack,
+    base: str,
+    script: Path,
+    args: argparse.Namespace,
+    output: Path,
+) -> processes.ProcessGroup:
+    """One wrk against one instance, writing its report to ``output``."""
+    with output.open("w") as out:
+        return processes.start(
+            stack,
+            ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "-s", str(script), base],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def read_wrk(output: Path, name: str, connections: int) -> WrkRun:
+    """The figures of a wrk report written with ``bench/redirect.py``'s counting script."""
+    text = output.read_text(errors="replace")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    counts = re.search(r"BENCH n302=(\d+) other=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+)", text)
+    if not rps or not counts:
+        raise SystemExit(f"could not read wrk's output:\n{text}")
+    n302, other, p50, p99, errors = (int(value) for value in counts.groups())
+    return WrkRun(
+        endpoint=name,
+        connections=connections,
+        rps=float(rps.group(1)),
+        p50_ms=p50 / 1000,
+        p99_ms=p99 / 1000,
+        n302=n302,
+        other=other,
+        errors=errors,
+    )
 
 
 def start_writers(
@@ -346,22 +381,25 @@ def main() -> int:
             f"load: {args.instances} wrk runs in parallel, {args.connections} connections each, "
             f"{args.duration} s"
         )
-        with (
-            Progress(env, database, every=max(1.0, args.duration / 5)),
-            concurrent.futures.ThreadPoolExecutor(max_workers=args.instances) as pool,
-        ):
-            futures = [
-                pool.submit(
-                    run_wrk,
-                    f"http://127.0.0.1:{port}",
-                    script,
-                    args.connections,
-                    args.duration,
+        with Progress(env, database, every=max(1.0, args.duration / 5)):
+            # Processes, not threads: whichever way the run ends, the exit stack stops them.
+            loads = [
+                (
                     f"instance-{number}",
+                    start_wrk(
+                        stack,
+                        f"http://127.0.0.1:{port}",
+                        script,
+                        args,
+                        workdir / f"wrk-{number}.txt",
+                    ),
+                    workdir / f"wrk-{number}.txt",
                 )
                 for number, port in enumerate(ports, start=1)
             ]
-            runs: list[WrkRun] = [future.result() for future in futures]
+            for _name, load, _output in loads:
+                load.process.wait()
+        runs = [read_wrk(output, name, args.connections) for name, _load, output in loads]
         for run in runs:
             log(
                 f"  {run.endpoint}: {run.rps:8.0f} rps  p50 {run.p50_ms:6.2f} ms  "
