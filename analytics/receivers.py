@@ -3,7 +3,8 @@
 The rollups hold per-day counts and, for distinct sessions, the session ids themselves. Clicks
 deleted (purged, erased) or anonymized must leave them at once: a person's erased session id or a
 cookie value past its retention may not outlive its click in a rollup row; clicks judged again
-must move between people and automated traffic there too. Connected in
+must move between people and automated traffic there too. A link edited or deleted takes its
+applications' outcome summaries with it until the next run. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -14,8 +15,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from analytics import rollups
+from analytics import outcome_summaries, rollups
 from analytics.models import RollupState
+from tracking.models import TrackedLink
 from tracking.signals import Report
 
 
@@ -55,3 +57,15 @@ def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:
     result = rollups.run(refresh_days=refresh_days)
     if report is not None:
         report(result.summary())
+
+
+def forget_outcomes_of_link(*, instance: TrackedLink, created: bool = False, **kwargs: Any) -> None:
+    """A link saved (its function or application may have changed) or deleted: the outcome
+    summaries of the applications it belongs or belonged to are read raw until the next run."""
+    if created:
+        return  # a new link has no clicks in any summary
+    affected = outcome_summaries.applications_opening([instance.tracking_id])
+    if instance.application_id is not None:
+        affected.add(instance.application_id)
+    if affected:
+        outcome_summaries.forget(affected)

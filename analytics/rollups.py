@@ -21,6 +21,7 @@ from django.db.models import BigIntegerField, Count, DateField, F, IntegerField,
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 from django.utils import timezone
 
+from analytics import outcome_summaries
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -52,6 +53,7 @@ class RollupResult:
     full_rebuild: bool = False
     complete_until: dt.date | None = None
     partial_until: dt.datetime | None = None
+    outcome_applications: int = 0
 
     def summary(self) -> str:
         """One line for a command's output: how far the rollups reach and what this run did."""
@@ -62,7 +64,8 @@ class RollupResult:
             today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
         return (
             f"Rollups complete until {self.complete_until}{today} ({kind}, "
-            f"{len(self.rebuilt_days)} day(s) rebuilt)."
+            f"{len(self.rebuilt_days)} day(s) rebuilt, "
+            f"{self.outcome_applications} application outcome(s) summarised)."
         )
 
 
@@ -254,6 +257,28 @@ def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return ranges
 
 
+def _summarise_outcomes(
+    ranges: list[tuple[dt.date, dt.date]] | None,
+    links_before: set[str],
+    until: dt.datetime,
+    say: Callable[[str], None],
+) -> int:
+    """Rebuild the outcome summaries the days rolled up again may have changed (all of them on a
+    full rebuild): applications with person clicks on those days now, or whose summary says a
+    person opened a link that had clicks on them before (removed or reclassified since)."""
+    if ranges is None:
+        say("summarising the outcomes of every application")
+        return outcome_summaries.refresh(progress=say)
+    touched: set[Any] = outcome_summaries.applications_opening(links_before)
+    for first, last in ranges:
+        end = min(local_midnight(last + dt.timedelta(days=1)), until)
+        touched |= outcome_summaries.applications_with_clicks(local_midnight(first), end)
+    stale = outcome_summaries.stale(touched)
+    if stale:
+        say(f"summarising the outcomes of {len(stale)} application(s)")
+    return outcome_summaries.refresh(stale, progress=say)
+
+
 def run(
     *,
     refresh_days: int = 2,
@@ -304,6 +329,13 @@ def run(
         while day < today:
             days.add(day)
             day += dt.timedelta(days=1)
+        ranges = _contiguous(sorted(days | ({today} if partial_until else set())))
+        # Links whose clicks on these days were rolled up before: some may be gone since.
+        links_before = set(
+            DailyLinkClicks.objects.filter(day__in=days | {today}).values_list(
+                "tracking_id", flat=True
+            )
+        )
         for range_first, range_last in _contiguous(sorted(days)):
             say(f"rolling up {range_first} .. {range_last}")
             _build_range(range_first, range_last)
@@ -315,6 +347,9 @@ def run(
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
             _build_month(month, partial_until or local_midnight(today))
+        result.outcome_applications = _summarise_outcomes(
+            None if full else ranges, links_before, partial_until or local_midnight(today), say
+        )
         RollupState.objects.update_or_create(
             pk=1,
             defaults={
