@@ -417,7 +417,7 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
               stack: contextlib.ExitStack, **extra: str) -> dict[str, Any]:  # fmt: skip
     command = [sys.executable, __file__, "--phase", phase, "--insert", args.insert,
                "--batch-size", str(args.batch_size), "--sqlite", str(args.sqlite),
-               "--seed", str(args.seed)]  # fmt: skip
+               "--seed", str(args.seed), *(["--profile"] if args.profile else [])]  # fmt: skip
     for name, value in extra.items():
         command += [f"--{name.replace('_', '-')}", value]
     child = processes.start(stack, command, env=env, stdout=subprocess.PIPE)
@@ -447,6 +447,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--profile", action="store_true", help="cProfile each phase")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--payload-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -457,7 +458,17 @@ def main() -> int:
         import django
 
         django.setup()
-        result = PHASES[args.phase](args)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(PHASES[args.phase], args)
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+        else:
+            result = PHASES[args.phase](args)
         print("PHASE " + json.dumps(result), flush=True)
         return 0
 

@@ -38,6 +38,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from tracking.clicks.burst import BURST_WINDOW
+from tracking.dbfields import AsUTC
 from tracking.models import Classification, Event, EventType, LinkClick, TrackedLink
 
 # Writers and the database clock may differ a little; the margin keeps the due time safely after
@@ -166,6 +167,7 @@ def _load_history(clicks: list[LinkClick]) -> _History:
     first_on_link = dict(
         TrackedLink.objects.filter(tracking_id__in=links)
         .annotate(first=Subquery(first.values("clicked_at")[:1]))
+        .order_by()
         .values_list("tracking_id", "first")
     )
     before_batch: dict[uuid.UUID, dt.datetime] = {}
@@ -177,10 +179,12 @@ def _load_history(clicks: list[LinkClick]) -> _History:
         rows = (
             TrackedLink.objects.filter(application_id__in=applications)
             .annotate(last=Subquery(last.order_by("-clicked_at").values("clicked_at")[:1]))
-            .exclude(last=None)
+            .order_by()
             .values_list("application_id", "last")
         )
         for application_id, moment in rows:
+            if moment is None:
+                continue
             if application_id not in before_batch or moment > before_batch[application_id]:
                 before_batch[application_id] = moment
         span = stored.filter(
@@ -197,7 +201,7 @@ def _load_history(clicks: list[LinkClick]) -> _History:
     if settings.CLICK_SPIKE_PER_HOUR > 0:
         hours = stored.filter(
             clicked_at__gte=_hour(earliest), clicked_at__lt=_hour(latest) + dt.timedelta(hours=1)
-        ).annotate(hour=TruncHour("clicked_at", tzinfo=dt.UTC))
+        ).annotate(hour=TruncHour(AsUTC("clicked_at"), tzinfo=dt.UTC))
         by_link = hours.filter(tracking_id__in=links).values_list("tracking_id", "hour")
         for tracking_id, hour, count in by_link.annotate(n=Count("click_id")):
             per_link_hour[(tracking_id, _hour(hour))] = count
