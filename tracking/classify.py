@@ -229,8 +229,8 @@ def _family(value: Any) -> str | None:
 
 
 # Bounded: ~0.5 KB an entry (the agent and its AgentInfo), ~8 MB when full. Large enough for the
-# distinct agents a writer meets in a day of traffic: with 5,000 distinct agents a cache of 4,096
-# missed on one click in five (bench/ingest.py).
+# distinct agents a writer meets (bench/ingest.py feeds it 5,000): once the distinct agents
+# outnumber the entries, the rare ones are parsed again on every click.
 AGENT_CACHE_SIZE = 16_384
 
 
