@@ -61,7 +61,13 @@ APPLICATIONS = 100
 FUNCTIONS = ("LinkedIn", "Resume", "GitHub", "Portfolio", "Calendly")
 SPAN_SECONDS = 2 * 86400
 # Share of clicks per corpus, and how many distinct agents each gives (5,000 in all).
-CORPUS_MIX = {"browsers": 0.62, "unusual": 0.22, "crawlers": 0.10, "tools": 0.03, "matomo-bots": 0.03}
+CORPUS_MIX = {
+    "browsers": 0.62,
+    "unusual": 0.22,
+    "crawlers": 0.10,
+    "tools": 0.03,
+    "matomo-bots": 0.03,
+}
 REFERRERS = [
     (None, 35),
     ("https://mail.google.com/", 30),
@@ -304,7 +310,10 @@ class ClickMaker:
             if rng.random() < SCAN_SHARE / 5:
                 # A mail gateway opens every link of one application within a second.
                 app = rng.choice(list(self.by_application))
-                ip, agent = rng.choice(self.hosting), ("browsers", rng.choice(self.agents["browsers"]))
+                ip, agent = (
+                    rng.choice(self.hosting),
+                    ("browsers", rng.choice(self.agents["browsers"])),
+                )
                 for link in self.by_application[app][: count - len(out)]:
                     at += rng.randrange(1000, 200_000)
                     out.append(self.encode(link, at, agent, ip))
@@ -376,7 +385,9 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
             break
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss = rss_mib()
-    recent = LinkClick.objects.filter(clicked_at__gte=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+    recent = LinkClick.objects.filter(
+        clicked_at__gte=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    )
     by_class = recent.values_list("classification").annotate(n=Count("click_id")).order_by()
     return {
         "seconds": seconds, "cpu": cpu, "rss_mib": rss,
@@ -555,16 +566,22 @@ def main() -> int:
     log(f"\nclassifications: {json.dumps(drain['classes'], sort_keys=True)}; "
         f"events written: {drain['events']:,}")  # fmt: skip
     log(f"writer RSS after the drain: {drain['rss_mib']:.0f} MiB")
-    log(f"spool replay: {spooled['replayed']:,} clicks in {spooled['seconds']:.2f} s, "
+    log(
+        f"spool replay: {spooled['replayed']:,} clicks in {spooled['seconds']:.2f} s, "
         f"{spooled['replayed'] / spooled['seconds']:,.0f} clicks/s, "
-        f"{spooled['cpu'] / max(1, spooled['replayed']) * 1e6:.0f} µs CPU per click")
-    log(f"sqlite direct: {args.sqlite:,} clicks in {direct['seconds']:.2f} s, "
+        f"{spooled['cpu'] / max(1, spooled['replayed']) * 1e6:.0f} µs CPU per click"
+    )
+    log(
+        f"sqlite direct: {args.sqlite:,} clicks in {direct['seconds']:.2f} s, "
         f"{args.sqlite / direct['seconds']:,.0f} clicks/s, "
-        f"{direct['cpu'] / args.sqlite * 1e6:.0f} µs CPU per click, stored {direct['stored']:,}")
+        f"{direct['cpu'] / args.sqlite * 1e6:.0f} µs CPU per click, stored {direct['stored']:,}"
+    )
     log(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    log(f"RESULT ingest db=postgres clicks={n} seconds={drain['seconds']:.2f} "
+    log(
+        f"RESULT ingest db=postgres clicks={n} seconds={drain['seconds']:.2f} "
         f"clicks_per_s={n / drain['seconds']:.0f} "
-        f"cpu_us_per_click={drain['cpu'] / n * 1e6:.1f} clicks_stored={drain['stored']}")
+        f"cpu_us_per_click={drain['cpu'] / n * 1e6:.1f} clicks_stored={drain['stored']}"
+    )
     return 0
 
 

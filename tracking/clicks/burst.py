@@ -207,7 +207,10 @@ def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
         if signals.application_id and network and click.clicked_at is not None:
             groups.setdefault((signals.application_id, network), []).append(click)
     possible = _possible_groups(
-        {group: list(dict.fromkeys(c.tracking_id for c in members)) for group, members in groups.items()}
+        {
+            group: list(dict.fromkeys(c.tracking_id for c in members))
+            for group, members in groups.items()
+        }
     )
     for (application_id, network), members in groups.items():
         if (application_id, network) not in possible:

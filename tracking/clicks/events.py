@@ -37,6 +37,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from tracking import dbinsert
 from tracking.clicks.burst import BURST_WINDOW
 from tracking.dbfields import AsUTC
 from tracking.models import Classification, Event, EventType, LinkClick, TrackedLink
@@ -281,8 +282,7 @@ def record_events(click_ids: Iterable[uuid.UUID]) -> int:
     events: list[Event] = []
     for click in clicks:
         events.extend(_events_for(click, click.tracking, history))
-    if events:
-        Event.objects.bulk_create(events, ignore_conflicts=True)
+    dbinsert.insert_ignoring_conflicts(Event, events)
     return len(events)
 
 

@@ -13,8 +13,6 @@ click (the batch adds a ``status``, see :func:`record_clicks`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import os
 import time
 import uuid
@@ -23,11 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.expressions import DatabaseDefault
 
-from tracking import geo, linkcache
+from tracking import dbinsert, geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -201,59 +198,9 @@ def insert_new_click(click: LinkClick) -> None:
 def insert_clicks(clicks: list[LinkClick]) -> None:
     """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped.
 
-    On PostgreSQL the click writer's batches go in as one multi-row ``INSERT … ON CONFLICT DO
-    NOTHING`` built from the rows' values directly (:func:`_insert_rows_postgresql`); the ORM's
-    ``bulk_create`` prepares every value of every row through its field, which cost the writer
-    more CPU than classifying the click.
+    One multi-row statement on PostgreSQL (:func:`tracking.dbinsert.insert_ignoring_conflicts`).
     """
-    if not clicks:
-        return
-    if connection.vendor == "postgresql" and not any(
-        isinstance(getattr(click, name), DatabaseDefault) for click in clicks for name in _DB_DEFAULTED
-    ):
-        _insert_rows_postgresql(clicks)
-    else:
-        LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
-
-
-# Columns whose value the database fills when a row leaves them out (db_default).
-_DB_DEFAULTED = tuple(f.attname for f in LinkClick._meta.concrete_fields if f.has_db_default())
-
-
-@functools.cache
-def _insert_plan() -> tuple[str, str, tuple[tuple[str, bool], ...]]:
-    """The INSERT's head, one row's template and, per column, (attribute, is JSON)."""
-    fields = LinkClick._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    head = f"INSERT INTO {connection.ops.quote_name(LinkClick._meta.db_table)} ({columns}) VALUES "
-    template = "(" + ", ".join("%s" for _ in fields) + ")"
-    plan = tuple((f.attname, isinstance(f, models.JSONField)) for f in fields)
-    return head, template, plan
-
-
-def _insert_rows_postgresql(clicks: list[LinkClick]) -> None:
-    """One ``INSERT … VALUES (…), (…) ON CONFLICT (click_id) DO NOTHING`` for the batch.
-
-    The values are the model's as the service layer validated them (UUIDs, aware UTC datetimes,
-    text, numbers); JSON columns are encoded here as the ORM would. psycopg2 quotes each row
-    (``mogrify``), and the statement still goes through Django's cursor (query logging, counts).
-    """
-    head, template, plan = _insert_plan()
-    with connection.cursor() as cursor:
-        mogrify = cursor.cursor.mogrify
-        rows = [
-            mogrify(
-                template,
-                [
-                    (json.dumps(value) if value is not None else None) if is_json else value
-                    for name, is_json in plan
-                    for value in (getattr(click, name),)
-                ],
-            ).decode()
-            for click in clicks
-        ]
-        pk = connection.ops.quote_name(LinkClick._meta.pk.column)  # type: ignore[union-attr]
-        cursor.execute(f"{head}{', '.join(rows)} ON CONFLICT ({pk}) DO NOTHING")
+    dbinsert.insert_ignoring_conflicts(LinkClick, clicks)
 
 
 # --- Clicks reported by external redirect domains (REST API) ------------------------------
