@@ -310,13 +310,11 @@ class ClickMaker:
             if rng.random() < SCAN_SHARE / 5:
                 # A mail gateway opens every link of one application within a second.
                 app = rng.choice(list(self.by_application))
-                ip, agent = (
-                    rng.choice(self.hosting),
-                    ("browsers", rng.choice(self.agents["browsers"])),
-                )
+                gateway = rng.choice(self.hosting)
+                posing_as = ("browsers", rng.choice(self.agents["browsers"]))
                 for link in self.by_application[app][: count - len(out)]:
                     at += rng.randrange(1000, 200_000)
-                    out.append(self.encode(link, at, agent, ip))
+                    out.append(self.encode(link, at, posing_as, gateway))
                 continue
             corpus, agent = self._agent()
             human = corpus in ("browsers", "unusual")

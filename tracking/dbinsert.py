@@ -27,7 +27,7 @@ def _plan(
     whose value is set on insert (``auto_now_add``)."""
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608 - quoted model names
     template = "(" + ", ".join("%s" for _ in fields) + ")"
     plan = tuple((field.attname, isinstance(field, models.JSONField)) for field in fields)

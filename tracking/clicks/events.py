@@ -159,8 +159,8 @@ def _clicked_at(click: LinkClick) -> dt.datetime:
 def _load_history(clicks: list[LinkClick]) -> _History:
     stored = person_clicks(LinkClick.objects.all()).exclude(clicked_at=None)
     links = {click.tracking_id for click in clicks}
-    applications = {c.tracking.application_id for c in clicks} - {None}
-    jobs = {c.tracking.job_id for c in clicks} - {None}
+    applications = {c.tracking.application_id for c in clicks if c.tracking.application_id}
+    jobs = {c.tracking.job_id for c in clicks if c.tracking.job_id}
     earliest = min(_clicked_at(click) for click in clicks)
     latest = max(_clicked_at(click) for click in clicks)
 
@@ -194,7 +194,8 @@ def _load_history(clicks: list[LinkClick]) -> _History:
             clicked_at__lt=latest,
         ).values_list("tracking__application_id", "clicked_at")
         for application_id, moment in span:
-            in_batch_span.setdefault(application_id, []).append(moment)
+            if moment is not None:  # never: the range excludes NULL
+                in_batch_span.setdefault(application_id, []).append(moment)
         for moments in in_batch_span.values():
             moments.sort()
     per_link_hour: dict[tuple[str, dt.datetime], int] = {}
