@@ -148,6 +148,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /track/<id> goes through REDIRECT_MIDDLEWARE below only, not through this whole list.
+    "tracking.fastpath.RedirectFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "linktrack.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -158,6 +160,14 @@ MIDDLEWARE = [
     # Marks signed-in staff users' browsers, so that their own clicks are not counted as people.
     "tracking.owner.OwnerCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# The middleware the redirect runs (in this order), a subset of MIDDLEWARE: it reads no session,
+# user or messages and serves no static files or protected HTML. See tracking/fastpath.py.
+REDIRECT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -288,6 +298,9 @@ CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, min
 CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
 # Entries a writer read but did not acknowledge for this long are taken over by another writer.
 CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
+# Clicks stored by plain SQL without a classification: at most this many are classified per run
+# of the classification pass (click writer, notifications worker, run_maintenance).
+UNCLASSIFIED_PASS_LIMIT = env_int("UNCLASSIFIED_PASS_LIMIT", 2000, minimum=1)
 ANALYTICS_RATE_LIMIT = env_rate("ANALYTICS_RATE_LIMIT", "100/m")
 
 # --- Analytics ------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from tracking.services.validation import (
     parse_uuid,
     referrer_without_secrets,
     tracking_host,
+    validate_after_link_creation,
     validate_identifier,
     validate_reported_clicked_at,
 )
@@ -259,16 +260,10 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
             validate_reported_clicked_at(click.clicked_at)
+            validate_after_link_creation(click.clicked_at, link_created_at, skew=skew)
         except ServiceError as exc:
             prepared.append(exc)
             continue
-        if (
-            link_created_at is not None
-            and click.clicked_at is not None
-            and click.clicked_at < link_created_at - skew
-        ):
-            # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
-            link_created_at = None
         signals = ClickSignals(
             user_agent=click.user_agent,
             client_ip=click.ip_address,

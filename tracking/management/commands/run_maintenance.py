@@ -10,13 +10,17 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from tracking import health
+from tracking.clicks.unclassified import classify_unclassified
+from tracking.models import LinkClick
 
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic privacy jobs in order: anonymize_clicks, purge_clicks (the analytics "
-        "rollups follow the clicks they change), then ANALYZE on PostgreSQL; warn about clicks "
-        "and links dated in the future (written in local time). Safe to run as often as you like."
+        "Run the periodic jobs in order: classify clicks stored by plain SQL without a "
+        "classification (a bounded batch, UNCLASSIFIED_PASS_LIMIT), anonymize_clicks, "
+        "purge_clicks (the analytics rollups follow the clicks they change), then ANALYZE on "
+        "PostgreSQL; warn about clicks and links dated in the future (written in local time). "
+        "Safe to run as often as you like."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,6 +32,20 @@ class Command(BaseCommand):
         dry_run: bool = options["dry_run"]
         verbosity: int = options["verbosity"]
         common = {"stdout": self.stdout, "stderr": self.stderr, "verbosity": verbosity}
+
+        # Before anonymization: the classifier reads the address (scanner networks, geodata).
+        self.stdout.write("classify unclassified clicks")
+        waiting = LinkClick.objects.filter(classification__isnull=True).count()
+        if dry_run:
+            self.stdout.write(
+                f"Would classify {min(waiting, settings.UNCLASSIFIED_PASS_LIMIT)} "
+                f"of {waiting} clicks stored without a classification."
+            )
+        else:
+            classified = classify_unclassified(report=self.stdout.write)
+            self.stdout.write(
+                f"Classified {classified} of {waiting} clicks stored without a classification."
+            )
 
         # Apps keeping copies of clicks (the analytics rollups, with their session ids) bring
         # them up to date when these send tracking.signals.clicks_anonymized / clicks_removed.
