@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import geo, linkcache
+from tracking import dbinsert, geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -197,9 +197,11 @@ def insert_new_click(click: LinkClick) -> None:
 
 
 def insert_clicks(clicks: list[LinkClick]) -> None:
-    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
-    if clicks:
-        LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped.
+
+    One multi-row statement on PostgreSQL (:func:`tracking.dbinsert.insert_ignoring_conflicts`).
+    """
+    dbinsert.insert_ignoring_conflicts(LinkClick, clicks)
 
 
 # --- Clicks reported by external redirect domains (REST API) ------------------------------
