@@ -22,11 +22,13 @@ from analytics.queries.common import (
     function_rows,
     grouped,
     iso,
+    not_people,
     ranked,
     totals,
     zero_counts,
 )
 from analytics.selection import AUTOMATED, EVERYTHING, HUMAN, PEOPLE_ANYTIME, Selection
+from analytics.selection import UNCLASSIFIED as UNCLASSIFIED_CLICKS
 from tracking.models import Classification, Job, TrackedLink
 
 TOP_LIMIT = 10
@@ -85,6 +87,7 @@ def clicks_by_place(selection: Selection, level: str) -> list[dict[str, Any]]:
         .annotate(
             human_clicks=Count("click_id", filter=HUMAN),
             automated_clicks=Count("click_id", filter=AUTOMATED),
+            unclassified_clicks=Count("click_id", filter=UNCLASSIFIED_CLICKS),
         )
     )
     counted = {
@@ -93,12 +96,12 @@ def clicks_by_place(selection: Selection, level: str) -> list[dict[str, Any]]:
     }
     result: list[dict[str, Any]] = []
     for values, numbers in counted.items():
-        if not (numbers["total_clicks"] or numbers["automated_clicks"]):
+        if not (numbers["total_clicks"] or not_people(numbers)):
             continue
         place = {field: value or UNKNOWN for field, value in zip(fields, values, strict=True)}
         code = values[0]
         result.append({**place, "country_name": country_name(code), **numbers})
-    result.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"], *(r[f] for f in fields)))
+    result.sort(key=lambda r: (-r["total_clicks"], -not_people(r), *(r[f] for f in fields)))
     return result
 
 
@@ -139,7 +142,11 @@ def clicks_by_device(selection: Selection) -> dict[str, list[dict[str, Any]]]:
 def clicks_by_hour_of_week(selection: Selection) -> dict[str, Any]:
     """A 7 x 24 grid of clicks by local weekday (Monday first) and hour."""
     cells = counting.hour_of_week(selection)
-    grid = {"human_clicks": _empty_grid(), "automated_clicks": _empty_grid()}
+    grid = {
+        "human_clicks": _empty_grid(),
+        "automated_clicks": _empty_grid(),
+        "unclassified_clicks": _empty_grid(),
+    }
     for (weekday, hour), row in cells.items():
         for name in grid:
             grid[name][weekday - 1][hour] = row[name]
@@ -151,10 +158,15 @@ def clicks_by_hour_of_week(selection: Selection) -> dict[str, Any]:
         **grid,
         "total_clicks": [
             [
-                h + (a if include_automated else 0)
-                for h, a in zip(hr, ar, strict=True)  # per hour of one weekday
+                h + (a + u if include_automated else 0)
+                for h, a, u in zip(hr, ar, ur, strict=True)  # per hour of one weekday
             ]
-            for hr, ar in zip(grid["human_clicks"], grid["automated_clicks"], strict=True)
+            for hr, ar, ur in zip(
+                grid["human_clicks"],
+                grid["automated_clicks"],
+                grid["unclassified_clicks"],
+                strict=True,
+            )
         ],
     }
 
@@ -167,9 +179,9 @@ def top_jobs(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, 
     """Jobs whose links (those in scope) were clicked most in the period."""
     counted = grouped("job_id", selection)
     counted.pop(None, None)
-    top = sorted(
-        counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"])
-    )[:limit]
+    top = sorted(counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1])))[
+        :limit
+    ]
     jobs = Job.objects.in_bulk([job_id for job_id, _ in top])
     return [
         {
@@ -188,7 +200,7 @@ def top_links(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str,
     counted = grouped("tracking_id", selection, sessions=False)
     top = sorted(
         counted.items(),
-        key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"], kv[0]),
+        key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1]), kv[0]),
     )[:limit]
     links = TrackedLink.objects.select_related("job").in_bulk([tid for tid, _ in top])
     return [
@@ -224,5 +236,5 @@ def links_overview(selection: Selection) -> list[dict[str, Any]]:
         }
         for link in links
     ]
-    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"]))
+    rows.sort(key=lambda r: (-r["total_clicks"], -not_people(r)))
     return rows
