@@ -166,6 +166,9 @@ class ClickSignals:
     application_submitted_at: dt.datetime | None = None
     # The request carried a valid owner cookie (tracking.owner).
     owner_cookie: bool = False
+    # The job's company names (tracking.company), from the cached link. Never queued: the writer
+    # reads them with the batch's links.
+    company_keys: tuple[tuple[str, ...], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         submitted = self.application_submitted_at

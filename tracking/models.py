@@ -78,6 +78,19 @@ class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID())
     title = models.CharField(max_length=300)
     company_name = models.CharField(max_length=255, blank=True, default="")
+    # Other names or domains of the company, one a line: a click from a network registered under
+    # any of them is marked ``from_company_network`` (tracking.company). The database default lets
+    # plain SQL inserts (the seed's samples, other systems) leave it out.
+    company_aliases = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text=(
+            "Other names or domains of the company (a parent company, an old name, "
+            "fabrikam.com), one a line: clicks from a network registered under one of them "
+            "are marked as opened from the company's network."
+        ),
+    )
     posting_url = models.URLField(max_length=1000, blank=True, default="")
     apply_url = models.URLField(max_length=1000, blank=True, default="")
     location = models.CharField(max_length=255, blank=True, default="")
@@ -369,6 +382,9 @@ class LinkClick(models.Model):
     asn = models.PositiveBigIntegerField(null=True, blank=True)
     as_org = models.CharField(max_length=200, null=True, blank=True)
     network_kind = models.CharField(max_length=20, null=True, blank=True)
+    # The network's organisation is the job's company (tracking.company); NULL when the network or
+    # the company is unknown. Kept after anonymisation, which drops ``as_org``.
+    from_company_network = models.BooleanField(null=True, blank=True)
 
     class Meta:
         db_table = "link_clicks"

@@ -81,6 +81,29 @@ class ClickCountsOutput(serializers.Serializer):
     )
 
 
+class RegionClicksOutput(serializers.Serializer):
+    country_code = serializers.CharField(help_text="ISO 3166-1 alpha-2, or 'unknown'.")
+    country_name = serializers.CharField()
+    region = serializers.CharField(help_text="The most specific subdivision, or 'unknown'.")
+    total_clicks = serializers.IntegerField(
+        help_text="Clicks counted (people only when include_automated=false)."
+    )
+    human_clicks = serializers.IntegerField()
+    automated_clicks = serializers.IntegerField()
+
+
+class CityClicksOutput(RegionClicksOutput):
+    city = serializers.CharField(help_text="The city, or 'unknown'.")
+
+
+class CompanyNetworkOutput(serializers.Serializer):
+    person_clicks = serializers.IntegerField(
+        help_text="Person clicks from a network registered to the job's company."
+    )
+    first = serializers.DateTimeField(allow_null=True)
+    last = serializers.DateTimeField(allow_null=True)
+
+
 class ClickStatisticsOutput(ClickCountsOutput):
     first_click = serializers.DateTimeField(allow_null=True)
     last_click = serializers.DateTimeField(allow_null=True)
@@ -91,6 +114,15 @@ class ClickStatisticsOutput(ClickCountsOutput):
         child=serializers.IntegerField(),
         help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
     )
+    by_region = RegionClicksOutput(
+        many=True, help_text="Clicks per region (with its country), most clicked first."
+    )
+    by_city = CityClicksOutput(
+        many=True,
+        required=False,
+        help_text="Clicks per city. Only with scope `clicks:read` (the city is personal data).",
+    )
+    from_company_network = CompanyNetworkOutput()
     by_classification = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
@@ -103,6 +135,10 @@ class TimelineClickOutput(PersonalDataOutput):
     clicked_at = serializers.DateTimeField(allow_null=True)
     click_source = serializers.CharField(allow_null=True)
     country_code = serializers.CharField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    city = personal_field()
+    network_kind = serializers.CharField(allow_null=True)
+    from_company_network = serializers.BooleanField(allow_null=True)
     ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
     session_id = personal_field()
@@ -135,6 +171,11 @@ class SummaryJobOutput(JobFields):
 class JobSummaryOutput(serializers.Serializer):
     job = SummaryJobOutput()
     link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks on the job's active links per country (ISO 3166-1 alpha-2; 'unknown' "
+        "without geodata).",
+    )
 
 
 class ReportPeriodOutput(serializers.Serializer):
@@ -158,6 +199,10 @@ class PerformanceReportOutput(serializers.Serializer):
     overall_statistics = OverallStatisticsOutput()
     function_performance = FunctionRowOutput(many=True)
     daily_trends = DailyTrendOutput(many=True)
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
+    )
 
 
 # --- Outcomes -------------------------------------------------------------------------------

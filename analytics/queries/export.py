@@ -31,6 +31,7 @@ EXPORT_COLUMNS = [
     "region",
     "city",
     "network_kind",
+    "from_company_network",
 ]
 
 
@@ -76,6 +77,7 @@ def selection_rows(selection: Selection) -> Iterator[list[Any]]:
         "region",
         "city",
         "network_kind",
+        "from_company_network",
         link_function=F("tracking__link_function"),
         job_id=F("tracking__job_id"),
         application_id=F("tracking__application_id"),

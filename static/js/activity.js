@@ -74,7 +74,18 @@
     cell(tr, link(urlFor(table.dataset.linkUrl, "TRACKING_ID", item.tracking_id), item.link_function));
     cell(tr, item.source);
     cell(tr, item.device);
-    cell(tr, item.country);
+    var where = cell(tr, item.place);
+    if (item.network) {
+      where.appendChild(document.createElement("br"));
+      if (item.from_company_network) {
+        var strong = document.createElement("strong");
+        strong.className = "company-network";
+        strong.textContent = item.network;
+        where.appendChild(strong);
+      } else {
+        where.appendChild(muted(item.network));
+      }
+    }
     var who = cell(tr, item.classification);
     if (item.reasons && item.reasons.length) {
       who.appendChild(document.createTextNode(" "));

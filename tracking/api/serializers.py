@@ -18,7 +18,7 @@ from rest_framework import serializers
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.classify import REASON_LABELS
-from tracking.models import ApplicationStatus, Classification, RuleType
+from tracking.models import ApplicationStatus, Classification, Job, RuleType
 from tracking.services import (
     IDENTIFIER_MAX,
     REFERRER_MAX,
@@ -435,6 +435,16 @@ class ClickOutput(PersonalDataOutput):
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True, help_text="ISO 3166-1 alpha-2.")
+    region = serializers.CharField(allow_null=True)
+    city = personal_field()
+    network_kind = serializers.CharField(
+        allow_null=True, help_text="residential, mobile, corporate_gateway, hosting, …"
+    )
+    from_company_network = serializers.BooleanField(
+        allow_null=True,
+        help_text="The network is registered to the job's company (null: unknown).",
+    )
 
 
 # --- Jobs and applications ------------------------------------------------------------------
@@ -443,6 +453,16 @@ class ClickOutput(PersonalDataOutput):
 class JobInput(serializers.Serializer):
     title = serializers.CharField(max_length=300)
     company_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    company_aliases = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        max_length=50,
+        help_text=(
+            "Other names or domains of the company (a parent company, an old name, "
+            "fabrikam.com): clicks from a network registered under one of them are marked "
+            "from_company_network."
+        ),
+    )
     posting_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
     apply_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
     location = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -459,9 +479,14 @@ class JobFields(serializers.Serializer):
 
 
 class JobOutput(JobFields):
+    company_aliases = serializers.SerializerMethodField()
     notes = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_company_aliases(self, job: Job) -> list[str]:
+        return [name for name in job.company_aliases.splitlines() if name]
 
 
 class ApplicationInput(serializers.Serializer):

@@ -94,6 +94,11 @@ def click_payload(click: LinkClick, link: TrackedLink) -> dict[str, Any]:
         "source": click.click_source,
         "device": {"type": click.device_type, "browser": click.browser, "os": click.os},
         "country": country_of(click),
+        # The region survives anonymisation; the city does not, so events (kept for good) do
+        # not hold it: alerts read it from the click while it is there.
+        "region": click.region or None,
+        "network_kind": click.network_kind or None,
+        "from_company_network": click.from_company_network is True,
         "classification": click.classification,
         "reasons": list(click.classification_reasons or []),
         "judged_person_because": list(PERSON_CHECKS),

@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
-from tracking import classify, geo, services
+from tracking import classify, company, geo, services
 from tracking.classify import ClickSignals, classification_fields, classify_into
 from tracking.clicks import burst, spool, stream
 from tracking.clicks.burst import FollowUp
@@ -71,6 +71,7 @@ def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     if click.classification is None:
         classify_into(click, signals)
     geo.locate_click(click, signals)
+    company.mark_click(click, signals.company_keys)
     try:
         services.insert_new_click(click)
     except DatabaseError as exc:

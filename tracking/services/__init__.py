@@ -45,6 +45,7 @@ from tracking.services.errors import (
 )
 from tracking.services.jobs import (
     change_application_status,
+    company_names_changed,
     create_application,
     create_job,
     delete_application,
@@ -139,6 +140,7 @@ __all__ = [
     "clean_rule",
     "clicks_to_anonymize",
     "clicks_to_purge",
+    "company_names_changed",
     "count_erasure",
     "create_application",
     "create_job",
