@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +18,10 @@ from django.urls import reverse
 
 from analytics.link_rules import clicks_by_rule
 from analytics.selection import Selection
+from tests import geodata
 from tests.factories import key_client, make_key, make_sent_link
 from tests.test_redirect import DESTINATION, visit
-from tracking import linkcache, routing, services
+from tracking import geo, linkcache, routing, services
 from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
@@ -180,6 +183,62 @@ def test_a_date_range_rule_includes_both_days(monkeypatch: pytest.MonkeyPatch) -
 def test_a_country_rule_is_ignored_without_geolocation() -> None:
     tracking_id = with_rules(rule("country", PORTFOLIO_A, conditions={"countries": ["US"]}))
     assert visit(Client(), tracking_id)["Location"] == DESTINATION
+
+
+@pytest.fixture
+def geodb(settings: Any, tmp_path: Path) -> Iterator[None]:
+    settings.GEOIP_CITY_PATH = str(geodata.write_city(tmp_path / "city.mmdb"))
+    geo.reset()
+    yield
+    geo.reset()
+
+
+@pytest.mark.usefixtures("geodb")
+def test_a_country_rule_routes_by_the_visitors_address() -> None:
+    tracking_id = with_rules(
+        rule("country", PORTFOLIO_A, conditions={"countries": ["de", "AT"]}, priority=1),
+        rule("country", PORTFOLIO_B, conditions={"countries": ["FR"]}, priority=2),
+    )
+    berlin = visit(Client(), tracking_id, REMOTE_ADDR=geodata.BERLIN_IP)
+    paris = visit(Client(), tracking_id, REMOTE_ADDR=geodata.PARIS_IP6)
+    virginia = visit(Client(), tracking_id, REMOTE_ADDR=geodata.CLOUD_IP)
+    unknown = visit(Client(), tracking_id, REMOTE_ADDR="100.64.0.1")
+    assert [r["Location"] for r in (berlin, paris, virginia, unknown)] == [
+        PORTFOLIO_A,
+        PORTFOLIO_B,
+        DESTINATION,
+        DESTINATION,
+    ]
+    rules = {r.destination_url: str(r.pk) for r in services.link_rules(tracking_id=tracking_id)}
+    by_country = {
+        c.country_code: (c.metadata or {}).get("lt_rule")
+        for c in LinkClick.objects.filter(tracking_id=tracking_id)
+    }
+    assert by_country == {"DE": rules[PORTFOLIO_A], "FR": rules[PORTFOLIO_B], "US": None, None: None}
+
+
+@pytest.mark.usefixtures("geodb")
+def test_country_rules_warn_only_without_geolocation(settings: Any) -> None:
+    tracking_id = with_rules(rule("country", PORTFOLIO_A, conditions={"countries": ["DE"]}))
+    assert services.rule_warnings(services.link_rules(tracking_id=tracking_id)) == []
+    settings.GEOIP_CITY_PATH = ""
+    assert "geolocation" in services.rule_warnings(services.link_rules(tracking_id=tracking_id))[0]
+
+
+@pytest.mark.usefixtures("geodb")
+def test_a_country_rule_after_a_matching_rule_costs_no_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tracking_id = with_rules(
+        rule("device", MOBILE_PAGE, conditions={"device_types": ["desktop"]}, priority=1),
+        rule("country", PORTFOLIO_A, conditions={"countries": ["DE"]}, priority=2),
+    )
+    link = linkcache.resolve_link(tracking_id)
+    assert link is not None
+    looked_up: list[str | None] = []
+    monkeypatch.setattr(geo, "locate", lambda ip: looked_up.append(ip) or geo.NOWHERE)
+    assert visit(Client(), tracking_id, REMOTE_ADDR=geodata.BERLIN_IP)["Location"] == MOBILE_PAGE
+    assert looked_up == [geodata.BERLIN_IP]  # the click's own geo fields, not the routing
 
 
 # --- Precedence, A/B variants, what the click records -----------------------------------------

@@ -63,11 +63,12 @@ def clean_rule(data: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
 def rule_warnings(rules: list[LinkRule]) -> list[str]:
     """What the redirect will not do with these rules, in words for the person who wrote them."""
     warnings = []
+    geolocated = routing.geolocation_configured()
     for rule in rules:
-        if rule.is_active and rule.rule_type == RuleType.COUNTRY:
+        if rule.is_active and rule.rule_type == RuleType.COUNTRY and not geolocated:
             warnings.append(
-                f"Rule {rule.pk} ({rule}) is ignored: country rules need geolocation, which the "
-                "redirect does not have."
+                f"Rule {rule.pk} ({rule}) is ignored: country rules need geolocation "
+                "(GEOIP_CITY_PATH, a city or country database), which is not configured."
             )
     if any(r.is_active and r.rule_type == RuleType.AB_TEST for r in rules) and not any(
         r.is_active and r.rule_type == RuleType.AB_TEST and r.weight > 0 for r in rules
