@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from analytics.link_rules import clicks_by_rule
+from analytics.queries.routes import clicks_by_route
 from analytics.selection import Selection
 from tests import geodata
 from tests.factories import key_client, make_key, make_sent_link
@@ -214,7 +214,12 @@ def test_a_country_rule_routes_by_the_visitors_address() -> None:
         c.country_code: (c.metadata or {}).get("lt_rule")
         for c in LinkClick.objects.filter(tracking_id=tracking_id)
     }
-    assert by_country == {"DE": rules[PORTFOLIO_A], "FR": rules[PORTFOLIO_B], "US": None, None: None}
+    assert by_country == {
+        "DE": rules[PORTFOLIO_A],
+        "FR": rules[PORTFOLIO_B],
+        "US": None,
+        None: None,
+    }
 
 
 @pytest.mark.usefixtures("geodb")
@@ -236,7 +241,12 @@ def test_a_country_rule_after_a_matching_rule_costs_no_lookup(
     link = linkcache.resolve_link(tracking_id)
     assert link is not None
     looked_up: list[str | None] = []
-    monkeypatch.setattr(geo, "locate", lambda ip: looked_up.append(ip) or geo.NOWHERE)
+
+    def locate(ip: str | None) -> geo.Location:
+        looked_up.append(ip)
+        return geo.NOWHERE
+
+    monkeypatch.setattr(geo, "locate", locate)
     assert visit(Client(), tracking_id, REMOTE_ADDR=geodata.BERLIN_IP)["Location"] == MOBILE_PAGE
     assert looked_up == [geodata.BERLIN_IP]  # the click's own geo fields, not the routing
 
@@ -343,7 +353,8 @@ def test_the_dashboard_shows_rules_with_their_clicks() -> None:
     assert "utm_source=email" in page
     assert f"/track/{tracking_id}/qr.png" in page
     (phones,) = services.link_rules(tracking_id=tracking_id)
-    assert clicks_by_rule(tracking_id, Selection()) == {
-        str(phones.pk): {"clicks": 1, "people": 1},
-        "default": {"clicks": 1, "people": 1},
-    }
+    rows = clicks_by_route(services.get_link(tracking_id=tracking_id), Selection())
+    assert [(r["rule_id"], r["clicks"], r["person_clicks"]) for r in rows] == [
+        (phones.pk, 1, 1),
+        (None, 1, 1),
+    ]
