@@ -33,11 +33,20 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db.models import F, Min, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.selection import HUMAN, Period
-from tracking.models import ApplicationStatus, ApplicationStatusHistory, JobApplication, LinkClick
+from tracking.models import (
+    ApplicationStatus,
+    ApplicationStatusHistory,
+    JobApplication,
+    LinkClick,
+    LinkRule,
+    RuleType,
+)
+from tracking.routing import ROUTED_KEY
 from tracking.stages import INTERVIEW, OFFER, RESPONDED, stages_reached
 
 MODELS: Final = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
@@ -79,9 +88,9 @@ class ApplicationOutcome:
     sent_at: dt.datetime
     stages: dict[str, dt.datetime | None]
     first_person_click: dt.datetime | None = None
-    # Link functions and click sources of the person clicks after sending.
+    # Link functions, click sources and A/B variants of the person clicks after sending.
     opened: dict[str, set[str]] = field(
-        default_factory=lambda: {"link_function": set(), "click_source": set()}
+        default_factory=lambda: {"link_function": set(), "click_source": set(), "variant": set()}
     )
     # The person clicks that may earn credit: those of an application that reached a credited
     # stage, in the lookback window before its last one.
@@ -149,8 +158,41 @@ def application_outcomes(
         for app_id, value in person_clicks.order_by().values_list(app, column).distinct():
             if value:
                 outcomes[app_id].opened[dimension].add(value)
+    _read_variants(person_clicks, outcomes)
     _read_touches(person_clicks, outcomes, lookback)
     return list(outcomes.values())
+
+
+def variant_name(rule: LinkRule) -> str:
+    """What an A/B variant is called across links: its name, else its destination (the same
+    version of a portfolio on the links of several applications adds up)."""
+    return rule.name or rule.destination_url
+
+
+def _read_variants(
+    person_clicks: QuerySet[LinkClick], outcomes: dict[uuid.UUID, ApplicationOutcome]
+) -> None:
+    """The A/B variants each application's person clicks went through (``metadata.lt_rule``);
+    variants deleted since are left out (their name is gone)."""
+    routed = (
+        person_clicks.order_by()
+        .annotate(rule=KeyTextTransform(ROUTED_KEY, "metadata"))
+        .filter(rule__isnull=False)
+        .values_list("tracking__application_id", "rule")
+        .distinct()
+    )
+    pairs = [(app_id, rule) for app_id, rule in routed if str(rule).isdigit()]
+    if not pairs:
+        return
+    names = {
+        str(rule.pk): variant_name(rule)
+        for rule in LinkRule.objects.filter(
+            pk__in={int(rule) for _app, rule in pairs}, rule_type=RuleType.AB_TEST
+        )
+    }
+    for app_id, rule in pairs:
+        if str(rule) in names:
+            outcomes[app_id].opened["variant"].add(names[str(rule)])
 
 
 def _read_touches(
@@ -309,7 +351,7 @@ def funnel(outcomes: list[ApplicationOutcome]) -> list[dict[str, Any]]:
 
 
 def opened_vs_interview(outcomes: list[ApplicationOutcome], dimension: str) -> list[dict[str, Any]]:
-    """Per value of ``dimension`` (link function, click source): the applications where a person
+    """Per value of ``dimension`` (link function, click source, A/B variant): the applications where a person
     opened such a link, how many of them reached an interview, the rate and whether the sample is
     too small to trust (fewer than :data:`SMALL_SAMPLE`)."""
     opened: dict[str, set[uuid.UUID]] = defaultdict(set)
@@ -403,6 +445,7 @@ def outcomes_report(
         "funnel": funnel(outcomes),
         "by_link_function": opened_vs_interview(outcomes, "link_function"),
         "by_click_source": opened_vs_interview(outcomes, "click_source"),
+        "by_variant": opened_vs_interview(outcomes, "variant"),
         "attribution": attribution(outcomes, model, stage=stage),
         "timings": median_timings(outcomes),
         "follow_up": follow_up_candidates(outcomes, days=follow_up_days),

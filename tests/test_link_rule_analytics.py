@@ -15,8 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics import outcomes
 from analytics.queries.routes import clicks_by_route
-from analytics.selection import Selection
+from analytics.selection import Period, Selection
 from tests.factories import key_client, make_application, make_key, make_sent_link
 from tests.test_link_rules import IPHONE, MOBILE_PAGE, PORTFOLIO_A, PORTFOLIO_B, rule
 from tests.test_redirect import DESTINATION, visit
@@ -188,3 +189,37 @@ def test_rules_sent_without_ids_are_new_and_the_old_ones_clicks_stay_apart() -> 
     assert (removed["clicks"], removed["removed"], removed["destination_url"]) == (1, True, None)
     assert LinkClick.objects.filter(tracking_id=tracking_id).count() == 1
     assert visit(Client(), tracking_id)["Location"] == DESTINATION
+
+
+def test_the_outcomes_report_rates_each_variant_across_applications() -> None:
+    def variant_link(weights: tuple[int, int]) -> Any:
+        application = sent_application()
+        tracking_id = make_sent_link(application=application)
+        services.replace_link_rules(
+            tracking_id=tracking_id,
+            rules=[
+                rule("ab_test", PORTFOLIO_A, weight=weights[0], name="Portfolio A"),
+                rule("ab_test", PORTFOLIO_B, weight=weights[1], name=""),
+            ],
+        )
+        visit(Client(), tracking_id)
+        return application
+
+    interviewed = variant_link((1, 0))
+    variant_link((0, 1))
+    variant_link((1, 0))
+    services.change_application_status(
+        application_id=interviewed.id, status=ApplicationStatus.INTERVIEWED
+    )
+    report = outcomes.outcomes_report(Period.for_days(30))
+    assert report["by_variant"] == [
+        {"variant": "Portfolio A", "opened": 2, "interview": 1, "rate": 0.5, "small_sample": True},
+        {"variant": PORTFOLIO_B, "opened": 1, "interview": 0, "rate": 0.0, "small_sample": True},
+    ]
+    client = Client()
+    client.force_login(User.objects.create_superuser("boss"))
+    page = client.get(reverse("analytics:outcomes")).content.decode()
+    assert "By A/B variant" in page and "1 of 2 (small sample)" in page
+    exported = client.get(reverse("analytics:outcomes-csv"), {"table": "variants"})
+    body = b"".join(exported.streaming_content).decode()  # type: ignore[attr-defined]
+    assert body.splitlines()[1] == "Portfolio A,2,1,0.5,True"

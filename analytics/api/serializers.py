@@ -266,6 +266,10 @@ class OutcomesOutput(serializers.Serializer):
     funnel = FunnelStageOutput(many=True)
     by_link_function = _rate_row("link_function")(many=True)
     by_click_source = _rate_row("click_source")(many=True)
+    by_variant = _rate_row("variant")(
+        many=True,
+        help_text="A/B variants of routing rules, by name (else destination), across links.",
+    )
     attribution = AttributionOutput()
     timings = TimingsOutput()
     follow_up = FollowUpOutput(
