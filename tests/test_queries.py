@@ -54,6 +54,7 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
         "by_source": {"email": 2, "linkedin": 1},
         "by_country": {"unknown": 3},
         "by_classification": {"human": 2, "scanner": 1, "unclassified": 1},
+        "by_rule": [],  # a link without routing rules
     }
     assert [c["clicked_at"] for c in result["click_timeline"]] == [
         "2026-03-11T23:30:00+00:00",
