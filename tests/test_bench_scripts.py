@@ -243,3 +243,40 @@ def test_the_rules_bench_stores_every_click_and_names_the_rule(marker: str, tmp_
         "redirect_rules.py", [*template, "--scenario", "country"], env | {"OPS": "3"}
     )
     assert counted.returncode == 0 and counted.stdout == ""
+
+
+def test_the_middleware_cost_bench_without_valgrind_says_how_to_install_it(
+    marker: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run_bench("middleware_costs.py", [], bench_env(marker, str(empty)))
+    assert result.returncode != 0
+    assert "needs `valgrind`" in result.stderr
+    assert "apt-get install -y valgrind" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+def test_the_floor_project_redirects_with_no_middleware_at_all() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.minimal_settings"}
+    env.pop("DATABASE_URL", None)
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.core.wsgi import get_wsgi_application\n"
+        "from bench import one_redirect\n"
+        "assert settings.MIDDLEWARE == [] and settings.INSTALLED_APPS == []\n"
+        "print(one_redirect.request(get_wsgi_application(), '/bench/bare/lt_floor'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "302 Found"
