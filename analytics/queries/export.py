@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import F
 from django.db.models.fields.json import KeyTextTransform
 
-from analytics.queries.common import clicks_in, iso
+from analytics.queries.common import UNCLASSIFIED, clicks_in, iso
 from analytics.queries.routes import route_label
 from analytics.selection import Selection
 from tracking import routing
@@ -105,5 +105,7 @@ def selection_rows(selection: Selection) -> Iterator[list[Any]]:
     for row in values:
         row["rule"] = labels[row["rule_id"]] if row["rule_id"] else None
         row["clicked_at"] = iso(row["clicked_at"])
+        # As every figure names it: a click not judged yet (people-only exports leave it out).
+        row["classification"] = row["classification"] or UNCLASSIFIED
         row["classification_reasons"] = "; ".join(row["classification_reasons"] or [])
         yield ["" if row[col] is None else str(row[col]) for col in EXPORT_COLUMNS]
