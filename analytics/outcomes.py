@@ -176,6 +176,7 @@ def outcomes_report(
         "funnel": funnel(applications),
         "by_link_function": opened_vs_interview(tally, "link_function"),
         "by_click_source": opened_vs_interview(tally, "click_source"),
+        "by_variant": opened_vs_interview(tally, "variant"),
         "attribution": tally.attribution(),
         "timings": median_timings(applications),
         "follow_up": follow_up_candidates(applications, days=follow_up_days),

@@ -295,7 +295,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
                 figures=analytics["click_statistics"],
             ),
             "scope": {"link": link.tracking_id},
-            **link_controls_context(link, f.selection),
+            **link_controls_context(link, analytics["click_statistics"]["by_rule"]),
         }
 
     return _page(request, "analytics/link.html", build)

@@ -223,6 +223,28 @@ def test_the_webhook_cost_bench_records_the_same_clicks_with_and_without_webhook
     assert left_behind(marker) == []
 
 
+def test_the_rules_bench_stores_every_click_and_names_the_rule(marker: str, tmp_path: Path) -> None:
+    env = bench_env(marker, os.environ["PATH"])
+    template = ["--template", str(tmp_path / "template.sqlite3")]
+    missing = run_bench("redirect_rules.py", [*template, "--scenario", "rules"], env | {"OPS": "1"})
+    assert missing.returncode != 0 and "--prepare first" in missing.stderr
+    prepared = run_bench("redirect_rules.py", ["--prepare", *template], env)
+    assert prepared.returncode == 0, prepared.stderr
+    result = run_bench("redirect_rules.py", [*template, "--rounds", "1", "--per-round", "4"], env)
+    assert result.returncode == 0, result.stderr
+    stored = [line.split() for line in result.stdout.splitlines() if "clicks stored" in line]
+    # scenario, "clicks stored", n, "of", expected, "routed by a rule", routed
+    assert [(row[0], row[3], row[5].rstrip(","), row[-1]) for row in stored] == [
+        ("plain", "5", "5", "0"),
+        ("rules", "5", "5", "5"),
+        ("country", "5", "5", "5"),
+    ]
+    counted = run_bench(
+        "redirect_rules.py", [*template, "--scenario", "country"], env | {"OPS": "3"}
+    )
+    assert counted.returncode == 0 and counted.stdout == ""
+
+
 def test_the_middleware_cost_bench_without_valgrind_says_how_to_install_it(
     marker: str, tmp_path: Path
 ) -> None:

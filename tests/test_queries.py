@@ -80,6 +80,7 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
         ],
         "from_company_network": {"person_clicks": 0, "first": None, "last": None},
         "by_classification": {"human": 2, "scanner": 1, "unclassified": 1},
+        "by_rule": [],  # a link without routing rules
     }
     assert [c["clicked_at"] for c in result["click_timeline"]] == [
         "2026-03-10T09:05:00+00:00",

@@ -104,6 +104,37 @@ class CompanyNetworkOutput(serializers.Serializer):
     last = serializers.DateTimeField(allow_null=True)
 
 
+class RouteRowOutput(serializers.Serializer):
+    rule_id = serializers.IntegerField(
+        allow_null=True, help_text="null for the clicks no rule matched."
+    )
+    rule_type = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    rule = serializers.CharField(
+        help_text='How the route is named: the rule\'s name, "A/B variant <id>", '
+        '"Removed rule <id>" or "No rule matched".'
+    )
+    priority = serializers.IntegerField(allow_null=True)
+    is_active = serializers.BooleanField()
+    removed = serializers.BooleanField(help_text="The rule was deleted; its clicks remain.")
+    conditions = serializers.JSONField(allow_null=True)
+    destination_url = serializers.CharField(allow_null=True)
+    weight = serializers.IntegerField(allow_null=True, help_text="A/B variants only.")
+    clicks = serializers.IntegerField(help_text="Every click it routed, automated ones included.")
+    person_clicks = serializers.IntegerField()
+    applications = serializers.IntegerField(
+        help_text="1 when a person opened the link through this route after its application "
+        "was sent, else 0."
+    )
+    interviews = serializers.IntegerField(
+        help_text="Of those, applications that reached interview."
+    )
+    interview_rate = serializers.FloatField(allow_null=True)
+    small_sample = serializers.BooleanField(
+        help_text=f"Fewer than {outcomes.SMALL_SAMPLE} applications: the rate says little."
+    )
+
+
 class ClickStatisticsOutput(ClickCountsOutput):
     first_click = serializers.DateTimeField(allow_null=True)
     last_click = serializers.DateTimeField(allow_null=True)
@@ -126,6 +157,11 @@ class ClickStatisticsOutput(ClickCountsOutput):
     by_classification = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
+    )
+    by_rule = RouteRowOutput(
+        many=True,
+        help_text="Clicks by the routing rule or A/B variant that sent them, automated ones "
+        "included whatever include_automated says (empty for a link without rules).",
     )
 
 
@@ -282,6 +318,10 @@ class OutcomesOutput(serializers.Serializer):
     funnel = FunnelStageOutput(many=True)
     by_link_function = _rate_row("link_function")(many=True)
     by_click_source = _rate_row("click_source")(many=True)
+    by_variant = _rate_row("variant")(
+        many=True,
+        help_text="A/B variants of routing rules, by name (else destination), across links.",
+    )
     attribution = AttributionOutput()
     timings = TimingsOutput()
     follow_up = FollowUpOutput(

@@ -26,6 +26,7 @@ from analytics.queries.common import (
     ranked,
     totals,
 )
+from analytics.queries.routes import clicks_by_route
 from analytics.selection import ACTIVE_LINK, EVERYTHING, PEOPLE_ANYTIME, Period, Scope, Selection
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
@@ -39,7 +40,7 @@ def link_analytics(
 
     Over the selection's period, with its ``include_automated``; the scope is the link's.
     """
-    link = TrackedLink.objects.filter(tracking_id=tracking_id).first()
+    link = TrackedLink.objects.filter(tracking_id=tracking_id).select_related("application").first()
     if link is None:
         return None
     selection = selection.within(Scope(tracking_id=tracking_id))
@@ -65,6 +66,8 @@ def link_analytics(
             "from_company_network": company_network_clicks(selection),
             # Always every class, so the automated traffic stays visible beside the people.
             "by_classification": classification_counts(selection),
+            # Every click of the period, people and automated, whatever include_automated says.
+            "by_rule": clicks_by_route(link, selection),
         },
         "click_timeline": [_click_dict(click) for click in timeline],
     }

@@ -275,8 +275,12 @@ class LinkEssentialsOutput(serializers.Serializer):
 class LinkRuleInput(StrictInput):
     """One routing rule (docs/links.md lists each type's conditions)."""
 
-    ignored_fields = frozenset({"id"})
-
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="One of the link's rules to change in place (it keeps its id and its clicks); "
+        "without it, or with another id, a new rule is made.",
+    )
     rule_type = serializers.ChoiceField(choices=RuleType.choices)
     name = serializers.CharField(required=False, allow_blank=True, max_length=50)
     priority = serializers.IntegerField(required=False, min_value=-10_000, max_value=10_000)
