@@ -9,6 +9,9 @@ from the row, which are carried over from the verdict the click already has:
 - ``owner_cookie``: the cookie was seen in the request only;
 - ``burst``: the burst rule compared the click with others when it was stored.
 
+A click the job seeker corrected keeps the correction (:mod:`tracking.verdicts`): its reasons
+are judged again, its classification stays the corrected one.
+
 A click stored before ``has_accept_language`` was kept reads it from its old reasons
 (``no_accept_language`` present or not). Clicks without a user agent (Do-Not-Track, or never
 sent one) are left as they are: their row cannot tell their story again.
@@ -30,7 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import classify, signals
+from tracking import classify, signals, verdicts
 from tracking.models import LinkClick
 
 # Reasons that only the moment of the click could see: kept from the click's current verdict.
@@ -86,7 +89,10 @@ def verdict_for(click: LinkClick) -> dict[str, Any]:
     if "burst" in old_reasons:
         reasons.append("burst")
     return {
-        "classification": classify.classification_for(reasons),
+        # A correction by the job seeker wins over today's rules too (tracking.verdicts).
+        "classification": verdicts.effective_classification(
+            click.classification_correction, classify.classification_for(reasons)
+        ),
         "classification_reasons": reasons,
         "device_type": verdict.device_type,
         "browser": verdict.browser,

@@ -30,6 +30,8 @@ JOURNEY_FIELDS = (
     "session_id",
     "classification",
     "classification_reasons",
+    "classification_correction",
+    "corrected_by",
     "click_source",
 )
 
@@ -176,6 +178,8 @@ def _session_dict(clicks: list[dict[str, Any]], functions: dict[str, str]) -> di
                 "clicked_at": iso(c["clicked_at"]),
                 "classification": c["classification"],
                 "classification_reasons": c["classification_reasons"] or [],
+                "classification_correction": c["classification_correction"],
+                "corrected_by": c["corrected_by"],
                 "click_source": c["click_source"],
             }
             for c in clicks

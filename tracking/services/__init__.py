@@ -106,6 +106,7 @@ from tracking.services.validation import (
     validate_destination_url,
     validate_identifier,
 )
+from tracking.services.verdicts import correct_click_verdict
 
 __all__ = [
     "ANONYMIZED_CLICK_FIELDS",
@@ -139,6 +140,7 @@ __all__ = [
     "clean_rule",
     "clicks_to_anonymize",
     "clicks_to_purge",
+    "correct_click_verdict",
     "count_erasure",
     "create_application",
     "create_job",
