@@ -50,6 +50,8 @@ REASON_LABELS: dict[str, str] = {
     "soon_after_creation": "Opened within {window} s of the link's creation",
     "soon_after_submission": "Opened within {window} s of the application's submission",
     "burst": "Several links of one application opened within 2 s from one network",
+    "decoy_hit": "Opened the e-mail's hidden decoy link, or came from the network that did "
+    "within 30 s",
     "datacenter_network": "From a cloud or hosting provider's network, not a person's",
     "mail_security_network": "From an email-security company's network",
     "owner_cookie": "Your own browser (signed in to the dashboard or admin)",
@@ -166,11 +168,14 @@ class ClickSignals:
     application_submitted_at: dt.datetime | None = None
     # The request carried a valid owner cookie (tracking.owner).
     owner_cookie: bool = False
+    # The link is its application's hidden decoy (tracking.clicks.decoy): no person opens it.
+    decoy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         submitted = self.application_submitted_at
         return {
             "owner_cookie": self.owner_cookie,
+            "decoy": self.decoy,
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
@@ -191,6 +196,7 @@ class ClickSignals:
             application_id=data.get("application_id"),
             application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
             owner_cookie=bool(data.get("owner_cookie")),
+            decoy=bool(data.get("decoy")),
         )
 
 
@@ -390,8 +396,10 @@ def classify_click(
     referrer: str | None = None,
     application_submitted_at: dt.datetime | None = None,
     owner_cookie: bool = False,
+    decoy: bool = False,
 ) -> Verdict:
-    """Classify one click from its own signals (everything but the burst rule)."""
+    """Classify one click from its own signals (everything but the burst and decoy rules'
+    comparisons with other clicks)."""
     reasons: list[str] = []
     if owner_cookie:
         reasons.append("owner_cookie")
@@ -429,6 +437,8 @@ def classify_click(
         reasons.append("soon_after_creation")
     if _within_window(clicked_at, application_submitted_at, scanner_window_seconds):
         reasons.append("soon_after_submission")
+    if decoy:
+        reasons.append("decoy_hit")
 
     return Verdict(
         classification=classification_for(reasons),
@@ -481,6 +491,7 @@ def classification_fields(
         referrer=referrer,
         application_submitted_at=signals.application_submitted_at,
         owner_cookie=signals.owner_cookie,
+        decoy=signals.decoy,
     )
     return {
         "classification": verdict.classification,

@@ -70,6 +70,8 @@ class ResolvedLink:
     password_hash: str | None = None
     fallback_url: str | None = None
     rules: tuple[CompiledRule, ...] = ()
+    # The application's hidden decoy link (tracking.clicks.decoy).
+    is_decoy: bool = False
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -80,8 +82,9 @@ _local_lock = threading.Lock()
 
 
 def _shared_key(tracking_id: str) -> str:
-    # v2: entries carry the application's submission time and the link's controls.
-    return f"link:v2:{tracking_id}"
+    # v3: entries carry the application's submission time, the link's controls and whether it
+    # is a decoy.
+    return f"link:v3:{tracking_id}"
 
 
 _CONTROL_FIELDS: Final = (
@@ -114,6 +117,7 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
             "application_id",
             "created_at",
             "application__submitted_at",
+            "is_decoy",
             "has_rules",
             *_CONTROL_FIELDS,
         )
@@ -164,6 +168,7 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         fallback_url=fallback,
         rules=tuple(rules),
         application_submitted_at=row["application__submitted_at"],
+        is_decoy=bool(row["is_decoy"]),
     )
 
 

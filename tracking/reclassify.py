@@ -7,7 +7,8 @@ creation and its application's submission time), except two signals that cannot 
 from the row, which are carried over from the verdict the click already has:
 
 - ``owner_cookie``: the cookie was seen in the request only;
-- ``burst``: the burst rule compared the click with others when it was stored.
+- ``burst`` and ``decoy_hit``: the burst and decoy rules compared the click with others when it
+  was stored (a click on the decoy link itself gets ``decoy_hit`` again from its link).
 
 A click the job seeker corrected keeps the correction (:mod:`tracking.verdicts`): its reasons
 are judged again, its classification stays the corrected one.
@@ -37,7 +38,7 @@ from tracking import classify, signals, verdicts
 from tracking.models import LinkClick
 
 # Reasons that only the moment of the click could see: kept from the click's current verdict.
-CARRIED_REASONS = ("owner_cookie", "burst")
+CARRIED_REASONS = ("owner_cookie", "burst", "decoy_hit")
 _FIELDS = ("classification", "classification_reasons", "device_type", "browser", "os")
 
 
@@ -84,10 +85,13 @@ def verdict_for(click: LinkClick) -> dict[str, Any]:
         referrer=click.referrer_url,
         application_submitted_at=application.submitted_at if application else None,
         owner_cookie="owner_cookie" in old_reasons,
+        decoy=bool(link.is_decoy),
     )
     reasons = list(verdict.reasons)
-    if "burst" in old_reasons:
-        reasons.append("burst")
+    # The rules that compared the click with others: kept as they fired.
+    reasons.extend(
+        code for code in ("burst", "decoy_hit") if code in old_reasons and code not in reasons
+    )
     return {
         # A correction by the job seeker wins over today's rules too (tracking.verdicts).
         "classification": verdicts.effective_classification(

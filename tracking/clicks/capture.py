@@ -256,6 +256,7 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         application_id=link.application_id,
         application_submitted_at=link.application_submitted_at,
         owner_cookie=owner.has_owner_cookie(request),
+        decoy=link.is_decoy,
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None
