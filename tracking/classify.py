@@ -145,7 +145,8 @@ _MOBILE_OS = frozenset(
     {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Tizen", "HarmonyOS"}
 )
 
-_SCANNER_NETWORKS_FILE = Path(__file__).resolve().parent / "data" / "scanner_networks.txt"
+# One file per vendor, each citing its source (tracking/data/scanner_networks/*.txt).
+_SCANNER_NETWORKS_DIR = Path(__file__).resolve().parent / "data" / "scanner_networks"
 _SCANNER_REFERRERS_FILE = Path(__file__).resolve().parent / "data" / "scanner_referrers.txt"
 
 
@@ -317,9 +318,10 @@ def _networks_of(paths: tuple[Path, ...]) -> tuple[Network, ...]:
 
 
 def scanner_networks() -> tuple[Network, ...]:
-    """The email-security networks: ``data/scanner_networks.txt`` (documented there) and the
-    user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once per process."""
-    paths = [_SCANNER_NETWORKS_FILE]
+    """The email-security networks: the vendors' files of ``data/scanner_networks/`` (each
+    documents its source) and the user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once
+    per process."""
+    paths = sorted(_SCANNER_NETWORKS_DIR.glob("*.txt"))
     if settings.SCANNER_NETWORKS_FILE:
         paths.append(Path(settings.SCANNER_NETWORKS_FILE))
     return _networks_of(tuple(paths))
