@@ -13,11 +13,14 @@ from django.utils import timezone
 from tests.factories import (
     CHROME,
     HOUR,
+    key_client,
     make_application,
     make_click,
     make_job,
+    make_key,
     make_profile_links,
 )
+from tests.support import patch_json, run_command
 from tests.test_redirect import BROWSER_HEADERS, send_response
 from tracking import services, views
 from tracking.clicks import decoy
@@ -233,3 +236,26 @@ def test_the_click_writer_applies_the_decoy_rule_to_its_batch(application: JobAp
     assert sorted(rows) == sorted(
         [(SAME_NETWORK_IP, "scanner"), (SCANNER_IP, "scanner"), (OTHER_IP, "human")]
     )
+
+
+def test_reclassify_clicks_keeps_a_decoy_hit(application: JobApplication) -> None:
+    target = real_link(application)
+    marked = earlier_click(target, SCANNER_IP, seconds_ago=60)
+    LinkClick.objects.filter(pk=marked.pk).update(
+        classification="scanner", classification_reasons=["decoy_hit"], has_accept_language=True
+    )
+    hit = earlier_click(decoy_of(application), SCANNER_IP, seconds_ago=60)
+    LinkClick.objects.filter(pk=hit.pk).update(classification="human", has_accept_language=True)
+    run_command("reclassify_clicks")
+    verdicts = dict(LinkClick.objects.values_list("click_id", "classification"))
+    assert verdicts == {marked.pk: "scanner", hit.pk: "scanner"}
+
+
+def test_the_api_turns_the_decoy_off_for_an_application(application: JobApplication) -> None:
+    client = key_client(make_key())
+    url = f"/api/v1/applications/{application.pk}"
+    response = patch_json(client, url, {"uses_decoy_link": False})
+    assert response.status_code == 200, response.content
+    assert response.json()["uses_decoy_link"] is False
+    application.refresh_from_db()
+    assert application.uses_decoy_link is False

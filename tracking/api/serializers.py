@@ -481,6 +481,10 @@ class ApplicationInput(serializers.Serializer):
     contact_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    uses_decoy_link = serializers.BooleanField(
+        required=False,
+        help_text="Whether the copy-ready e-mail carries the hidden decoy link (default true).",
+    )
 
 
 class ApplicationUpdateInput(ApplicationInput):
@@ -504,6 +508,7 @@ class ApplicationOutput(serializers.Serializer):
     contact_name = serializers.CharField()
     contact_email = serializers.CharField()
     notes = serializers.CharField()
+    uses_decoy_link = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     stages = serializers.SerializerMethodField()
