@@ -102,8 +102,10 @@ def _both(first: FollowUp | None, second: FollowUp | None) -> FollowUp | None:
         return first or second
 
     def run() -> None:
-        first()
-        second()
+        try:
+            first()
+        finally:  # the view logs a failure; the decoy rule still gets its turn
+            second()
 
     return run
 

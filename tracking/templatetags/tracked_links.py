@@ -23,6 +23,13 @@ from tracking.models import JobApplication, LinkFunction
 
 register = template.Library()
 
+# What hides the decoy link in mail clients, which honour inline styles only (Outlook's Word
+# engine reads mso-hide).
+DECOY_STYLE = (
+    "display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;font-size:0;"
+    "line-height:0;color:transparent;mso-hide:all"
+)
+
 _LABELS = dict(LinkFunction.choices)
 
 
@@ -110,6 +117,7 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
         "application": application,
         "job": job,
         "decoy_url": decoy.redirect_url if decoy else None,
+        "decoy_style": DECOY_STYLE,
         "links": entries,
         "profile_links": [
             entry
@@ -122,6 +130,11 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
         "has_decoy": decoy is not None,
         # Our own template's output, escaped as it was rendered; only the blank edges go.
         "html": mark_safe(render_to_string("tracking/email_body.html", context).strip()),  # noqa: S308
+        # The same for the dashboard's preview, whose pages carry no inline style: the decoy is
+        # hidden there by the ``hidden`` attribute, and the copy button puts its style back.
+        "preview_html": mark_safe(  # noqa: S308
+            render_to_string("tracking/email_body.html", {**context, "preview": True}).strip()
+        ),
         # Rendered without autoescaping, so it must not stay marked safe: a plain str is escaped
         # wherever a template shows it.
         "text": str.__str__(render_to_string("tracking/email_body.txt", context)).strip() + "\n",
