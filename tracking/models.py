@@ -116,6 +116,7 @@ class JobApplication(models.Model):
     notes = models.TextField(blank=True, default="")
     uses_decoy_link = models.BooleanField(
         default=True,
+        db_default=True,  # rows inserted with plain SQL (seed samples, other systems) too
         help_text="The copy-ready e-mail carries one hidden link that only machines open; a hit "
         "on it marks that network's clicks on this application within 30 s as a scanner's.",
     )

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             model_name="jobapplication",
             name="uses_decoy_link",
             field=models.BooleanField(
+                db_default=True,
                 default=True,
                 help_text="The copy-ready e-mail carries one hidden link that only machines open; a hit on it marks that network's clicks on this application within 30 s as a scanner's.",
             ),
