@@ -8,9 +8,12 @@ It creates a scratch database (PostgreSQL: a database of its own, dropped at the
 temporary file), migrates it, creates links (each in its own application, as sent to recruiters),
 starts gunicorn with the production settings on a free loopback port, and measures with wrk
 (c16 and c64, 10 s each) both ``/track/<id>`` and ``/bench/bare/<id>`` (a redirect that does
-nothing else, mounted by ``bench/urls.py`` only). Then it checks that every 302 the server
-answered on ``/track/`` has its stored click, counting the 302s from gunicorn's access log: wrk
-abandons the requests in flight when it stops, so its own count can be a few short.
+nothing else, mounted by ``bench/urls.py`` only, behind the project's whole middleware stack).
+A second gunicorn serves the same bare redirect from a project with no apps and no middleware at
+all (``bench/minimal_settings.py``): Django's own floor on this machine, measured the same way.
+Then it checks that every 302 the server answered on ``/track/`` has its stored click, counting
+the 302s from gunicorn's access log: wrk abandons the requests in flight when it stops, so its
+own count can be a few short.
 
 The click rate limit is raised out of the way (every request comes from 127.0.0.1), but its check
 still runs on every click. Figures depend on the machine and on what else runs on it.
@@ -283,19 +286,59 @@ print("IDS " + json.dumps(ids))
 """
 
 
-def wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # the floor project's only page is a redirect: its 302 is the answer
+
+
+def wait_healthy(base: str, server: subprocess.Popen[bytes], path: str = "/track/health") -> None:
+    opener = urllib.request.build_opener(_NoRedirects)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit("gunicorn exited during start-up")
         try:
-            with urllib.request.urlopen(f"{base}/track/health", timeout=2) as response:  # noqa: S310 - loopback URL we built
+            with opener.open(f"{base}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 302:
+                return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.3)
     raise SystemExit("gunicorn did not become healthy within 60 s")
+
+
+def start_gunicorn(
+    stack: contextlib.ExitStack,
+    app: str,
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    access_log: Path | None = None,
+) -> processes.ProcessGroup:
+    logging = (
+        ["--access-logfile", str(access_log), "--access-logformat", "%(s)s %(U)s"]
+        if access_log
+        else []
+    )
+    return processes.start(
+        stack,
+        [
+            str(GUNICORN),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            *logging,
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def run_wrk(base: str, script: Path, connections: int, seconds: int, endpoint: str) -> WrkRun:
@@ -429,41 +472,35 @@ def main() -> int:
         ids: list[str] = json.loads(output.split("IDS ", 1)[1])
 
         log(f"starting gunicorn ({args.workers} sync workers) on {base}")
-        server = processes.start(
-            stack,
-            [
-                str(GUNICORN),
-                "linktrack.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--access-logfile",
-                str(access_log),
-                "--access-logformat",
-                "%(s)s %(U)s",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        server = start_gunicorn(stack, "linktrack.wsgi", port, args.workers, env, access_log)
         wait_healthy(base, server.process)
+        # The floor: the same bare redirect in a project with no middleware, apps or database.
+        floor_port = free_port()
+        floor_base = f"http://127.0.0.1:{floor_port}"
+        log(f"starting the floor project (bench.minimal_settings) on {floor_base}")
+        floor_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_settings"}
+        floor = start_gunicorn(stack, "bench.minimal_wsgi", floor_port, args.workers, floor_env)
+        wait_healthy(floor_base, floor.process, f"/bench/bare/{ids[0]}")
         recording.start(stack)
 
+        bare_paths = [f"/bench/bare/{i}" for i in ids]
         scripts = {
             "track": wrk_script(workdir, "track", [f"/track/{i}" for i in ids]),
-            "bare": wrk_script(workdir, "bare", [f"/bench/bare/{i}" for i in ids]),
+            "bare": wrk_script(workdir, "bare", bare_paths),
+            "floor": wrk_script(workdir, "floor", bare_paths),
         }
+        bases = {"track": base, "bare": base, "floor": floor_base}
         log("warming up (2 s each)")
         for endpoint, script in scripts.items():
-            run_wrk(base, script, 16, 2, endpoint)
+            run_wrk(bases[endpoint], script, 16, 2, endpoint)
 
         runs: dict[tuple[str, int], WrkRun] = {}
         for connections in (16, 64):
-            for endpoint in ("bare", "track"):
+            for endpoint in ("floor", "bare", "track"):
                 log(f"wrk c{connections} {args.duration}s on /{endpoint} …")
-                run = run_wrk(base, scripts[endpoint], connections, args.duration, endpoint)
+                run = run_wrk(
+                    bases[endpoint], scripts[endpoint], connections, args.duration, endpoint
+                )
                 runs[(endpoint, connections)] = run
                 log(
                     f"  {endpoint:5} c{connections}: {run.rps:8.0f} rps  p50 {run.p50_ms:6.2f} ms"
@@ -472,6 +509,7 @@ def main() -> int:
                 )
         # gunicorn stops first: its access log is complete once it has exited.
         log("stopping gunicorn")
+        floor.stop()
         server.stop()
         expected = count_track_302s(access_log)
         recording.drain(database, expected)
@@ -479,22 +517,30 @@ def main() -> int:
 
     print()
     print(
-        f"{'conns':>5} {'track rps':>10} {'bare rps':>10} {'ratio':>6} "
-        f"{'p50 ms':>7} {'bare p50':>8} {'p99 ms':>7} {'bare p99':>8}"
+        f"{'conns':>5} {'track rps':>10} {'bare rps':>10} {'ratio':>6} {'floor rps':>10} "
+        f"{'/floor':>6} {'p50 ms':>7} {'bare p50':>8} {'p99 ms':>7} {'bare p99':>8} "
+        f"{'floor p99':>9}"
     )
     for connections in (16, 64):
         track, bare = runs[("track", connections)], runs[("bare", connections)]
+        floor_run = runs[("floor", connections)]
         print(
             f"{connections:>5} {track.rps:>10.0f} {bare.rps:>10.0f} {track.rps / bare.rps:>6.2f} "
-            f"{track.p50_ms:>7.2f} {bare.p50_ms:>8.2f} {track.p99_ms:>7.2f} {bare.p99_ms:>8.2f}"
+            f"{floor_run.rps:>10.0f} {track.rps / floor_run.rps:>6.2f} "
+            f"{track.p50_ms:>7.2f} {bare.p50_ms:>8.2f} {track.p99_ms:>7.2f} {bare.p99_ms:>8.2f} "
+            f"{floor_run.p99_ms:>9.2f}"
         )
-    print(f"302s answered on /track/ (server access log): {expected}; clicks stored: {stored}")
-    headline_track, headline_bare = runs[("track", 64)], runs[("bare", 64)]
     print(
-        f"RESULT mode={args.mode} db={args.db} rps={headline_track.rps:.0f} "
-        f"bare_rps={headline_bare.rps:.0f} ratio={headline_track.rps / headline_bare.rps:.2f} "
-        f"p99_ms={headline_track.p99_ms:.2f} bare_p99_ms={headline_bare.p99_ms:.2f} "
-        f"clicks_expected={expected} clicks_stored={stored}"
+        "ratio: /track/ against the bare redirect behind the whole middleware stack; /floor: "
+        "against the bare redirect of a project with no middleware (bench/minimal_settings.py)"
+    )
+    print(f"302s answered on /track/ (server access log): {expected}; clicks stored: {stored}")
+    track, bare, floor_run = runs[("track", 64)], runs[("bare", 64)], runs[("floor", 64)]
+    print(
+        f"RESULT mode={args.mode} db={args.db} rps={track.rps:.0f} bare_rps={bare.rps:.0f} "
+        f"ratio={track.rps / bare.rps:.2f} p99_ms={track.p99_ms:.2f} "
+        f"bare_p99_ms={bare.p99_ms:.2f} clicks_expected={expected} clicks_stored={stored} "
+        f"floor_rps={floor_run.rps:.0f} floor_ratio={track.rps / floor_run.rps:.2f}"
     )
     return 0 if stored == expected else 1
 

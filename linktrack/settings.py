@@ -148,6 +148,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /track/<id> goes through REDIRECT_MIDDLEWARE below only, not through this whole list.
+    "tracking.fastpath.RedirectFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "linktrack.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -158,6 +160,14 @@ MIDDLEWARE = [
     # Marks signed-in staff users' browsers, so that their own clicks are not counted as people.
     "tracking.owner.OwnerCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# The middleware the redirect runs (in this order), a subset of MIDDLEWARE: it reads no session,
+# user or messages and serves no static files or protected HTML. See tracking/fastpath.py.
+REDIRECT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -201,3 +201,60 @@ def test_in_process_benches_name_an_unreachable_postgres(marker: str, script: st
     assert result.returncode != 0
     assert "PostgreSQL is not reachable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_webhook_cost_bench_records_the_same_clicks_with_and_without_webhooks(
+    marker: str,
+) -> None:
+    result = run_bench(
+        "webhook_cost.py",
+        ["--rounds", "2", "--links", "3", "--requests", "6", "--clicks", "12", "--batch", "6"],
+        bench_env(marker, os.environ["PATH"]),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("RESULT webhook_cost webhooks=5 redirect_us=")
+    figures = dict(part.split("=", 1) for part in lines[-1].split()[2:])
+    assert float(figures["writer_hooks_us"]) > 0 and float(figures["redirect_hooks_us"]) > 0
+    # Both configurations recorded person clicks whose events the worker turned into deliveries.
+    summary = next(line for line in lines if line.startswith("events written:"))
+    without, with_hooks, deliveries = (int(word) for word in summary.split() if word.isdigit())
+    assert without > 0 and with_hooks > 0 and deliveries > 0
+    assert left_behind(marker) == []
+
+
+def test_the_middleware_cost_bench_without_valgrind_says_how_to_install_it(
+    marker: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run_bench("middleware_costs.py", [], bench_env(marker, str(empty)))
+    assert result.returncode != 0
+    assert "needs `valgrind`" in result.stderr
+    assert "apt-get install -y valgrind" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+def test_the_floor_project_redirects_with_no_middleware_at_all() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.minimal_settings"}
+    env.pop("DATABASE_URL", None)
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.core.wsgi import get_wsgi_application\n"
+        "from bench import one_redirect\n"
+        "assert settings.MIDDLEWARE == [] and settings.INSTALLED_APPS == []\n"
+        "print(one_redirect.request(get_wsgi_application(), '/bench/bare/lt_floor'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "302 Found"

@@ -11,12 +11,14 @@ import functools
 import ipaddress
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.http import http_date
 
 from tracking import owner, services
 from tracking.classify import ClickSignals
@@ -84,6 +86,16 @@ def _parse_address(value: str) -> _Address | None:
     return parse_ip(value)
 
 
+# Parsing an address and writing it back costs more than the rest of capturing a click, and a
+# server sees the same few addresses over and over (its proxy's, a visitor's repeated clicks).
+# Bounded: a flood of distinct addresses only ever holds this many.
+@functools.lru_cache(maxsize=4096)
+def _remote_address(value: str) -> tuple[_Address | None, str | None]:
+    """``REMOTE_ADDR`` parsed, and in its stored form."""
+    address = _parse_address(value)
+    return address, (str(address) if address is not None else None)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The visitor's address.
 
@@ -91,10 +103,10 @@ def client_ip(request: HttpRequest) -> str | None:
     ``X-Forwarded-For`` read, right to left, skipping trusted hops, and the first untrusted
     address is the client. Without trusted proxies a forged header changes nothing.
     """
-    remote = _parse_address(request.META.get("REMOTE_ADDR", ""))
+    remote, remote_text = _remote_address(request.META.get("REMOTE_ADDR", ""))
     networks = trusted_networks()
     if remote is None or not networks or not any(remote in net for net in networks):
-        return str(remote) if remote else None
+        return remote_text
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     client = remote
     for hop in reversed([part for part in forwarded.split(",") if part.strip()]):
@@ -202,11 +214,28 @@ def session_id(request: HttpRequest) -> tuple[str, bool]:
     return "s_" + secrets.token_urlsafe(18), True
 
 
+_cookie_expiry: tuple[int, str] = (0, "")
+
+
+def _session_cookie_expires() -> str:
+    """The session cookie's ``expires``, as ``set_cookie`` would write it from ``max_age``:
+    formatting a date costs a new visitor's redirect more than the rest of the cookie, and it
+    only changes once a second."""
+    global _cookie_expiry
+    now = int(time.time())
+    second, text = _cookie_expiry
+    if second != now:
+        text = http_date(now + SESSION_COOKIE_MAX_AGE)
+        _cookie_expiry = (now, text)
+    return text
+
+
 def set_session_cookie(response: HttpResponse, request: HttpRequest, value: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         value,
         max_age=SESSION_COOKIE_MAX_AGE,
+        expires=_session_cookie_expires(),
         path="/track/",
         httponly=True,
         samesite="Lax",
