@@ -22,7 +22,7 @@ from tests.factories import (
 )
 from tests.support import patch_json, run_command
 from tests.test_redirect import BROWSER_HEADERS, send_response
-from tracking import services, views
+from tracking import linkcache, services, views
 from tracking.clicks import decoy
 from tracking.clicks import stream as clickstream
 from tracking.clicks.writer import write_clicks
@@ -226,6 +226,7 @@ def test_the_click_writer_applies_the_decoy_rule_to_its_batch(application: JobAp
             "link_created_at": (now - HOUR).isoformat(),
             "application_id": str(application.pk),
             "decoy": is_decoy,
+            "application_has_decoy": True,
         }
         entry = clickstream.decode_click(clickstream.encode_click(click, signals=signals))
         batch.append(entry)
@@ -259,3 +260,18 @@ def test_the_api_turns_the_decoy_off_for_an_application(application: JobApplicat
     assert response.json()["uses_decoy_link"] is False
     application.refresh_from_db()
     assert application.uses_decoy_link is False
+
+
+def test_clicks_of_an_application_without_a_decoy_skip_the_rule(
+    application: JobApplication, django_assert_num_queries: Any
+) -> None:
+    target = real_link(application)
+    redirect(target.tracking_id, OTHER_IP)  # warms the link cache
+    request = RequestFactory().get(
+        f"/track/{target.tracking_id}", **{**BROWSER_HEADERS, "REMOTE_ADDR": OTHER_IP}
+    )
+    response = views.redirect(request, target.tracking_id)
+    # After the response: the burst rule's one question with a per-process cache (none with
+    # Redis, whose pre-check answers), and none for a decoy.
+    with django_assert_num_queries(1 if linkcache.shared_cache_is_process_local() else 0):
+        send_response(response)

@@ -171,12 +171,15 @@ class ClickSignals:
     owner_cookie: bool = False
     # The link is its application's hidden decoy (tracking.clicks.decoy): no person opens it.
     decoy: bool = False
+    # The link's application has a decoy link, so this click may be near a hit on it.
+    application_has_decoy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         submitted = self.application_submitted_at
         return {
             "owner_cookie": self.owner_cookie,
             "decoy": self.decoy,
+            "application_has_decoy": self.application_has_decoy,
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
@@ -198,6 +201,7 @@ class ClickSignals:
             application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
             owner_cookie=bool(data.get("owner_cookie")),
             decoy=bool(data.get("decoy")),
+            application_has_decoy=bool(data.get("application_has_decoy")),
         )
 
 

@@ -70,8 +70,10 @@ class ResolvedLink:
     password_hash: str | None = None
     fallback_url: str | None = None
     rules: tuple[CompiledRule, ...] = ()
-    # The application's hidden decoy link (tracking.clicks.decoy).
+    # The application's hidden decoy link (tracking.clicks.decoy), and whether the application
+    # has one at all (without one, its clicks skip the decoy rule).
     is_decoy: bool = False
+    application_has_decoy: bool = False
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -108,7 +110,12 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
     # One query for a link without rules (the usual case); a second one only when it has some.
     row = (
         TrackedLink.objects.filter(tracking_id=tracking_id)
-        .annotate(has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)))
+        .annotate(
+            has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)),
+            application_has_decoy=Exists(
+                TrackedLink.objects.filter(application_id=OuterRef("application_id"), is_decoy=True)
+            ),
+        )
         .values(
             "original_url",
             "is_active",
@@ -118,6 +125,7 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
             "created_at",
             "application__submitted_at",
             "is_decoy",
+            "application_has_decoy",
             "has_rules",
             *_CONTROL_FIELDS,
         )
@@ -169,6 +177,7 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         rules=tuple(rules),
         application_submitted_at=row["application__submitted_at"],
         is_decoy=bool(row["is_decoy"]),
+        application_has_decoy=bool(row["application_has_decoy"]),
     )
 
 

@@ -11,6 +11,9 @@ Like the burst rule it compares clicks, so it runs after a click is stored:
 
 - :func:`follow_up`: the direct path's version, run after the response has been sent;
 - :func:`apply_to_batch`: the click writer's, in the transaction that inserts the batch;
+- only clicks on the links of an application that has a decoy are looked at (the link cache
+  knows, so a decoy created meanwhile counts for the later clicks once the cached link expires,
+  ``LINK_CACHE_SECONDS``; the hit itself marks the earlier clicks at once);
 - a decoy hit marks the clicks already stored (:func:`mark_around_hit`) and leaves a note in the
   shared cache, so that a click arriving later asks the database (:func:`hit_nearby`) only while a
   hit on its application is recent. With a per-process cache the note cannot be seen by other
@@ -184,8 +187,11 @@ def _check(click: LinkClick, signals: ClickSignals, *, application_id: str) -> i
 
 
 def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
-    """The decoy rule for a stored click, or None when it cannot apply (no application)."""
+    """The decoy rule for a stored click, or None when it cannot apply (no application, or an
+    application without a decoy link when the link was read into the link cache)."""
     if not signals.application_id or click.clicked_at is None:
+        return None
+    if not (signals.decoy or signals.application_has_decoy):
         return None
     return partial(_check, click, signals, application_id=signals.application_id)
 
@@ -195,7 +201,9 @@ def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
     members = [
         (click, signals)
         for click, signals in clicks
-        if signals.application_id and click.clicked_at is not None
+        if signals.application_id
+        and click.clicked_at is not None
+        and (signals.decoy or signals.application_has_decoy)
     ]
     for click, signals in sorted(members, key=lambda pair: not pair[1].decoy):
         assert signals.application_id is not None

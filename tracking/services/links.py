@@ -433,5 +433,9 @@ def application_decoy_link(*, application_id: Any) -> TrackedLink | None:
         created_by=DECOY_CREATED_BY,
     )
     TrackedLink.objects.filter(pk=created["tracking_id"]).update(is_decoy=True)
-    linkcache.invalidate_link(created["tracking_id"])
+    # The cached links of the application say whether it has a decoy (the decoy rule's gate).
+    for tracking_id in TrackedLink.objects.filter(application_id=application.pk).values_list(
+        "tracking_id", flat=True
+    ):
+        linkcache.invalidate_link(tracking_id)
     return TrackedLink.objects.get(pk=created["tracking_id"])
