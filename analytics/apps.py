@@ -9,8 +9,11 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from analytics import receivers
         from tracking import signals
+        from tracking.models import TrackedLink
 
         signals.clicks_removed.connect(
             receivers.refresh_after_removal, dispatch_uid="analytics-rollups-removed"
@@ -21,4 +24,13 @@ class AnalyticsConfig(AppConfig):
         signals.clicks_reclassified.connect(
             receivers.refresh_after_reclassification,
             dispatch_uid="analytics-rollups-reclassified",
+        )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                receivers.forget_outcomes_of_link,
+                sender=TrackedLink,
+                dispatch_uid=f"analytics-outcomes-link-{signal is post_save}",
+            )
+        signals.clicks_classified.connect(
+            receivers.refresh_after_classification, dispatch_uid="analytics-rollups-classified"
         )

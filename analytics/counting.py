@@ -4,6 +4,11 @@
 add up, and distinct sessions are counted over the union of rollup sessions and raw sessions
 (:mod:`analytics.sessions`), so every figure equals a raw computation. Each public function reads
 in one snapshot of the database (:func:`analytics.sources.one_snapshot`).
+
+Clicks not yet classified are counted apart, as ``unclassified_clicks`` (never as people), and
+always from ``link_clicks`` over the whole period: the rollups hold classified clicks only, and
+the unclassified ones are few and short-lived (the classification pass judges them within a
+minute), found through the ``(classification, clicked_at)`` index.
 """
 
 from __future__ import annotations
@@ -11,24 +16,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from analytics import sources
-from analytics.models import DailyLinkClicks
-from analytics.selection import AUTOMATED, HUMAN, Selection, local_tz
+from analytics.models import DailyLinkClicks, Dimension
+from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, Selection, local_tz
 from analytics.sessions import distinct_sessions
 from tracking.dbfields import AsUTC
+from tracking.models import LinkClick
 
 Counts = dict[str, int]
 
 
 def _empty() -> Counts:
-    return {"human_clicks": 0, "automated_clicks": 0, "unique_sessions": 0}
+    return {
+        "human_clicks": 0,
+        "automated_clicks": 0,
+        "unclassified_clicks": 0,
+        "unique_sessions": 0,
+    }
+
+
+def _unclassified(selection: Selection) -> QuerySet[LinkClick]:
+    """The selection's clicks still unclassified, over the whole period (see the module)."""
+    return sources.raw_clicks((selection.start, selection.end), selection.scope).filter(
+        UNCLASSIFIED
+    )
 
 
 def count_by(key: str | None, selection: Selection, *, sessions: bool = True) -> dict[Any, Counts]:
-    """``{key value: {human_clicks, automated_clicks, unique_sessions}}`` over the selection.
+    """``{key value: {human_clicks, automated_clicks, unclassified_clicks, unique_sessions}}``.
 
     ``key`` is one of :data:`analytics.sources.KEYS` (``None``: one total under the key
     ``None``). Unique sessions count people's sessions only unless ``include_automated``.
@@ -51,8 +69,10 @@ def count_by_keys(
     names = {key: f"k{index}" for index, key in enumerate(keys)}
     results: dict[str | None, dict[Any, Counts]] = {key: {} for key in keys}
 
-    def add(key: str | None, k: Any, human: int | None, automated: int | None) -> None:
-        _add(results[key], sources.KEYS[key].normalise(k), human, automated, blank=_empty)
+    def add(
+        key: str | None, k: Any, human: int | None, automated: int | None, unclassified: int = 0
+    ) -> None:
+        _add(results[key], sources.KEYS[key].normalise(k), human, automated, unclassified, _empty)
 
     raw_keys = {names[key]: sources.KEYS[key].raw() for key in keys}
     for span in parts.raw:
@@ -64,6 +84,14 @@ def count_by_keys(
         ):
             for key in keys:
                 add(key, row[names[key]], row["h"], row["a"])
+    for row in (
+        _unclassified(selection)
+        .annotate(**raw_keys)
+        .values(*raw_keys)
+        .annotate(u=Count("click_id"))
+    ):
+        for key in keys:
+            add(key, row[names[key]], 0, 0, row["u"])
     if parts.rolled is not None:
         for key in keys:
             for row in (
@@ -92,7 +120,8 @@ def count_by_keys(
 
 @sources.one_snapshot
 def breakdown(dimension: str, selection: Selection) -> dict[Any, Counts]:
-    """``{value: {human_clicks, automated_clicks}}`` for a click column (source, device…).
+    """``{value: {human_clicks, automated_clicks, unclassified_clicks}}`` for a click column
+    (source, device…).
 
     Both figures always: ``selection.include_automated`` plays no part here.
     """
@@ -106,35 +135,32 @@ def breakdown(dimension: str, selection: Selection) -> dict[Any, Counts]:
             .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
         ):
             _add(result, row[dimension], row["h"], row["a"])
+    for row in _unclassified(selection).values(dimension).annotate(u=Count("click_id")):
+        _add(result, row[dimension], 0, 0, row["u"])
     if parts.rolled is not None:
-        for row in (
-            sources.breakdown_rows(parts.rolled, scope)
-            .filter(dimension=dimension)
-            .values("value")
-            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
-        ):
+        rows = sources.breakdown_rows(parts.rolled, scope).filter(dimension=dimension)
+        if dimension == Dimension.CLASSIFICATION:
+            # The rollups' count of the clicks unclassified when rolled up (see rollups): they
+            # are counted raw above, as they are now.
+            rows = rows.exclude(value__isnull=True)
+        for row in rows.values("value").annotate(h=Sum("human_clicks"), a=Sum("automated_clicks")):
             _add(result, row["value"], row["h"], row["a"])
     return result
 
 
 @sources.one_snapshot
 def hour_of_week(selection: Selection) -> dict[tuple[int, int], Counts]:
-    """``{(iso weekday, local hour): {human_clicks, automated_clicks}}``."""
-    tz = local_tz()
+    """``{(iso weekday, local hour): {human_clicks, automated_clicks, unclassified_clicks}}``."""
     scope = selection.scope
     parts = sources.split(selection.start, selection.end)
     result: dict[Any, Counts] = {}
     for span in parts.raw:
-        for row in (
-            sources.raw_clicks(span, scope)
-            .annotate(
-                weekday=ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
-                hour=ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
-            )
-            .values("weekday", "hour")
-            .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
+        for row in _by_weekday_and_hour(sources.raw_clicks(span, scope)).annotate(
+            h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED)
         ):
             _add(result, (row["weekday"], row["hour"]), row["h"], row["a"])
+    for row in _by_weekday_and_hour(_unclassified(selection)).annotate(u=Count("click_id")):
+        _add(result, (row["weekday"], row["hour"]), 0, 0, row["u"])
     if parts.rolled is not None:
         for row in (
             sources.breakdown_rows(parts.rolled, scope)
@@ -147,14 +173,27 @@ def hour_of_week(selection: Selection) -> dict[tuple[int, int], Counts]:
     return result
 
 
+def _by_weekday_and_hour(clicks: QuerySet[LinkClick]) -> QuerySet[Any]:
+    tz = local_tz()
+    return clicks.annotate(
+        weekday=ExtractIsoWeekDay(AsUTC("clicked_at"), tzinfo=tz),
+        hour=ExtractHour(AsUTC("clicked_at"), tzinfo=tz),
+    ).values("weekday", "hour")
+
+
 def _add(
     result: dict[Any, Counts],
     key: Any,
     human: int | None,
     automated: int | None,
-    *,
-    blank: Callable[[], Counts] = lambda: {"human_clicks": 0, "automated_clicks": 0},
+    unclassified: int = 0,
+    blank: Callable[[], Counts] = lambda: {
+        "human_clicks": 0,
+        "automated_clicks": 0,
+        "unclassified_clicks": 0,
+    },
 ) -> None:
     entry = result.setdefault(key, blank())
     entry["human_clicks"] += human or 0
     entry["automated_clicks"] += automated or 0
+    entry["unclassified_clicks"] += unclassified

@@ -179,3 +179,60 @@ class DailyScopeSessions(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} sessions on {self.day}"
+
+
+class OutcomeSummary(models.Model):
+    """One application's outcome figures from its person clicks, as of the last rollup run.
+
+    The outcomes page reads these rows (and :class:`OutcomeValue`) instead of the clicks. ``basis``
+    is a digest of everything else the figures depend on (sending, stage times, job title and
+    company, lookback and half-life): a row whose basis differs from the application's current one
+    is ignored (the application is read raw) until the next run rebuilds it. Built by
+    :func:`analytics.outcome_summaries.refresh`; the application is referenced without a database
+    constraint, like the other rollups, and rows of deleted applications are dropped at the next run.
+    """
+
+    application_id = models.UUIDField(primary_key=True)
+    basis = models.CharField(max_length=64)
+    first_person_click = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_outcome_summary"
+
+    def __str__(self) -> str:
+        return f"outcome summary of {self.application_id}"
+
+
+class OutcomeValue(models.Model):
+    """A dimension value in one application's outcome: opened by a person, or credited for a stage.
+
+    ``stage`` ``opened``: a person opened a link of this function, source or tracking id after the
+    sending (``reached_interview`` says whether the application got an interview; the credit
+    columns are zero). ``stage`` ``responded``/``interview``/``offer``: the value's share of that
+    conversion under each of the five attribution models (zero when it took no part under one).
+    """
+
+    application_id = models.UUIDField()
+    stage = models.CharField(max_length=12)
+    dimension = models.CharField(max_length=20)
+    value = models.CharField(max_length=300)
+    reached_interview = models.BooleanField(default=False)
+    first_touch = models.FloatField(default=0.0)
+    last_touch = models.FloatField(default=0.0)
+    linear = models.FloatField(default=0.0)
+    time_decay = models.FloatField(default=0.0)
+    position_based = models.FloatField(default=0.0)
+
+    class Meta:
+        db_table = "analytics_outcome_value"
+        indexes = [
+            # The outcomes page: one stage's rows, summed by dimension value.
+            models.Index(fields=["stage", "dimension", "value"], name="idx_outcome_value_stage"),
+            # Rebuilding an application's rows; the applications that opened a link.
+            models.Index(fields=["application_id"], name="idx_outcome_value_app"),
+            models.Index(fields=["dimension", "value"], name="idx_outcome_value_dim"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.stage}: {self.dimension}={self.value}"

@@ -3,7 +3,9 @@
 The rollups hold per-day counts and, for distinct sessions, the session ids themselves. Clicks
 deleted (purged, erased) or anonymized must leave them at once: a person's erased session id or a
 cookie value past its retention may not outlive its click in a rollup row; clicks judged again
-must move between people and automated traffic there too. Connected in
+must move between people and automated traffic there too, and clicks classified for the first
+time (stored by plain SQL) enter the rollups' counts, which hold classified clicks only. A link
+edited or deleted takes its applications' outcome summaries with it until the next run. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -12,10 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
-from analytics import rollups
+from analytics import outcome_summaries, rollups
 from analytics.models import RollupState
+from analytics.selection import local_midnight, local_tz
+from tracking.models import TrackedLink
 from tracking.signals import Report
 
 
@@ -48,6 +53,29 @@ def refresh_after_reclassification(
     _refresh_back_to(oldest, report)
 
 
+def refresh_after_classification(
+    *, clicked_at: list[dt.datetime], report: Report | None = None, **kwargs: Any
+) -> None:
+    """Clicks classified for the first time join their days' counts.
+
+    Only clicks dated before the instant the rollups hold are missing from them; the others are
+    read raw anyway. A plain-SQL click is usually judged within a minute of being made, so
+    nothing is rebuilt (a run rebuilds today's rolled part and its month's sessions: too much
+    to pay every few seconds). For older ones exactly their days are rebuilt, not the days in
+    between (a plain-SQL click may be dated any day).
+    """
+    state = RollupState.objects.filter(pk=1).first()
+    if state is None or state.complete_until is None or state.time_zone != settings.TIME_ZONE:
+        return  # no rollups, or the next run rebuilds them all
+    rolled_until = state.partial_until or local_midnight(state.complete_until)
+    days = {moment.astimezone(local_tz()).date() for moment in clicked_at if moment < rolled_until}
+    if not days:
+        return
+    result = rollups.run(refresh_days=0, verify=False, also_days=days)
+    if report is not None:
+        report(result.summary())
+
+
 def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:
     if not _in_use():
         return
@@ -55,3 +83,15 @@ def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:
     result = rollups.run(refresh_days=refresh_days)
     if report is not None:
         report(result.summary())
+
+
+def forget_outcomes_of_link(*, instance: TrackedLink, created: bool = False, **kwargs: Any) -> None:
+    """A link saved (its function or application may have changed) or deleted: the outcome
+    summaries of the applications it belongs or belonged to are read raw until the next run."""
+    if created:
+        return  # a new link has no clicks in any summary
+    affected = outcome_summaries.applications_opening([instance.tracking_id])
+    if instance.application_id is not None:
+        affected.add(instance.application_id)
+    if affected:
+        outcome_summaries.forget(affected)

@@ -4,14 +4,20 @@ Each run, in one transaction: rebuild the last few days (late clicks from the bu
 external domain land there), rebuild any older day whose raw totals no longer match its rollup
 (clicks recorded late with an old ``clicked_at``, purged, or reclassified), mark every day
 before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
-(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when ``TIME_ZONE`` changed. Rows are produced by
-``INSERT … SELECT`` inside the database, so a run costs one pass over the affected clicks.
+(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when
+``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
+one pass over the affected clicks.
+
+Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until
+the classification pass judges it) is counted from ``link_clicks`` by every query, and its day is
+rebuilt once it is classified (:func:`analytics.receivers.refresh_after_classification`).
+Sessions hold every click, an unclassified one among the sessions that are not people's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +27,7 @@ from django.db.models import BigIntegerField, Count, DateField, F, IntegerField,
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 from django.utils import timezone
 
+from analytics import outcome_summaries
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -30,7 +37,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -52,6 +59,7 @@ class RollupResult:
     full_rebuild: bool = False
     complete_until: dt.date | None = None
     partial_until: dt.datetime | None = None
+    outcome_applications: int = 0
 
     def summary(self) -> str:
         """One line for a command's output: how far the rollups reach and what this run did."""
@@ -62,7 +70,8 @@ class RollupResult:
             today = f", today until {local:%H:%M:%S} {settings.TIME_ZONE}"
         return (
             f"Rollups complete until {self.complete_until}{today} ({kind}, "
-            f"{len(self.rebuilt_days)} day(s) rebuilt)."
+            f"{len(self.rebuilt_days)} day(s) rebuilt, "
+            f"{self.outcome_applications} application outcome(s) summarised)."
         )
 
 
@@ -109,7 +118,10 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     for model in DAILY_MODELS:
         model.objects.filter(day__gte=first, day__lte=last).delete()
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
-    keyed = clicks.annotate(day_=_day_expr(), tracking_id_=F("tracking_id"))
+    # Unclassified clicks are read raw until they are classified (see the module docstring).
+    keyed = clicks.filter(classification__isnull=False).annotate(
+        day_=_day_expr(), tracking_id_=F("tracking_id")
+    )
 
     per_link = (
         keyed.values("day_", "tracking_id_")
@@ -136,6 +148,22 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
         _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+    # How many of each day's clicks were still unclassified when rolled up: an all-links
+    # classification row with no value (classified clicks always have one), its count in
+    # ``automated_clicks``. Never read as a figure (unclassified clicks are counted raw); kept so
+    # that _mismatched_days notices when they change (classified, purged, erased), which the
+    # day's session rows, holding every click, must follow at once.
+    waiting = (
+        clicks.filter(classification__isnull=True)
+        .annotate(day_=_day_expr(), dimension_=Value(str(Dimension.CLASSIFICATION)))
+        .values("day_", "dimension_")
+        .annotate(
+            human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
+        )
+    )
+    _insert_select(
+        DailyLinkBreakdown, waiting, {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS}
+    )
 
     sessions = {
         "human_sessions": Count("session_id", distinct=True, filter=HUMAN),
@@ -186,7 +214,7 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
     clicks = LinkClick.objects.order_by().filter(
         clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
     )
-    for human, condition in ((True, HUMAN), (False, AUTOMATED)):
+    for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
         rows = (
             clicks.filter(condition)
             .annotate(
@@ -217,7 +245,8 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
 
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
-    """Days before ``until`` whose raw click totals differ from their rollup."""
+    """Days before ``until`` whose raw click totals (people, automated, unclassified) differ
+    from their rollup."""
     raw_rows: Any = (
         LinkClick.objects.order_by()
         .filter(
@@ -225,18 +254,33 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         )
         .annotate(day_=_day_expr())
         .values("day_")
-        .annotate(**_counts())
+        .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
     )
     raw = {
-        _as_date(row["day_"]): (row["human_clicks"], row["automated_clicks"]) for row in raw_rows
+        _as_date(row["day_"]): (
+            row["human_clicks"],
+            row["automated_clicks"],
+            row["unclassified_clicks"],
+        )
+        for row in raw_rows
     }
-    rolled = {
-        _as_date(row["day"]): (row["h"], row["a"])
+    days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
+    rolled: dict[dt.date, tuple[int, int, int]] = {
+        _as_date(row["day"]): (row["h"], row["a"], 0)
         for row in DailyLinkClicks.objects.order_by()
-        .filter(day__gte=ROLLUP_FIRST_DAY, day__lt=until)
+        .filter(**days)
         .values("day")
         .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
     }
+    for day, waiting in (
+        DailyLinkBreakdown.objects.order_by()
+        .filter(
+            **days, tracking__isnull=True, dimension=Dimension.CLASSIFICATION, value__isnull=True
+        )
+        .values_list("day", "automated_clicks")
+    ):
+        h, a, _ = rolled.get(_as_date(day), (0, 0, 0))
+        rolled[_as_date(day)] = (h, a, waiting)
     return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
 
 
@@ -254,14 +298,38 @@ def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return ranges
 
 
+def _summarise_outcomes(
+    ranges: list[tuple[dt.date, dt.date]] | None,
+    links_before: set[str],
+    until: dt.datetime,
+    say: Callable[[str], None],
+) -> int:
+    """Rebuild the outcome summaries the days rolled up again may have changed (all of them on a
+    full rebuild): applications with person clicks on those days now, or whose summary says a
+    person opened a link that had clicks on them before (removed or reclassified since)."""
+    if ranges is None:
+        say("summarising the outcomes of every application")
+        return outcome_summaries.refresh(progress=say)
+    touched: set[Any] = outcome_summaries.applications_opening(links_before)
+    for first, last in ranges:
+        end = min(local_midnight(last + dt.timedelta(days=1)), until)
+        touched |= outcome_summaries.applications_with_clicks(local_midnight(first), end)
+    stale = outcome_summaries.stale(touched)
+    if stale:
+        say(f"summarising the outcomes of {len(stale)} application(s)")
+    return outcome_summaries.refresh(stale, progress=say)
+
+
 def run(
     *,
     refresh_days: int = 2,
     rebuild: bool = False,
     verify: bool = True,
+    also_days: Iterable[dt.date] = (),
     progress: Callable[[str], None] | None = None,
 ) -> RollupResult:
-    """Bring the rollups up to date (idempotent); see the module docstring."""
+    """Bring the rollups up to date (idempotent); see the module docstring. ``also_days``: local
+    days to rebuild besides the last ``refresh_days`` (those before today that the rollups hold)."""
     say = progress or (lambda message: None)
     now = timezone.now()
     today = now.astimezone(local_tz()).date()
@@ -300,10 +368,18 @@ def run(
             first = last_complete - dt.timedelta(days=back)
             if verify:
                 days |= _mismatched_days(first)
+            days |= {day for day in also_days if ROLLUP_FIRST_DAY <= day < last_complete}
         day = first
         while day < today:
             days.add(day)
             day += dt.timedelta(days=1)
+        ranges = _contiguous(sorted(days | ({today} if partial_until else set())))
+        # Links whose clicks on these days were rolled up before: some may be gone since.
+        links_before = set(
+            DailyLinkClicks.objects.filter(day__in=days | {today}).values_list(
+                "tracking_id", flat=True
+            )
+        )
         for range_first, range_last in _contiguous(sorted(days)):
             say(f"rolling up {range_first} .. {range_last}")
             _build_range(range_first, range_last)
@@ -315,6 +391,9 @@ def run(
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
             _build_month(month, partial_until or local_midnight(today))
+        result.outcome_applications = _summarise_outcomes(
+            None if full else ranges, links_before, partial_until or local_midnight(today), say
+        )
         RollupState.objects.update_or_create(
             pk=1,
             defaults={

@@ -10,9 +10,12 @@ Every query in :mod:`analytics.queries` and every count in :mod:`analytics.count
 - a :class:`Scope` names the links (all, one link, a job's, an application's);
 - ``include_automated=False`` counts people only in ``total_clicks`` and ``unique_sessions``.
 
-A click is *human* when its classification is ``human`` or still NULL (not yet classified: clicks
-stored by plain SQL from an external domain, or waiting for the writer); it is *automated* when
-classified ``bot``, ``scanner`` or ``preview``.
+A click is *human* when its classification is ``human``; it is *automated* when classified
+``bot``, ``scanner``, ``preview`` or ``owner``; it is *unclassified* while its classification is
+still NULL (a click stored by plain SQL from an external domain, until the classification pass of
+:mod:`tracking.clicks.unclassified` judges it, within a minute). Unclassified clicks are never
+counted as people: they count in ``unclassified_clicks``, and in ``total_clicks`` only when
+automated clicks are included.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from tracking.models import Classification
 from tracking.periods import check_dates, check_days, local_midnight, today
 from tracking.periods import local_tz as local_tz  # analytics reads local days from here
 
-# Not yet classified counts as a person until the classifier says otherwise: hiding unclassified
-# clicks would make a fresh click invisible, which is worse for a job seeker than a late correction.
-HUMAN = Q(classification__isnull=True) | Q(classification=Classification.HUMAN)
+# A click not yet classified is nobody yet: counting it as a person would announce a recruiter for
+# what is often a scanner (seed 000's INSERT carries no classification); the pass judges it soon.
+HUMAN = Q(classification=Classification.HUMAN)
 AUTOMATED = Q(classification__isnull=False) & ~Q(classification=Classification.HUMAN)
+UNCLASSIFIED = Q(classification__isnull=True)
+# Everything but people: what "all sessions" adds to people's sessions.
+NOT_HUMAN = AUTOMATED | UNCLASSIFIED
 
 
 # --- Periods --------------------------------------------------------------------------------

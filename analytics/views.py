@@ -267,7 +267,11 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
             raise Http404
         if not shows_personal_data(request):
             # Visits stay told apart, by number rather than by the visitor's session id.
-            sessions = [*journey["human_sessions"], *journey["automated_sessions"]]
+            sessions = [
+                *journey["human_sessions"],
+                *journey["automated_sessions"],
+                *journey["unclassified_sessions"],
+            ]
             for number, session in enumerate(sessions, start=1):
                 if session["session_id"]:
                     session["session_id"] = f"#{number}"
@@ -310,15 +314,15 @@ def chart_endpoint(name: str) -> Callable[[Callable[[Filters], dict[str, Any]]],
 def _people_and_automated(
     labels: list[str], rows: list[dict[str, Any]], *, chart_type: str = "bar"
 ) -> dict[str, Any]:
-    return {
-        "type": chart_type,
-        "stacked": True,
-        "labels": labels,
-        "datasets": [
-            {"label": "People", "data": [r["human_clicks"] for r in rows]},
-            {"label": "Automated", "data": [r["automated_clicks"] for r in rows]},
-        ],
-    }
+    datasets = [
+        {"label": "People", "data": [r["human_clicks"] for r in rows]},
+        {"label": "Automated", "data": [r["automated_clicks"] for r in rows]},
+    ]
+    # Clicks stored by plain SQL wait a minute for their classification: shown apart meanwhile.
+    unclassified = [r.get("unclassified_clicks", 0) for r in rows]
+    if any(unclassified):
+        datasets.append({"label": CLASSIFICATION_LABELS[UNCLASSIFIED], "data": unclassified})
+    return {"type": chart_type, "stacked": True, "labels": labels, "datasets": datasets}
 
 
 def _payload(chart: dict[str, Any], rows: Any) -> dict[str, Any]:

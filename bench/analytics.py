@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Analytics latency on PostgreSQL at a small and a large click count.
 
-Generates 50 jobs, 100 applications and 200 links, then clicks spread over the last 90 days
+Generates 50 jobs, ``--applications`` applications (default 10,000, the outcomes page's target) with
+two links each, then clicks spread over the last 90 days
 (COPY in batches, with progress): ``--small`` clicks (default 100,000) in one database, which is
 then copied and grown to ``--clicks`` (default 1,000,000) in a second one. Both run
 ``rollup_clicks`` and are vacuumed and analyzed. Each database is served by its own worker
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import processes  # needs the project root on sys.path (above)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/linktrack_bench_h5"
-JOBS, APPLICATIONS_PER_JOB, LINKS_PER_APPLICATION, DAYS = 50, 2, 2, 90
+JOBS, LINKS_PER_APPLICATION, DAYS = 50, 2, 90
 SESSIONS_PER_APPLICATION = 30
 FUNCTIONS = ["LinkedIn", "Calendly", "Portfolio", "GitHub", "Resume", "Job_Posting"]
 SOURCES = [("email", 50), ("linkedin", 20), ("direct", 15), ("external", 10), (None, 5)]
@@ -65,11 +66,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clicks", type=int, default=1_000_000, help="large size (1,000,000)")
     parser.add_argument("--small", type=int, default=100_000, help="small size (100,000)")
     parser.add_argument("--runs", type=int, default=5, help="timed rounds (5)")
+    parser.add_argument(
+        "--applications", type=int, default=10_000, help="applications, two links each (10,000)"
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     if not 0 < args.small < args.clicks:
         parser.error("need 0 < --small < --clicks")
+    if args.applications < JOBS:
+        parser.error(f"need at least {JOBS} --applications")
     if urlsplit(args.database_url).scheme not in {"postgres", "postgresql"}:
         parser.error("the benchmark runs on PostgreSQL: give a postgres:// --database-url")
     return args
@@ -126,7 +132,7 @@ def weighted(rng: random.Random, choices: list[tuple[Any, int]]) -> Any:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def create_links(rng: random.Random) -> list[tuple[str, uuid.UUID]]:
+def create_links(rng: random.Random, applications: int) -> list[tuple[str, uuid.UUID]]:
     from django.core.management import call_command
     from django.db import connection
 
@@ -134,20 +140,20 @@ def create_links(rng: random.Random) -> list[tuple[str, uuid.UUID]]:
     from tracking.models import Job
 
     call_command("migrate", verbosity=0)
-    from analytics.models import RollupState
+    from analytics.models import OutcomeSummary, OutcomeValue, RollupState
     from analytics.rollups import ROLLUP_MODELS
 
     tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
     tables.append("jobs")
-    models: list[Any] = [*ROLLUP_MODELS, RollupState]
+    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue]
     tables += [model._meta.db_table for model in models]
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
     links: list[tuple[str, uuid.UUID]] = []
     now = dt.datetime.now(dt.UTC)
     for j in range(JOBS):
         job = Job.objects.create(title=f"Role {j}", company_name=f"Company {j}")
-        for _ in range(APPLICATIONS_PER_JOB):
+        for _ in range(applications // JOBS + (j < applications % JOBS)):
             # Sent before the first click, so that every click counts for the outcomes; one in
             # three reaches an interview within the last 30 days (timed: the outcomes endpoints).
             sent = now - dt.timedelta(days=DAYS + 1)
@@ -221,10 +227,10 @@ def analyze_tables() -> None:
     """
     from django.db import connection
 
-    from analytics.models import RollupState
+    from analytics.models import OutcomeSummary, OutcomeValue, RollupState
     from analytics.rollups import ROLLUP_MODELS
 
-    models: list[Any] = [*ROLLUP_MODELS, RollupState]
+    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue]
     tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
     tables += ["jobs", *(model._meta.db_table for model in models)]
     with connection.cursor() as cursor:
@@ -315,10 +321,14 @@ def serve(url: str, channel: Connection) -> None:
         command, *arguments = channel.recv()
         result: Any = None
         if command == "create":
-            seed, count = arguments
+            seed, count, applications = arguments
             rng = random.Random(seed)
-            links = create_links(rng)
-            print(f"  {JOBS} jobs, {JOBS * APPLICATIONS_PER_JOB} applications, {len(links)} links")
+            started = time.perf_counter()
+            links = create_links(rng, applications)
+            print(
+                f"  {JOBS} jobs, {applications:,} applications, {len(links):,} links "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
             copy_clicks(rng, links, count)
         elif command == "grow":
             seed, count = arguments
@@ -421,7 +431,7 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     small, large = args.small, args.clicks
     print(f"generating {small:,} clicks")
     workers = {small: start_worker(stack, "small", small_url)}
-    workers[small].ask("create", args.seed, small)
+    workers[small].ask("create", args.seed, small, args.applications)
     workers[small].ask("close")
     print(f"copying the database and growing it to {large:,} clicks")
     clone_database(small_url, large_url)

@@ -298,6 +298,9 @@ CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, min
 CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
 # Entries a writer read but did not acknowledge for this long are taken over by another writer.
 CLICK_WRITER_CLAIM_IDLE_SECONDS = env_int("CLICK_WRITER_CLAIM_IDLE_SECONDS", 60, minimum=1)
+# Clicks stored by plain SQL without a classification: at most this many are classified per run
+# of the classification pass (click writer, notifications worker, run_maintenance).
+UNCLASSIFIED_PASS_LIMIT = env_int("UNCLASSIFIED_PASS_LIMIT", 2000, minimum=1)
 ANALYTICS_RATE_LIMIT = env_rate("ANALYTICS_RATE_LIMIT", "100/m")
 
 # --- Analytics ------------------------------------------------------------------------------

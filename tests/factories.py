@@ -149,8 +149,10 @@ def make_click(
 
 def make_visitor_click(link: TrackedLink, *, days_ago: float = 0, **overrides: Any) -> LinkClick:
     """A click from a person's browser ``days_ago`` days ago with every personal field filled
-    (IP, session, visitor hash, user agent, referrer): what the privacy commands act on."""
+    (IP, session, visitor hash, user agent, referrer): what the privacy commands act on. Judged
+    a person, as the pipeline would (``classification=None`` for one stored by plain SQL)."""
     fields: dict[str, Any] = {
+        "classification": "human",
         "clicked_at": timezone.now() - dt.timedelta(days=days_ago),
         "ip_address": "203.0.113.7",
         "session_id": "sess_abc123",

@@ -69,12 +69,27 @@ def seed_job() -> Job:
     return job
 
 
+# As the seed tells it, the link was sent before its sample click of 2025-07-27 was made: a click
+# before its link's creation is refused (test_a_click_before_its_link_was_created_is_refused).
+SEED_LINK_CREATED_AT = dt.datetime(2025, 7, 1, 9, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def seed_link(seed_job: Job) -> str:
-    """The seed's sample link ``lt_abc123def456`` tied to the seed's job and application."""
-    return make_link(
+    """The seed's sample link ``lt_abc123def456`` tied to the seed's job and application,
+    created on :data:`SEED_LINK_CREATED_AT`."""
+    link = make_link(
         tracking_id="lt_abc123def456", job_id=SEED_JOB_ID, application_id=SEED_APPLICATION_ID
-    ).tracking_id
+    )
+    TrackedLink.objects.filter(pk=link.pk).update(created_at=SEED_LINK_CREATED_AT)
+    return link.tracking_id
+
+
+@pytest.fixture
+def new_link(seed_link: str) -> str:
+    """The seed link, created just now."""
+    TrackedLink.objects.filter(pk=seed_link).update(created_at=timezone.now())
+    return seed_link
 
 
 # --- POST /api/link-tracking/create ---------------------------------------------------------
@@ -387,7 +402,12 @@ def test_analytics_returns_link_info_statistics_and_timeline(
     assert data["link_info"]["original_url"] == "https://linkedin.com/in/steve-glen"
     stats = data["click_statistics"]
     assert stats["total_clicks"] == 4
-    assert stats["human_clicks"] == 3 and stats["automated_clicks"] == 1
+    # The click without a classification (as seed 000's INSERT leaves it) is not a person's.
+    assert (stats["human_clicks"], stats["automated_clicks"], stats["unclassified_clicks"]) == (
+        2,
+        1,
+        1,
+    )
     assert stats["unique_sessions"] == 2
     assert stats["first_click"].startswith("2025-07-27T20:59:00")
     assert stats["last_click"].startswith("2025-07-27T21:09:00")
@@ -399,12 +419,15 @@ def test_analytics_returns_link_info_statistics_and_timeline(
 
 
 def test_analytics_can_count_people_only_and_a_date_range(client: Client, seed_link: str) -> None:
-    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 26, 12, tzinfo=dt.UTC))
-    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 27, 12, tzinfo=dt.UTC))
+    def person(when: dt.datetime) -> None:
+        make_click(seed_link, clicked_at=when, classification="human")
+
+    person(dt.datetime(2025, 7, 26, 12, tzinfo=dt.UTC))
+    person(dt.datetime(2025, 7, 27, 12, tzinfo=dt.UTC))
     make_click(
         seed_link, clicked_at=dt.datetime(2025, 7, 27, 13, tzinfo=dt.UTC), classification="bot"
     )
-    make_click(seed_link, clicked_at=dt.datetime(2025, 7, 28, 12, tzinfo=dt.UTC))
+    person(dt.datetime(2025, 7, 28, 12, tzinfo=dt.UTC))
     path = f"/api/link-tracking/analytics/{seed_link}"
     assert client.get(path).json()["click_statistics"]["total_clicks"] == 4
     people = client.get(path, {"include_automated": "false"}).json()["click_statistics"]
@@ -466,6 +489,7 @@ def test_job_summary_counts_links_clicks_and_sessions_per_function(
         "unique_sessions": 2,
         "human_clicks": 2,
         "automated_clicks": 1,
+        "unclassified_clicks": 0,
     }
     assert rows["Calendly"]["total_clicks"] == 1
     assert [row["link_function"] for row in data["link_functions"]] == ["LinkedIn", "Calendly"]
@@ -704,9 +728,9 @@ def test_reported_clicks_are_classified_from_what_the_domain_sent(
 
 
 def test_a_click_right_after_the_link_was_created_is_a_probable_scanner(
-    client: Client, seed_link: str
+    client: Client, new_link: str
 ) -> None:
-    body = {"tracking_id": seed_link, "user_agent": CHROME}
+    body = {"tracking_id": new_link, "user_agent": CHROME}
     click_id = post_json(client, "/api/link-tracking/record-click", body).json()["click_id"]
     click = LinkClick.objects.get(pk=click_id)
     assert (click.classification, click.classification_reasons) == (
@@ -715,12 +739,60 @@ def test_a_click_right_after_the_link_was_created_is_a_probable_scanner(
     )
 
 
-def test_a_backfilled_click_older_than_its_link_is_not_called_a_scanner(
+def test_a_backfilled_click_made_after_its_link_was_created_is_a_person(
     client: Client, seed_link: str
 ) -> None:
     body = {**SEED_CLICK_EVENT_BODY, "user_agent": CHROME}
     click_id = post_json(client, "/api/link-tracking/record-click", body).json()["click_id"]
     assert LinkClick.objects.get(pk=click_id).classification == "human"
+
+
+def test_a_click_before_its_link_was_created_is_refused(client: Client, new_link: str) -> None:
+    # The seed's own example, sent for a link made today: nobody opened it in July 2025.
+    response = post_json(client, "/api/link-tracking/record-click", SEED_RECORD_CLICK_BODY)
+    assert response.status_code == 400, response.content
+    error = error_of(response)
+    assert error["code"] == "invalid"
+    assert "clicked_at" in error["fields"]
+    assert error["message"].startswith(
+        "clicked_at 2025-07-27T21:15:30+00:00 is before the link was created at "
+    )
+    assert "clock skew of 300 s" in error["message"]
+    assert not LinkClick.objects.exists()
+
+
+def test_a_click_within_the_clock_skew_before_its_link_is_stored_as_a_scanner(
+    client: Client, new_link: str
+) -> None:
+    created = TrackedLink.objects.get(pk=new_link).created_at
+    assert created is not None
+    body = {
+        "tracking_id": new_link,
+        "user_agent": CHROME,
+        "clicked_at": (created - dt.timedelta(minutes=4)).isoformat(),
+    }
+    response = post_json(client, "/api/link-tracking/record-click", body)
+    assert response.status_code == 201, response.content
+    click = LinkClick.objects.get(pk=response.json()["click_id"])
+    assert (click.classification, click.classification_reasons) == (
+        "scanner",
+        ["soon_after_creation"],
+    )
+    late = {**body, "clicked_at": (created - dt.timedelta(minutes=6)).isoformat()}
+    assert post_json(client, "/api/link-tracking/record-click", late).status_code == 400
+
+
+def test_a_batch_rejects_a_click_before_its_link_and_stores_the_others(
+    client: Client, new_link: str
+) -> None:
+    clicks = [{"tracking_id": new_link, "user_agent": CHROME}, SEED_RECORD_CLICK_BODY]
+    response = post_json(client, "/api/link-tracking/record-clicks", {"clicks": clicks})
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert first["status"] == "stored"
+    assert second["status"] == "rejected"
+    assert "is before the link was created" in second["error"]["message"]
+    assert LinkClick.objects.count() == 1
 
 
 def test_batch_clicks_are_classified_too(client: Client, older_link: str) -> None:

@@ -105,8 +105,9 @@ def test_the_overview_shows_people_by_default_and_everything_with_automated(
     staff: Client, fx: analytics_fixture.Fixture
 ) -> None:
     people = staff.get(f"{reverse('analytics:overview')}?{CUSTOM}").content.decode()
-    assert stat(people, "total_clicks") == "7"
+    assert stat(people, "total_clicks") == "6"
     assert stat(people, "automated_clicks") == "3"
+    assert stat(people, "unclassified_clicks") == "1"  # c4: its own card, not a person
     assert stat(people, "links") == "5"
     everything = staff.get(f"{reverse('analytics:overview')}?{CUSTOM}&automated=1").content.decode()
     assert stat(everything, "total_clicks") == "10"
@@ -194,8 +195,9 @@ def test_the_daily_chart_stacks_people_and_automated_for_one_job(
     chart = staff.get(url).json()["chart"]
     assert chart["labels"] == ["2026-03-10", "2026-03-11", "2026-03-12"]
     assert chart["datasets"] == [
-        {"label": "People", "data": [3, 3, 0]},
+        {"label": "People", "data": [3, 2, 0]},
         {"label": "Automated", "data": [1, 1, 1]},
+        {"label": "Not classified yet", "data": [0, 1, 0]},
     ]
 
 
@@ -213,7 +215,7 @@ def test_chart_data_is_cached_briefly(
     settings.ANALYTICS_CACHE_SECONDS = 30
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), classification="human")
     assert staff.get(url).json()["chart"]["datasets"][0]["data"] == before
     cache.clear()  # what the expiry does after ANALYTICS_CACHE_SECONDS
     fresh = staff.get(url).json()["chart"]["datasets"][0]["data"]
@@ -226,7 +228,7 @@ def test_caching_can_be_turned_off(
     settings.ANALYTICS_CACHE_SECONDS = 0
     url = f"{reverse('analytics:chart-daily')}?{CUSTOM}"
     before = staff.get(url).json()["chart"]["datasets"][0]["data"]
-    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12))
+    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), classification="human")
     assert staff.get(url).json()["chart"]["datasets"][0]["data"][0] == before[0] + 1
 
 
@@ -248,20 +250,26 @@ def test_the_csv_export_holds_the_clicks_behind_the_view(
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))  # type: ignore[attr-defined]
-    assert [r["clicked_at"] for r in rows] == [
+    assert [r["clicked_at"] for r in rows] == [  # people only: c4 is not classified yet
         "2026-03-10T09:00:00+00:00",
         "2026-03-10T09:05:00+00:00",
-        "2026-03-11T23:30:00+00:00",
     ]
     assert rows[0]["link_function"] == "LinkedIn"
     everything = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&automated=1")
-    assert len(b"".join(everything.streaming_content).decode().strip().splitlines()) == 1 + 10  # type: ignore[attr-defined]
+    lines = b"".join(everything.streaming_content).decode().strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 + 10
+    assert sum(",unclassified," in line for line in lines) == 1
 
 
 def test_the_csv_export_defuses_spreadsheet_formulas(
     staff: Client, fx: analytics_fixture.Fixture
 ) -> None:
-    make_click(fx.links["L5"], clicked_at=utc(2026, 3, 10, 12), session_id="=HYPERLINK(1)")
+    make_click(
+        fx.links["L5"],
+        clicked_at=utc(2026, 3, 10, 12),
+        session_id="=HYPERLINK(1)",
+        classification="human",
+    )
     response = staff.get(f"{reverse('analytics:export-csv')}?{CUSTOM}&link={fx.links['L5']}")
     body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     assert "'=HYPERLINK(1)" in body
@@ -292,4 +300,4 @@ def test_a_long_journey_shows_the_latest_clicks_and_offers_the_export(
     url = reverse("analytics:application-detail", args=[fx.a1.id])
     html = staff.get(f"{url}?{CUSTOM}").content.decode()
     assert "Showing the latest 2 of 6 clicks in this period" in html
-    assert stat(html, "total_clicks") == "4"  # the totals still cover the whole period
+    assert stat(html, "total_clicks") == "3"  # the totals still cover the whole period

@@ -10,7 +10,7 @@ from analytics import queries, selection, sources
 from analytics.models import DailyLinkClicks, RollupState
 from analytics.selection import Period, Scope, Selection
 from tests import analytics_fixture
-from tests.factories import utc
+from tests.factories import build_click, utc
 from tracking import services
 from tracking.models import LinkClick
 
@@ -44,19 +44,20 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
     assert result is not None
     assert result["link_info"]["tracking_id"] == "fx_l1"
     stats = result["click_statistics"]
+    # c4 is not classified yet: neither a person nor automated, counted apart.
     assert stats == {
-        "total_clicks": 3,
-        "unique_sessions": 2,
-        "human_clicks": 3,
+        "total_clicks": 2,
+        "unique_sessions": 1,
+        "human_clicks": 2,
         "automated_clicks": 1,
+        "unclassified_clicks": 1,
         "first_click": "2026-03-10T09:00:00+00:00",
-        "last_click": "2026-03-11T23:30:00+00:00",
-        "by_source": {"email": 2, "linkedin": 1},
-        "by_country": {"unknown": 3},
+        "last_click": "2026-03-10T09:05:00+00:00",
+        "by_source": {"email": 2, "linkedin": 0},
+        "by_country": {"unknown": 2},
         "by_classification": {"human": 2, "scanner": 1, "unclassified": 1},
     }
     assert [c["clicked_at"] for c in result["click_timeline"]] == [
-        "2026-03-11T23:30:00+00:00",
         "2026-03-10T09:05:00+00:00",
         "2026-03-10T09:00:00+00:00",
     ]
@@ -82,7 +83,11 @@ def test_link_analytics_with_automated_counts_every_click(fx: analytics_fixture.
     assert result is not None
     stats = result["click_statistics"]
     assert (stats["total_clicks"], stats["unique_sessions"]) == (4, 2)
-    assert (stats["human_clicks"], stats["automated_clicks"]) == (3, 1)
+    assert (stats["human_clicks"], stats["automated_clicks"], stats["unclassified_clicks"]) == (
+        2,
+        1,
+        1,
+    )
     assert stats["first_click"] == "2026-03-10T08:59:58+00:00"
     assert stats["by_source"] == {"email": 3, "linkedin": 1}
     assert result["click_timeline"][-1]["classification"] == "scanner"
@@ -114,8 +119,10 @@ def test_the_timeline_keeps_the_latest_fifty_clicks(fx: analytics_fixture.Fixtur
     base = utc(2026, 3, 1)
     services.insert_clicks(
         [
-            services.build_click(
-                tracking_id=fx.links["L5"], clicked_at=base + dt.timedelta(minutes=i)
+            build_click(
+                classification="human",
+                link=fx.links["L5"],
+                clicked_at=base + dt.timedelta(minutes=i),
             )
             for i in range(60)
         ]
@@ -139,10 +146,11 @@ def test_job_link_summary_groups_active_links_by_function(fx: analytics_fixture.
         {
             "link_function": "LinkedIn",
             "link_count": 2,
-            "total_clicks": 4,
-            "unique_sessions": 3,
-            "human_clicks": 4,
+            "total_clicks": 3,
+            "unique_sessions": 2,
+            "human_clicks": 3,
             "automated_clicks": 2,
+            "unclassified_clicks": 1,
         },
         {
             "link_function": "Calendly",
@@ -151,6 +159,7 @@ def test_job_link_summary_groups_active_links_by_function(fx: analytics_fixture.
             "unique_sessions": 1,
             "human_clicks": 1,
             "automated_clicks": 1,
+            "unclassified_clicks": 0,
         },
     ]
 
@@ -180,10 +189,10 @@ def test_performance_report_covers_today_and_the_previous_days(rollups: bool) ->
         original_url="https://example.com/p", link_function="Portfolio", link_type="profile"
     )["tracking_id"]
     clicks = [
-        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="a"),
-        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="b"),
-        services.build_click(tracking_id=tid, clicked_at=yesterday_noon, session_id="c"),
-        services.build_click(tracking_id=tid, clicked_at=long_ago, session_id="d"),
+        build_click(classification="human", link=tid, clicked_at=yesterday_noon, session_id="a"),
+        build_click(classification="human", link=tid, clicked_at=yesterday_noon, session_id="b"),
+        build_click(classification="human", link=tid, clicked_at=yesterday_noon, session_id="c"),
+        build_click(classification="human", link=tid, clicked_at=long_ago, session_id="d"),
     ]
     clicks[2].classification = "bot"
     services.insert_clicks(clicks)
@@ -200,6 +209,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups: bool) ->
         "unique_sessions": 2,
         "human_clicks": 2,
         "automated_clicks": 1,
+        "unclassified_clicks": 0,
     }
     assert report["function_performance"] == [
         {
@@ -209,6 +219,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups: bool) ->
             "unique_sessions": 2,
             "human_clicks": 2,
             "automated_clicks": 1,
+            "unclassified_clicks": 0,
         }
     ]
     trends = report["daily_trends"]
@@ -220,6 +231,7 @@ def test_performance_report_covers_today_and_the_previous_days(rollups: bool) ->
         "unique_sessions": 2,
         "human_clicks": 2,
         "automated_clicks": 1,
+        "unclassified_clicks": 0,
     }
     assert sum(day["total_clicks"] for day in trends) == 2
 
@@ -237,8 +249,10 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
         for name in ("Portfolio", "Resume")
     )
 
-    def click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None) -> LinkClick:
-        built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
+    def click(
+        tid: str, at: dt.datetime, session: str | None, kind: str | None = "human"
+    ) -> LinkClick:
+        built = build_click(classification="human", link=tid, clicked_at=at, session_id=session)
         built.classification = kind
         return built
 
@@ -266,6 +280,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
         "unique_sessions": 2,
         "human_clicks": 5,
         "automated_clicks": 2,
+        "unclassified_clicks": 0,
     }
     assert [
         (row["link_function"], row["total_clicks"], row["unique_sessions"], row["automated_clicks"])
@@ -278,6 +293,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
             "unique_sessions": 1,
             "human_clicks": 1,
             "automated_clicks": 1,
+            "unclassified_clicks": 0,
         },
         {
             "date": today.isoformat(),
@@ -285,6 +301,7 @@ def test_performance_report_adds_todays_clicks_to_the_rolled_days_exactly(
             "unique_sessions": 2,
             "human_clicks": 4,
             "automated_clicks": 1,
+            "unclassified_clicks": 0,
         },
     ]
     everything = queries.performance_report(days=7, include_automated=True)
@@ -311,8 +328,8 @@ def _links(*functions: str) -> list[str]:
     ]
 
 
-def _click(tid: str, at: dt.datetime, session: str | None, kind: str | None = None) -> LinkClick:
-    built = services.build_click(tracking_id=tid, clicked_at=at, session_id=session)
+def _click(tid: str, at: dt.datetime, session: str | None, kind: str | None = "human") -> LinkClick:
+    built = build_click(classification="human", link=tid, clicked_at=at, session_id=session)
     built.classification = kind
     return built
 
@@ -413,12 +430,15 @@ def test_a_period_ending_before_the_rolled_instant_reads_today_raw(
 
 def test_daily_clicks_cut_days_in_utc_by_default(fx: analytics_fixture.Fixture) -> None:
     days = queries.daily_clicks(Selection.of(start=START, end=END))
-    assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
-        ("2026-03-10", 3, 1),
-        ("2026-03-11", 3, 1),
-        ("2026-03-12", 1, 1),
+    assert [
+        (d["date"], d["human_clicks"], d["automated_clicks"], d["unclassified_clicks"])
+        for d in days
+    ] == [
+        ("2026-03-10", 3, 1, 0),
+        ("2026-03-11", 2, 1, 1),
+        ("2026-03-12", 1, 1, 0),
     ]
-    assert [d["unique_sessions"] for d in days] == [1, 2, 1]
+    assert [d["unique_sessions"] for d in days] == [1, 1, 1]
 
 
 @override_settings(TIME_ZONE="America/New_York")
@@ -426,10 +446,13 @@ def test_daily_clicks_cut_days_in_the_configured_time_zone(fx: analytics_fixture
     start, end = Period.for_dates(dt.date(2026, 3, 10), dt.date(2026, 3, 12))
     assert start == utc(2026, 3, 10, 4)  # EDT, UTC-4
     days = queries.daily_clicks(Selection.of(start=start, end=end))
-    assert [(d["date"], d["human_clicks"], d["automated_clicks"]) for d in days] == [
-        ("2026-03-10", 3, 1),
-        ("2026-03-11", 4, 1),
-        ("2026-03-12", 0, 1),
+    assert [
+        (d["date"], d["human_clicks"], d["automated_clicks"], d["unclassified_clicks"])
+        for d in days
+    ] == [
+        ("2026-03-10", 3, 1, 0),
+        ("2026-03-11", 3, 1, 1),  # c4, 19:30 in New York
+        ("2026-03-12", 0, 1, 0),
     ]
 
 
@@ -445,10 +468,11 @@ def test_daily_clicks_of_one_link_with_automated(fx: analytics_fixture.Fixture) 
 
 def test_overview_totals(fx: analytics_fixture.Fixture) -> None:
     assert queries.overview_totals(Selection.of(start=START, end=END)) == {
-        "total_clicks": 7,
-        "unique_sessions": 4,
-        "human_clicks": 7,
+        "total_clicks": 6,
+        "unique_sessions": 3,
+        "human_clicks": 6,
         "automated_clicks": 3,
+        "unclassified_clicks": 1,
         "links": 5,
         "active_links": 4,
         "jobs": 1,
@@ -478,7 +502,7 @@ def test_clicks_by_source_names_missing_sources_unknown(fx: analytics_fixture.Fi
     assert {r["click_source"]: r["total_clicks"] for r in people} == {
         "email": 4,
         "direct": 2,
-        "linkedin": 1,
+        "linkedin": 0,  # c6 is a preview, c4 not classified yet
         "unknown": 0,
     }
 
@@ -500,7 +524,7 @@ def test_clicks_by_device(fx: analytics_fixture.Fixture) -> None:
     result = queries.clicks_by_device(Selection.of(start=START, end=END))
     assert [(r["device_type"], r["total_clicks"]) for r in result["device_type"]] == [
         ("desktop", 6),
-        ("unknown", 1),
+        ("unknown", 0),  # c4: listed, not counted as a person
     ]
     assert [(r["browser"], r["automated_clicks"]) for r in result["browser"]] == [
         ("Chrome", 0),
@@ -514,8 +538,10 @@ def test_clicks_by_hour_of_week(fx: analytics_fixture.Fixture) -> None:
     assert grid["human_clicks"][1][9] == 3  # Tuesday 09:00 UTC: c1, c2, c5
     assert grid["automated_clicks"][1][8] == 1  # the scanner at 08:59:58
     assert grid["total_clicks"][1][8] == 0
-    assert sum(map(sum, grid["human_clicks"])) == 7
+    assert sum(map(sum, grid["human_clicks"])) == 6
     assert sum(map(sum, grid["automated_clicks"])) == 3
+    assert grid["unclassified_clicks"][2][23] == 1  # c4, Wednesday 23:30
+    assert sum(map(sum, grid["total_clicks"])) == 6
 
 
 @override_settings(TIME_ZONE="America/New_York")
@@ -527,11 +553,11 @@ def test_hour_of_week_uses_the_configured_time_zone(fx: analytics_fixture.Fixtur
 def test_top_jobs_and_links(fx: analytics_fixture.Fixture) -> None:
     jobs = queries.top_jobs(Selection.of(start=START, end=END))
     assert [(j["title"], j["total_clicks"], j["automated_clicks"]) for j in jobs] == [
-        ("Backend Engineer", 6, 3)
+        ("Backend Engineer", 5, 3)
     ]
     links = queries.top_links(Selection.of(start=START, end=END), limit=2)
     assert [(link["tracking_id"], link["total_clicks"]) for link in links] == [
-        ("fx_l1", 3),
+        ("fx_l1", 2),
         ("fx_l2", 1),
     ]
 
@@ -546,13 +572,16 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     assert journey is not None
     assert journey["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert journey["statistics"] == {
-        "total_clicks": 4,
-        "unique_sessions": 2,
-        "human_clicks": 4,
+        "total_clicks": 3,
+        "unique_sessions": 1,
+        "human_clicks": 3,
         "automated_clicks": 2,
+        "unclassified_clicks": 1,
     }
     people = journey["human_sessions"]
-    assert [s["session_id"] for s in people] == ["s1", "s2"]
+    assert [s["session_id"] for s in people] == ["s1"]
+    # c4's session is nobody's until c4 is classified: neither a person's nor automated.
+    assert [s["session_id"] for s in journey["unclassified_sessions"]] == ["s2"]
     assert [c["link_function"] for c in people[0]["clicks"]] == ["LinkedIn", "Calendly", "LinkedIn"]
     automated = journey["automated_sessions"]
     assert [(s["session_id"], s["clicks"][0]["classification"]) for s in automated] == [
@@ -562,7 +591,7 @@ def test_application_journey_orders_clicks_by_session_and_shows_automated_apart(
     links = {link["tracking_id"]: link for link in journey["links"]}
     assert links["fx_l1"]["first_human_click"] == "2026-03-10T09:00:00+00:00"
     assert links["fx_l2"]["first_human_click"] == "2026-03-10T09:01:00+00:00"
-    assert (links["fx_l1"]["unique_sessions"], links["fx_l2"]["unique_sessions"]) == (2, 1)
+    assert (links["fx_l1"]["unique_sessions"], links["fx_l2"]["unique_sessions"]) == (1, 1)
     assert (journey["clicks_shown"], journey["clicks_in_period"]) == (6, 6)
 
 
@@ -594,7 +623,7 @@ def test_time_to_first_human_click(fx: analytics_fixture.Fixture) -> None:
 
 def test_export_rows_are_the_clicks_behind_the_view(fx: analytics_fixture.Fixture) -> None:
     rows = list(queries.export_rows(start=START, end=END, job_id=fx.job.id))
-    assert len(rows) == 6
+    assert len(rows) == 5  # people only: not c4, which is not classified yet
     header = queries.EXPORT_COLUMNS
     first = dict(zip(header, rows[0], strict=True))
     assert first["clicked_at"] == "2026-03-10T09:00:00+00:00"
@@ -603,6 +632,8 @@ def test_export_rows_are_the_clicks_behind_the_view(fx: analytics_fixture.Fixtur
         queries.export_rows(start=START, end=END, job_id=fx.job.id, include_automated=True)
     )
     assert len(everything) == 9
+    by_time = {row[header.index("clicked_at")]: row for row in everything}
+    assert by_time["2026-03-11T23:30:00+00:00"][header.index("classification")] == "unclassified"
     assert LinkClick.objects.count() == 11
 
 
@@ -618,8 +649,9 @@ def test_a_period_with_partial_days_combines_rollups_and_raw_clicks(
     assert totals == {
         "total_clicks": 6,
         "unique_sessions": 5,
-        "human_clicks": 5,
+        "human_clicks": 4,
         "automated_clicks": 1,
+        "unclassified_clicks": 1,
     }
 
 
@@ -627,21 +659,26 @@ def test_sessions_seen_on_several_days_count_once(fx: analytics_fixture.Fixture)
     # s1 clicks again on the 11th: still one session over the period.
     services.insert_clicks(
         [
-            services.build_click(
-                tracking_id=fx.links["L2"], clicked_at=utc(2026, 3, 11, 8), session_id="s1"
+            build_click(
+                classification="human",
+                link=fx.links["L2"],
+                clicked_at=utc(2026, 3, 11, 8),
+                session_id="s1",
             )
         ]
     )
     call_command("rollup_clicks", verbosity=0)
     totals = queries.click_totals(Selection.of(start=START, end=END, job_id=fx.job.id))
-    assert (totals["human_clicks"], totals["unique_sessions"]) == (7, 3)
+    assert (totals["human_clicks"], totals["unique_sessions"]) == (6, 2)
 
 
 def test_sessions_on_days_outside_the_period_do_not_count(
     fx: analytics_fixture.Fixture, rollups: bool
 ) -> None:
     def click(when: dt.datetime, session: str) -> LinkClick:
-        return services.build_click(tracking_id=fx.links["L5"], clicked_at=when, session_id=session)
+        return build_click(
+            classification="human", link=fx.links["L5"], clicked_at=when, session_id=session
+        )
 
     services.insert_clicks(
         [

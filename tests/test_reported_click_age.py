@@ -13,7 +13,7 @@ from analytics import rollups
 from tests.factories import key_client, make_key, make_link, make_visitor_click
 from tests.support import error_of, post_json
 from tracking import services
-from tracking.models import LinkClick
+from tracking.models import LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,10 @@ def test_the_api_refuses_a_click_older_than_the_retention_period_and_says_so(
 def test_a_batch_rejects_the_expired_click_and_stores_the_others(settings: Any) -> None:
     settings.CLICK_RETENTION_DAYS = 30
     link = make_link()
+    # Sent long ago: the clicks are refused for their age, not for preceding the link.
+    TrackedLink.objects.filter(pk=link.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=400)
+    )
     recent = (timezone.now() - dt.timedelta(days=29)).isoformat()
     expired = (timezone.now() - dt.timedelta(days=31)).isoformat()
     response = post_json(

@@ -12,12 +12,16 @@ one click changed, with these keyword arguments:
   None when none of them has a time);
 - ``report``: a callable taking one line of text for the person who asked for the change (a
   command's output), or None; receivers say what they did through it.
+
+:data:`clicks_classified` also sends ``clicked_at``: the list of the clicks' times, so that a
+receiver can rebuild exactly their days (plain-SQL clicks may be dated long ago, and far apart).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.db.models import Max, Min, QuerySet
 from django.dispatch import Signal
@@ -30,6 +34,9 @@ clicks_removed = Signal()
 clicks_anonymized = Signal()
 # Clicks judged again (reclassify_clicks): their classification changed, their totals did not.
 clicks_reclassified = Signal()
+# Clicks stored without a classification (plain SQL) got their first one: they leave the
+# unclassified count for people or automated traffic (tracking.clicks.unclassified).
+clicks_classified = Signal()
 
 Report = Callable[[str], None]
 TimeSpan = tuple[dt.datetime | None, dt.datetime | None]
@@ -41,8 +48,11 @@ def time_span(clicks: QuerySet[LinkClick]) -> TimeSpan:
     return bounds["oldest"], bounds["newest"]
 
 
-def announce(signal: Signal, *, count: int, span: TimeSpan, report: Report | None = None) -> None:
-    """Send ``signal`` for ``count`` changed clicks (nothing when none changed)."""
+def announce(
+    signal: Signal, *, count: int, span: TimeSpan, report: Report | None = None, **extra: Any
+) -> None:
+    """Send ``signal`` for ``count`` changed clicks (nothing when none changed); ``extra`` are
+    the signal's own arguments."""
     if count:
         oldest, newest = span
-        signal.send(LinkClick, count=count, oldest=oldest, newest=newest, report=report)
+        signal.send(LinkClick, count=count, oldest=oldest, newest=newest, report=report, **extra)

@@ -40,8 +40,9 @@ class AnalyticsRangeInput(serializers.Serializer):
         required=False,
         default=True,
         help_text=(
-            "Count crawler, scanner and preview clicks in the totals too (the seed's totals "
-            "do); `human_clicks` and `automated_clicks` are always given."
+            "Count crawler, scanner and preview clicks (and clicks not classified yet) in the "
+            "totals too (the seed's totals do); `human_clicks`, `automated_clicks` and "
+            "`unclassified_clicks` are always given."
         ),
     )
 
@@ -73,6 +74,12 @@ class ClickCountsOutput(serializers.Serializer):
     unique_sessions = serializers.IntegerField()
     human_clicks = serializers.IntegerField()
     automated_clicks = serializers.IntegerField(help_text="Crawler, scanner and preview clicks.")
+    unclassified_clicks = serializers.IntegerField(
+        help_text=(
+            "Clicks not classified yet (stored by plain SQL; judged within a minute): never "
+            "counted as people."
+        )
+    )
 
 
 class ClickStatisticsOutput(ClickCountsOutput):

@@ -45,7 +45,7 @@ class LinkAnalyticsView(AnalyticsView):
         summary="Link analytics: link info, click statistics, latest 50 clicks",
         description=(
             "Seed 000 queries 3 and 5. Totals count every click unless "
-            "`include_automated=false`; `human_clicks` and `automated_clicks` are always given. "
+            "`include_automated=false`; `human_clicks`, `automated_clicks` and `unclassified_clicks` are always given. "
             "Scope `analytics:read`; the timeline's `ip_address` and `session_id` also need "
             "`clicks:read`. Rate-limited per API key."
         ),

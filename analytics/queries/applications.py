@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Min
 
 from analytics.queries.common import (
+    UNCLASSIFIED,
     application_dict,
     clicks_in,
     grouped,
@@ -105,7 +106,9 @@ def application_journey(
         "statistics": statistics_,
         "first_human_click": iso(min(first_human.values()) if first_human else None),
         "clicks_shown": len(clicks),
-        "clicks_in_period": statistics_["human_clicks"] + statistics_["automated_clicks"],
+        "clicks_in_period": statistics_["human_clicks"]
+        + statistics_["automated_clicks"]
+        + statistics_["unclassified_clicks"],
         "links": [
             {
                 "tracking_id": link.tracking_id,
@@ -117,8 +120,10 @@ def application_journey(
             }
             for link in links
         ],
-        "human_sessions": [s for s in sessions if not s["automated"]],
-        "automated_sessions": [s for s in sessions if s["automated"]],
+        "human_sessions": [s for s in sessions if s["kind"] == "human"],
+        "automated_sessions": [s for s in sessions if s["kind"] == "automated"],
+        # Sessions with no person's click and a click not classified yet: nobody's until judged.
+        "unclassified_sessions": [s for s in sessions if s["kind"] == "unclassified"],
     }
 
 
@@ -160,14 +165,16 @@ def _latest_clicks(tracking_ids: list[str], period: Period) -> list[dict[str, An
     return list(reversed(latest[:JOURNEY_CLICK_LIMIT]))
 
 
-def _is_human(click: dict[str, Any]) -> bool:
-    return click["classification"] in (None, Classification.HUMAN)
-
-
 def _session_dict(clicks: list[dict[str, Any]], functions: dict[str, str]) -> dict[str, Any]:
+    # A session is a person's once one of its clicks is; one not classified yet is nobody's yet.
+    classes = {c["classification"] for c in clicks}
+    kind = "human" if Classification.HUMAN in classes else "automated"
+    if kind == "automated" and None in classes:
+        kind = UNCLASSIFIED
     return {
         "session_id": clicks[0]["session_id"],
-        "automated": not any(_is_human(c) for c in clicks),
+        "kind": kind,
+        "automated": kind == "automated",
         "first_click": iso(clicks[0]["clicked_at"]),
         "last_click": iso(clicks[-1]["clicked_at"]),
         "clicks": [

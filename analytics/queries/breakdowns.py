@@ -18,6 +18,7 @@ from analytics.queries.common import (
     function_rows,
     grouped,
     iso,
+    not_people,
     ranked,
     totals,
     zero_counts,
@@ -86,7 +87,11 @@ def clicks_by_device(selection: Selection) -> dict[str, list[dict[str, Any]]]:
 def clicks_by_hour_of_week(selection: Selection) -> dict[str, Any]:
     """A 7 x 24 grid of clicks by local weekday (Monday first) and hour."""
     cells = counting.hour_of_week(selection)
-    grid = {"human_clicks": _empty_grid(), "automated_clicks": _empty_grid()}
+    grid = {
+        "human_clicks": _empty_grid(),
+        "automated_clicks": _empty_grid(),
+        "unclassified_clicks": _empty_grid(),
+    }
     for (weekday, hour), row in cells.items():
         for name in grid:
             grid[name][weekday - 1][hour] = row[name]
@@ -98,10 +103,15 @@ def clicks_by_hour_of_week(selection: Selection) -> dict[str, Any]:
         **grid,
         "total_clicks": [
             [
-                h + (a if include_automated else 0)
-                for h, a in zip(hr, ar, strict=True)  # per hour of one weekday
+                h + (a + u if include_automated else 0)
+                for h, a, u in zip(hr, ar, ur, strict=True)  # per hour of one weekday
             ]
-            for hr, ar in zip(grid["human_clicks"], grid["automated_clicks"], strict=True)
+            for hr, ar, ur in zip(
+                grid["human_clicks"],
+                grid["automated_clicks"],
+                grid["unclassified_clicks"],
+                strict=True,
+            )
         ],
     }
 
@@ -114,9 +124,9 @@ def top_jobs(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, 
     """Jobs whose links (those in scope) were clicked most in the period."""
     counted = grouped("job_id", selection)
     counted.pop(None, None)
-    top = sorted(
-        counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"])
-    )[:limit]
+    top = sorted(counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1])))[
+        :limit
+    ]
     jobs = Job.objects.in_bulk([job_id for job_id, _ in top])
     return [
         {
@@ -135,7 +145,7 @@ def top_links(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str,
     counted = grouped("tracking_id", selection, sessions=False)
     top = sorted(
         counted.items(),
-        key=lambda kv: (-kv[1]["total_clicks"], -kv[1]["automated_clicks"], kv[0]),
+        key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1]), kv[0]),
     )[:limit]
     links = TrackedLink.objects.select_related("job").in_bulk([tid for tid, _ in top])
     return [
@@ -171,5 +181,5 @@ def links_overview(selection: Selection) -> list[dict[str, Any]]:
         }
         for link in links
     ]
-    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"]))
+    rows.sort(key=lambda r: (-r["total_clicks"], -not_people(r)))
     return rows

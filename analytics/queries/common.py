@@ -1,7 +1,8 @@
 """The building blocks the queries share: counts shaped for JSON, rows of jobs and clicks, days.
 
 ``total_clicks`` and ``unique_sessions`` follow the selection's ``include_automated``;
-``human_clicks`` and ``automated_clicks`` are always given side by side.
+``human_clicks``, ``automated_clicks`` and ``unclassified_clicks`` (clicks not judged yet, never
+counted as people) are always given side by side.
 """
 
 from __future__ import annotations
@@ -53,14 +54,31 @@ def clicks_in(selection: Selection) -> QuerySet[LinkClick]:
 def counts(row: dict[str, Any], include_automated: bool) -> dict[str, int]:
     human = row.get("human_clicks") or 0
     automated = row.get("automated_clicks") or 0
-    numbers = {"total_clicks": human + automated if include_automated else human}
+    unclassified = row.get("unclassified_clicks") or 0
+    numbers = {"total_clicks": human + automated + unclassified if include_automated else human}
     if "unique_sessions" in row:
         numbers["unique_sessions"] = row["unique_sessions"] or 0
-    return {**numbers, "human_clicks": human, "automated_clicks": automated}
+    return {
+        **numbers,
+        "human_clicks": human,
+        "automated_clicks": automated,
+        "unclassified_clicks": unclassified,
+    }
 
 
 def zero_counts() -> dict[str, int]:
-    return {"total_clicks": 0, "unique_sessions": 0, "human_clicks": 0, "automated_clicks": 0}
+    return {
+        "total_clicks": 0,
+        "unique_sessions": 0,
+        "human_clicks": 0,
+        "automated_clicks": 0,
+        "unclassified_clicks": 0,
+    }
+
+
+def not_people(numbers: dict[str, int]) -> int:
+    """The clicks of a row that are not people's: automated, or not classified yet."""
+    return numbers["automated_clicks"] + numbers.get("unclassified_clicks", 0)
 
 
 def totals(selection: Selection) -> dict[str, int]:
@@ -86,9 +104,9 @@ def ranked(
     rows: list[dict[str, Any]] = [
         {label: value if value not in (None, "") else default, **numbers}
         for value, numbers in counted.items()
-        if numbers["total_clicks"] or numbers["automated_clicks"]
+        if numbers["total_clicks"] or not_people(numbers)
     ]
-    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"], str(r[label])))
+    rows.sort(key=lambda r: (-r["total_clicks"], -not_people(r), str(r[label])))
     return rows
 
 
@@ -96,7 +114,9 @@ def classification_counts(selection: Selection) -> dict[str, int]:
     """Clicks per class (every class, whatever ``include_automated`` says), empty ones left out."""
     rows = counting.breakdown("classification", selection)
     per_class = {
-        (value or UNCLASSIFIED): row["human_clicks"] + row["automated_clicks"]
+        (value or UNCLASSIFIED): row["human_clicks"]
+        + row["automated_clicks"]
+        + row["unclassified_clicks"]
         for value, row in rows.items()
     }
     return {name: n for name, n in per_class.items() if n}
@@ -123,7 +143,7 @@ def function_table(scope: Scope, click_counts: dict[Any, dict[str, int]]) -> lis
         }
         for function, count in link_counts.items()
     ]
-    rows.sort(key=lambda r: (-r["total_clicks"], -r["automated_clicks"], r["link_function"]))
+    rows.sort(key=lambda r: (-r["total_clicks"], -not_people(r), r["link_function"]))
     return rows
 
 

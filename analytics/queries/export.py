@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import F
 
-from analytics.queries.common import clicks_in, iso
+from analytics.queries.common import UNCLASSIFIED, clicks_in, iso
 from analytics.selection import Selection
 
 EXPORT_COLUMNS = [
@@ -82,5 +82,7 @@ def selection_rows(selection: Selection) -> Iterator[list[Any]]:
     ).iterator(chunk_size=2000)
     for row in values:
         row["clicked_at"] = iso(row["clicked_at"])
+        # As every figure names it: a click not judged yet (people-only exports leave it out).
+        row["classification"] = row["classification"] or UNCLASSIFIED
         row["classification_reasons"] = "; ".join(row["classification_reasons"] or [])
         yield ["" if row[col] is None else str(row[col]) for col in EXPORT_COLUMNS]

@@ -303,10 +303,13 @@ class TrackedLinkAdmin(LinkControlsAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Clicks")
     def click_figures(self, obj: Any) -> str:
-        return (
+        figures = (
             f"{obj.total_clicks} in all: {obj.human_clicks} by people, "
             f"{obj.automated_clicks} automated"
         )
+        # Clicks stored by plain SQL are neither until the classification pass judges them.
+        waiting = int(obj.total_clicks) - int(obj.human_clicks) - int(obj.automated_clicks)
+        return figures + (f", {waiting} not classified yet" if waiting > 0 else "")
 
     @admin.display(description="Dashboard")
     def dashboard(self, obj: TrackedLink) -> str:

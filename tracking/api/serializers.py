@@ -316,7 +316,11 @@ class ClickInput(serializers.Serializer):
     clicked_at = FlexibleDateTimeField(
         required=False,
         allow_null=True,
-        help_text="When the click happened (ISO 8601); now when omitted. Not in the future.",
+        help_text=(
+            "When the click happened (ISO 8601, UTC or with an offset); now when omitted. Not in "
+            "the future, and not before the link was created (both beyond a clock skew of "
+            "CLICK_FUTURE_SKEW_SECONDS, 300 s by default): 400 otherwise."
+        ),
     )
     ip_address = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=64

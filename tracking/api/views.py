@@ -144,7 +144,9 @@ class RecordClickView(APIBase):
         description=(
             "Stores one click on an active link and classifies it (human, bot, scanner, "
             "preview) from what is sent. Send a client `click_id` to make retries idempotent: "
-            "the same `click_id` is stored once. Scope `clicks:write`; rate-limited per client IP."
+            "the same `click_id` is stored once. A `clicked_at` before the link's creation "
+            "(beyond 5 minutes of clock skew) is refused with 400. Scope `clicks:write`; "
+            "rate-limited per client IP."
         ),
         request=ClickInput,
         parameters=[RETRY_AFTER],

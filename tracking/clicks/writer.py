@@ -11,6 +11,10 @@ apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert
 entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
 writer stores them again without duplicates (``ON CONFLICT DO NOTHING`` on ``click_id``), so every
 click is stored exactly once.
+
+Between batches, every :data:`~tracking.clicks.unclassified.PASS_EVERY_SECONDS`, the writer also
+classifies the clicks other systems stored with plain SQL and no classification
+(:func:`tracking.clicks.unclassified.classify_unclassified`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from django.db import Error as DatabaseError
 from linktrack.rates import parse_rate
 from tracking import geo, services
 from tracking.classify import ClickSignals, classify_into
-from tracking.clicks import burst, decoy, events, ratelimit, spool
+from tracking.clicks import burst, decoy, events, ratelimit, spool, unclassified
 from tracking.clicks.stream import (
     Entry,
     MalformedEntry,
@@ -179,6 +183,7 @@ class ClickWriter:
         self._failures = 0
         self._last_claim = 0.0
         self._last_spool_check = 0.0
+        self._last_classification_pass = float("-inf")
         self._last_forget = time.monotonic()
 
     # -- one step ----------------------------------------------------------------------------
@@ -297,7 +302,19 @@ class ClickWriter:
             if now - self._last_forget >= _FORGET_CONSUMERS_EVERY_SECONDS:
                 self._last_forget = now
                 self.stream.forget_idle_consumers(idle_ms=_FORGET_CONSUMERS_IDLE_MS)
+        if now - self._last_classification_pass >= unclassified.PASS_EVERY_SECONDS:
+            self._last_classification_pass = now
+            self.classify_unclassified()
         return handled
+
+    def classify_unclassified(self) -> int:
+        """The classification pass over clicks stored by plain SQL (not counted as handled: the
+        stream's backlog is what ``--drain`` waits for)."""
+        _drop_broken_connection()
+        classified = unclassified.classify_unclassified(report=self.report)
+        if classified:
+            self.report(f"classified {classified} clicks stored without a classification")
+        return classified
 
     # -- the loop ----------------------------------------------------------------------------
 

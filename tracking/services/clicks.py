@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import geo, linkcache
+from tracking import dbinsert, geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -41,6 +41,7 @@ from tracking.services.validation import (
     parse_uuid,
     referrer_without_secrets,
     tracking_host,
+    validate_after_link_creation,
     validate_identifier,
     validate_reported_clicked_at,
 )
@@ -196,9 +197,11 @@ def insert_new_click(click: LinkClick) -> None:
 
 
 def insert_clicks(clicks: list[LinkClick]) -> None:
-    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
-    if clicks:
-        LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped.
+
+    One multi-row statement on PostgreSQL (:func:`tracking.dbinsert.insert_ignoring_conflicts`).
+    """
+    dbinsert.insert_ignoring_conflicts(LinkClick, clicks)
 
 
 # --- Clicks reported by external redirect domains (REST API) ------------------------------
@@ -257,16 +260,10 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
             validate_reported_clicked_at(click.clicked_at)
+            validate_after_link_creation(click.clicked_at, link_created_at, skew=skew)
         except ServiceError as exc:
             prepared.append(exc)
             continue
-        if (
-            link_created_at is not None
-            and click.clicked_at is not None
-            and click.clicked_at < link_created_at - skew
-        ):
-            # Older than the link beyond clock skew: a backfilled click, not a fast scanner.
-            link_created_at = None
         signals = ClickSignals(
             user_agent=click.user_agent,
             client_ip=click.ip_address,

@@ -362,6 +362,27 @@ def validate_reported_clicked_at(value: dt.datetime | None) -> None:
         )
 
 
+def validate_after_link_creation(
+    clicked_at: dt.datetime | None, link_created_at: dt.datetime | None, *, skew: dt.timedelta
+) -> None:
+    """A reported click cannot be older than its link, beyond the clocks' skew.
+
+    Nobody can open a link before it exists: such a time is a wrong clock, a wrong time zone or
+    a click meant for another link, and stored it would count as a person and make the link's
+    first click precede its creation. A click up to ``skew`` (``CLICK_FUTURE_SKEW_SECONDS``, the
+    tolerance the future gets too) before the creation is accepted: the other system's clock may
+    run behind ours. It is then judged as one made at once after the creation (a scanner).
+    """
+    if clicked_at is None or link_created_at is None or clicked_at >= link_created_at - skew:
+        return
+    raise ValidationFailed(
+        f"clicked_at {clicked_at.astimezone(dt.UTC).isoformat()} is before the link was created "
+        f"at {link_created_at.astimezone(dt.UTC).isoformat()} (beyond a clock skew of "
+        f"{int(skew.total_seconds())} s): a click cannot precede its link.",
+        field="clicked_at",
+    )
+
+
 def validate_tracking_id(value: Any) -> str:
     """A tracking id chosen by the caller: safe characters, not too long, not a reserved path."""
     if not isinstance(value, str) or not TRACKING_ID_RE.fullmatch(value):
