@@ -35,10 +35,18 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db.models import F, Min, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from analytics.selection import HUMAN, Period
-from tracking.models import ApplicationStatusHistory, JobApplication, LinkClick
+from tracking.models import (
+    ApplicationStatusHistory,
+    JobApplication,
+    LinkClick,
+    LinkRule,
+    RuleType,
+)
+from tracking.routing import ROUTED_KEY
 from tracking.stages import INTERVIEW, OFFER, RESPONDED, stage_of_status, stages_reached
 
 MODELS: Final = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
@@ -54,7 +62,7 @@ DIMENSIONS: Final = (
     "utm_medium",
 )
 # The dimensions of "applications where a person opened it".
-OPENED_DIMENSIONS: Final = ("link_function", "click_source", "link")
+OPENED_DIMENSIONS: Final = ("link_function", "click_source", "link", "variant")
 # The job seeker's own clicks: opened from the dashboard or sent as tests, never a recruiter.
 OWNER_SOURCES: Final = ("dashboard", "test")
 PERSON_CLICK = HUMAN & ~Q(click_source__in=OWNER_SOURCES)
@@ -171,7 +179,40 @@ def read_person_clicks(
         for app_id, value in person_clicks.order_by().values_list(app, column).distinct():
             if value:
                 outcomes[app_id].opened.setdefault(dimension, set()).add(value)
+    _read_variants(person_clicks, outcomes)
     _read_touches(person_clicks, outcomes, lookback)
+
+
+def variant_name(rule: LinkRule) -> str:
+    """What an A/B variant is called across links: its name, else its destination (the same
+    version of a portfolio on the links of several applications adds up)."""
+    return (rule.name or rule.destination_url)[:200]  # the summaries keep values of 300 at most
+
+
+def _read_variants(
+    person_clicks: QuerySet[LinkClick], outcomes: dict[uuid.UUID, ApplicationOutcome]
+) -> None:
+    """The A/B variants each application's person clicks went through (``metadata.lt_rule``);
+    variants deleted since are left out (their name is gone)."""
+    routed = (
+        person_clicks.order_by()
+        .annotate(rule=KeyTextTransform(ROUTED_KEY, "metadata"))
+        .filter(rule__isnull=False)
+        .values_list("tracking__application_id", "rule")
+        .distinct()
+    )
+    pairs = [(app_id, rule) for app_id, rule in routed if str(rule).isdigit()]
+    if not pairs:
+        return
+    names = {
+        str(rule.pk): variant_name(rule)
+        for rule in LinkRule.objects.filter(
+            pk__in={int(rule) for _app, rule in pairs}, rule_type=RuleType.AB_TEST
+        )
+    }
+    for app_id, rule in pairs:
+        if str(rule) in names:
+            outcomes[app_id].opened.setdefault("variant", set()).add(names[str(rule)])
 
 
 def application_outcomes(

@@ -49,7 +49,12 @@ STAGE_LABELS = {
     "interview": "Interview",
     "offer": "Offer",
 }
-CSV_TABLES = ("funnel", "link_functions", "sources", "attribution", "follow_up")
+CSV_TABLES = ("funnel", "link_functions", "sources", "variants", "attribution", "follow_up")
+_RATE_TABLES = {
+    "link_functions": ("link_function", "by_link_function"),
+    "sources": ("click_source", "by_click_source"),
+    "variants": ("variant", "by_variant"),
+}
 
 
 def _model(request: HttpRequest) -> str:
@@ -157,9 +162,9 @@ def _csv_rows(report: dict[str, Any], table: str) -> list[list[Any]]:
         return [["stage", "count", "rate"]] + [
             [row["stage"], row["count"], _blank(row["rate"])] for row in report["funnel"]
         ]
-    if table in ("link_functions", "sources"):
-        key = "link_function" if table == "link_functions" else "click_source"
-        data = report["by_link_function" if key == "link_function" else "by_click_source"]
+    if table in _RATE_TABLES:
+        key, name = _RATE_TABLES[table]
+        data = report[name]
         return [[key, "opened", "interview", "rate", "small_sample"]] + [
             [row[key], row["opened"], row["interview"], row["rate"], row["small_sample"]]
             for row in data

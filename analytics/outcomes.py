@@ -248,6 +248,7 @@ def outcomes_report(
         "funnel": funnel_rows,
         "by_link_function": opened_vs_interview(tally, "link_function"),
         "by_click_source": opened_vs_interview(tally, "click_source"),
+        "by_variant": opened_vs_interview(tally, "variant"),
         "attribution": tally.attribution(),
         "timings": timings,
         "follow_up": follow_up,

@@ -30,11 +30,12 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from analytics import queries
+from analytics.countries import country_name
 from analytics.filters import PRESET_DAYS, FilterError, Filters, parse
 from analytics.link_rules import link_controls_context
 from analytics.queries.common import UNCLASSIFIED
-from analytics.selection import EVERYTHING, Scope
-from tracking import geo, periods
+from analytics.selection import EVERYTHING, Scope, Selection
+from tracking import company, geo, periods
 from tracking.exports import csv_response
 from tracking.models import ApplicationStatus, Classification, Job, JobApplication, TrackedLink
 from tracking.stages import stages_reached
@@ -58,6 +59,8 @@ VIEW_LINKS = "tracking.view_trackedlink"
 VIEW_JOBS = "tracking.view_job"
 VIEW_APPLICATIONS = "tracking.view_jobapplication"
 VIEW_CLICKS = "tracking.view_linkclick"
+# Correcting a click's verdict changes the click: the admin's right to change clicks.
+CORRECT_CLICKS = "tracking.change_linkclick"
 # The city goes with them: like the IP, it is dropped when a click is anonymised.
 PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id", "city")
 HIDDEN = "(hidden)"
@@ -125,8 +128,17 @@ def _page(
         # The date pickers offer only what the filters accept.
         earliest_date=periods.EARLIEST_DATE,
         latest_date=periods.latest_date(),
+        **correction_context(request),
     )
     return render(request, template, context)
+
+
+def correction_context(request: HttpRequest) -> dict[str, Any]:
+    """What the pages' verdict forms need (``analytics/_verdict_form.html``)."""
+    return {
+        "may_correct": request.user.has_perm(CORRECT_CLICKS),
+        "me": f"user:{request.user.get_username()}",
+    }
 
 
 @staff_required(VIEW_JOBS)
@@ -142,7 +154,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "geo_demo": geo.configured_paths()[2],
             # Not cached: the newest person clicks are the point of the card.
-            "latest_person_clicks": queries.latest_clicks(limit=OVERVIEW_LATEST)[0],
+            "latest_person_clicks": queries.latest_clicks(
+                limit=OVERVIEW_LATEST, with_city=shows_personal_data(request)
+            )[0],
             "jobs": Job.objects.annotate(
                 link_count=Count("links", distinct=True),
                 application_count=Count("applications", distinct=True),
@@ -162,11 +176,12 @@ def _activity_request(request: HttpRequest) -> tuple[bool, int]:
     return include_automated, page
 
 
-def _activity(include_automated: bool, page: int) -> dict[str, Any]:
+def _activity(include_automated: bool, page: int, *, with_city: bool) -> dict[str, Any]:
     rows, has_next = queries.latest_clicks(
         include_automated=include_automated,
         offset=(page - 1) * ACTIVITY_PAGE_SIZE,
         limit=ACTIVITY_PAGE_SIZE,
+        with_city=with_city,
     )
     return {
         "rows": rows,
@@ -182,13 +197,54 @@ def activity(request: HttpRequest) -> HttpResponse:
     """The latest person clicks (and, toggled, the automated ones), refreshed by
     ``static/js/activity.js`` from :func:`activity_feed` every 15 seconds."""
     include_automated, page = _activity_request(request)
-    return render(request, "analytics/activity.html", _activity(include_automated, page))
+    context = _activity(include_automated, page, with_city=shows_personal_data(request))
+    return render(request, "analytics/activity.html", {**context, **correction_context(request)})
 
 
 @staff_required(VIEW_JOBS, json=True)
 def activity_feed(request: HttpRequest) -> JsonResponse:
     include_automated, page = _activity_request(request)
-    return JsonResponse(_activity(include_automated, page))
+    return JsonResponse(_activity(include_automated, page, with_city=shows_personal_data(request)))
+
+
+def _places(
+    selection: Selection,
+    company_name: str,
+    *,
+    personal: bool,
+    figures: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Where one job's, application's or link's clicks came from: regions, cities (for users who
+    may view clicks: the city is personal data), and the person clicks from the company's own
+    network. ``figures`` are a link's click statistics, which hold them already."""
+    if figures is None:
+        figures = {
+            "by_region": queries.clicks_by_place(selection, "region"),
+            "by_city": queries.clicks_by_place(selection, "city") if personal else [],
+            "from_company_network": queries.company_network_clicks(selection),
+        }
+    return {
+        "regions": figures["by_region"],
+        "cities": figures["by_city"] if personal else None,
+        "company": figures["from_company_network"],
+        "company_name": company_name,
+    }
+
+
+def _click_place(click: dict[str, Any], company_name: str) -> dict[str, Any]:
+    """A timeline click's place and network in words (the city only when it is still shown)."""
+    code = click["country_code"]
+    return {
+        "place": company.place_words(
+            click.get("city"), click["region"], country_name(code) if code else None
+        ),
+        "network": company.network_words(
+            network_kind=click["network_kind"],
+            from_company=click["from_company_network"],
+            company=company_name,
+        ),
+        "from_company_network": click["from_company_network"] is True,
+    }
 
 
 @staff_required(VIEW_JOBS)
@@ -203,6 +259,11 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             "totals": queries.click_totals(f.about(Scope(job_id=job.pk))),
             "applications": queries.application_summaries(job.pk, f.selection),
             "links": queries.links_overview(f.about(Scope(job_id=job.pk))),
+            "places": _places(
+                f.about(Scope(job_id=job.pk)),
+                job.company_name,
+                personal=shows_personal_data(request),
+            ),
             "scope": {"job": job.pk},
         }
 
@@ -216,6 +277,7 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
     )
 
     personal = shows_personal_data(request)
+    company_name = link.job.company_name if link.job else ""
 
     def build(f: Filters) -> dict[str, Any]:
         analytics = queries.link_analytics(link.tracking_id, f.selection)
@@ -223,7 +285,8 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
             raise Http404
         if not personal:
             for click in analytics["click_timeline"]:
-                click.update(ip_address=HIDDEN, session_id=HIDDEN)
+                click.update(ip_address=HIDDEN, session_id=HIDDEN, city=None)
+            analytics["click_statistics"]["by_city"] = []
         return {
             "link": link,
             "analytics": analytics,
@@ -232,11 +295,18 @@ def link_detail(request: HttpRequest, tracking_id: str) -> HttpResponse:
                 {
                     **click,
                     "label": CLASSIFICATION_LABELS.get(click["classification"] or UNCLASSIFIED),
+                    **_click_place(click, company_name),
                 }
                 for click in analytics["click_timeline"]
             ],
+            "places": _places(
+                f.selection,
+                company_name,
+                personal=personal,
+                figures=analytics["click_statistics"],
+            ),
             "scope": {"link": link.tracking_id},
-            **link_controls_context(link, f.selection),
+            **link_controls_context(link, analytics["click_statistics"]["by_rule"]),
         }
 
     return _page(request, "analytics/link.html", build)
@@ -268,6 +338,11 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
             "stages": stages_reached([(row.to_status, row.changed_at) for row in history]),
             "statuses": ApplicationStatus.choices,
             "may_change_status": request.user.has_perm("tracking.change_jobapplication"),
+            "places": _places(
+                f.about(Scope(application_id=application.pk)),
+                application.job.company_name,
+                personal=shows_personal_data(request),
+            ),
             "scope": {"application": application.pk},
         }
 

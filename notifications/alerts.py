@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.models import DeliveryStatus, DigestRun, EmailAlert
+from tracking import company
 from tracking.clicks.events import person_clicks
 from tracking.models import EventType, LinkClick
 
@@ -78,12 +79,15 @@ def alert_context(event: Any, *, now: dt.datetime) -> dict[str, Any]:
     function = str(payload.get("link_function") or "tracked")
     where = " at ".join(part for part in (job.get("title"), job.get("company")) if part)
     source = payload.get("source")
+    company_name = str(job.get("company") or "")
+    from_company = bool(payload.get("from_company_network"))
     application = payload.get("application") or {}
     if application.get("id"):
         path = f"/dashboard/applications/{application['id']}/"
     else:
         path = f"/dashboard/links/{payload.get('tracking_id')}/"
-    summary = f"A person opened your {function} link"
+    who = f"Someone at {company_name}" if from_company and company_name else "A person"
+    summary = f"{who} opened your {function} link"
     if where:
         summary += f" — {where}"
     if source:
@@ -94,15 +98,34 @@ def alert_context(event: Any, *, now: dt.datetime) -> dict[str, Any]:
             f"{payload.get('person_clicks_in_hour')} person clicks within an hour on your "
             f"{function} link" + (f" — {where}" if where else "")
         )
+    subject = SUBJECTS.get(event.type, "linktrack: {function}").format(function=function)
+    if who != "A person" and subject.startswith("A person "):
+        subject = who + subject.removeprefix("A person")
     return {
         "event": event,
         "payload": payload,
-        "subject": SUBJECTS.get(event.type, "linktrack: {function}").format(function=function),
+        "subject": subject,
         "summary": summary + ".",
         "device": payload.get("device") or {},
         "country": payload.get("country"),
+        "place": company.place_words(
+            _city_of(event.click_id), payload.get("region"), payload.get("country")
+        ),
+        "network": company.network_words(
+            network_kind=payload.get("network_kind"),
+            from_company=from_company,
+            company=company_name,
+        ),
         "url": dashboard_url(path),
     }
+
+
+def _city_of(click_id: Any) -> str | None:
+    """The click's city, read from the click while anonymisation has not dropped it (events,
+    which are kept, do not hold it)."""
+    if click_id is None:
+        return None
+    return LinkClick.objects.filter(pk=click_id).values_list("city", flat=True).first()
 
 
 def send_alert(alert: EmailAlert, *, now: dt.datetime) -> None:

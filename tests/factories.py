@@ -19,6 +19,7 @@ from django.utils import timezone
 from tracking import services
 from tracking.api.auth import SCOPES
 from tracking.classify import ClickSignals
+from tracking.geo import GEO_FIELDS
 from tracking.models import APIKey, Job, JobApplication, LinkClick, ProfileLink, TrackedLink
 
 ALL_SCOPES = list(SCOPES)
@@ -114,7 +115,15 @@ def make_sent_link(**overrides: Any) -> str:
 
 # Columns the click pipeline fills after building a click (classification, enrichment); a test
 # sets them directly to get the row it needs.
-_ENRICHED_FIELDS = ("classification_reasons", "visitor_hash", "device_type", "browser", "os")
+_ENRICHED_FIELDS = (
+    "classification_reasons",
+    "visitor_hash",
+    "device_type",
+    "browser",
+    "os",
+    *GEO_FIELDS,
+    "from_company_network",
+)
 
 
 def build_click(
@@ -122,7 +131,7 @@ def build_click(
 ) -> LinkClick:
     """An unsaved click on ``link``: ``fields`` are ``services.build_click``'s arguments
     (``clicked_at``, ``session_id``, ``ip_address``…) or enriched columns (``visitor_hash``,
-    ``device_type``, ``browser``, ``os``, ``classification_reasons``)."""
+    ``device_type``, ``browser``, ``os``, ``classification_reasons``, the geo fields)."""
     enriched = {name: fields.pop(name) for name in _ENRICHED_FIELDS if name in fields}
     tracking_id = link if isinstance(link, str) else link.tracking_id
     click = services.build_click(tracking_id=tracking_id, **fields)

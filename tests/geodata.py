@@ -16,6 +16,8 @@ PARIS_IP6 = "2001:db8:1::7"  # an IPv6 line in Paris
 CLOUD_IP = "203.0.113.10"  # a cloud provider (AWS)
 MAIL_SECURITY_IP = "192.0.2.10"  # an email-security company (Proofpoint)
 GATEWAY_IP = "192.0.2.200"  # a corporate secure web gateway (Zscaler)
+FABRIKAM_IP6 = "2001:db8:2::10"  # the office network of a company, Fabrikam, with its own AS
+FABRIKAM_ASN = 64501  # a documentation ASN (RFC 5398): in no list, so an access network
 
 
 def _place(country: str, region: str | None, city: str | None) -> dict[str, Any]:
@@ -33,6 +35,7 @@ CITY_NETWORKS: dict[str, dict[str, Any]] = {
     "203.0.113.0/24": _place("US", "Virginia", "Ashburn"),
     "192.0.2.0/25": _place("US", "California", "Sunnyvale"),
     "192.0.2.128/25": _place("CH", "Zurich", "Zurich"),
+    "2001:db8:2::/48": _place("DE", "Bavaria", "Munich"),
 }
 ASN_NETWORKS: dict[str, dict[str, Any]] = {
     "198.51.100.0/24": {
@@ -54,6 +57,10 @@ ASN_NETWORKS: dict[str, dict[str, Any]] = {
     "192.0.2.128/25": {
         "autonomous_system_number": 22616,
         "autonomous_system_organization": "ZSCALER-SJC1",
+    },
+    "2001:db8:2::/48": {
+        "autonomous_system_number": FABRIKAM_ASN,
+        "autonomous_system_organization": "FABRIKAM-EU-AS",
     },
 }
 

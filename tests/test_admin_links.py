@@ -116,3 +116,33 @@ def test_a_change_posted_without_the_rules_keeps_them(admin_client: Client) -> N
     response = change(admin_client, tracking_id, with_rules=False, description="changed")
     assert response.status_code == 302
     assert LinkRule.objects.count() == 1
+
+
+def test_a_rule_changed_inline_keeps_its_id(admin_client: Client) -> None:
+    tracking_id = make_sent_link()
+    (kept, dropped) = services.replace_link_rules(
+        tracking_id=tracking_id,
+        rules=[
+            {"rule_type": "ab_test", "destination_url": "https://example.org/a", "name": "A"},
+            {"rule_type": "ab_test", "destination_url": "https://example.org/b", "name": "B"},
+        ],
+    )
+    rules: dict[str, str] = {"rules-TOTAL_FORMS": "2", "rules-INITIAL_FORMS": "2"}
+    for index, rule in enumerate((kept, dropped)):
+        prefix = f"rules-{index}-"
+        rules |= {
+            f"{prefix}id": str(rule.pk),
+            f"{prefix}link": tracking_id,
+            f"{prefix}priority": str(index),
+            f"{prefix}rule_type": "ab_test",
+            f"{prefix}name": rule.name,
+            f"{prefix}destination_url": rule.destination_url,
+            f"{prefix}conditions": "{}",
+            f"{prefix}weight": "3",
+            f"{prefix}is_active": "on",
+        }
+    rules["rules-1-DELETE"] = "on"
+    response = change(admin_client, tracking_id, **rules)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = LinkRule.objects.get()
+    assert (saved.pk, saved.weight) == (kept.pk, 3)

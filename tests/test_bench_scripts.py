@@ -223,6 +223,28 @@ def test_the_webhook_cost_bench_records_the_same_clicks_with_and_without_webhook
     assert left_behind(marker) == []
 
 
+def test_the_rules_bench_stores_every_click_and_names_the_rule(marker: str, tmp_path: Path) -> None:
+    env = bench_env(marker, os.environ["PATH"])
+    template = ["--template", str(tmp_path / "template.sqlite3")]
+    missing = run_bench("redirect_rules.py", [*template, "--scenario", "rules"], env | {"OPS": "1"})
+    assert missing.returncode != 0 and "--prepare first" in missing.stderr
+    prepared = run_bench("redirect_rules.py", ["--prepare", *template], env)
+    assert prepared.returncode == 0, prepared.stderr
+    result = run_bench("redirect_rules.py", [*template, "--rounds", "1", "--per-round", "4"], env)
+    assert result.returncode == 0, result.stderr
+    stored = [line.split() for line in result.stdout.splitlines() if "clicks stored" in line]
+    # scenario, "clicks stored", n, "of", expected, "routed by a rule", routed
+    assert [(row[0], row[3], row[5].rstrip(","), row[-1]) for row in stored] == [
+        ("plain", "5", "5", "0"),
+        ("rules", "5", "5", "5"),
+        ("country", "5", "5", "5"),
+    ]
+    counted = run_bench(
+        "redirect_rules.py", [*template, "--scenario", "country"], env | {"OPS": "3"}
+    )
+    assert counted.returncode == 0 and counted.stdout == ""
+
+
 def test_the_middleware_cost_bench_without_valgrind_says_how_to_install_it(
     marker: str, tmp_path: Path
 ) -> None:
@@ -258,3 +280,80 @@ def test_the_floor_project_redirects_with_no_middleware_at_all() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "302 Found"
+
+
+def test_the_scaleout_bench_without_wrk_says_how_to_install_it(marker: str, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run_bench("scaleout.py", [], bench_env(marker, str(empty)))
+    assert result.returncode != 0
+    assert "needs `wrk`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+def test_the_scaleout_bench_names_an_unreachable_postgres(marker: str, tmp_path: Path) -> None:
+    path = f"{fake_wrk(tmp_path / 'bin', tmp_path / 'started')}:{os.environ['PATH']}"
+    url = f"postgres://postgres:not-shown@127.0.0.1:{free_port()}"
+    result = run_bench("scaleout.py", ["--pg-server", url], bench_env(marker, path))
+    assert result.returncode != 0
+    assert "PostgreSQL is not reachable at postgres://postgres:***@127.0.0.1" in result.stderr
+    assert "not-shown" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left_behind(marker) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_scaleout_bench_stopped_by_sigterm_leaves_no_process_and_no_database(
+    marker: str, tmp_path: Path
+) -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    server = f"postgres://{login}@{db['HOST']}:{db['PORT'] or 5432}"
+    name = f"linktrack_bench_scaleout_{marker[:12]}"
+    started = tmp_path / "wrk-started"
+    path = f"{fake_wrk(tmp_path / 'bin', started)}:{os.environ['PATH']}"
+    log = tmp_path / "bench.log"
+    args = ["--pg-server", server, "--pg-name", name, "--redis-url", settings.REDIS_URL]
+    args += ["--workers", "1", "--links", "2"]
+    with log.open("w") as output:
+        bench = subprocess.Popen(
+            [sys.executable, "bench/scaleout.py", *args],
+            cwd=ROOT,
+            env=bench_env(marker, path),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while not started.exists():
+            assert bench.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"wrk never started:\n{log.read_text()}"
+            time.sleep(0.2)
+        # The bench, two gunicorn masters and their workers, two writers, wrk.
+        assert len(processes_marked(marker)) >= 7
+
+        bench.send_signal(signal.SIGTERM)
+        # Seven process groups stopped one after the other on a busy machine: be patient.
+        try:
+            returncode = bench.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the bench did not stop within 240 s:\n{log.read_text()}")
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait(timeout=10)
+    assert returncode == 128 + signal.SIGTERM, log.read_text()
+    assert left_behind(marker) == [], log.read_text()
+    import psycopg2
+
+    conn = psycopg2.connect(f"{server}/postgres")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            assert cursor.fetchone() is None
+    finally:
+        conn.close()

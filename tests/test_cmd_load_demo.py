@@ -41,6 +41,11 @@ def test_without_geodata_the_demo_writes_labelled_demo_databases_and_fills_the_m
     state = geo.geo_state()
     assert state["demo"] is True
     assert state["city"]["database_type"] == "Demo-City"
+    # The demo's Fabrikam office network: its clicks on Fabrikam's links are marked, others not.
+    marked = LinkClick.objects.filter(from_company_network=True)
+    assert marked.exists()
+    assert set(marked.values_list("tracking__job__company_name", flat=True)) == {"Fabrikam"}
+    assert humans.filter(from_company_network=False).exists()
     geo.reset()
 
 

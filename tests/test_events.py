@@ -183,3 +183,41 @@ def test_an_event_whose_click_became_a_scanner_no_longer_holds(
     assert events.still_true(event) is None
     LinkClick.objects.filter(pk=click.pk).update(classification="scanner")
     assert events.still_true(event) == "the click is now classified as scanner"
+
+
+def test_a_batch_gets_the_events_each_click_would_get_alone(
+    application: JobApplication, settings: Any
+) -> None:
+    settings.APPLICATION_REOPENED_AFTER_DAYS = 7
+    first_link = sent_long_ago(make_sent_link(application_id=application.id))
+    second_link = sent_long_ago(make_sent_link(application_id=application.id))
+    now = timezone.now()
+    batch = []
+    for tracking_id, ip, days_ago in [
+        (first_link, "192.0.2.1", 10),
+        (second_link, "192.0.2.2", 2),  # eight days after the first: the application reopens
+        (first_link, "192.0.2.3", 1),
+    ]:
+        click = services.build_click(
+            tracking_id=tracking_id,
+            ip_address=ip,
+            user_agent=CHROME,
+            clicked_at=now - dt.timedelta(days=days_ago),
+        )
+        signals = human_signals(ip, application_id=str(application.id))
+        signals = dataclasses.replace(signals, link_created_at=now - dt.timedelta(days=30))
+        batch.append((click, signals.as_dict()))
+
+    write_clicks(batch)
+
+    by_click = {
+        click.click_id: sorted(
+            Event.objects.filter(click_id=click.click_id).values_list("type", flat=True)
+        )
+        for click, _signals in batch
+    }
+    assert list(by_click.values()) == [
+        ["application.first_person_click", "click.person", "link.first_person_click"],
+        ["application.reopened", "click.person", "link.first_person_click"],
+        ["click.person"],
+    ]

@@ -134,3 +134,88 @@ def test_the_overview_shows_the_map_and_the_country_table(
     assert "vendor/chartjs-chart-geo/index.umd.min.js" in html
     assert "<td>Germany</td>" in html
     assert "<script>" not in html  # CSP: no inline scripts
+
+
+# --- Regions and cities of one job, application or link -------------------------------------
+
+
+def test_regions_and_cities_are_counted_for_one_job_with_their_country(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    selection = Selection.of(start=START, end=END, include_automated=True, job_id=fx.job.pk)
+    regions = {
+        (r["country_code"], r["region"]): r["total_clicks"]
+        for r in queries.clicks_by_place(selection, "region")
+    }
+    cities = {
+        (r["country_code"], r["city"]): (r["human_clicks"], r["automated_clicks"])
+        for r in queries.clicks_by_place(selection, "city")
+    }
+    job_clicks = LinkClick.objects.filter(
+        tracking__job=fx.job, clicked_at__gte=START, clicked_at__lt=END
+    )
+    assert regions[("DE", "Berlin")] == 1 and regions[("FR", "Île-de-France")] == 1
+    assert cities[("FR", "Paris")] == (0, 1)  # c3 is the scanner's HEAD request
+    assert sum(regions.values()) == job_clicks.count()
+    with pytest.raises(ValueError):
+        queries.clicks_by_place(Selection.of(start=START, end=END), "city")
+
+
+def test_an_anonymised_click_still_counts_in_its_region_but_no_longer_in_its_city(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    LinkClick.objects.filter(pk=fx.clicks["c1"].pk).update(city=None, ip_address=None)
+    selection = Selection.of(start=START, end=END, tracking_id=fx.links["L1"])
+    regions = {r["region"] for r in queries.clicks_by_place(selection, "region")}
+    cities = {r["city"] for r in queries.clicks_by_place(selection, "city")}
+    assert "Berlin" in regions
+    assert "Berlin" not in cities and "unknown" in cities
+
+
+def test_the_api_answers_by_region_and_by_city_only_with_clicks_read(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    url = f"/api/link-tracking/analytics/{fx.links['L1']}"
+    params = {"start_date": "2026-03-10", "end_date": "2026-03-12", "include_automated": "true"}
+    stats = key_client(make_key()).get(url, params).json()["click_statistics"]
+    regions = {(r["country_code"], r["country_name"], r["region"]) for r in stats["by_region"]}
+    assert ("DE", "Germany", "Berlin") in regions
+    assert {"DE/Berlin", "DE/Munich", "FR/Paris"} <= {
+        f"{r['country_code']}/{r['city']}" for r in stats["by_city"]
+    }
+    assert sum(r["total_clicks"] for r in stats["by_region"]) == stats["total_clicks"]
+    limited = key_client(make_key(scopes=["analytics:read"])).get(url, params)
+    assert limited.status_code == 200, limited.content
+    assert "by_city" not in limited.json()["click_statistics"]
+    assert "by_region" in limited.json()["click_statistics"]
+
+
+def test_the_job_page_shows_regions_and_cities_to_who_may_view_clicks(
+    staff: Client, fx: analytics_fixture.Fixture
+) -> None:
+    url = f"{reverse('analytics:job-detail', args=[fx.job.pk])}?{CUSTOM}&automated=1"
+    html = staff.get(url).content.decode()
+    assert 'data-table="regions"' in html and "<td>Île-de-France</td>" in html
+    assert 'data-table="cities"' in html and "<td>Munich</td>" in html
+    user = make_user("jobs-only", password="pw")
+    user.user_permissions.set(
+        Permission.objects.filter(codename__startswith="view_").exclude(codename="view_linkclick")
+    )
+    limited = logged_in_client(user).get(url).content.decode()
+    assert 'data-table="regions"' in limited
+    assert 'data-table="cities"' not in limited and "Munich" not in limited
+
+
+def test_the_job_summary_and_the_performance_report_answer_by_country(
+    fx: analytics_fixture.Fixture,
+) -> None:
+    selection = Selection.of(start=START, end=END)
+    summary = queries.job_link_summary(fx.job.pk, selection)
+    assert summary is not None
+    assert summary["by_country"]["DE"] == human_countries(fx)["DE"]
+    report = queries.performance_report(days=3650)
+    expected_people = LinkClick.objects.filter(HUMAN).count()
+    assert sum(report["by_country"].values()) == expected_people
+    response = key_client(make_key()).get(f"/api/link-tracking/jobs/{fx.job.pk}/summary")
+    assert response.status_code == 200, response.content
+    assert "by_country" in response.json()

@@ -1,4 +1,5 @@
-"""Seed 000's anonymized view: IP addresses only for clicks younger than 90 days."""
+"""Seed 000's anonymized view: IP addresses only for clicks younger than 90 days; the country and
+region (which anonymisation keeps) for every click."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.factories import make_link, make_visitor_click
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-migration = importlib.import_module("tracking.migrations.0003_link_analytics_view")
+seed_migration = importlib.import_module("tracking.migrations.0003_link_analytics_view")
+migration = importlib.import_module("tracking.migrations.0009_company_network")
 
 
 def view_rows() -> dict[str, tuple[object, ...]]:
@@ -52,21 +54,42 @@ def test_the_90_days_are_counted_in_utc_whatever_the_sessions_time_zone() -> Non
     assert view_rows()["edge"][2] == "203.0.113.7"
 
 
-def test_it_has_exactly_the_seeds_columns() -> None:
+SEED_COLUMNS = ["tracking_id", "clicked_at", "click_source", "ip_address"]
+
+
+def view_columns() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM link_analytics_view LIMIT 0")
-        assert [col.name for col in cursor.description] == [
-            "tracking_id",
-            "clicked_at",
-            "click_source",
-            "ip_address",
-        ]
+        return [col.name for col in cursor.description]
 
 
-def test_the_migration_can_be_reversed_and_applied_again() -> None:
+def test_it_has_the_seeds_columns_first_then_the_country_and_region() -> None:
+    assert view_columns() == [*SEED_COLUMNS, "country_code", "region"]
+
+
+def test_it_shows_country_and_region_of_anonymised_clicks_but_no_city() -> None:
+    link = make_link()
+    make_visitor_click(
+        link,
+        days_ago=120,
+        ip_address=None,
+        session_id="anonymised",
+        country_code="DE",
+        region="Berlin",
+        city=None,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT host(ip_address), country_code, region FROM link_analytics_view")
+        assert cursor.fetchall() == [(None, "DE", "Berlin")]
+
+
+def test_the_migrations_can_be_reversed_and_applied_again() -> None:
     apps = ProjectState().apps
     with connection.schema_editor() as editor:
-        migration.drop_view(apps, editor)
+        migration.restore_seed_view(apps, editor)
+        assert view_columns() == SEED_COLUMNS
+        seed_migration.drop_view(apps, editor)
         assert not view_exists()
+        seed_migration.create_view(apps, editor)
         migration.create_view(apps, editor)
-    assert view_exists()
+    assert view_columns() == [*SEED_COLUMNS, "country_code", "region"]

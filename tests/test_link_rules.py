@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,11 +16,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from analytics.link_rules import clicks_by_rule
+from analytics.queries.routes import clicks_by_route
 from analytics.selection import Selection
+from tests import geodata
 from tests.factories import key_client, make_key, make_sent_link
 from tests.test_redirect import DESTINATION, visit
-from tracking import linkcache, routing, services
+from tracking import geo, linkcache, routing, services
 from tracking.models import LinkClick
 
 pytestmark = pytest.mark.django_db
@@ -182,6 +185,72 @@ def test_a_country_rule_is_ignored_without_geolocation() -> None:
     assert visit(Client(), tracking_id)["Location"] == DESTINATION
 
 
+@pytest.fixture
+def geodb(settings: Any, tmp_path: Path) -> Iterator[None]:
+    settings.GEOIP_CITY_PATH = str(geodata.write_city(tmp_path / "city.mmdb"))
+    geo.reset()
+    yield
+    geo.reset()
+
+
+@pytest.mark.usefixtures("geodb")
+def test_a_country_rule_routes_by_the_visitors_address() -> None:
+    tracking_id = with_rules(
+        rule("country", PORTFOLIO_A, conditions={"countries": ["de", "AT"]}, priority=1),
+        rule("country", PORTFOLIO_B, conditions={"countries": ["FR"]}, priority=2),
+    )
+    berlin = visit(Client(), tracking_id, REMOTE_ADDR=geodata.BERLIN_IP)
+    paris = visit(Client(), tracking_id, REMOTE_ADDR=geodata.PARIS_IP6)
+    virginia = visit(Client(), tracking_id, REMOTE_ADDR=geodata.CLOUD_IP)
+    unknown = visit(Client(), tracking_id, REMOTE_ADDR="100.64.0.1")
+    assert [r["Location"] for r in (berlin, paris, virginia, unknown)] == [
+        PORTFOLIO_A,
+        PORTFOLIO_B,
+        DESTINATION,
+        DESTINATION,
+    ]
+    rules = {r.destination_url: str(r.pk) for r in services.link_rules(tracking_id=tracking_id)}
+    by_country = {
+        c.country_code: (c.metadata or {}).get("lt_rule")
+        for c in LinkClick.objects.filter(tracking_id=tracking_id)
+    }
+    assert by_country == {
+        "DE": rules[PORTFOLIO_A],
+        "FR": rules[PORTFOLIO_B],
+        "US": None,
+        None: None,
+    }
+
+
+@pytest.mark.usefixtures("geodb")
+def test_country_rules_warn_only_without_geolocation(settings: Any) -> None:
+    tracking_id = with_rules(rule("country", PORTFOLIO_A, conditions={"countries": ["DE"]}))
+    assert services.rule_warnings(services.link_rules(tracking_id=tracking_id)) == []
+    settings.GEOIP_CITY_PATH = ""
+    assert "geolocation" in services.rule_warnings(services.link_rules(tracking_id=tracking_id))[0]
+
+
+@pytest.mark.usefixtures("geodb")
+def test_a_country_rule_after_a_matching_rule_costs_no_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tracking_id = with_rules(
+        rule("device", MOBILE_PAGE, conditions={"device_types": ["desktop"]}, priority=1),
+        rule("country", PORTFOLIO_A, conditions={"countries": ["DE"]}, priority=2),
+    )
+    link = linkcache.resolve_link(tracking_id)
+    assert link is not None
+    looked_up: list[str | None] = []
+
+    def locate(ip: str | None) -> geo.Location:
+        looked_up.append(ip)
+        return geo.NOWHERE
+
+    monkeypatch.setattr(geo, "locate", locate)
+    assert visit(Client(), tracking_id, REMOTE_ADDR=geodata.BERLIN_IP)["Location"] == MOBILE_PAGE
+    assert looked_up == [geodata.BERLIN_IP]  # the click's own geo fields, not the routing
+
+
 # --- Precedence, A/B variants, what the click records -----------------------------------------
 
 
@@ -284,7 +353,8 @@ def test_the_dashboard_shows_rules_with_their_clicks() -> None:
     assert "utm_source=email" in page
     assert f"/track/{tracking_id}/qr.png" in page
     (phones,) = services.link_rules(tracking_id=tracking_id)
-    assert clicks_by_rule(tracking_id, Selection()) == {
-        str(phones.pk): {"clicks": 1, "people": 1},
-        "default": {"clicks": 1, "people": 1},
-    }
+    rows = clicks_by_route(services.get_link(tracking_id=tracking_id), Selection())
+    assert [(r["rule_id"], r["clicks"], r["person_clicks"]) for r in rows] == [
+        (phones.pk, 1, 1),
+        (None, 1, 1),
+    ]

@@ -48,10 +48,13 @@ def test_the_png_decodes_to_the_redirect_url_with_src_qr(query: str) -> None:
     assert decode(response.content) == f"{services.redirect_url_for(tracking_id)}?src=qr"
 
 
-def test_a_scan_is_counted_as_source_qr() -> None:
+def test_a_scan_is_counted_as_source_qr_and_shown_on_the_link_page() -> None:
     tracking_id = make_sent_link()
     Client().get(f"/track/{tracking_id}?src=qr", **BROWSER_HEADERS)
-    assert LinkClick.objects.get(tracking_id=tracking_id).click_source == "qr"
+    Client().get(f"/track/{tracking_id}?src=qr", **BROWSER_HEADERS)
+    assert LinkClick.objects.filter(tracking_id=tracking_id, click_source="qr").count() == 2
+    page = staff("view_trackedlink").get(reverse("analytics:link-detail", args=[tracking_id]))
+    assert "2 scans in this period" in page.content.decode()
 
 
 def test_the_svg_is_an_svg_with_the_chosen_colours() -> None:

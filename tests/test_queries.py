@@ -55,7 +55,32 @@ def test_link_analytics_counts_people_by_default_and_reports_automated_beside_th
         "last_click": "2026-03-10T09:05:00+00:00",
         "by_source": {"email": 2, "linkedin": 0},
         "by_country": {"unknown": 2},
+        "by_region": [
+            {
+                "country_code": "unknown",
+                "region": "unknown",
+                "country_name": "Unknown",
+                "total_clicks": 2,
+                "human_clicks": 2,
+                "automated_clicks": 1,
+                "unclassified_clicks": 1,
+            }
+        ],
+        "by_city": [
+            {
+                "country_code": "unknown",
+                "region": "unknown",
+                "city": "unknown",
+                "country_name": "Unknown",
+                "total_clicks": 2,
+                "human_clicks": 2,
+                "automated_clicks": 1,
+                "unclassified_clicks": 1,
+            }
+        ],
+        "from_company_network": {"person_clicks": 0, "first": None, "last": None},
         "by_classification": {"human": 2, "scanner": 1, "unclassified": 1},
+        "by_rule": [],  # a link without routing rules
     }
     assert [c["clicked_at"] for c in result["click_timeline"]] == [
         "2026-03-10T09:05:00+00:00",

@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics import queries, rollups
-from analytics.models import DailyLinkClicks
-from analytics.selection import Selection
+from analytics import outcomes, queries, rollups
+from analytics.models import DailyLinkClicks, OutcomeSummary
+from analytics.selection import Period, Selection
 from notifications import tasks
 from tests.factories import (
     CHROME,
@@ -29,12 +29,15 @@ from tests.factories import (
     make_link,
     make_user,
 )
+from tests.outcome_fixture import link as outcome_link
+from tests.outcome_fixture import world
 from tests.support import run_command
 from tracking.clicks import events, unclassified
 from tracking.clicks.writer import ClickWriter
 from tracking.models import Event, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
+__all__ = ["world"]  # the fixture, used by name
 
 # Seed 000, "Common Queries", 2. Record Click Event, verbatim but for the placeholders: a JSONB
 # parameter needs its cast on PostgreSQL.
@@ -330,3 +333,27 @@ def test_two_passes_at_once_judge_each_click_once() -> None:
         other.join()
     assert unclassified.classify_unclassified() == 1
     assert not LinkClick.objects.filter(classification__isnull=True).exists()
+
+
+def test_a_click_judged_a_person_reaches_the_outcome_summaries(world: dict[str, Any]) -> None:
+    app4 = world["apps"][3]  # sent two days ago, no person click yet
+    portfolio = outcome_link(app4, "Portfolio")
+    TrackedLink.objects.filter(pk=portfolio.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=2)
+    )
+    call_command("rollup_clicks", verbosity=0)
+    # Dated before the point the run covered: only the classification can tell the summaries.
+    insert_by_sql(
+        portfolio.tracking_id,
+        clicked_at=timezone.now() - dt.timedelta(days=1),
+        user_agent=CHROME,
+    )
+    before = outcomes.outcomes_report(Period.for_days(30))
+    assert before["funnel"][1]["count"] == 2  # unclassified: not a person yet
+
+    assert unclassified.classify_unclassified() == 1
+    assert LinkClick.objects.get(tracking=portfolio).classification == "human"
+    after = outcomes.outcomes_report(Period.for_days(30))
+    assert after["funnel"][1]["count"] == 3
+    OutcomeSummary.objects.all().delete()
+    assert outcomes.outcomes_report(Period.for_days(30)) == after  # the raw clicks agree

@@ -35,7 +35,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.cache import cache
 
-from tracking import hosts, routing
+from tracking import company, hosts, routing
 from tracking.routing import CompiledRule
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,13 @@ class ResolvedLink:
     password_hash: str | None = None
     fallback_url: str | None = None
     rules: tuple[CompiledRule, ...] = ()
+    # The job's company names, normalised (tracking.company): a click from a network registered
+    # under one of them is marked ``from_company_network`` without a query.
+    company_keys: tuple[tuple[str, ...], ...] = ()
+    # The application's hidden decoy link (tracking.clicks.decoy), and whether the application
+    # has one at all (without one, its clicks skip the decoy rule).
+    is_decoy: bool = False
+    application_has_decoy: bool = False
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -80,8 +87,9 @@ _local_lock = threading.Lock()
 
 
 def _shared_key(tracking_id: str) -> str:
-    # v2: entries carry the application's submission time and the link's controls.
-    return f"link:v2:{tracking_id}"
+    # v2: entries carry the application's submission time and the link's controls;
+    # v3: and the job's company names; v4: and whether the link is a decoy.
+    return f"link:v4:{tracking_id}"
 
 
 _CONTROL_FIELDS: Final = (
@@ -105,7 +113,12 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
     # One query for a link without rules (the usual case); a second one only when it has some.
     row = (
         TrackedLink.objects.filter(tracking_id=tracking_id)
-        .annotate(has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)))
+        .annotate(
+            has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)),
+            application_has_decoy=Exists(
+                TrackedLink.objects.filter(application_id=OuterRef("application_id"), is_decoy=True)
+            ),
+        )
         .values(
             "original_url",
             "is_active",
@@ -114,6 +127,10 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
             "application_id",
             "created_at",
             "application__submitted_at",
+            "job__company_name",
+            "job__company_aliases",
+            "is_decoy",
+            "application_has_decoy",
             "has_rules",
             *_CONTROL_FIELDS,
         )
@@ -164,6 +181,11 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         fallback_url=fallback,
         rules=tuple(rules),
         application_submitted_at=row["application__submitted_at"],
+        company_keys=company.company_keys(
+            row["job__company_name"] or "", row["job__company_aliases"] or ""
+        ),
+        is_decoy=bool(row["is_decoy"]),
+        application_has_decoy=bool(row["application_has_decoy"]),
     )
 
 

@@ -11,8 +11,10 @@ Condition shapes, one per rule type (``conditions`` JSON of ``link_rules``):
 
 - ``device``: ``{"device_types": ["mobile", "tablet", "desktop"]}``
 - ``os``: ``{"os": ["ios", "android", "windows", "macos", "linux", "chromeos"]}``
-- ``country``: ``{"countries": ["DE", "FR"]}`` (ISO 3166 alpha-2). Ignored, with a warning, while
-  no geolocation feeds the redirect: a country rule never matches.
+- ``country``: ``{"countries": ["DE", "FR"]}`` (ISO 3166 alpha-2): the country of the visitor's
+  address in the configured city or country database (:mod:`tracking.geo`). Without one the
+  rule is ignored, with a warning, when the link is loaded; the address is looked up only when a
+  country rule is reached (lookups are cached per address).
 - ``time``: any of ``{"weekdays": [0..6]}`` (Monday is 0), ``{"hours": {"start": "09:00",
   "end": "17:30"}}`` (end exclusive; an end before the start spans midnight), ``{"from":
   "2026-01-01", "until": "2026-01-31"}`` (inclusive days), all in ``TIME_ZONE``.
@@ -34,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from tracking import geo
 from tracking.classify import parse_agent
 
 logger = logging.getLogger(__name__)
@@ -211,8 +214,8 @@ def compile_rule(
     except ConditionError as exc:  # written around the service layer
         logger.error("routing rule %s is invalid and ignored: %s", rule_id, exc.message)
         return None
-    if rule_type == "country":
-        logger.warning("routing rule %s needs geolocation, which the redirect lacks", rule_id)
+    if rule_type == "country" and not geolocation_configured():
+        logger.warning("routing rule %s is ignored: no country database is configured", rule_id)
         return None
     if rule_type == "ab_test" and weight <= 0:
         return None
@@ -226,6 +229,11 @@ def compile_rule(
     )
 
 
+def geolocation_configured() -> bool:
+    """Whether a city or country database is configured (``GEOIP_CITY_PATH``, or the demo's)."""
+    return geo.configured_paths()[0] is not None
+
+
 # --- Choosing a destination -------------------------------------------------------------------
 
 
@@ -236,7 +244,10 @@ class Visitor:
     user_agent: str | None
     click_source: str | None
     session_id: str | None
+    client_ip: str | None = None
     _device: tuple[str | None, str | None] | None = None
+    _country: str | None = None
+    _located: bool = False
 
     def device(self) -> tuple[str | None, str | None]:
         """(device type, OS family) of the user agent."""
@@ -244,6 +255,13 @@ class Visitor:
             info = parse_agent(self.user_agent) if self.user_agent else None
             self._device = (info.device_type, info.os) if info else (None, None)
         return self._device
+
+    def country(self) -> str | None:
+        """The client address's country (ISO alpha-2), looked up on first use only."""
+        if not self._located:
+            self._country = geo.locate(self.client_ip).country_code
+            self._located = True
+        return self._country
 
 
 def _local_now() -> dt.datetime:
@@ -274,6 +292,8 @@ def _matches(rule: CompiledRule, visitor: Visitor, now: dt.datetime | None) -> b
         return any(family in OS_FAMILIES[name] for name in rule.values)
     if kind == "referrer":
         return (visitor.click_source or "").lower() in rule.values
+    if kind == "country":
+        return visitor.country() in rule.values
     if kind == "time":
         return _time_matches(rule, now or _local_now())
     return False

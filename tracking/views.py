@@ -127,6 +127,7 @@ def _route(link: linkcache.ResolvedLink, captured: capture.CapturedRequest, defa
         click_source=captured.fields["click_source"]
         or services.detect_click_source(captured.fields["referrer_url"]),
         session_id=captured.fields["session_id"],
+        client_ip=captured.signals.client_ip,
     )
     rule = routing.choose(link.rules, key=link.tracking_id, visitor=visitor)
     if rule is None:

@@ -20,6 +20,7 @@ from tracking.api.serializers import (
     LinkOutput,
     PersonalDataOutput,
     check_range,
+    correction_field,
     personal_field,
 )
 
@@ -81,6 +82,60 @@ class ClickCountsOutput(serializers.Serializer):
     )
 
 
+class RegionClicksOutput(serializers.Serializer):
+    country_code = serializers.CharField(help_text="ISO 3166-1 alpha-2, or 'unknown'.")
+    country_name = serializers.CharField()
+    region = serializers.CharField(help_text="The most specific subdivision, or 'unknown'.")
+    total_clicks = serializers.IntegerField(
+        help_text="Clicks counted (people only when include_automated=false)."
+    )
+    human_clicks = serializers.IntegerField()
+    automated_clicks = serializers.IntegerField()
+
+
+class CityClicksOutput(RegionClicksOutput):
+    city = serializers.CharField(help_text="The city, or 'unknown'.")
+
+
+class CompanyNetworkOutput(serializers.Serializer):
+    person_clicks = serializers.IntegerField(
+        help_text="Person clicks from a network registered to the job's company."
+    )
+    first = serializers.DateTimeField(allow_null=True)
+    last = serializers.DateTimeField(allow_null=True)
+
+
+class RouteRowOutput(serializers.Serializer):
+    rule_id = serializers.IntegerField(
+        allow_null=True, help_text="null for the clicks no rule matched."
+    )
+    rule_type = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    rule = serializers.CharField(
+        help_text='How the route is named: the rule\'s name, "A/B variant <id>", '
+        '"Removed rule <id>" or "No rule matched".'
+    )
+    priority = serializers.IntegerField(allow_null=True)
+    is_active = serializers.BooleanField()
+    removed = serializers.BooleanField(help_text="The rule was deleted; its clicks remain.")
+    conditions = serializers.JSONField(allow_null=True)
+    destination_url = serializers.CharField(allow_null=True)
+    weight = serializers.IntegerField(allow_null=True, help_text="A/B variants only.")
+    clicks = serializers.IntegerField(help_text="Every click it routed, automated ones included.")
+    person_clicks = serializers.IntegerField()
+    applications = serializers.IntegerField(
+        help_text="1 when a person opened the link through this route after its application "
+        "was sent, else 0."
+    )
+    interviews = serializers.IntegerField(
+        help_text="Of those, applications that reached interview."
+    )
+    interview_rate = serializers.FloatField(allow_null=True)
+    small_sample = serializers.BooleanField(
+        help_text=f"Fewer than {outcomes.SMALL_SAMPLE} applications: the rate says little."
+    )
+
+
 class ClickStatisticsOutput(ClickCountsOutput):
     first_click = serializers.DateTimeField(allow_null=True)
     last_click = serializers.DateTimeField(allow_null=True)
@@ -91,9 +146,23 @@ class ClickStatisticsOutput(ClickCountsOutput):
         child=serializers.IntegerField(),
         help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
     )
+    by_region = RegionClicksOutput(
+        many=True, help_text="Clicks per region (with its country), most clicked first."
+    )
+    by_city = CityClicksOutput(
+        many=True,
+        required=False,
+        help_text="Clicks per city. Only with scope `clicks:read` (the city is personal data).",
+    )
+    from_company_network = CompanyNetworkOutput()
     by_classification = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="Clicks per classification (human, bot, scanner, preview, unclassified).",
+    )
+    by_rule = RouteRowOutput(
+        many=True,
+        help_text="Clicks by the routing rule or A/B variant that sent them, automated ones "
+        "included whatever include_automated says (empty for a link without rules).",
     )
 
 
@@ -103,12 +172,18 @@ class TimelineClickOutput(PersonalDataOutput):
     clicked_at = serializers.DateTimeField(allow_null=True)
     click_source = serializers.CharField(allow_null=True)
     country_code = serializers.CharField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    city = personal_field()
+    network_kind = serializers.CharField(allow_null=True)
+    from_company_network = serializers.BooleanField(allow_null=True)
     ip_address = personal_field()
     referrer_url = serializers.CharField(allow_null=True)
     session_id = personal_field()
     metadata = ClickMetadataField()
     classification = serializers.CharField(allow_null=True)
     classification_reasons = ClassificationReasonsField()
+    classification_correction = correction_field()
+    corrected_by = serializers.CharField(allow_null=True, help_text="Who corrected the verdict.")
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)
@@ -135,6 +210,11 @@ class SummaryJobOutput(JobFields):
 class JobSummaryOutput(serializers.Serializer):
     job = SummaryJobOutput()
     link_functions = FunctionRowOutput(many=True, help_text="Active links per link function.")
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks on the job's active links per country (ISO 3166-1 alpha-2; 'unknown' "
+        "without geodata).",
+    )
 
 
 class ReportPeriodOutput(serializers.Serializer):
@@ -158,6 +238,10 @@ class PerformanceReportOutput(serializers.Serializer):
     overall_statistics = OverallStatisticsOutput()
     function_performance = FunctionRowOutput(many=True)
     daily_trends = DailyTrendOutput(many=True)
+    by_country = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Clicks per country (ISO 3166-1 alpha-2; 'unknown' without geodata).",
+    )
 
 
 # --- Outcomes -------------------------------------------------------------------------------
@@ -237,6 +321,10 @@ class OutcomesOutput(serializers.Serializer):
     funnel = FunnelStageOutput(many=True)
     by_link_function = _rate_row("link_function")(many=True)
     by_click_source = _rate_row("click_source")(many=True)
+    by_variant = _rate_row("variant")(
+        many=True,
+        help_text="A/B variants of routing rules, by name (else destination), across links.",
+    )
     attribution = AttributionOutput()
     timings = TimingsOutput()
     follow_up = FollowUpOutput(

@@ -45,9 +45,10 @@ class LinkAnalyticsView(AnalyticsView):
         summary="Link analytics: link info, click statistics, latest 50 clicks",
         description=(
             "Seed 000 queries 3 and 5. Totals count every click unless "
-            "`include_automated=false`; `human_clicks`, `automated_clicks` and `unclassified_clicks` are always given. "
-            "Scope `analytics:read`; the timeline's `ip_address` and `session_id` also need "
-            "`clicks:read`. Rate-limited per API key."
+            "`include_automated=false`; `human_clicks`, `automated_clicks` and "
+            "`unclassified_clicks` are always given. Scope `analytics:read`; the timeline's "
+            "`ip_address`, `session_id` and `city` and `by_city` also need `clicks:read`. "
+            "Rate-limited per API key."
         ),
         parameters=[AnalyticsRangeInput, RETRY_AFTER],
         responses={200: LinkAnalyticsOutput, 429: RATE_LIMITED},
@@ -57,7 +58,10 @@ class LinkAnalyticsView(AnalyticsView):
         result = queries.link_analytics(tracking_id, Selection.of(**params))
         if result is None:
             raise services.NotFound("No link has this tracking_id.", field="tracking_id")
-        context = {"personal_data": may_read_personal_data(request)}
+        personal = may_read_personal_data(request)
+        if not personal:
+            del result["click_statistics"]["by_city"]
+        context = {"personal_data": personal}
         return Response(LinkAnalyticsOutput(result, context=context).data)
 
 

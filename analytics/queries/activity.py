@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics.countries import country_name
 from analytics.queries.common import iso
+from tracking import company
 from tracking.clicks.events import OWNER_SOURCES, country_of, person_clicks
 from tracking.models import Classification, LinkClick
 
 LABELS = dict(Classification.choices)
 
 
-def activity_row(click: LinkClick) -> dict[str, Any]:
+def activity_row(click: LinkClick, *, with_city: bool = True) -> dict[str, Any]:
+    """One click for the feed. ``with_city=False`` leaves the city out of ``place`` (it is
+    personal data, shown to users who may view clicks)."""
     link = click.tracking
     job = link.job
     person = (
@@ -34,16 +38,33 @@ def activity_row(click: LinkClick) -> dict[str, Any]:
         "source": click.click_source,
         "device": device or None,
         "country": country_of(click),
+        "place": company.place_words(
+            click.city if with_city else None,
+            click.region,
+            country_name(click.country_code) if click.country_code else None,
+        )
+        or None,
+        "network": company.network_words(
+            network_kind=click.network_kind,
+            from_company=click.from_company_network,
+            company=job.company_name if job else "",
+        )
+        or None,
+        "from_company_network": click.from_company_network is True,
         "person": person,
         "classification": LABELS.get(click.classification or "", "Not classified yet")
         if click.click_source not in OWNER_SOURCES
         else "You (owner)",
         "reasons": list(click.classification_reasons or []),
+        # The verdict as stored, and the job seeker's correction of it (tracking.verdicts).
+        "verdict": click.classification,
+        "classification_correction": click.classification_correction,
+        "corrected_by": click.corrected_by,
     }
 
 
 def latest_clicks(
-    *, include_automated: bool = False, offset: int = 0, limit: int = 50
+    *, include_automated: bool = False, offset: int = 0, limit: int = 50, with_city: bool = True
 ) -> tuple[list[dict[str, Any]], bool]:
     """``(rows, has_more)``: the clicks after ``offset``, newest first."""
     clicks = LinkClick.objects.all()
@@ -54,10 +75,16 @@ def latest_clicks(
         .only(
             "click_id",
             "country_code",
+            "region",
+            "city",
+            "network_kind",
+            "from_company_network",
             "clicked_at",
             "click_source",
             "classification",
             "classification_reasons",
+            "classification_correction",
+            "corrected_by",
             "device_type",
             "browser",
             "os",
@@ -71,4 +98,4 @@ def latest_clicks(
         )
         .order_by("-clicked_at", "-click_id")[offset : offset + limit + 1]
     )
-    return [activity_row(click) for click in rows[:limit]], len(rows) > limit
+    return [activity_row(click, with_city=with_city) for click in rows[:limit]], len(rows) > limit

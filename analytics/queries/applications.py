@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Min
 
+from analytics.countries import country_name
 from analytics.queries.common import (
     UNCLASSIFIED,
     application_dict,
@@ -20,6 +21,7 @@ from analytics.queries.common import (
     zero_counts,
 )
 from analytics.selection import EVER, HUMAN, PEOPLE_ANYTIME, Period, Scope, Selection, prefixed
+from tracking import company
 from tracking.models import Classification, JobApplication, TrackedLink
 
 # The journey lists individual clicks; past this many, the CSV export has them all.
@@ -31,7 +33,13 @@ JOURNEY_FIELDS = (
     "session_id",
     "classification",
     "classification_reasons",
+    "classification_correction",
+    "corrected_by",
     "click_source",
+    "country_code",
+    "region",
+    "network_kind",
+    "from_company_network",
 )
 
 
@@ -96,7 +104,8 @@ def application_journey(
         key = f"session:{session}" if session else f"click:{click['click_id']}"
         groups.setdefault(key, []).append(click)
     functions = {link.tracking_id: link.link_function for link in links}
-    sessions = [_session_dict(group, functions) for group in groups.values()]
+    company_name = application.job.company_name
+    sessions = [_session_dict(group, functions, company_name) for group in groups.values()]
     statistics_ = totals(selection)
     return {
         "application": application_dict(application),
@@ -163,7 +172,9 @@ def _latest_clicks(tracking_ids: list[str], period: Period) -> list[dict[str, An
     return list(reversed(latest[:JOURNEY_CLICK_LIMIT]))
 
 
-def _session_dict(clicks: list[dict[str, Any]], functions: dict[str, str]) -> dict[str, Any]:
+def _session_dict(
+    clicks: list[dict[str, Any]], functions: dict[str, str], company_name: str
+) -> dict[str, Any]:
     # A session is a person's once one of its clicks is; one not classified yet is nobody's yet.
     classes = {c["classification"] for c in clicks}
     kind = "human" if Classification.HUMAN in classes else "automated"
@@ -173,6 +184,7 @@ def _session_dict(clicks: list[dict[str, Any]], functions: dict[str, str]) -> di
         "session_id": clicks[0]["session_id"],
         "kind": kind,
         "automated": kind == "automated",
+        "from_company_network": any(c["from_company_network"] for c in clicks),
         "first_click": iso(clicks[0]["clicked_at"]),
         "last_click": iso(clicks[-1]["clicked_at"]),
         "clicks": [
@@ -183,7 +195,20 @@ def _session_dict(clicks: list[dict[str, Any]], functions: dict[str, str]) -> di
                 "clicked_at": iso(c["clicked_at"]),
                 "classification": c["classification"],
                 "classification_reasons": c["classification_reasons"] or [],
+                "classification_correction": c["classification_correction"],
+                "corrected_by": c["corrected_by"],
                 "click_source": c["click_source"],
+                "country_code": c["country_code"],
+                "region": c["region"],
+                "place": company.place_words(
+                    c["region"], country_name(c["country_code"]) if c["country_code"] else None
+                ),
+                "network": company.network_words(
+                    network_kind=c["network_kind"],
+                    from_company=c["from_company_network"],
+                    company=company_name,
+                ),
+                "from_company_network": c["from_company_network"] is True,
             }
             for c in clicks
         ],

@@ -3,9 +3,11 @@ classes, hours of the week, and the most clicked jobs and links."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Max, Min
 
 from analytics import counting
 from analytics.countries import country_name, numeric_code
@@ -14,6 +16,8 @@ from analytics.queries.common import (
     UNKNOWN,
     broken_down,
     classification_counts,
+    clicks_in,
+    counts,
     every_day,
     function_rows,
     grouped,
@@ -23,7 +27,8 @@ from analytics.queries.common import (
     totals,
     zero_counts,
 )
-from analytics.selection import PEOPLE_ANYTIME, Selection
+from analytics.selection import AUTOMATED, EVERYTHING, HUMAN, PEOPLE_ANYTIME, Selection
+from analytics.selection import UNCLASSIFIED as UNCLASSIFIED_CLICKS
 from tracking.models import Classification, Job, TrackedLink
 
 TOP_LIMIT = 10
@@ -59,6 +64,56 @@ def clicks_by_country(selection: Selection) -> list[dict[str, Any]]:
         row["country_name"] = country_name(code)
         row["iso_numeric"] = numeric_code(code)
     return rows
+
+
+PLACE_LEVELS = {"region": ("country_code", "region"), "city": ("country_code", "region", "city")}
+
+
+def clicks_by_place(selection: Selection, level: str) -> list[dict[str, Any]]:
+    """Clicks per region (``level="region"``) or city of one job, application or link, with the
+    country (a region's name alone is ambiguous: Georgia); ``unknown`` parts without geodata.
+
+    Read from the scope's raw clicks (the index on (tracking_id, clicked_at) bounds the cost to
+    that job's, application's or link's clicks), not from the rollups: the city goes with the
+    IP address when a click is anonymised, and a rollup would keep it.
+    """
+    if selection.scope == EVERYTHING:
+        raise ValueError("regions and cities are counted for one job, application or link")
+    fields = PLACE_LEVELS[level]
+    every_click = dataclasses.replace(selection, include_automated=True)
+    rows = (
+        clicks_in(every_click)
+        .values(*fields)
+        .annotate(
+            human_clicks=Count("click_id", filter=HUMAN),
+            automated_clicks=Count("click_id", filter=AUTOMATED),
+            unclassified_clicks=Count("click_id", filter=UNCLASSIFIED_CLICKS),
+        )
+    )
+    counted = {
+        tuple(row[field] for field in fields): counts(row, selection.include_automated)
+        for row in rows
+    }
+    result: list[dict[str, Any]] = []
+    for values, numbers in counted.items():
+        if not (numbers["total_clicks"] or not_people(numbers)):
+            continue
+        place = {field: value or UNKNOWN for field, value in zip(fields, values, strict=True)}
+        code = values[0]
+        result.append({**place, "country_name": country_name(code), **numbers})
+    result.sort(key=lambda r: (-r["total_clicks"], -not_people(r), *(r[f] for f in fields)))
+    return result
+
+
+def company_network_clicks(selection: Selection) -> dict[str, Any]:
+    """Person clicks from the network of the job's company (:mod:`tracking.company`): how many,
+    the first and the latest. The strongest evidence a job seeker gets, so always people only."""
+    found = (
+        clicks_in(dataclasses.replace(selection, include_automated=False))
+        .filter(from_company_network=True)
+        .aggregate(n=Count("click_id"), first=Min("clicked_at"), last=Max("clicked_at"))
+    )
+    return {"person_clicks": found["n"], "first": iso(found["first"]), "last": iso(found["last"])}
 
 
 def clicks_by_classification(selection: Selection) -> list[dict[str, Any]]:

@@ -7,9 +7,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import F
+from django.db.models.fields.json import KeyTextTransform
 
 from analytics.queries.common import UNCLASSIFIED, clicks_in, iso
+from analytics.queries.routes import route_label
 from analytics.selection import Selection
+from tracking import routing
+from tracking.models import LinkRule
 
 EXPORT_COLUMNS = [
     "click_id",
@@ -31,7 +35,24 @@ EXPORT_COLUMNS = [
     "region",
     "city",
     "network_kind",
+    "from_company_network",
+    # The routing rule or A/B variant that sent the click (empty: the link's own destination).
+    "rule_id",
+    "rule",
 ]
+
+
+class _RuleLabels:
+    """Rule labels by id, each rule read once, when the first of its clicks comes by."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self.labels:
+            rule = LinkRule.objects.filter(pk=key).first() if key.isdigit() else None
+            self.labels[key] = route_label(rule, key)
+        return self.labels[key]
 
 
 def export_rows(
@@ -76,11 +97,15 @@ def selection_rows(selection: Selection) -> Iterator[list[Any]]:
         "region",
         "city",
         "network_kind",
+        "from_company_network",
+        rule_id=KeyTextTransform(routing.ROUTED_KEY, "metadata"),
         link_function=F("tracking__link_function"),
         job_id=F("tracking__job_id"),
         application_id=F("tracking__application_id"),
     ).iterator(chunk_size=2000)
+    labels = _RuleLabels()
     for row in values:
+        row["rule"] = labels[row["rule_id"]] if row["rule_id"] else None
         row["clicked_at"] = iso(row["clicked_at"])
         # As every figure names it: a click not judged yet (people-only exports leave it out).
         row["classification"] = row["classification"] or UNCLASSIFIED

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from analytics import counting
+from analytics.queries.breakdowns import clicks_by_place, company_network_clicks
 from analytics.queries.common import (
     broken_down,
     classification_counts,
@@ -25,6 +26,7 @@ from analytics.queries.common import (
     ranked,
     totals,
 )
+from analytics.queries.routes import clicks_by_route
 from analytics.selection import ACTIVE_LINK, EVERYTHING, PEOPLE_ANYTIME, Period, Scope, Selection
 from tracking.models import Job, JobApplication, LinkClick, TrackedLink
 
@@ -38,7 +40,7 @@ def link_analytics(
 
     Over the selection's period, with its ``include_automated``; the scope is the link's.
     """
-    link = TrackedLink.objects.filter(tracking_id=tracking_id).first()
+    link = TrackedLink.objects.filter(tracking_id=tracking_id).select_related("application").first()
     if link is None:
         return None
     selection = selection.within(Scope(tracking_id=tracking_id))
@@ -47,7 +49,6 @@ def link_analytics(
     # Index (tracking_id, clicked_at): both ends and the latest clicks without a scan.
     bounds = scoped.aggregate(first_click=Min("clicked_at"), last_click=Max("clicked_at"))
     by_source = broken_down("click_source", selection)
-    by_country = broken_down("country_code", selection)
     timeline = scoped.order_by("-clicked_at", "-click_id")[:TIMELINE_LIMIT]
     return {
         "link_info": link.to_dict(),
@@ -59,12 +60,14 @@ def link_analytics(
                 row["click_source"]: row["total_clicks"]
                 for row in ranked(by_source, "click_source")
             },
-            "by_country": {
-                row["country_code"]: row["total_clicks"]
-                for row in ranked(by_country, "country_code")
-            },
+            "by_country": _by_country(selection),
+            "by_region": clicks_by_place(selection, "region"),
+            "by_city": clicks_by_place(selection, "city"),
+            "from_company_network": company_network_clicks(selection),
             # Always every class, so the automated traffic stays visible beside the people.
             "by_classification": classification_counts(selection),
+            # Every click of the period, people and automated, whatever include_automated says.
+            "by_rule": clicks_by_route(link, selection),
         },
         "click_timeline": [_click_dict(click) for click in timeline],
     }
@@ -77,12 +80,18 @@ def _click_dict(click: LinkClick) -> dict[str, Any]:
         "clicked_at": iso(click.clicked_at),
         "click_source": click.click_source,
         "country_code": click.country_code,
+        "region": click.region,
+        "city": click.city,
+        "network_kind": click.network_kind,
+        "from_company_network": click.from_company_network,
         "ip_address": click.ip_address,
         "referrer_url": click.referrer_url,
         "session_id": click.session_id,
         "metadata": click.metadata or {},
         "classification": click.classification,
         "classification_reasons": click.classification_reasons or [],
+        "classification_correction": click.classification_correction,
+        "corrected_by": click.corrected_by,
         "device_type": click.device_type,
         "browser": click.browser,
         "os": click.os,
@@ -107,7 +116,14 @@ def job_link_summary(job_id: Any, selection: Selection = PEOPLE_ANYTIME) -> dict
             "active_link_count": links.count(),
         },
         "link_functions": function_rows(selection.within(scope)),
+        "by_country": _by_country(selection.within(scope)),
     }
+
+
+def _by_country(selection: Selection) -> dict[str, int]:
+    """Clicks per country (ISO 3166-1 alpha-2, ``unknown`` without geodata), most first."""
+    by_country = broken_down("country_code", selection)
+    return {row["country_code"]: row["total_clicks"] for row in ranked(by_country, "country_code")}
 
 
 def performance_report(*, days: int = 30, include_automated: bool = False) -> dict[str, Any]:
@@ -136,6 +152,7 @@ def performance_report(*, days: int = 30, include_automated: bool = False) -> di
         },
         "function_performance": function_table(EVERYTHING, grouped["link_function"]),
         "daily_trends": every_day(grouped["day"], start=period.start, end=period.end),
+        "by_country": _by_country(Selection(period, EVERYTHING, include_automated)),
     }
 
 

@@ -127,7 +127,9 @@ def save_rules(request: HttpRequest, link: TrackedLink, formset: Any) -> list[st
         data = getattr(form, "cleaned_data", None)
         if not data or data.get("DELETE"):
             continue
-        rules.append({name: data[name] for name in LinkRuleForm.Meta.fields if name in data})
+        rule = {name: data[name] for name in LinkRuleForm.Meta.fields if name in data}
+        # An existing rule keeps its id, and with it the clicks it routed in the link's analytics.
+        rules.append({**rule, "id": form.instance.pk} if form.instance.pk else rule)
     rules.sort(key=lambda rule: rule.get("priority", 0))
     saved = services.replace_link_rules(tracking_id=link.tracking_id, rules=rules)
     return services.rule_warnings(saved)

@@ -135,7 +135,16 @@ class JobForm(forms.ModelForm):
 
     class Meta:
         model = Job
-        fields = ["title", "company_name", "posting_url", "apply_url", "location", "notes"]
+        fields = [
+            "title",
+            "company_name",
+            "company_aliases",
+            "posting_url",
+            "apply_url",
+            "location",
+            "notes",
+        ]
+        widgets = {"company_aliases": forms.Textarea(attrs={"rows": 3})}
 
     def clean(self) -> dict[str, Any]:
         # The posting and apply URLs become tracked links: they follow the same rules.
@@ -178,6 +187,11 @@ class JobAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
     def dashboard(self, obj: Job) -> str:
         return dashboard_link("analytics:job-detail", obj.pk) if obj.pk else ""
 
+    def save_model(self, request: HttpRequest, obj: Job, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"company_name", "company_aliases"} & set(form.changed_data):
+            services.company_names_changed(obj)
+
     def delete_model(self, request: HttpRequest, obj: Job) -> None:
         # The service also drops the job's links from the redirect cache (they are detached).
         services.delete_job(job_id=obj.pk)
@@ -202,6 +216,7 @@ class JobApplicationAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
         "contact_name",
         "contact_email",
         "notes",
+        "uses_decoy_link",
         "dashboard",
         "created_at",
         "updated_at",

@@ -23,7 +23,7 @@ from tracking.api.auth import SCOPE_CLICKS_READ, key_scopes
 from tracking.models import APIKey
 
 # The click fields that identify a visitor; the admin shows them to ``view_linkclick`` only.
-PERSONAL_CLICK_FIELDS = ("ip_address", "session_id", "user_agent")
+PERSONAL_CLICK_FIELDS = ("ip_address", "session_id", "user_agent", "city")
 VIEW_CLICKS_PERMISSION = "tracking.view_linkclick"
 
 _VIEW = "%(app_label)s.view_%(model_name)s"

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.classify import REASON_LABELS
-from tracking.models import ApplicationStatus, Classification, RuleType
+from tracking.models import ApplicationStatus, Classification, Job, RuleType, VerdictCorrection
 from tracking.services import (
     IDENTIFIER_MAX,
     REFERRER_MAX,
@@ -275,8 +275,12 @@ class LinkEssentialsOutput(serializers.Serializer):
 class LinkRuleInput(StrictInput):
     """One routing rule (docs/links.md lists each type's conditions)."""
 
-    ignored_fields = frozenset({"id"})
-
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="One of the link's rules to change in place (it keeps its id and its clicks); "
+        "without it, or with another id, a new rule is made.",
+    )
     rule_type = serializers.ChoiceField(choices=RuleType.choices)
     name = serializers.CharField(required=False, allow_blank=True, max_length=50)
     priority = serializers.IntegerField(required=False, min_value=-10_000, max_value=10_000)
@@ -419,6 +423,17 @@ class PersonalDataOutput(serializers.Serializer):
         return data
 
 
+def correction_field() -> serializers.ChoiceField:
+    """A click's ``classification_correction`` (see tracking.verdicts)."""
+    return serializers.ChoiceField(
+        choices=VerdictCorrection.choices,
+        allow_null=True,
+        help_text="The job seeker's correction of the automatic verdict, or null. While it "
+        "stands, `classification` is the corrected verdict (person: human; machine: the "
+        "automatic verdict if it was a machine's, else bot) and every count follows it.",
+    )
+
+
 class ClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
@@ -431,10 +446,23 @@ class ClickOutput(PersonalDataOutput):
     metadata = ClickMetadataField(allow_null=True)
     classification = serializers.CharField(allow_null=True)
     classification_reasons = ClassificationReasonsField(allow_null=True)
+    classification_correction = correction_field()
+    corrected_by = serializers.CharField(allow_null=True, help_text="Who corrected the verdict.")
+    corrected_at = serializers.DateTimeField(allow_null=True)
     http_method = serializers.CharField(allow_null=True)
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True, help_text="ISO 3166-1 alpha-2.")
+    region = serializers.CharField(allow_null=True)
+    city = personal_field()
+    network_kind = serializers.CharField(
+        allow_null=True, help_text="residential, mobile, corporate_gateway, hosting, …"
+    )
+    from_company_network = serializers.BooleanField(
+        allow_null=True,
+        help_text="The network is registered to the job's company (null: unknown).",
+    )
 
 
 # --- Jobs and applications ------------------------------------------------------------------
@@ -443,6 +471,16 @@ class ClickOutput(PersonalDataOutput):
 class JobInput(serializers.Serializer):
     title = serializers.CharField(max_length=300)
     company_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    company_aliases = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        max_length=50,
+        help_text=(
+            "Other names or domains of the company (a parent company, an old name, "
+            "fabrikam.com): clicks from a network registered under one of them are marked "
+            "from_company_network."
+        ),
+    )
     posting_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
     apply_url = serializers.CharField(required=False, allow_blank=True, max_length=URL_MAX)
     location = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -459,9 +497,14 @@ class JobFields(serializers.Serializer):
 
 
 class JobOutput(JobFields):
+    company_aliases = serializers.SerializerMethodField()
     notes = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_company_aliases(self, job: Job) -> list[str]:
+        return [name for name in job.company_aliases.splitlines() if name]
 
 
 class ApplicationInput(serializers.Serializer):
@@ -471,6 +514,10 @@ class ApplicationInput(serializers.Serializer):
     contact_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    uses_decoy_link = serializers.BooleanField(
+        required=False,
+        help_text="Whether the copy-ready e-mail carries the hidden decoy link (default true).",
+    )
 
 
 class ApplicationUpdateInput(ApplicationInput):
@@ -494,6 +541,7 @@ class ApplicationOutput(serializers.Serializer):
     contact_name = serializers.CharField()
     contact_email = serializers.CharField()
     notes = serializers.CharField()
+    uses_decoy_link = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     stages = serializers.SerializerMethodField()

@@ -82,7 +82,14 @@ def reclassify_burst(
     in_window = LinkClick.objects.filter(
         tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
     )
-    fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
+    fields = (
+        "click_id",
+        "tracking_id",
+        "ip_address",
+        "classification",
+        "classification_reasons",
+        "classification_correction",
+    )
     # First the cheap question, other links only (the common answer is "none").
     others = [
         row
@@ -97,12 +104,13 @@ def reclassify_burst(
         if row[0] == click_id or classify.burst_network(row[2]) == network
     ]
     changed = []
-    for row_id, _tracking_id, _ip, classification, reasons in others + same_link:
+    for row_id, _tracking_id, _ip, classification, reasons, correction in others + same_link:
         reasons = list(reasons or [])
         if "burst" in reasons:
             continue
         reasons.append("burst")
-        if classification in (None, "human"):
+        # The job seeker's correction stands (tracking.verdicts): only the reasons change.
+        if correction is None and classification in (None, "human"):
             classification = classify.classification_for(reasons)
         changed.append(
             LinkClick(
@@ -142,6 +150,62 @@ def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     )
 
 
+# burst_possible's steps for one (application, network) and every link of it in a batch, run
+# atomically by Redis: KEYS[1] counts the network's distinct links, KEYS[2..] mark each link.
+# Returns 1 when any step would have answered "possible".
+_PRECHECK_LUA = """
+local possible = 0
+for i = 2, #KEYS do
+  local links
+  if redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[1]) then
+    if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
+      links = 1
+    else
+      links = redis.call('INCR', KEYS[1])
+    end
+  else
+    links = tonumber(redis.call('GET', KEYS[1]))
+  end
+  if links == nil or links >= 2 then possible = 1 end
+end
+return possible
+"""
+
+
+def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str, str]]:
+    """Which (application, network) groups of a batch the pre-check lets through: the steps of
+    :func:`burst_possible` for each of their links, in one Redis round trip for the whole batch
+    (one per step and link cost more CPU than the rest of the writer's work on a click)."""
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    if backend.rsplit(".", 1)[-1] in _LOCAL_CACHES:
+        return set(groups)
+    if not backend.startswith("django_redis."):
+        return {
+            (application_id, network)
+            for (application_id, network), links in groups.items()
+            if any(
+                [
+                    burst_possible(application_id=application_id, network=network, tracking_id=t)
+                    for t in links
+                ]
+            )
+        }
+    from django_redis import get_redis_connection
+
+    try:
+        client = get_redis_connection("default")
+        script = client.register_script(_PRECHECK_LUA)
+        pipe = client.pipeline(transaction=False)
+        for (application_id, network), links in groups.items():
+            key = f"burst:v1:{application_id}:{network}"
+            keys = [cache.make_key(key)] + [cache.make_key(f"{key}:{t}") for t in links]
+            script(keys=keys, args=[BURST_MEMORY_SECONDS], client=pipe)
+        answers = pipe.execute()
+    except Exception:  # a cache error proves nothing: the database decides
+        return set(groups)
+    return {group for group, answer in zip(groups, answers, strict=True) if answer}
+
+
 def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
     """The burst rule for a batch: the shared-cache pre-check once per link, application and
     network (not once per click), and the rule itself only where it can fire."""
@@ -150,13 +214,14 @@ def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
         network = classify.burst_network(signals.client_ip)
         if signals.application_id and network and click.clicked_at is not None:
             groups.setdefault((signals.application_id, network), []).append(click)
+    possible = _possible_groups(
+        {
+            group: list(dict.fromkeys(c.tracking_id for c in members))
+            for group, members in groups.items()
+        }
+    )
     for (application_id, network), members in groups.items():
-        possible = False
-        for tracking_id in dict.fromkeys(click.tracking_id for click in members):
-            possible |= burst_possible(
-                application_id=application_id, network=network, tracking_id=tracking_id
-            )
-        if not possible:
+        if (application_id, network) not in possible:
             continue
         for click in members:
             assert click.clicked_at is not None

@@ -32,9 +32,9 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db import Error as DatabaseError
 
 from linktrack.rates import parse_rate
-from tracking import geo, services
+from tracking import company, geo, services
 from tracking.classify import ClickSignals, classify_into
-from tracking.clicks import burst, events, ratelimit, spool, unclassified
+from tracking.clicks import burst, decoy, events, ratelimit, spool, unclassified
 from tracking.clicks.stream import (
     Entry,
     MalformedEntry,
@@ -113,11 +113,13 @@ def write_clicks(
     if not unique:
         return 0
     tracking_ids = {click.tracking_id for click, _signals in unique.values()}
-    existing = set(
-        TrackedLink.objects.filter(tracking_id__in=tracking_ids).values_list(
-            "tracking_id", flat=True
-        )
-    )
+    # One query for both: which links still exist, and their jobs' company names.
+    existing = {
+        tracking_id: company.company_keys(name or "", aliases or "")
+        for tracking_id, name, aliases in TrackedLink.objects.filter(
+            tracking_id__in=tracking_ids
+        ).values_list("tracking_id", "job__company_name", "job__company_aliases")
+    }
     kept: list[tuple[LinkClick, ClickSignals, str | None]] = []
     for click, raw_signals in unique.values():
         if click.tracking_id in existing:
@@ -129,9 +131,11 @@ def write_clicks(
         if click.classification is None:  # Do-Not-Track clicks arrive classified
             classify_into(click, signals)
         geo.locate_click(click, signals)
+        company.mark_click(click, existing[click.tracking_id])
     with transaction.atomic():
         services.insert_clicks([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
+        decoy.apply_to_batch((click, signals) for click, signals, _key in kept)
         # In the same transaction, after the burst rule: the outbox rows of the person clicks.
         events.record_events(click.click_id for click, _signals, _key in kept)
     return len(kept)

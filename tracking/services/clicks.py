@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import geo, linkcache
+from tracking import company, dbinsert, geo, linkcache
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -165,7 +165,8 @@ def record_click(
     """
     if not isinstance(tracking_id, str) or not is_valid_tracking_id(tracking_id):
         raise NotFound("No link has this tracking_id.", field="tracking_id")
-    if linkcache.resolve_link(tracking_id) is None:
+    resolved = linkcache.resolve_link(tracking_id)
+    if resolved is None:
         if TrackedLink.objects.filter(tracking_id=tracking_id).exists():
             raise LinkInactive("This link is inactive.", field="tracking_id")
         raise NotFound("No link has this tracking_id.", field="tracking_id")
@@ -183,6 +184,7 @@ def record_click(
     )
     validate_reported_clicked_at(click.clicked_at)
     geo.locate_into(click, click.ip_address)
+    company.mark_click(click, resolved.company_keys)
     insert_clicks([click])
     return {"click_id": str(click.click_id), "clicked_at": click.clicked_at}
 
@@ -197,9 +199,11 @@ def insert_new_click(click: LinkClick) -> None:
 
 
 def insert_clicks(clicks: list[LinkClick]) -> None:
-    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped."""
-    if clicks:
-        LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+    """Insert clicks idempotently: a click whose ``click_id`` is already stored is skipped.
+
+    One multi-row statement on PostgreSQL (:func:`tracking.dbinsert.insert_ignoring_conflicts`).
+    """
+    dbinsert.insert_ignoring_conflicts(LinkClick, clicks)
 
 
 # --- Clicks reported by external redirect domains (REST API) ------------------------------
@@ -209,24 +213,26 @@ def insert_clicks(clicks: list[LinkClick]) -> None:
 _CACHED_RESOLVE_MAX = 10
 
 
-def _resolve_reported_links(
-    tracking_ids: set[str],
-) -> dict[str, tuple[bool, dt.datetime | None]]:
-    """``{tracking_id: (active, created_at)}`` for the ids that name a link."""
-    found: dict[str, tuple[bool, dt.datetime | None]] = {}
+_ReportedLink = tuple[bool, dt.datetime | None, tuple[company.Key, ...]]
+
+
+def _resolve_reported_links(tracking_ids: set[str]) -> dict[str, _ReportedLink]:
+    """``{tracking_id: (active, created_at, company keys)}`` for the ids that name a link."""
+    found: dict[str, _ReportedLink] = {}
     missing = tracking_ids
     if len(tracking_ids) <= _CACHED_RESOLVE_MAX:
         for tracking_id in tracking_ids:
             resolved = linkcache.resolve_link(tracking_id)
             if resolved is not None:
-                found[tracking_id] = (True, resolved.created_at)
+                found[tracking_id] = (True, resolved.created_at, resolved.company_keys)
         missing = tracking_ids - found.keys()
     if missing:
         rows = TrackedLink.objects.filter(tracking_id__in=missing).values_list(
-            "tracking_id", "is_active", "created_at"
+            "tracking_id", "is_active", "created_at", "job__company_name", "job__company_aliases"
         )
-        for tracking_id, is_active, created_at in rows:
-            found[tracking_id] = (is_active is not False, created_at)
+        for tracking_id, is_active, created_at, name, aliases in rows:
+            keys = company.company_keys(name or "", aliases or "")
+            found[tracking_id] = (is_active is not False, created_at, keys)
     return found
 
 
@@ -253,7 +259,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
         try:
             if tracking_id not in links:
                 raise NotFound("No link has this tracking_id.", field="tracking_id")
-            active, link_created_at = links[tracking_id]
+            active, link_created_at, keys = links[tracking_id]
             if not active:
                 raise LinkInactive("This link is inactive.", field="tracking_id")
             click = build_click(**fields)
@@ -271,6 +277,7 @@ def _prepare_reported_clicks(items: list[Mapping[str, Any]]) -> list[LinkClick |
         )
         classify_into(click, signals)
         geo.locate_click(click, signals)
+        company.mark_click(click, keys)
         prepared.append(click)
     return prepared
 
@@ -347,15 +354,16 @@ def geolocate_clicks(
         page = clicks_to_geolocate(since=since).order_by("pk")
         if last_pk is not None:
             page = page.filter(pk__gt=last_pk)
-        batch = list(page.only("pk", "ip_address")[:batch_size])
+        batch = list(page.only("pk", "ip_address", "tracking_id")[:batch_size])
         if not batch:
             break
         changed = [
             click for click in batch if geo.locate_into(click, click.ip_address) != geo.NOWHERE
         ]
+        company.mark_clicks(changed)
         if changed:
             with transaction.atomic():
-                LinkClick.objects.bulk_update(changed, list(geo.GEO_FIELDS))
+                LinkClick.objects.bulk_update(changed, [*geo.GEO_FIELDS, "from_company_network"])
         located += len(changed)
         examined += len(batch)
         last_pk = batch[-1].pk

@@ -7,6 +7,7 @@ Every function that creates, fetches or changes one returns the model instance (
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import periods
+from tracking import company, periods
 from tracking.models import ApplicationStatus, ApplicationStatusHistory, Job, JobApplication
 from tracking.services.errors import NotFound, ValidationFailed
 from tracking.services.links import invalidate_cached_link
@@ -35,6 +36,9 @@ _JOB_TEXT_FIELDS = {
     "notes": NOTES_MAX,
 }
 _JOB_URL_FIELDS = ("posting_url", "apply_url")
+COMPANY_ALIASES_MAX = 2000
+# What decides whether a click came from the company's network (tracking.company).
+COMPANY_NAME_FIELDS = frozenset({"company_name", "company_aliases"})
 _APPLICATION_TEXT_FIELDS = {
     "contact_name": max_length_of(JobApplication, "contact_name"),
     "contact_email": max_length_of(JobApplication, "contact_email"),
@@ -46,19 +50,47 @@ _CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _apply_job_changes(job: Job, changes: Mapping[str, Any]) -> None:
-    unknown = set(changes) - set(_JOB_TEXT_FIELDS) - set(_JOB_URL_FIELDS)
+    unknown = set(changes) - set(_JOB_TEXT_FIELDS) - set(_JOB_URL_FIELDS) - {"company_aliases"}
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name} cannot be set on a job.", field=name)
     for field, max_length in _JOB_TEXT_FIELDS.items():
         if field in changes:
             setattr(job, field, required_text(changes[field], field=field, max_length=max_length))
+    if "company_aliases" in changes:
+        job.company_aliases = _company_aliases(changes["company_aliases"])
     for field in _JOB_URL_FIELDS:
         if field in changes:
             url = changes[field]
             setattr(job, field, validate_destination_url(url, field=field) if url else "")
     if not job.title:
         raise ValidationFailed("title is required.", field="title")
+
+
+def _company_aliases(value: Any) -> str:
+    """Other names or domains of the company: a list, or text with one a line (or commas)."""
+    if isinstance(value, list | tuple):
+        if not all(isinstance(item, str) for item in value):
+            raise ValidationFailed("company_aliases must be strings.", field="company_aliases")
+        value = "\n".join(value)
+    if not isinstance(value, str):
+        raise ValidationFailed("company_aliases must be text or a list.", field="company_aliases")
+    names = [name.strip() for name in re.split(r"[\n,;]", value) if name.strip()]
+    text = "\n".join(dict.fromkeys(names))
+    if len(text) > COMPANY_ALIASES_MAX:
+        raise ValidationFailed(
+            f"company_aliases is longer than {COMPANY_ALIASES_MAX} characters.",
+            field="company_aliases",
+        )
+    return text
+
+
+def company_names_changed(job: Job) -> None:
+    """After a job's company name or aliases changed: its links' cached copies (which carry the
+    names) are dropped, and its stored clicks' ``from_company_network`` recomputed."""
+    for tracking_id in job.links.values_list("tracking_id", flat=True):
+        invalidate_cached_link(tracking_id)
+    company.refresh_job_clicks(job)
 
 
 def create_job(*, title: str, **fields: Any) -> Job:
@@ -80,8 +112,11 @@ def get_job(*, job_id: str | uuid.UUID) -> Job:
 def update_job(*, job_id: str | uuid.UUID, **changes: Any) -> Job:
     with transaction.atomic():
         job = get_job(job_id=job_id)
+        before = (job.company_name, job.company_aliases)
         _apply_job_changes(job, changes)
         job.save()
+        if (job.company_name, job.company_aliases) != before:
+            company_names_changed(job)
     return job
 
 
@@ -100,7 +135,7 @@ def _delete_keeping_links(owner: Job | JobApplication) -> None:
 
 
 def _apply_application_changes(application: JobApplication, changes: Mapping[str, Any]) -> None:
-    allowed = {"status", "submitted_at", *_APPLICATION_TEXT_FIELDS}
+    allowed = {"status", "submitted_at", "uses_decoy_link", *_APPLICATION_TEXT_FIELDS}
     unknown = set(changes) - allowed
     if unknown:
         name = sorted(unknown)[0]
@@ -122,6 +157,12 @@ def _apply_application_changes(application: JobApplication, changes: Mapping[str
                 f"status must be one of {', '.join(ApplicationStatus.values)}.", field="status"
             )
         application.status = changes["status"]
+    if "uses_decoy_link" in changes:
+        if not isinstance(changes["uses_decoy_link"], bool):
+            raise ValidationFailed(
+                "uses_decoy_link must be true or false.", field="uses_decoy_link"
+            )
+        application.uses_decoy_link = changes["uses_decoy_link"]
     if "submitted_at" in changes:
         submitted_at = changes["submitted_at"]
         if submitted_at is not None and not isinstance(submitted_at, dt.datetime):

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from tracking import signals
+from tracking import partitions, signals
 from tracking.models import LinkClick, TrackedLink
 from tracking.services.errors import ValidationFailed
 from tracking.services.links import invalidate_cached_link
@@ -162,13 +162,20 @@ def purge_clicks(
     batch_size: int = PRIVACY_BATCH_SIZE,
     progress: ProgressCallback | None = None,
 ) -> int:
-    """Delete clicks made before ``older_than``; returns how many."""
+    """Delete clicks made before ``older_than``; returns how many.
+
+    When ``link_clicks`` is partitioned by month (:mod:`tracking.partitions`), the months wholly
+    before ``older_than`` are dropped whole first; the batches then delete the rest.
+    """
     span = signals.time_span(clicks_to_purge(older_than=older_than))
-    done = _apply_in_batches(
+    dropped = partitions.drop_partitions_before(older_than).clicks
+    if dropped and progress is not None:
+        progress(dropped)
+    done = dropped + _apply_in_batches(
         clicks_to_purge(older_than=older_than),
         _delete,
         batch_size=batch_size,
-        progress=progress,
+        progress=None if progress is None else (lambda batches: progress(dropped + batches)),
     )
     signals.announce(signals.clicks_removed, count=done, span=span)
     return done

@@ -63,11 +63,12 @@ def clean_rule(data: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
 def rule_warnings(rules: list[LinkRule]) -> list[str]:
     """What the redirect will not do with these rules, in words for the person who wrote them."""
     warnings = []
+    geolocated = routing.geolocation_configured()
     for rule in rules:
-        if rule.is_active and rule.rule_type == RuleType.COUNTRY:
+        if rule.is_active and rule.rule_type == RuleType.COUNTRY and not geolocated:
             warnings.append(
-                f"Rule {rule.pk} ({rule}) is ignored: country rules need geolocation, which the "
-                "redirect does not have."
+                f"Rule {rule.pk} ({rule}) is ignored: country rules need geolocation "
+                "(GEOIP_CITY_PATH, a city or country database), which is not configured."
             )
     if any(r.is_active and r.rule_type == RuleType.AB_TEST for r in rules) and not any(
         r.is_active and r.rule_type == RuleType.AB_TEST and r.weight > 0 for r in rules
@@ -82,13 +83,36 @@ def link_rules(*, tracking_id: str) -> list[LinkRule]:
 
 
 def replace_link_rules(*, tracking_id: str, rules: list[dict[str, Any]]) -> list[LinkRule]:
-    """Make ``rules`` the link's routing rules (all of them validated before any is written)."""
+    """Make ``rules`` the link's routing rules (all of them validated before any is written).
+
+    A rule given with the ``id`` of one of the link's rules changes that rule in place, so it
+    keeps its id and the clicks it routed stay counted under it in the link's analytics; the
+    link's other rules are deleted (their clicks then show as a removed rule's) and rules without
+    such an id are created.
+    """
     if not isinstance(rules, list) or len(rules) > RULES_MAX:
         raise ValidationFailed(f"rules must be a list of at most {RULES_MAX} rules.", field="rules")
     cleaned = [clean_rule(rule, prefix=f"rules[{index}].") for index, rule in enumerate(rules)]
+    wanted = [_rule_id(rule) for rule in rules]
     with transaction.atomic():
         link = get_link(tracking_id=tracking_id)
-        LinkRule.objects.filter(link=link).delete()
-        created = [LinkRule.objects.create(link=link, **fields) for fields in cleaned]
+        existing = {rule.pk: rule for rule in LinkRule.objects.filter(link=link)}
+        kept = [rule_id for rule_id in wanted if rule_id in existing]
+        LinkRule.objects.filter(link=link).exclude(pk__in=kept).delete()
+        saved = []
+        for rule_id, fields in zip(wanted, cleaned, strict=True):
+            rule = existing.pop(rule_id, None) if rule_id is not None else None
+            if rule is None:
+                rule = LinkRule.objects.create(link=link, **fields)
+            else:
+                for name, value in fields.items():
+                    setattr(rule, name, value)
+                rule.save(update_fields=list(fields))
+            saved.append(rule)
         invalidate_cached_link(tracking_id)
-    return created
+    return saved
+
+
+def _rule_id(rule: Any) -> int | None:
+    value = rule.get("id") if isinstance(rule, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import geo, services
+from tracking import company, geo, services
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import (
     ApplicationStatus,
@@ -121,9 +121,11 @@ DEMO_NETWORKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         _demo_place("ES", "Madrid", "Madrid"),
         _demo_network(64518, "Demo Mobile ES"),
     ),
+    # The office network of one demo job's company: its clicks show "Someone at Fabrikam opened
+    # it" (tracking.company).
     "203.0.113.224/27": (
         _demo_place("US", "Washington", "Seattle"),
-        _demo_network(64519, "Demo Fibre US"),
+        _demo_network(64519, "FABRIKAM-CORP-AS"),
     ),
     "40.107.0.0/16": (
         _demo_place("IE", "Leinster", "Dublin"),
@@ -324,8 +326,10 @@ class Command(BaseCommand):
         """Applications sent over the last weeks, each with its links and a planned outcome."""
         now = timezone.now()
         links = []
-        for title, company, posting_url in DEMO_JOBS:
-            job = Job.objects.create(title=title, company_name=company, posting_url=posting_url)
+        for title, company_name, posting_url in DEMO_JOBS:
+            job = Job.objects.create(
+                title=title, company_name=company_name, posting_url=posting_url
+            )
             for _ in range(rng.randint(2, 4)):
                 sent_at = now - dt.timedelta(days=rng.randint(3, 40), minutes=rng.randint(0, 600))
                 application = services.create_application(
@@ -448,6 +452,7 @@ class Command(BaseCommand):
                 classify_into(click, signals)
                 geo.locate_click(click, signals)
                 clicks.append(click)
+        company.mark_clicks(clicks)
         services.insert_clicks(clicks)
         return len(clicks)
 

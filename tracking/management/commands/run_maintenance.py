@@ -9,18 +9,22 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from tracking import health
+from tracking import health, partitions
 from tracking.clicks.unclassified import classify_unclassified
 from tracking.models import LinkClick
+
+# With link_clicks partitioned by month: how far ahead the monthly partitions are kept ready.
+FUTURE_MONTHS = 3
 
 
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs in order: classify clicks stored by plain SQL without a "
         "classification (a bounded batch, UNCLASSIFIED_PASS_LIMIT), anonymize_clicks, "
-        "purge_clicks (the analytics rollups follow the clicks they change), then ANALYZE on "
-        "PostgreSQL; warn about clicks and links dated in the future (written in local time). "
-        "Safe to run as often as you like."
+        "purge_clicks (the analytics rollups follow the clicks they change; a partitioned "
+        "link_clicks loses whole months), the next months' partitions where link_clicks is "
+        "partitioned, then ANALYZE on PostgreSQL; warn about clicks and links dated in the future "
+        "(written in local time). Safe to run as often as you like."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,6 +58,17 @@ class Command(BaseCommand):
 
         self.stdout.write("purge_clicks")
         call_command("purge_clicks", dry_run=dry_run, **common)
+
+        if partitions.is_partitioned():
+            # Months ahead exist before their first click, so none lands in the default partition.
+            self.stdout.write("partitions")
+            if dry_run:
+                self.stdout.write(
+                    f"Would create the missing partitions up to {FUTURE_MONTHS} months ahead."
+                )
+            else:
+                created = partitions.ensure_future(FUTURE_MONTHS)
+                self.stdout.write(f"Created {', '.join(created)}." if created else "All present.")
 
         if connection.vendor == "postgresql":
             # Fresh planner statistics after large updates and deletes (seed 000, "Regular

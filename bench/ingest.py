@@ -1,0 +1,587 @@
+#!/usr/bin/env python
+"""Click ingest: the click writer draining a full stream into PostgreSQL, SQLite direct inserts,
+and the spool replay.
+
+    pip install --no-deps --target /tmp/evalpkgs \\
+        crawler-user-agents==1.67.0 fake-useragent==2.2.0 device-detector==6.5.1
+    .venv/bin/python bench/ingest.py --packages /tmp/evalpkgs
+
+1. Fills the Redis click stream with ``--clicks`` (200,000) clicks on ``--links`` (500) links,
+   100 applications of five links each, spread over the last two days, each entry exactly what
+   a buffered redirect appends (:func:`tracking.clicks.stream.encode_raw`, with the signals and
+   rate key of :func:`tracking.clicks.record.submit`). The agents are ``--agents`` (5,000)
+   distinct real ones from the corpora ``bench/classify_eval.py`` uses (mainstream and unusual
+   browsers, crawlers, HTTP tools, listed bots), each at least once, the browsers most often;
+   addresses from a made-up geo database written for the run; a few Do-Not-Track clicks
+   (classified in the request), HEAD requests, owner clicks and mail-scanner bursts that open
+   every link of an application within a second (the burst rule fires on them).
+2. Times one writer (:class:`tracking.clicks.writer.ClickWriter`, in a process of its own)
+   draining the stream into PostgreSQL: wall clock, the writer's CPU per click, its RSS after the
+   drain, progress every second.
+3. Times the writer replaying ``--spool`` (50,000) clicks from the spool file.
+4. Times ``--sqlite`` (20,000) clicks recorded directly on SQLite, one INSERT each, as the
+   redirect's direct mode does (burst follow-up included).
+
+The PostgreSQL database (``--database-url``, default ``linktrack_bench_ingest``) is created if
+missing and its linktrack tables emptied; the stream lives under a per-run key in
+``--redis-url`` (default database 14) and is deleted at the end. The click rate limit is lifted
+(the generated clients are few). ``--insert orm`` runs the writer with the Django ORM's
+``bulk_create`` for the INSERT instead of the writer's own bulk path (the path before it), for
+comparison in the same conditions. The last line:
+
+    RESULT ingest db=postgres clicks=N seconds=S clicks_per_s=X cpu_us_per_click=Y clicks_stored=N
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import processes  # noqa: E402 - needs the project root on sys.path
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/linktrack_bench_ingest"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+APPLICATIONS = 100
+FUNCTIONS = ("LinkedIn", "Resume", "GitHub", "Portfolio", "Calendly")
+SPAN_SECONDS = 2 * 86400
+# Share of clicks per corpus, and how many distinct agents each gives (5,000 in all).
+CORPUS_MIX = {
+    "browsers": 0.62,
+    "unusual": 0.22,
+    "crawlers": 0.10,
+    "tools": 0.03,
+    "matomo-bots": 0.03,
+}
+REFERRERS = [
+    (None, 35),
+    ("https://mail.google.com/", 30),
+    ("https://outlook.live.com/", 10),
+    ("https://www.linkedin.com/", 15),
+    ("https://www.google.com/", 8),
+    ("https://emailsecurity.sophos.com/", 2),
+]
+LANGUAGES_SENT = 0.95  # browsers that send Accept-Language
+DNT_SHARE, HEAD_SHARE, OWNER_SHARE, SCAN_SHARE = 0.03, 0.01, 0.01, 0.02
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- Setup (parent) ---------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(url)
+    admin = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username,
+        password=parts.password, dbname="postgres",
+    )  # fmt: skip
+    admin.autocommit = True
+    name = parts.path.lstrip("/")
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def geo_networks(rng: random.Random) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """64 made-up /16 networks of people (documentation ASNs) and one hosting network."""
+    places = [("DE", "Berlin", "Berlin"), ("US", "New York", "New York"),
+              ("GB", "England", "London"), ("FR", "Île-de-France", "Paris"),
+              ("NL", "North Holland", "Amsterdam"), ("CA", "Ontario", "Toronto")]  # fmt: skip
+    networks = {}
+    for i in range(64):
+        country, region, city = places[i % len(places)]
+        place = {
+            "country": {"iso_code": country, "names": {"en": country}},
+            "subdivisions": [{"names": {"en": region}}],
+            "city": {"names": {"en": city}},
+        }
+        asn = {"autonomous_system_number": 64512 + i, "autonomous_system_organization": f"Net {i}"}
+        networks[f"{80 + i // 8}.{10 + i % 8 * 20}.0.0/16"] = (place, asn)
+    hosting = {"autonomous_system_number": 16509, "autonomous_system_organization": "AMAZON-02"}
+    networks["52.94.0.0/16"] = ({"country": {"iso_code": "US", "names": {"en": "US"}}}, hosting)
+    return networks
+
+
+def write_geo(directory: Path, rng: random.Random) -> list[str]:
+    from tracking import geo
+
+    networks = geo_networks(rng)
+    geo.write_database(
+        directory / "city.mmdb", database_type="Bench-City", description="bench",
+        networks={net: place for net, (place, _asn) in networks.items()},
+    )  # fmt: skip
+    geo.write_database(
+        directory / "asn.mmdb", database_type="Bench-ASN", description="bench",
+        networks={net: asn for net, (_place, asn) in networks.items()},
+    )  # fmt: skip
+    return list(networks)
+
+
+def create_links() -> list[tuple[str, str, dt.datetime]]:
+    """500 links: 100 applications of five, created a week ago; (tracking_id, app, created)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tracking import services
+    from tracking.models import Job, TrackedLink
+
+    call_command("migrate", verbosity=0)
+    if connection.vendor == "postgresql":  # a SQLite run starts from a new file
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE link_clicks, events, link_tracking, application_status_history, "
+                "job_applications, jobs CASCADE"
+            )
+    week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    for a in range(APPLICATIONS):
+        job = Job.objects.create(title=f"Role {a}", company_name=f"Company {a}")
+        application = services.create_application(
+            job_id=job.id, status="submitted", submitted_at=week_ago
+        )
+        for function in FUNCTIONS:
+            services.create_tracked_link(
+                original_url=f"https://{function.lower()}.example.com/{a}",
+                link_function=function, link_type="profile",
+                job_id=job.id, application_id=application.id,
+            )  # fmt: skip
+    TrackedLink.objects.update(created_at=week_ago)
+    return [
+        (tid, str(app), week_ago)
+        for tid, app in TrackedLink.objects.values_list("tracking_id", "application_id")
+    ]
+
+
+def copy_history(links: list[tuple[str, str, dt.datetime]], count: int, rng: random.Random) -> None:
+    """``count`` older clicks (3 to 30 days old) with COPY, then ANALYZE: the writer writes into a
+    table in use, whose statistics the planner knows, not into an empty one."""
+    import io
+
+    from django.db import connection
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    classes = ["human"] * 15 + ["bot"] * 3 + ["scanner"] * 2
+    buffer = io.StringIO()
+    for _ in range(count):
+        when = now - dt.timedelta(days=3 + rng.random() * 27)
+        buffer.write(
+            f"{uuid.uuid4()}\t{rng.choice(links)[0]}\t{when.isoformat(sep=' ')}\t"
+            f"81.10.{rng.randrange(256)}.{rng.randrange(1, 255)}\temail\t{rng.choice(classes)}\t[]\n"
+        )
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            "COPY link_clicks (click_id, tracking_id, clicked_at, ip_address, click_source, "
+            "classification, classification_reasons) FROM STDIN",
+            buffer,
+        )
+        cursor.execute("ANALYZE")
+
+
+def pick_agents(packages: Path, rng: random.Random, count: int) -> dict[str, list[str]]:
+    """``count`` distinct agents: every tool, 200 listed bots, 1,000 crawlers, every mainstream
+    browser and the rest from the unusual browsers."""
+    from bench.classify_eval import load_corpora
+
+    corpora = {name: agents for name, (_source, agents) in load_corpora(packages).items()}
+    chosen = {
+        "tools": corpora["tools"],
+        "matomo-bots": rng.sample(corpora["matomo-bots"], 200),
+        "crawlers": rng.sample(corpora["crawlers"], 1000),
+        "browsers": corpora["browsers"],
+    }
+    taken = set().union(*chosen.values())
+    unusual = [agent for agent in corpora["unusual"] if agent not in taken]
+    chosen["unusual"] = rng.sample(unusual, count - len(taken))
+    return chosen
+
+
+class ClickMaker:
+    """Clicks as the redirect captures them (fields and signals), encoded as it queues them."""
+
+    def __init__(self, rng: random.Random, links: list[tuple[str, str, dt.datetime]],
+                 agents: dict[str, list[str]], networks: list[str]) -> None:  # fmt: skip
+        self.rng = rng
+        self.links = links
+        self.by_application: dict[str, list[tuple[str, str, dt.datetime]]] = {}
+        for link in links:
+            self.by_application.setdefault(link[1], []).append(link)
+        self.agents = agents
+        self.corpora = list(CORPUS_MIX)
+        self.weights = list(CORPUS_MIX.values())
+        people = [n for n in networks if not n.startswith("52.")]
+        self.addresses = [self._address(rng.choice(people)) for _ in range(20_000)]
+        self.hosting = [self._address("52.94.0.0/16") for _ in range(500)]
+        self.unseen = [(name, agent) for name, group in agents.items() for agent in group]
+        rng.shuffle(self.unseen)
+
+    def _address(self, network: str) -> str:
+        a, b = network.split(".")[:2]
+        return f"{a}.{b}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
+
+    def _agent(self) -> tuple[str, str]:
+        if self.unseen and self.rng.random() < 0.05:
+            return self.unseen.pop()
+        name = self.rng.choices(self.corpora, self.weights)[0]
+        group = self.agents[name]
+        # Popular agents much more often than rare ones, as in real traffic.
+        return name, group[min(len(group) - 1, int(self.rng.paretovariate(1.2)) - 1)]
+
+    def encode(self, link: tuple[str, str, dt.datetime], at_us: int, agent: tuple[str, str],
+               ip: str, *, referrer: str | None = None) -> str:  # fmt: skip
+        from tracking import services
+        from tracking.classify import ClickSignals, classification_fields
+        from tracking.clicks import record, stream
+
+        rng = self.rng
+        corpus, user_agent = agent
+        browser = corpus in ("browsers", "unusual")
+        signals = ClickSignals(
+            user_agent=user_agent,
+            client_ip=ip,
+            has_accept_language=browser and rng.random() < LANGUAGES_SENT,
+            link_created_at=link[2],
+            application_id=link[1],
+            application_submitted_at=link[2],
+            owner_cookie=browser and rng.random() < OWNER_SHARE,
+        )
+        dnt = browser and rng.random() < DNT_SHARE
+        fields: dict[str, Any] = {
+            "tracking_id": link[0],
+            "ip_address": None if dnt else ip,
+            "user_agent": None if dnt else user_agent,
+            "referrer_url": referrer,
+            "session_id": None if dnt or not browser else "s_" + secrets.token_urlsafe(18),
+            "click_source": services.detect_click_source(referrer),
+            "metadata": {"utm_source": "mail"} if rng.random() < 0.1 else {},
+            "http_method": "HEAD" if rng.random() < HEAD_SHARE else "GET",
+        }
+        queued = record.queued_signals(ip_address=fields["ip_address"], signals=signals)
+        if queued is not signals:
+            clicked_at = dt.datetime.fromtimestamp(at_us / 1e6, tz=dt.UTC)
+            fields.update(classification_fields(
+                http_method=fields["http_method"], clicked_at=clicked_at, signals=signals,
+                referrer=referrer,
+            ))  # fmt: skip
+        return stream.encode_raw(
+            fields,
+            click_id=services.new_click_id(),
+            clicked_at_us=at_us,
+            signals={**queued.as_dict(), "rate_key": record.rate_key(ip)},
+        )
+
+    def payloads(self, count: int, start_us: int) -> list[str]:
+        """``count`` payloads in time order from ``start_us`` over two days."""
+        rng = self.rng
+        step = SPAN_SECONDS * 1_000_000 // count
+        out: list[str] = []
+        at = start_us
+        while len(out) < count:
+            at += rng.randrange(1, 2 * step)
+            if rng.random() < SCAN_SHARE / 5:
+                # A mail gateway opens every link of one application within a second.
+                app = rng.choice(list(self.by_application))
+                gateway = rng.choice(self.hosting)
+                posing_as = ("browsers", rng.choice(self.agents["browsers"]))
+                for link in self.by_application[app][: count - len(out)]:
+                    at += rng.randrange(1000, 200_000)
+                    out.append(self.encode(link, at, posing_as, gateway))
+                continue
+            corpus, agent = self._agent()
+            human = corpus in ("browsers", "unusual")
+            ip = rng.choice(self.addresses if human else self.hosting)
+            referrer = rng.choices([r for r, _ in REFERRERS], [w for _, w in REFERRERS])[0]
+            out.append(self.encode(rng.choice(self.links), at, (corpus, agent), ip,
+                                   referrer=referrer if human else None))  # fmt: skip
+        return out
+
+
+def fill_stream(payloads: list[str], redis_url: str, key: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    started = time.perf_counter()
+    last = started
+    for start in range(0, len(payloads), 2000):
+        pipe = client.pipeline(transaction=False)
+        for payload in payloads[start : start + 2000]:
+            pipe.xadd(key, {"c": payload})
+        pipe.execute()
+        now = time.perf_counter()
+        if now - last >= 1 or start + 2000 >= len(payloads):
+            last = now
+            done = min(start + 2000, len(payloads))
+            log(f"  filled {done:>9,} / {len(payloads):,} clicks ({now - started:.1f} s)")
+
+
+# --- Phases (children) --------------------------------------------------------------------------
+
+
+def use_orm_insert() -> None:
+    """The INSERT of the writer before its bulk path: ``bulk_create`` of model instances."""
+    from tracking import services
+    from tracking.models import LinkClick
+
+    def insert_clicks(clicks: list[LinkClick]) -> None:
+        if clicks:
+            LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
+
+    services.insert_clicks = insert_clicks  # type: ignore[assignment]
+
+
+def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from tracking import classify
+    from tracking.clicks.writer import ClickWriter
+    from tracking.models import Event, LinkClick
+
+    if args.insert == "orm":
+        use_orm_insert()
+    writer = ClickWriter(consumer="bench-ingest", batch_size=args.batch_size, report=lambda m: None)
+    classify.warm_up()  # the rules loaded and the connection opened before the clock starts
+    history = LinkClick.objects.count()
+    started, cpu = time.perf_counter(), time.process_time()
+    last = started
+    while True:
+        handled = writer.step(block_ms=200)
+        now = time.perf_counter()
+        if now - last >= 1:
+            last = now
+            rate = writer.written / (now - started)
+            log(f"  written {writer.written:>9,} clicks ({now - started:5.1f} s, {rate:,.0f}/s)")
+        if not handled and writer.backlog_empty():
+            break
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    rss = rss_mib()
+    recent = LinkClick.objects.filter(
+        clicked_at__gte=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    )
+    by_class = recent.values_list("classification").annotate(n=Count("click_id")).order_by()
+    return {
+        "seconds": seconds, "cpu": cpu, "rss_mib": rss,
+        "stored": LinkClick.objects.count() - history, "events": Event.objects.count(),
+        "classes": {str(name): n for name, n in by_class},
+    }  # fmt: skip
+
+
+def phase_spool(args: argparse.Namespace) -> dict[str, Any]:
+    from django.conf import settings
+
+    from tracking.clicks.writer import ClickWriter
+    from tracking.models import LinkClick
+
+    if args.insert == "orm":
+        use_orm_insert()
+    lines = Path(args.payload_file).read_text().splitlines()
+    directory = Path(settings.CLICK_SPOOL_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "clicks.jsonl").write_text("".join(line + "\n" for line in lines))
+    before = LinkClick.objects.count()
+    writer = ClickWriter(consumer="bench-spool", batch_size=args.batch_size, report=lambda m: None)
+    started, cpu = time.perf_counter(), time.process_time()
+    replayed = writer.replay_spool()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "replayed": replayed,
+            "stored": LinkClick.objects.count() - before}  # fmt: skip
+
+
+def phase_sqlite(args: argparse.Namespace) -> dict[str, Any]:
+    from tracking.classify import ClickSignals
+    from tracking.clicks import record
+    from tracking.models import LinkClick
+
+    rng = random.Random(args.seed)
+    links = create_links()
+    agents = json.loads(Path(args.payload_file).read_text())
+    started, cpu = time.perf_counter(), time.process_time()
+    last = started
+    for n in range(args.sqlite):
+        tracking_id, application_id, created = rng.choice(links)
+        agent = rng.choice(agents)
+        ip = f"81.10.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        fields = {
+            "tracking_id": tracking_id, "ip_address": ip, "user_agent": agent,
+            "referrer_url": "https://mail.google.com/", "session_id": None,
+            "click_source": None, "metadata": {}, "http_method": "GET",
+        }  # fmt: skip
+        signals = ClickSignals(user_agent=agent, client_ip=ip, has_accept_language=True,
+                               link_created_at=created, application_id=application_id)  # fmt: skip
+        follow_up = record.submit(fields, signals=signals)
+        if follow_up is not None:
+            follow_up()
+        now = time.perf_counter()
+        if now - last >= 1:
+            last = now
+            log(f"  inserted {n + 1:>9,} clicks ({now - started:5.1f} s)")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "stored": LinkClick.objects.count()}
+
+
+PHASES = {"drain": phase_drain, "spool": phase_spool, "sqlite": phase_sqlite}
+
+
+def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
+              stack: contextlib.ExitStack, **extra: str) -> dict[str, Any]:  # fmt: skip
+    command = [sys.executable, __file__, "--phase", phase, "--insert", args.insert,
+               "--batch-size", str(args.batch_size), "--sqlite", str(args.sqlite),
+               "--seed", str(args.seed), *(["--profile"] if args.profile else [])]  # fmt: skip
+    for name, value in extra.items():
+        command += [f"--{name.replace('_', '-')}", value]
+    child = processes.start(stack, command, env=env, stdout=subprocess.PIPE)
+    assert child.process.stdout is not None
+    result: dict[str, Any] = {}
+    for raw in child.process.stdout:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("PHASE "):
+            result = json.loads(line[6:])
+        else:
+            log(line)
+    if child.process.wait() != 0 or not result:
+        raise processes.fail(f"the {phase} phase failed")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=200_000)
+    parser.add_argument("--agents", type=int, default=5000)
+    parser.add_argument("--links", type=int, default=500, choices=[500], help="500 (fixed)")
+    parser.add_argument("--history", type=int, default=200_000, help="older clicks (200,000)")
+    parser.add_argument("--spool", type=int, default=50_000, help="clicks to replay (50,000)")
+    parser.add_argument("--sqlite", type=int, default=20_000, help="direct SQLite clicks")
+    parser.add_argument("--batch-size", type=int, default=500, help="writer batch (500)")
+    parser.add_argument("--insert", choices=("bulk", "orm"), default="bulk")
+    parser.add_argument("--packages", type=Path, default=Path("/tmp/evalpkgs"))
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--profile", action="store_true", help="cProfile each phase")
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--payload-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linktrack.settings")
+    if args.phase:
+        import django
+
+        django.setup()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(PHASES[args.phase], args)
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+        else:
+            result = PHASES[args.phase](args)
+        print("PHASE " + json.dumps(result), flush=True)
+        return 0
+
+    processes.exit_on_signals()
+    processes.require_file(args.packages / "fake_useragent", "see the docstring: pip install …")
+    processes.require_postgres(args.database_url)
+    processes.require_redis(args.redis_url)
+    ensure_database(args.database_url)
+    key = f"linktrack:bench-ingest-{secrets.token_hex(4)}"
+    scratch = Path(tempfile.mkdtemp(prefix="linktrack-ingest-"))
+    env = {
+        **os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
+        "CLICK_MODE": "buffered", "CLICK_STREAM_KEY": key, "CLICK_RATE_LIMIT": "1000000/m",
+        "CLICK_SPOOL_DIR": str(scratch / "spool"), "GEOIP_CITY_PATH": str(scratch / "city.mmdb"),
+        "GEOIP_ASN_PATH": str(scratch / "asn.mmdb"), "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    import redis
+
+    client = redis.Redis.from_url(args.redis_url)
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [client.delete(k) for k in client.scan_iter(f"{key}*")])
+        rng = random.Random(args.seed)
+        networks = write_geo(scratch, rng)
+        links = create_links()
+        log(f"copying {args.history:,} older clicks into link_clicks")
+        copy_history(links, args.history, rng)
+        agents = pick_agents(args.packages, rng, args.agents)
+        maker = ClickMaker(rng, links, agents, networks)
+        start_us = (time.time_ns() // 1000) - (SPAN_SECONDS + 3600) * 1_000_000
+        log(f"generating {args.clicks:,} clicks on {len(links)} links")
+        payloads = maker.payloads(args.clicks, start_us)
+        distinct = len({json.loads(p)["sig"].get("user_agent") for p in payloads} - {None})
+        log(f"{distinct:,} distinct user agents; filling the stream {key}")
+        fill_stream(payloads, args.redis_url, key)
+        del payloads
+        log(f"draining with one writer (insert: {args.insert}, batch {args.batch_size})")
+        drain = run_phase(args, env, "drain", stack)
+        spool_file = scratch / "spool-payloads.txt"
+        spool_file.write_text("\n".join(maker.payloads(args.spool, start_us)))
+        log(f"replaying {args.spool:,} spooled clicks")
+        spooled = run_phase(args, env, "spool", stack, payload_file=str(spool_file))
+        agents_file = scratch / "agents.json"
+        agents_file.write_text(json.dumps([a for group in agents.values() for a in group]))
+        sqlite_env = {**env, "DATABASE_URL": f"sqlite:///{scratch / 'direct.sqlite3'}",
+                      "CLICK_MODE": "direct"}  # fmt: skip
+        sqlite_env.pop("REDIS_URL")
+        log(f"recording {args.sqlite:,} clicks directly on SQLite")
+        direct = run_phase(args, sqlite_env, "sqlite", stack, payload_file=str(agents_file))
+
+    n = args.clicks
+    log(f"\nclassifications: {json.dumps(drain['classes'], sort_keys=True)}; "
+        f"events written: {drain['events']:,}")  # fmt: skip
+    log(f"writer RSS after the drain: {drain['rss_mib']:.0f} MiB")
+    log(
+        f"spool replay: {spooled['replayed']:,} clicks in {spooled['seconds']:.2f} s, "
+        f"{spooled['replayed'] / spooled['seconds']:,.0f} clicks/s, "
+        f"{spooled['cpu'] / max(1, spooled['replayed']) * 1e6:.0f} µs CPU per click"
+    )
+    log(
+        f"sqlite direct: {args.sqlite:,} clicks in {direct['seconds']:.2f} s, "
+        f"{args.sqlite / direct['seconds']:,.0f} clicks/s, "
+        f"{direct['cpu'] / args.sqlite * 1e6:.0f} µs CPU per click, stored {direct['stored']:,}"
+    )
+    log(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    log(
+        f"RESULT ingest db=postgres clicks={n} seconds={drain['seconds']:.2f} "
+        f"clicks_per_s={n / drain['seconds']:.0f} "
+        f"cpu_us_per_click={drain['cpu'] / n * 1e6:.1f} clicks_stored={drain['stored']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
