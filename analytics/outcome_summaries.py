@@ -39,6 +39,7 @@ from django.utils import timezone
 from analytics.attribution import (
     CREDITED_STAGES,
     MODELS,
+    OPENED_DIMENSIONS,
     ApplicationOutcome,
     Tally,
     application_credit,
@@ -56,7 +57,7 @@ from tracking.stages import INTERVIEW, RESPONDED, STAGES, stage_of_status
 
 OPENED: Final = "opened"
 # The dimensions whose "opened" rows the report shows (the links' serve applications_opening).
-SHOWN_OPENED: Final = ("link_function", "click_source")
+SHOWN_OPENED: Final = tuple(d for d in OPENED_DIMENSIONS if d != "link")
 # Applications summarised together: bounds the memory of a full rebuild and the size of the
 # id lists sent to the database.
 BATCH: Final = 500
