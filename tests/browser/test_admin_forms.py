@@ -92,6 +92,24 @@ def test_the_link_list_fits_a_1280_px_screen(live_server: Any, admin_page: Watch
     assert size["inner"] <= size["box"], f"the table scrolls inside its box: {size}"
     assert size["right"] <= size["filterLeft"], f"the filters cover the table: {size}"
     headers = page.locator("#result_list thead th").all_inner_texts()
+    # Words stay whole: a one-word header or link function takes one line, never "FUNCTIO / N".
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll(
+            '#result_list thead th, #result_list td.field-function')].filter(cell => {
+          const text = cell.innerText.trim();
+          if (!text || /\\s/.test(text)) return false;
+          const tops = new Set();
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (!node.textContent.trim()) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            for (const rect of range.getClientRects()) tops.add(Math.round(rect.top));
+          }
+          return tops.size > 1;
+        }).map(cell => cell.innerText.trim())"""
+    )
+    assert broken == [], f"words broken across lines: {broken}"
     assert [h.strip().lower() for h in headers[1:]] == [
         "link",
         "function",
