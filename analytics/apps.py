@@ -13,7 +13,7 @@ class AnalyticsConfig(AppConfig):
 
         from analytics import receivers
         from tracking import signals
-        from tracking.models import TrackedLink
+        from tracking.models import ApplicationStatusHistory, Job, JobApplication, TrackedLink
 
         signals.clicks_removed.connect(
             receivers.refresh_after_removal, dispatch_uid="analytics-rollups-removed"
@@ -31,6 +31,18 @@ class AnalyticsConfig(AppConfig):
                 sender=TrackedLink,
                 dispatch_uid=f"analytics-outcomes-link-{signal is post_save}",
             )
+        forgetting = (
+            (JobApplication, receivers.forget_outcomes_of_application, "application"),
+            (ApplicationStatusHistory, receivers.forget_outcomes_of_history, "history"),
+            (Job, receivers.forget_outcomes_of_job, "job"),
+        )
+        for model, receiver, name in forgetting:
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receiver,
+                    sender=model,
+                    dispatch_uid=f"analytics-outcomes-{name}-{signal is post_save}",
+                )
         signals.clicks_classified.connect(
             receivers.refresh_after_classification, dispatch_uid="analytics-rollups-classified"
         )

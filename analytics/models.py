@@ -187,7 +187,9 @@ class OutcomeSummary(models.Model):
     The outcomes page reads these rows (and :class:`OutcomeValue`) instead of the clicks. ``basis``
     is a digest of everything else the figures depend on (sending, stage times, job title and
     company, lookback and half-life): a row whose basis differs from the application's current one
-    is ignored (the application is read raw) until the next run rebuilds it. Built by
+    is rebuilt by the next run. Between runs the read trusts a row whose ``settings`` digest is
+    current: saving the application, its status history, its job or its links drops the row
+    (:mod:`analytics.receivers`), and the application is read raw until the next run. Built by
     :func:`analytics.outcome_summaries.refresh`; the application is referenced without a database
     constraint, like the other rollups, and rows of deleted applications are dropped at the next run.
     """
@@ -196,6 +198,12 @@ class OutcomeSummary(models.Model):
     basis = models.CharField(max_length=64)
     first_person_click = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField()
+    # What the read needs besides the clicks, as of the build: kept true by dropping the row
+    # when the application, its history or its job is saved (:mod:`analytics.receivers`).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the lookback and the half-life the row was built with.
+    settings = models.CharField(max_length=64, default="")
 
     class Meta:
         db_table = "analytics_outcome_summary"
@@ -223,6 +231,8 @@ class OutcomeValue(models.Model):
     linear = models.FloatField(default=0.0)
     time_decay = models.FloatField(default=0.0)
     position_based = models.FloatField(default=0.0)
+    # The application's sending, as in its summary: the period's rows without a join.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "analytics_outcome_value"

@@ -15,10 +15,12 @@ signal receivers), those with no summary yet, and those whose basis changed (a s
 renamed job, another lookback or half-life). Saving or deleting a link drops the summaries of the
 applications it touches (:mod:`analytics.receivers`) until the next run.
 
-At read time (:func:`apply`) an application is read from its raw clicks instead when its summary
-is missing or its basis differs, or when a person clicked one of its links at or after the moment
-the rollups reach (``RollupState``): its clicks since are not in the summary, and attribution
-cannot add them up day by day.
+At read time (:func:`to_read_raw`, :func:`read`) an application is read from its raw clicks
+instead when it has no summary built with the current settings (saving the application, one of its
+status changes, its job or its links drops it: :mod:`analytics.receivers`), or when a person
+clicked one of its links at or after the moment the rollups reach (``RollupState``): its clicks
+since are not in the summary, and attribution cannot add them up day by day. The others are summed
+by the database from their summary rows, a few aggregate queries whatever their number.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, cast
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.attribution import (
     CREDITED_STAGES,
     MODELS,
+    OPENED_DIMENSIONS,
     ApplicationOutcome,
     Tally,
     application_credit,
@@ -46,11 +51,13 @@ from analytics.attribution import (
     read_person_clicks,
 )
 from analytics.models import OutcomeSummary, OutcomeValue, RollupState
-from analytics.selection import local_midnight
-from tracking.models import JobApplication
-from tracking.stages import INTERVIEW
+from analytics.selection import Period, local_midnight
+from tracking.models import ApplicationStatusHistory, JobApplication
+from tracking.stages import INTERVIEW, RESPONDED, STAGES, stage_of_status
 
 OPENED: Final = "opened"
+# The dimensions whose "opened" rows the report shows (the links' serve applications_opening).
+SHOWN_OPENED: Final = tuple(d for d in OPENED_DIMENSIONS if d != "link")
 # Applications summarised together: bounds the memory of a full rebuild and the size of the
 # id lists sent to the database.
 BATCH: Final = 500
@@ -69,6 +76,12 @@ def basis(outcome: ApplicationOutcome, lookback: dt.timedelta, half_life: dt.tim
         str(lookback.total_seconds()),
         str(half_life.total_seconds()),
     ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def settings_digest(lookback: dt.timedelta, half_life: dt.timedelta) -> str:
+    """A digest of the settings every summary depends on, checked once per read."""
+    parts = [str(lookback.total_seconds()), str(half_life.total_seconds())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -93,6 +106,7 @@ def refresh(
         OutcomeSummary.objects.exclude(application_id__in=existing).delete()
         OutcomeValue.objects.exclude(application_id__in=existing).delete()
     lookback, half_life = lookback_setting(), half_life_setting()
+    digest = settings_digest(lookback, half_life)
     now = timezone.now()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
@@ -110,6 +124,9 @@ def refresh(
                     basis=basis(outcome, lookback, half_life),
                     first_person_click=outcome.first_person_click,
                     built_at=now,
+                    sent_at=outcome.sent_at,
+                    responded_at=outcome.stages[RESPONDED],
+                    settings=digest,
                 )
             )
             values += _values(outcome, lookback, half_life)
@@ -129,6 +146,7 @@ def _values(
             dimension=dimension,
             value=value,
             reached_interview=interview,
+            sent_at=outcome.sent_at,
         )
         for dimension, value in opened_values(outcome)
     ]
@@ -144,6 +162,7 @@ def _values(
                 stage=stage,
                 dimension=dimension,
                 value=value,
+                sent_at=outcome.sent_at,
                 **{model: by_model[model].get((dimension, value), 0.0) for model in MODELS},
             )
             for dimension, value in keys
@@ -155,7 +174,14 @@ def stale(ids_with_clicks: set[uuid.UUID]) -> set[uuid.UUID]:
     """Applications to summarise again: those in ``ids_with_clicks`` (clicks rolled up again),
     and those with no summary or one built on another basis."""
     lookback, half_life = lookback_setting(), half_life_setting()
-    stored = dict(OutcomeSummary.objects.values_list("application_id", "basis"))
+    digest = settings_digest(lookback, half_life)
+    stored = {
+        app_id: row_basis
+        for app_id, row_basis, row_settings in OutcomeSummary.objects.values_list(
+            "application_id", "basis", "settings"
+        )
+        if row_settings == digest
+    }
     outcomes = read_applications(JobApplication.objects.all())
     changed = {
         app_id
@@ -189,66 +215,85 @@ def applications_opening(tracking_ids: Iterable[str]) -> set[uuid.UUID]:
     return found
 
 
-def forget(application_ids: Iterable[uuid.UUID]) -> None:
-    """Drop these summaries: the applications are read raw until the next run."""
-    OutcomeSummary.objects.filter(application_id__in=list(application_ids)).delete()
+def forget(application_ids: Iterable[uuid.UUID] | QuerySet[Any]) -> None:
+    """Drop these summaries (ids, or a query of them): the applications are read raw until the
+    next run."""
+    ids = application_ids if isinstance(application_ids, QuerySet) else list(application_ids)
+    OutcomeSummary.objects.filter(application_id__in=ids).delete()
+    OutcomeValue.objects.filter(application_id__in=ids).delete()
 
 
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def apply(
-    outcomes: dict[uuid.UUID, ApplicationOutcome],
-    candidates: QuerySet[JobApplication],
-    tally: Tally,
-    *,
-    stage: str,
-    model: str,
-) -> set[uuid.UUID]:
-    """Add the summarised applications among ``outcomes`` (``candidates``, as a query) to
-    ``tally``, set their first person click, and return the ids of those to read raw."""
-    everything = set(outcomes)
+@dataclass
+class Summarised:
+    """The summarised applications of a period (their credit and opened values already added to
+    the tally): the funnel, timings and follow-ups query them further."""
+
+    fresh: QuerySet[OutcomeSummary]
+
+
+def to_read_raw(candidates: QuerySet[JobApplication]) -> set[uuid.UUID] | None:
+    """The applications among ``candidates`` to read from their raw clicks; ``None`` for all of
+    them (no rollups yet, or more than :data:`MAX_RAW`).
+
+    Those with no summary built with the current settings (saving an application, its history,
+    its job or its links drops its summary), and those a person clicked at or after the moment
+    the rollups reach (``RollupState``): their clicks since are not in the summary."""
     state = RollupState.objects.filter(pk=1).first()
     if state is None or state.complete_until is None:
-        return everything
-    # Person clicks from this moment on are not in any summary.
+        return None
     since = state.partial_until or local_midnight(state.complete_until)
-    lookback, half_life = lookback_setting(), half_life_setting()
+    digest = settings_digest(lookback_setting(), half_life_setting())
     ids = candidates.values("pk")
-    stored = {
-        app_id: (digest, first)
-        for app_id, digest, first in OutcomeSummary.objects.filter(
-            application_id__in=ids
-        ).values_list("application_id", "basis", "first_person_click")
-    }
-    recent = set(
+    raw = set(
+        candidates.order_by()
+        .exclude(pk__in=OutcomeSummary.objects.filter(settings=digest).values("application_id"))
+        .values_list("pk", flat=True)
+    )
+    raw |= set(
         person_clicks_after_sending(ids)
         .order_by()
         .filter(clicked_at__gte=since)
         .values_list("tracking__application_id", flat=True)
         .distinct()
     )
-    raw = {
-        app_id
-        for app_id, outcome in outcomes.items()
-        if app_id in recent
-        or app_id not in stored
-        or stored[app_id][0] != basis(outcome, lookback, half_life)
-    }
-    if len(raw) > MAX_RAW:
-        return everything
-    for app_id, outcome in outcomes.items():
-        if app_id not in raw:
-            outcome.first_person_click = stored[app_id][1]
-    values = OutcomeValue.objects.order_by().filter(application_id__in=ids)
+    return None if len(raw) > MAX_RAW else raw
+
+
+def read(
+    period: Period,
+    raw: set[uuid.UUID],
+    tally: Tally,
+    *,
+    stage: str,
+    model: str,
+) -> Summarised:
+    """Add the summarised applications sent in ``period`` (all but ``raw``) to ``tally`` and
+    return their funnel count and timings.
+
+    The rows are selected by their own sending: a summary and its values go together, and both
+    are dropped when the application (its sending among others) is saved or deleted."""
+    start, end = period
+    sent = Q()
+    if start is not None:
+        sent &= Q(sent_at__gte=start)
+    if end is not None:
+        sent &= Q(sent_at__lt=end)
+    digest = settings_digest(lookback_setting(), half_life_setting())
+    fresh = OutcomeSummary.objects.order_by().filter(sent, settings=digest)
+    values = OutcomeValue.objects.order_by().filter(sent)
     if raw:
-        values = values.exclude(application_id__in=list(raw))
-    opened: Any = (
-        values.filter(stage=OPENED)
+        fresh = fresh.exclude(application_id__in=sorted(raw))
+        values = values.exclude(application_id__in=sorted(raw))
+    result = Summarised(fresh=fresh)
+    shown: Any = (
+        values.filter(stage=OPENED, dimension__in=SHOWN_OPENED)
         .values("dimension", "value")
         .annotate(opened=Count("pk"), interview=Count("pk", filter=Q(reached_interview=True)))
     )
-    for row in opened:
+    for row in shown:
         tally.add_opened((row["dimension"], row["value"]), row["opened"], row["interview"])
     credited: Any = (
         values.filter(stage=stage, **{f"{model}__gt": 0})
@@ -257,25 +302,93 @@ def apply(
     )
     for row in credited:
         tally.add_credit((row["dimension"], row["value"]), row["credit"], row["conversions"])
-    return raw
+    return result
 
 
-def read_raw(
-    outcomes: dict[uuid.UUID, ApplicationOutcome],
-    ids: set[uuid.UUID],
-    candidates: QuerySet[JobApplication],
-    tally: Tally,
-    *,
-    stage: str,
-    model: str,
-) -> None:
-    """Read the applications ``ids`` among ``outcomes`` from their raw clicks into ``tally``."""
-    if not ids:
-        return
-    lookback, half_life = lookback_setting(), half_life_setting()
-    subset = {app_id: outcomes[app_id] for app_id in ids}
-    # All of them: one subquery rather than a list of every id.
-    every = len(ids) == len(outcomes)
-    read_person_clicks(subset, candidates.values("pk") if every else sorted(ids), lookback)
-    for outcome in subset.values():
-        tally.add_application(outcome, stage, model, lookback=lookback, half_life=half_life)
+def timing_values(fresh: QuerySet[OutcomeSummary]) -> tuple[list[dt.timedelta], list[dt.timedelta]]:
+    """The summarised applications' times from sending to the first person click, and from that
+    click to a response after it."""
+    to_click: list[dt.timedelta] = []
+    to_response: list[dt.timedelta] = []
+    # Every row built with the current settings has its sending.
+    opened = cast(
+        Iterable[tuple[dt.datetime, dt.datetime, dt.datetime | None]],
+        fresh.filter(first_person_click__isnull=False, sent_at__isnull=False).values_list(
+            "sent_at", "first_person_click", "responded_at"
+        ),
+    )
+    for sent, first, responded in opened:
+        to_click.append(first - sent)
+        if responded is not None and responded >= first:
+            to_response.append(responded - first)
+    return to_click, to_response
+
+
+def timing_medians(
+    fresh: QuerySet[OutcomeSummary],
+) -> tuple[int, float | None, int, float | None] | None:
+    """On PostgreSQL, the same figures as :func:`timing_values` reduced by the database: each
+    sample's size and median in seconds (``percentile_cont(0.5)``, the mean of the middle two
+    like :func:`statistics.median`). ``None`` elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    rows = fresh.filter(first_person_click__isnull=False, sent_at__isnull=False)
+    sql, params = rows.values("application_id").query.sql_with_params()
+    to_click = "EXTRACT(EPOCH FROM (s.first_person_click - s.sent_at))::float8"
+    to_response = "EXTRACT(EPOCH FROM (s.responded_at - s.first_person_click))::float8"
+    answered = "s.responded_at >= s.first_person_click"
+    # Constant fragments and a query compiled by the ORM, its parameters apart.
+    query = (
+        f"SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_click}), "  # noqa: S608
+        f"COUNT(*) FILTER (WHERE {answered}), "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_response}) FILTER (WHERE {answered}) "
+        f"FROM {OutcomeSummary._meta.db_table} s WHERE s.application_id IN ({sql})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0]), row[1], int(row[2]), row[3]
+
+
+def waiting(
+    fresh: QuerySet[OutcomeSummary], *, cutoff: dt.datetime, closed: Iterable[str]
+) -> list[tuple[uuid.UUID, str, str, str, dt.datetime]]:
+    """Summarised applications sent by ``cutoff`` that no person opened and nobody answered,
+    still open: ``(id, job title, company, status, sent)``."""
+    quiet = fresh.filter(
+        first_person_click__isnull=True, responded_at__isnull=True, sent_at__lte=cutoff
+    )
+    rows = (
+        JobApplication.objects.order_by()
+        .filter(pk__in=quiet.values("application_id"))
+        .exclude(status__in=list(closed))
+        .values_list(
+            "id", "job__title", "job__company_name", "status", "submitted_at", "created_at"
+        )
+    )
+    return [
+        (pk, title, company, status, sub or created)
+        for pk, title, company, status, sub, created in rows
+    ]
+
+
+def stage_counts(candidates: QuerySet[JobApplication]) -> dict[str, int]:
+    """How many of ``candidates`` reached each credited stage, from their status history."""
+    mapping = stage_of_status()
+    statuses = {
+        stage: [status for status, top in mapping.items() if top >= STAGES.index(stage)]
+        for stage in CREDITED_STAGES
+    }
+    reachable = [stage for stage in CREDITED_STAGES if statuses[stage]]
+    if not reachable:
+        return dict.fromkeys(CREDITED_STAGES, 0)
+    counts = ApplicationStatusHistory.objects.filter(
+        application__in=candidates.values("pk")
+    ).aggregate(
+        **{
+            stage: Count("application", distinct=True, filter=Q(to_status__in=statuses[stage]))
+            for stage in reachable
+        }
+    )
+    return {stage: counts.get(stage) or 0 for stage in CREDITED_STAGES}

@@ -5,7 +5,8 @@ deleted (purged, erased) or anonymized must leave them at once: a person's erase
 cookie value past its retention may not outlive its click in a rollup row; clicks judged again
 must move between people and automated traffic there too, and clicks classified for the first
 time (stored by plain SQL) enter the rollups' counts, which hold classified clicks only. A link
-edited or deleted takes its applications' outcome summaries with it until the next run. Connected in
+edited or deleted takes its applications' outcome summaries with it until the next run, and so
+does an application, a status change or a job saved or deleted. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from analytics import outcome_summaries, rollups
 from analytics.models import RollupState
 from analytics.selection import local_midnight, local_tz
-from tracking.models import TrackedLink
+from tracking.models import ApplicationStatusHistory, Job, JobApplication, TrackedLink
 from tracking.signals import Report
 
 
@@ -95,3 +96,23 @@ def forget_outcomes_of_link(*, instance: TrackedLink, created: bool = False, **k
         affected.add(instance.application_id)
     if affected:
         outcome_summaries.forget(affected)
+
+
+def forget_outcomes_of_application(
+    *, instance: JobApplication, created: bool = False, **kwargs: Any
+) -> None:
+    """An application saved (its sending, status or job may have changed) or deleted: its
+    summary is dropped, and it is read raw until the next run."""
+    if not created:
+        outcome_summaries.forget([instance.pk])
+
+
+def forget_outcomes_of_history(*, instance: ApplicationStatusHistory, **kwargs: Any) -> None:
+    """A status change recorded, edited or deleted: the stages of its application moved."""
+    outcome_summaries.forget([instance.application_id])
+
+
+def forget_outcomes_of_job(*, instance: Job, created: bool = False, **kwargs: Any) -> None:
+    """A job saved (its title or company credited in its applications' summaries)."""
+    if not created:
+        outcome_summaries.forget(instance.applications.values("pk"))

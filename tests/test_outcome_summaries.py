@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from analytics import outcome_summaries, outcomes
-from analytics.attribution import CREDITED_STAGES, MODELS, Tally, read_applications, sent_between
+from analytics.attribution import CREDITED_STAGES, MODELS, sent_between
 from analytics.models import OutcomeSummary, OutcomeValue
 from analytics.selection import Period
 from tests.outcome_fixture import DAY, click, link, world
@@ -40,8 +40,8 @@ def both_ways(period: Period = PERIOD, **options: Any) -> tuple[dict[str, Any], 
 def read_raw(period: Period = PERIOD) -> set[Any]:
     """The applications the report would read from their raw clicks."""
     candidates = sent_between(*period)
-    found = read_applications(candidates)
-    return outcome_summaries.apply(found, candidates, Tally(), stage="interview", model="linear")
+    raw = outcome_summaries.to_read_raw(candidates)
+    return set(candidates.values_list("pk", flat=True)) if raw is None else raw
 
 
 def roll_up() -> None:
@@ -135,6 +135,44 @@ def test_an_edited_link_is_read_raw_until_the_next_run(world: dict[str, Any]) ->
     summarised, raw = both_ways()
     assert summarised == raw
     assert [r["link_function"] for r in raw["by_link_function"]] == functions
+
+
+def test_a_renamed_job_is_read_raw_until_the_next_run(world: dict[str, Any]) -> None:
+    roll_up()
+    app1 = world["apps"][0]
+    services.update_job(job_id=app1.job_id, title="Platform Engineer")
+    assert read_raw() == {app1.pk}
+    jobs = [r["job"] for r in outcomes.outcomes_report(PERIOD)["attribution"]["job"]]
+    assert jobs == ["Platform Engineer"]
+    roll_up()
+    assert read_raw() == set()
+    summarised, raw = both_ways()
+    assert summarised == raw
+    assert [r["job"] for r in raw["attribution"]["job"]] == jobs
+
+
+def test_a_new_sending_moves_the_timings_and_follow_ups_at_once(world: dict[str, Any]) -> None:
+    roll_up()
+    app1, _app2, app3, _app4 = world["apps"]
+    services.update_application(application_id=app1.pk, submitted_at=world["t0"] - DAY)
+    services.update_application(application_id=app3.pk, status="withdrawn")
+    assert read_raw() == {app1.pk, app3.pk}
+    summarised, raw = both_ways()
+    assert summarised == raw
+    # Sent a day earlier: 48 hours to its first person click, and app2's 12 hours.
+    assert raw["timings"]["sent_to_first_person_click_hours"] == 30.0
+    assert raw["follow_up"] == []
+
+
+def test_a_deleted_application_leaves_the_figures_at_once(world: dict[str, Any]) -> None:
+    roll_up()
+    app1 = world["apps"][0]
+    services.delete_application(application_id=app1.pk)
+    assert read_raw() == set()
+    summarised, raw = both_ways()
+    assert summarised == raw
+    assert summarised["funnel"][0]["count"] == 3
+    assert summarised["attribution"]["link_function"] == []
 
 
 def test_removed_clicks_leave_the_summaries(world: dict[str, Any]) -> None:
