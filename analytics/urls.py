@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from analytics import outcome_views, views
+from analytics import outcome_views, verdict_views, views
 
 app_name = "analytics"
 
@@ -23,6 +23,11 @@ urlpatterns: list[URLPattern] = [
         "applications/<uuid:application_id>/status/",
         outcome_views.application_status_change,
         name="application-status-change",
+    ),
+    path(
+        "clicks/<uuid:click_id>/verdict/",
+        verdict_views.correct_verdict,
+        name="click-verdict",
     ),
     path("outcomes/", outcome_views.outcomes_page, name="outcomes"),
     path("outcomes.csv", outcome_views.outcomes_csv, name="outcomes-csv"),

@@ -59,6 +59,8 @@ VIEW_LINKS = "tracking.view_trackedlink"
 VIEW_JOBS = "tracking.view_job"
 VIEW_APPLICATIONS = "tracking.view_jobapplication"
 VIEW_CLICKS = "tracking.view_linkclick"
+# Correcting a click's verdict changes the click: the admin's right to change clicks.
+CORRECT_CLICKS = "tracking.change_linkclick"
 # The city goes with them: like the IP, it is dropped when a click is anonymised.
 PERSONAL_EXPORT_COLUMNS = ("ip_address", "session_id", "city")
 HIDDEN = "(hidden)"
@@ -126,8 +128,17 @@ def _page(
         # The date pickers offer only what the filters accept.
         earliest_date=periods.EARLIEST_DATE,
         latest_date=periods.latest_date(),
+        **correction_context(request),
     )
     return render(request, template, context)
+
+
+def correction_context(request: HttpRequest) -> dict[str, Any]:
+    """What the pages' verdict forms need (``analytics/_verdict_form.html``)."""
+    return {
+        "may_correct": request.user.has_perm(CORRECT_CLICKS),
+        "me": f"user:{request.user.get_username()}",
+    }
 
 
 @staff_required(VIEW_JOBS)
@@ -187,7 +198,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     ``static/js/activity.js`` from :func:`activity_feed` every 15 seconds."""
     include_automated, page = _activity_request(request)
     context = _activity(include_automated, page, with_city=shows_personal_data(request))
-    return render(request, "analytics/activity.html", context)
+    return render(request, "analytics/activity.html", {**context, **correction_context(request)})
 
 
 @staff_required(VIEW_JOBS, json=True)

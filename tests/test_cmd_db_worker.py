@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import TASKS_LOGGER
 from pytest_httpserver import HTTPServer
 
 from notifications.models import Webhook
@@ -36,3 +38,10 @@ def test_the_worker_delivers_the_events_of_a_direct_click(
     request = httpserver.log[0][0]
     assert request.get_json()["data"]["click_id"] == str(click.click_id)
     assert LinkClick.objects.count() == 1
+
+
+@pytest.mark.parametrize(("verbosity", "level"), [(1, logging.WARNING), (2, logging.INFO)])
+def test_the_worker_logs_each_run_only_when_asked(verbosity: int, level: int) -> None:
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=verbosity)
+    assert logging.getLogger("django_tasks_db").level == level
+    assert logging.getLogger(TASKS_LOGGER).level == level

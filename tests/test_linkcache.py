@@ -111,7 +111,7 @@ def test_the_shared_cache_takes_a_bounded_number_of_junk_ids(
         assert linkcache.resolve_link(junk(n)) is None
 
     redis_cache = cast(Any, cache)  # django-redis: keys() lists what the cache holds
-    shared = [key for key in redis_cache.keys("link:v3:*") if "misses" not in key]
+    shared = [key for key in redis_cache.keys("link:v4:*") if "misses" not in key]
     assert len(shared) == 50
     # Past the budget, junk is still remembered in this process.
     with django_assert_num_queries(0):
@@ -128,5 +128,5 @@ def test_a_process_local_shared_cache_takes_no_junk_ids(settings: Any) -> None:
     for n in range(400):
         assert linkcache.resolve_link(junk(n)) is None
 
-    assert not any(cache.get(f"link:v3:{junk(n)}") for n in range(400))
+    assert not any(cache.get(f"link:v4:{junk(n)}") for n in range(400))
     assert cache.get("analytics:overview:days=30") == "figures"

@@ -71,3 +71,39 @@ def test_a_bad_network_setting_stops_the_start_up(variable: str, value: str, mes
     )
     assert result.returncode != 0
     assert f"{variable} {message}" in result.stderr
+
+
+# Addresses inside each vendor's published blocks (tracking/data/scanner_networks/), and
+# ordinary access networks next to them that must stay people.
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "40.107.22.5",  # Microsoft Exchange Online Protection
+        "66.249.84.213",  # Gmail's image proxy and link checks
+        "209.85.218.41",  # Gmail's mail servers
+        "2a00:1450:4864:20::131",  # Gmail over IPv6
+        "205.139.110.61",  # Mimecast US
+        "195.130.217.221",  # Mimecast UK
+        "209.222.82.252",  # Barracuda US
+        "64.235.150.210",  # Barracuda US
+    ],
+)
+def test_the_vendors_published_networks_are_scanners(ip: str) -> None:
+    assert judge(ip).reasons == ("scanner_network",)
+
+
+@pytest.mark.parametrize("ip", ["66.249.66.1", "86.12.44.9", "2a02:c7c:1234::1", "91.220.43.1"])
+def test_neighbouring_networks_stay_people(ip: str) -> None:
+    # 66.249.66.1 is Googlebot (a crawler by its agent, not by this list).
+    assert judge(ip).classification == "human"
+
+
+def test_every_vendor_file_cites_its_source_and_date() -> None:
+    folder = Path(classify.__file__).parent / "data" / "scanner_networks"
+    files = sorted(folder.glob("*.txt"))
+    assert {path.stem for path in files} >= {"microsoft", "google", "mimecast", "barracuda"}
+    for path in files:
+        header = path.read_text()
+        assert "Source:" in header, path.name
+        assert "https://" in header, path.name
+        assert classify.read_networks(path), path.name

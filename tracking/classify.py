@@ -50,6 +50,8 @@ REASON_LABELS: dict[str, str] = {
     "soon_after_creation": "Opened within {window} s of the link's creation",
     "soon_after_submission": "Opened within {window} s of the application's submission",
     "burst": "Several links of one application opened within 2 s from one network",
+    "decoy_hit": "Opened the e-mail's hidden decoy link, or came from the network that did "
+    "within 30 s",
     "datacenter_network": "From a cloud or hosting provider's network, not a person's",
     "mail_security_network": "From an email-security company's network",
     "owner_cookie": "Your own browser (signed in to the dashboard or admin)",
@@ -143,7 +145,8 @@ _MOBILE_OS = frozenset(
     {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Tizen", "HarmonyOS"}
 )
 
-_SCANNER_NETWORKS_FILE = Path(__file__).resolve().parent / "data" / "scanner_networks.txt"
+# One file per vendor, each citing its source (tracking/data/scanner_networks/*.txt).
+_SCANNER_NETWORKS_DIR = Path(__file__).resolve().parent / "data" / "scanner_networks"
 _SCANNER_REFERRERS_FILE = Path(__file__).resolve().parent / "data" / "scanner_referrers.txt"
 
 
@@ -169,11 +172,17 @@ class ClickSignals:
     # The job's company names (tracking.company), from the cached link. Never queued: the writer
     # reads them with the batch's links.
     company_keys: tuple[tuple[str, ...], ...] = ()
+    # The link is its application's hidden decoy (tracking.clicks.decoy): no person opens it.
+    decoy: bool = False
+    # The link's application has a decoy link, so this click may be near a hit on it.
+    application_has_decoy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         submitted = self.application_submitted_at
         return {
             "owner_cookie": self.owner_cookie,
+            "decoy": self.decoy,
+            "application_has_decoy": self.application_has_decoy,
             "user_agent": self.user_agent,
             "client_ip": self.client_ip,
             "has_accept_language": self.has_accept_language,
@@ -194,6 +203,8 @@ class ClickSignals:
             application_id=data.get("application_id"),
             application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
             owner_cookie=bool(data.get("owner_cookie")),
+            decoy=bool(data.get("decoy")),
+            application_has_decoy=bool(data.get("application_has_decoy")),
         )
 
 
@@ -320,9 +331,10 @@ def _networks_of(paths: tuple[Path, ...]) -> tuple[Network, ...]:
 
 
 def scanner_networks() -> tuple[Network, ...]:
-    """The email-security networks: ``data/scanner_networks.txt`` (documented there) and the
-    user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once per process."""
-    paths = [_SCANNER_NETWORKS_FILE]
+    """The email-security networks: the vendors' files of ``data/scanner_networks/`` (each
+    documents its source) and the user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once
+    per process."""
+    paths = sorted(_SCANNER_NETWORKS_DIR.glob("*.txt"))
     if settings.SCANNER_NETWORKS_FILE:
         paths.append(Path(settings.SCANNER_NETWORKS_FILE))
     return _networks_of(tuple(paths))
@@ -399,8 +411,10 @@ def classify_click(
     referrer: str | None = None,
     application_submitted_at: dt.datetime | None = None,
     owner_cookie: bool = False,
+    decoy: bool = False,
 ) -> Verdict:
-    """Classify one click from its own signals (everything but the burst rule)."""
+    """Classify one click from its own signals (everything but the burst and decoy rules'
+    comparisons with other clicks)."""
     reasons: list[str] = []
     if owner_cookie:
         reasons.append("owner_cookie")
@@ -438,6 +452,8 @@ def classify_click(
         reasons.append("soon_after_creation")
     if _within_window(clicked_at, application_submitted_at, scanner_window_seconds):
         reasons.append("soon_after_submission")
+    if decoy:
+        reasons.append("decoy_hit")
 
     return Verdict(
         classification=classification_for(reasons),
@@ -490,6 +506,7 @@ def classification_fields(
         referrer=referrer,
         application_submitted_at=signals.application_submitted_at,
         owner_cookie=signals.owner_cookie,
+        decoy=signals.decoy,
     )
     return {
         "classification": verdict.classification,

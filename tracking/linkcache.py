@@ -73,6 +73,10 @@ class ResolvedLink:
     # The job's company names, normalised (tracking.company): a click from a network registered
     # under one of them is marked ``from_company_network`` without a query.
     company_keys: tuple[tuple[str, ...], ...] = ()
+    # The application's hidden decoy link (tracking.clicks.decoy), and whether the application
+    # has one at all (without one, its clicks skip the decoy rule).
+    is_decoy: bool = False
+    application_has_decoy: bool = False
 
 
 # Insertion-ordered: the first entry is the oldest, the one to drop when a table is full. Reads
@@ -84,8 +88,8 @@ _local_lock = threading.Lock()
 
 def _shared_key(tracking_id: str) -> str:
     # v2: entries carry the application's submission time and the link's controls;
-    # v3: and the job's company names.
-    return f"link:v3:{tracking_id}"
+    # v3: and the job's company names; v4: and whether the link is a decoy.
+    return f"link:v4:{tracking_id}"
 
 
 _CONTROL_FIELDS: Final = (
@@ -109,7 +113,12 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
     # One query for a link without rules (the usual case); a second one only when it has some.
     row = (
         TrackedLink.objects.filter(tracking_id=tracking_id)
-        .annotate(has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)))
+        .annotate(
+            has_rules=Exists(LinkRule.objects.filter(link_id=OuterRef("pk"), is_active=True)),
+            application_has_decoy=Exists(
+                TrackedLink.objects.filter(application_id=OuterRef("application_id"), is_decoy=True)
+            ),
+        )
         .values(
             "original_url",
             "is_active",
@@ -120,6 +129,8 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
             "application__submitted_at",
             "job__company_name",
             "job__company_aliases",
+            "is_decoy",
+            "application_has_decoy",
             "has_rules",
             *_CONTROL_FIELDS,
         )
@@ -173,6 +184,8 @@ def _load_from_db(tracking_id: str) -> ResolvedLink | None:
         company_keys=company.company_keys(
             row["job__company_name"] or "", row["job__company_aliases"] or ""
         ),
+        is_decoy=bool(row["is_decoy"]),
+        application_has_decoy=bool(row["application_has_decoy"]),
     )
 
 

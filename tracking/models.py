@@ -64,6 +64,13 @@ class Classification(models.TextChoices):
     OWNER = "owner", "You"
 
 
+class VerdictCorrection(models.TextChoices):
+    """The job seeker's own word on a click (``LinkClick.classification_correction``)."""
+
+    PERSON = "person", "This was a person"
+    MACHINE = "machine", "This was a machine"
+
+
 class ApplicationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUBMITTED = "submitted", "Submitted"
@@ -120,6 +127,12 @@ class JobApplication(models.Model):
     contact_name = models.CharField(max_length=255, blank=True, default="")
     contact_email = models.EmailField(max_length=255, blank=True, default="")
     notes = models.TextField(blank=True, default="")
+    uses_decoy_link = models.BooleanField(
+        default=True,
+        db_default=True,  # rows inserted with plain SQL (seed samples, other systems) too
+        help_text="The copy-ready e-mail carries one hidden link that only machines open; a hit "
+        "on it marks that network's clicks on this application within 30 s as a scanner's.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -201,6 +214,8 @@ class TrackedLink(models.Model):
     created_by = models.CharField(max_length=100, null=True, blank=True, db_default="system")
     is_active = models.BooleanField(null=True, db_default=True)
     description = models.TextField(null=True, blank=True)
+    # Additive: the application's hidden decoy link (tracking.decoy); no person ever opens it.
+    is_decoy = models.BooleanField(null=True, blank=True)
 
     # Link controls (additive, nullable; NULL means "not set"): see docs/links.md.
     expires_at = models.DateTimeField(
@@ -385,6 +400,14 @@ class LinkClick(models.Model):
     # The network's organisation is the job's company (tracking.company); NULL when the network or
     # the company is unknown. Kept after anonymisation, which drops ``as_org``.
     from_company_network = models.BooleanField(null=True, blank=True)
+    # Additive: the job seeker's correction of the automatic verdict (tracking.verdicts). While
+    # it stands, ``classification`` holds the corrected verdict (so that every count follows it)
+    # and the automatic one is what ``classification_reasons`` imply; re-judging keeps it.
+    classification_correction = models.CharField(
+        max_length=10, null=True, blank=True, choices=VerdictCorrection.choices
+    )
+    corrected_by = models.CharField(max_length=150, null=True, blank=True)
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "link_clicks"

@@ -7,7 +7,11 @@ creation and its application's submission time), except two signals that cannot 
 from the row, which are carried over from the verdict the click already has:
 
 - ``owner_cookie``: the cookie was seen in the request only;
-- ``burst``: the burst rule compared the click with others when it was stored.
+- ``burst`` and ``decoy_hit``: the burst and decoy rules compared the click with others when it
+  was stored (a click on the decoy link itself gets ``decoy_hit`` again from its link).
+
+A click the job seeker corrected keeps the correction (:mod:`tracking.verdicts`): its reasons
+are judged again, its classification stays the corrected one.
 
 A click stored before ``has_accept_language`` was kept reads it from its old reasons
 (``no_accept_language`` present or not). Clicks without a user agent (Do-Not-Track, or never
@@ -30,11 +34,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import classify, signals
+from tracking import classify, signals, verdicts
 from tracking.models import LinkClick
 
 # Reasons that only the moment of the click could see: kept from the click's current verdict.
-CARRIED_REASONS = ("owner_cookie", "burst")
+CARRIED_REASONS = ("owner_cookie", "burst", "decoy_hit")
 _FIELDS = ("classification", "classification_reasons", "device_type", "browser", "os")
 
 
@@ -81,12 +85,18 @@ def verdict_for(click: LinkClick) -> dict[str, Any]:
         referrer=click.referrer_url,
         application_submitted_at=application.submitted_at if application else None,
         owner_cookie="owner_cookie" in old_reasons,
+        decoy=bool(link.is_decoy),
     )
     reasons = list(verdict.reasons)
-    if "burst" in old_reasons:
-        reasons.append("burst")
+    # The rules that compared the click with others: kept as they fired.
+    reasons.extend(
+        code for code in ("burst", "decoy_hit") if code in old_reasons and code not in reasons
+    )
     return {
-        "classification": classify.classification_for(reasons),
+        # A correction by the job seeker wins over today's rules too (tracking.verdicts).
+        "classification": verdicts.effective_classification(
+            click.classification_correction, classify.classification_for(reasons)
+        ),
         "classification_reasons": reasons,
         "device_type": verdict.device_type,
         "browser": verdict.browser,

@@ -20,6 +20,7 @@ from tracking.api.serializers import (
     LinkOutput,
     PersonalDataOutput,
     check_range,
+    correction_field,
     personal_field,
 )
 
@@ -181,6 +182,8 @@ class TimelineClickOutput(PersonalDataOutput):
     metadata = ClickMetadataField()
     classification = serializers.CharField(allow_null=True)
     classification_reasons = ClassificationReasonsField()
+    classification_correction = correction_field()
+    corrected_by = serializers.CharField(allow_null=True, help_text="Who corrected the verdict.")
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
     os = serializers.CharField(allow_null=True)

@@ -56,6 +56,10 @@ def activity_row(click: LinkClick, *, with_city: bool = True) -> dict[str, Any]:
         if click.click_source not in OWNER_SOURCES
         else "You (owner)",
         "reasons": list(click.classification_reasons or []),
+        # The verdict as stored, and the job seeker's correction of it (tracking.verdicts).
+        "verdict": click.classification,
+        "classification_correction": click.classification_correction,
+        "corrected_by": click.corrected_by,
     }
 
 
@@ -79,6 +83,8 @@ def latest_clicks(
             "click_source",
             "classification",
             "classification_reasons",
+            "classification_correction",
+            "corrected_by",
             "device_type",
             "browser",
             "os",

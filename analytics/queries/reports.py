@@ -90,6 +90,8 @@ def _click_dict(click: LinkClick) -> dict[str, Any]:
         "metadata": click.metadata or {},
         "classification": click.classification,
         "classification_reasons": click.classification_reasons or [],
+        "classification_correction": click.classification_correction,
+        "corrected_by": click.corrected_by,
         "device_type": click.device_type,
         "browser": click.browser,
         "os": click.os,

@@ -87,11 +87,66 @@
       }
     }
     var who = cell(tr, item.classification);
+    who.dataset.click = item.click_id;
     if (item.reasons && item.reasons.length) {
       who.appendChild(document.createTextNode(" "));
       who.appendChild(muted("(" + item.reasons.join(", ") + ")"));
     }
+    correction(who, item);
     return tr;
+  }
+
+  function button(verdict, text) {
+    var b = document.createElement("button");
+    b.type = "submit";
+    b.name = "verdict";
+    b.value = verdict;
+    b.className = "link-button";
+    b.dataset.verdict = verdict;
+    b.textContent = text;
+    return b;
+  }
+
+  /* The same as analytics/_verdict_form.html: who corrected the verdict, and the one-click form. */
+  function correction(td, item) {
+    if (item.classification_correction) {
+      var note = document.createElement("span");
+      note.className = "corrected";
+      note.dataset.corrected = item.classification_correction;
+      var by = item.corrected_by || "";
+      note.textContent = by === table.dataset.me
+        ? "corrected by you"
+        : "corrected by " + (by.replace(/^user:/, "") || "someone");
+      td.appendChild(document.createTextNode(" "));
+      td.appendChild(note);
+    }
+    if (!table.dataset.verdictUrl) {
+      return;
+    }
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = urlFor(table.dataset.verdictUrl, NIL, item.click_id);
+    form.className = "verdict-form";
+    form.dataset.verdictForm = "";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrfmiddlewaretoken";
+    token.value = table.dataset.csrf;
+    var next = document.createElement("input");
+    next.type = "hidden";
+    next.name = "next";
+    next.value = window.location.pathname + window.location.search;
+    form.appendChild(token);
+    form.appendChild(next);
+    form.appendChild(item.verdict === "human"
+      ? button("machine", "This was a machine")
+      : button("person", "This was a person"));
+    if (item.classification_correction) {
+      form.appendChild(document.createTextNode(" "));
+      form.appendChild(button("automatic", "Undo"));
+    }
+    td.appendChild(document.createTextNode(" "));
+    td.appendChild(form);
   }
 
   function render(data) {

@@ -56,7 +56,15 @@
     if (!clipboard || !window.ClipboardItem) {
       return clipboard ? clipboard.writeText(text) : copySelection(source(scope, "rich"));
     }
-    const html = source(scope, "rich").innerHTML;
+    // The preview hides the e-mail's decoy link with the hidden attribute (the page has no inline
+    // styles); the copied e-mail hides it with the inline style that mail clients honour.
+    const rich = source(scope, "rich").cloneNode(true);
+    rich.querySelectorAll("[data-decoy-style]").forEach((node) => {
+      node.removeAttribute("hidden");
+      node.setAttribute("style", node.dataset.decoyStyle);
+      node.removeAttribute("data-decoy-style");
+    });
+    const html = rich.innerHTML;
     return clipboard.write([
       new ClipboardItem({
         "text/html": new Blob([html], { type: "text/html" }),

@@ -1,5 +1,6 @@
 """The activity page in a real browser: a new person click appears without a reload, and the
-toggle brings in automated clicks with their reasons (Chromium via Playwright)."""
+toggle brings in automated clicks with their reasons, and one click corrects a verdict (Chromium
+via Playwright)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from django.test import Client
 
 from tracking import services
-from tracking.models import Job, JobApplication
+from tracking.models import Job, JobApplication, LinkClick
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_copy_buttons
 
@@ -71,7 +72,9 @@ def person_click(tracking_id: str, *, classification: str = "human") -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_click_appears_without_a_reload(page: Page, live_server: Any) -> None:
+def test_a_new_click_appears_without_a_reload(
+    page: Page, live_server: Any, admin_user: Any
+) -> None:
     job = Job.objects.create(title="Data Analyst", company_name="Fabrikam")
     application = JobApplication.objects.create(job=job)
     tracking_id = services.create_tracked_link(
@@ -102,3 +105,13 @@ def test_a_new_click_appears_without_a_reload(page: Page, live_server: Any) -> N
     assert "head_request" in page.locator("[data-activity-rows] tr.automated").inner_text()
     assert page.evaluate("window.__sameDocument") is True  # never reloaded
     assert "automated=1" in page.url
+
+    # One click corrects the scanner's verdict; the page comes back with the correction shown.
+    with page.expect_navigation():
+        page.click("[data-activity-rows] tr.automated button[data-verdict='person']")
+    assert "automated=1" in page.url
+    assert "Counted as a person" in page.locator("[data-message]").inner_text()
+    corrected = page.locator("[data-activity-rows] [data-corrected='person']")
+    assert corrected.inner_text() == "corrected by you"
+    assert set(LinkClick.objects.values_list("classification", flat=True)) == {"human"}
+    assert LinkClick.objects.filter(corrected_by=f"user:{admin_user.get_username()}").count() == 1

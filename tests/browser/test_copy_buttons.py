@@ -150,6 +150,11 @@ def test_the_snippet_copies_the_email_as_html_and_as_text(page: Page, live_serve
     )
     assert f'<a href="{package["LinkedIn"]}">&lt;b&gt;Me&lt;/b&gt;</a>' in html
     assert f'href="{package["Job_Posting"]}"' in html
+    # The hidden decoy link travels with the e-mail, and nobody sees it on the page.
+    decoy = services.application_decoy_link(application_id=application.pk)
+    assert decoy is not None and f'href="{decoy.redirect_url}"' in html
+    assert page.locator(f'[data-copy-source="rich"] a[href="{decoy.redirect_url}"]').is_hidden()
+    assert decoy.redirect_url not in text
 
     # The HTML source is copied as text (for an email tool's HTML field), escaped once.
     page.click('button[data-copy-from="html"]')

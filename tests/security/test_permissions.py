@@ -257,6 +257,9 @@ ENDPOINTS = [
     Endpoint("analytics:application-status-change", "GET",
              "/dashboard/applications/{application}/status/", 405,
              perms=(V + "jobapplication", C + "jobapplication")),
+    # The one-click verdict correction: POST only (tests/test_verdict_corrections.py).
+    Endpoint("analytics:click-verdict", "GET", "/dashboard/clicks/{click}/verdict/", 405,
+             perms=(V + "trackedlink", C + "linkclick")),
     Endpoint("analytics:export-csv", "GET", "/dashboard/export.csv", 200,
              perms=(V + "trackedlink",), personal="csv", fields=("ip_address", "session_id")),
     # E-mail alert settings: the admin's right to change them.
@@ -320,9 +323,16 @@ def world() -> dict[str, str]:
     job = make_job(company_name="Acme")
     application = make_application(job)
     link = make_link(tracking_id=LINK, job=job, application=application)
-    make_visitor_click(link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT)
+    click = make_visitor_click(
+        link, days_ago=0.01, ip_address=IP, session_id=SESSION, user_agent=AGENT
+    )
     webhook = Webhook.objects.create(url="https://hooks.example.com/crm")
-    return {"job": str(job.id), "application": str(application.id), "webhook": str(webhook.id)}
+    return {
+        "job": str(job.id),
+        "application": str(application.id),
+        "webhook": str(webhook.id),
+        "click": str(click.pk),
+    }
 
 
 def call(client: Client, endpoint: Endpoint, world: dict[str, str]) -> Any:

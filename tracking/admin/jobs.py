@@ -216,6 +216,7 @@ class JobApplicationAdmin(HidesEmptyOnAddMixin, admin.ModelAdmin):
         "contact_name",
         "contact_email",
         "notes",
+        "uses_decoy_link",
         "dashboard",
         "created_at",
         "updated_at",

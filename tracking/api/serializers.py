@@ -18,7 +18,7 @@ from rest_framework import serializers
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.classify import REASON_LABELS
-from tracking.models import ApplicationStatus, Classification, Job, RuleType
+from tracking.models import ApplicationStatus, Classification, Job, RuleType, VerdictCorrection
 from tracking.services import (
     IDENTIFIER_MAX,
     REFERRER_MAX,
@@ -423,6 +423,17 @@ class PersonalDataOutput(serializers.Serializer):
         return data
 
 
+def correction_field() -> serializers.ChoiceField:
+    """A click's ``classification_correction`` (see tracking.verdicts)."""
+    return serializers.ChoiceField(
+        choices=VerdictCorrection.choices,
+        allow_null=True,
+        help_text="The job seeker's correction of the automatic verdict, or null. While it "
+        "stands, `classification` is the corrected verdict (person: human; machine: the "
+        "automatic verdict if it was a machine's, else bot) and every count follows it.",
+    )
+
+
 class ClickOutput(PersonalDataOutput):
     click_id = serializers.UUIDField()
     tracking_id = serializers.CharField()
@@ -435,6 +446,9 @@ class ClickOutput(PersonalDataOutput):
     metadata = ClickMetadataField(allow_null=True)
     classification = serializers.CharField(allow_null=True)
     classification_reasons = ClassificationReasonsField(allow_null=True)
+    classification_correction = correction_field()
+    corrected_by = serializers.CharField(allow_null=True, help_text="Who corrected the verdict.")
+    corrected_at = serializers.DateTimeField(allow_null=True)
     http_method = serializers.CharField(allow_null=True)
     device_type = serializers.CharField(allow_null=True)
     browser = serializers.CharField(allow_null=True)
@@ -500,6 +514,10 @@ class ApplicationInput(serializers.Serializer):
     contact_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    uses_decoy_link = serializers.BooleanField(
+        required=False,
+        help_text="Whether the copy-ready e-mail carries the hidden decoy link (default true).",
+    )
 
 
 class ApplicationUpdateInput(ApplicationInput):
@@ -523,6 +541,7 @@ class ApplicationOutput(serializers.Serializer):
     contact_name = serializers.CharField()
     contact_email = serializers.CharField()
     notes = serializers.CharField()
+    uses_decoy_link = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     stages = serializers.SerializerMethodField()

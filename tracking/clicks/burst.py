@@ -103,7 +103,14 @@ def reclassify_burst(
     in_window = LinkClick.objects.filter(
         tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
     )
-    fields = ("click_id", "tracking_id", "ip_address", "classification", "classification_reasons")
+    fields = (
+        "click_id",
+        "tracking_id",
+        "ip_address",
+        "classification",
+        "classification_reasons",
+        "classification_correction",
+    )
     # First the cheap question, other links only (the common answer is "none").
     others = [
         row
@@ -118,12 +125,13 @@ def reclassify_burst(
         if row[0] == click_id or classify.burst_network(row[2]) == network
     ]
     changed = []
-    for row_id, _tracking_id, _ip, classification, reasons in others + same_link:
+    for row_id, _tracking_id, _ip, classification, reasons, correction in others + same_link:
         reasons = list(reasons or [])
         if "burst" in reasons:
             continue
         reasons.append("burst")
-        if classification in (None, "human"):
+        # The job seeker's correction stands (tracking.verdicts): only the reasons change.
+        if correction is None and classification in (None, "human"):
             classification = classify.classification_for(reasons)
         changed.append(
             LinkClick(

@@ -286,6 +286,8 @@ def capture_request(request: HttpRequest, link: ResolvedLink) -> CapturedRequest
         application_submitted_at=link.application_submitted_at,
         owner_cookie=owner.has_owner_cookie(request),
         company_keys=link.company_keys,
+        decoy=link.is_decoy,
+        application_has_decoy=link.application_has_decoy,
     )
     return CapturedRequest(
         fields=fields, signals=signals, new_session_id=session if is_new else None

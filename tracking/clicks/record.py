@@ -34,7 +34,7 @@ from django.db import DatabaseError
 
 from tracking import classify, company, geo, services
 from tracking.classify import ClickSignals, classification_fields, classify_into
-from tracking.clicks import burst, spool, stream
+from tracking.clicks import burst, decoy, spool, stream
 from tracking.clicks.burst import FollowUp
 from tracking.clicks.capture import client_bucket
 from tracking.models import LinkClick
@@ -66,7 +66,7 @@ def queued_signals(*, ip_address: str | None, signals: ClickSignals) -> ClickSig
 def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     """Classify and INSERT one new click in the request; spool it when the database fails.
 
-    Returns the burst rule's follow-up for a stored click, or None.
+    Returns the follow-up for a stored click (the burst and decoy rules), or None.
     """
     if click.classification is None:
         classify_into(click, signals)
@@ -95,7 +95,21 @@ def insert_or_spool(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
                 spool_error,
             )
         return None
-    return burst.follow_up(click, signals)
+    return _both(burst.follow_up(click, signals), decoy.follow_up(click, signals))
+
+
+def _both(first: FollowUp | None, second: FollowUp | None) -> FollowUp | None:
+    """One follow-up running the burst rule, then the decoy rule (each when it applies)."""
+    if first is None or second is None:
+        return first or second
+
+    def run() -> None:
+        try:
+            first()
+        finally:  # the view logs a failure; the decoy rule still gets its turn
+            second()
+
+    return run
 
 
 def rate_key(client_ip: str | None) -> str:

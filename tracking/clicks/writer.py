@@ -34,7 +34,7 @@ from django.db import Error as DatabaseError
 from linktrack.rates import parse_rate
 from tracking import company, geo, services
 from tracking.classify import ClickSignals, classify_into
-from tracking.clicks import burst, events, ratelimit, spool, unclassified
+from tracking.clicks import burst, decoy, events, ratelimit, spool, unclassified
 from tracking.clicks.stream import (
     Entry,
     MalformedEntry,
@@ -135,6 +135,7 @@ def write_clicks(
     with transaction.atomic():
         services.insert_clicks([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
+        decoy.apply_to_batch((click, signals) for click, signals, _key in kept)
         # In the same transaction, after the burst rule: the outbox rows of the person clicks.
         events.record_events(click.click_id for click, _signals, _key in kept)
     return len(kept)

@@ -58,9 +58,11 @@ from tracking.services.jobs import (
     update_job,
 )
 from tracking.services.links import (
+    DECOY_FUNCTION,
     JOB_URL_FUNCTIONS,
     LINK_SETTINGS,
     PACKAGE_CREATED_BY,
+    application_decoy_link,
     clean_link_settings,
     create_job_application_links,
     create_tracked_link,
@@ -107,10 +109,12 @@ from tracking.services.validation import (
     validate_destination_url,
     validate_identifier,
 )
+from tracking.services.verdicts import correct_click_verdict
 
 __all__ = [
     "ANONYMIZED_CLICK_FIELDS",
     "CREATED_BY_MAX",
+    "DECOY_FUNCTION",
     "IDENTIFIER_MAX",
     "JOB_URL_FUNCTIONS",
     "LINK_SETTINGS",
@@ -134,6 +138,7 @@ __all__ = [
     "ServiceError",
     "ValidationFailed",
     "anonymize_clicks",
+    "application_decoy_link",
     "build_click",
     "change_application_status",
     "clean_link_settings",
@@ -141,6 +146,7 @@ __all__ = [
     "clicks_to_anonymize",
     "clicks_to_purge",
     "company_names_changed",
+    "correct_click_verdict",
     "count_erasure",
     "create_application",
     "create_job",

@@ -135,7 +135,7 @@ def _delete_keeping_links(owner: Job | JobApplication) -> None:
 
 
 def _apply_application_changes(application: JobApplication, changes: Mapping[str, Any]) -> None:
-    allowed = {"status", "submitted_at", *_APPLICATION_TEXT_FIELDS}
+    allowed = {"status", "submitted_at", "uses_decoy_link", *_APPLICATION_TEXT_FIELDS}
     unknown = set(changes) - allowed
     if unknown:
         name = sorted(unknown)[0]
@@ -157,6 +157,12 @@ def _apply_application_changes(application: JobApplication, changes: Mapping[str
                 f"status must be one of {', '.join(ApplicationStatus.values)}.", field="status"
             )
         application.status = changes["status"]
+    if "uses_decoy_link" in changes:
+        if not isinstance(changes["uses_decoy_link"], bool):
+            raise ValidationFailed(
+                "uses_decoy_link must be true or false.", field="uses_decoy_link"
+            )
+        application.uses_decoy_link = changes["uses_decoy_link"]
     if "submitted_at" in changes:
         submitted_at = changes["submitted_at"]
         if submitted_at is not None and not isinstance(submitted_at, dt.datetime):

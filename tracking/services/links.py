@@ -341,6 +341,7 @@ def package_links(*, application_id: Any) -> dict[str, TrackedLink]:
     for link in (
         TrackedLink.objects.filter(application_id=application_id)
         .exclude(is_active=False)
+        .exclude(is_decoy=True)
         .order_by("created_at", "tracking_id")
     ):
         links.setdefault(link.link_function, link)
@@ -394,3 +395,47 @@ def create_job_application_links(
                 ) from None
             package[function] = created["redirect_url"]
     return package
+
+
+DECOY_FUNCTION = "Decoy"
+DECOY_CREATED_BY = "decoy"
+
+
+def application_decoy_link(*, application_id: Any) -> TrackedLink | None:
+    """The application's decoy link (see :mod:`tracking.clicks.decoy`), created on first use.
+
+    It goes where the application's first link goes (a scanner that follows it sees nothing
+    odd), or to the job posting; None when the application does not use a decoy or has nowhere
+    to send one.
+    """
+    existing = (
+        TrackedLink.objects.filter(application_id=application_id, is_decoy=True)
+        .exclude(is_active=False)
+        .order_by("created_at", "tracking_id")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    application = JobApplication.objects.select_related("job").filter(pk=application_id).first()
+    if application is None or not application.uses_decoy_link:
+        return None
+    first = next(iter(package_links(application_id=application.pk).values()), None)
+    destination = first.original_url if first else application.job.posting_url
+    if not destination:
+        return None
+    created = create_tracked_link(
+        original_url=destination,
+        link_function=DECOY_FUNCTION,
+        link_type="internal",
+        job_id=application.job_id,
+        application_id=application.pk,
+        description="Hidden in the e-mail: only machines open it",
+        created_by=DECOY_CREATED_BY,
+    )
+    TrackedLink.objects.filter(pk=created["tracking_id"]).update(is_decoy=True)
+    # The cached links of the application say whether it has a decoy (the decoy rule's gate).
+    for tracking_id in TrackedLink.objects.filter(application_id=application.pk).values_list(
+        "tracking_id", flat=True
+    ):
+        linkcache.invalidate_link(tracking_id)
+    return TrackedLink.objects.get(pk=created["tracking_id"])

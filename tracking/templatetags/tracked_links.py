@@ -23,6 +23,13 @@ from tracking.models import JobApplication, LinkFunction
 
 register = template.Library()
 
+# What hides the decoy link in mail clients, which honour inline styles only (Outlook's Word
+# engine reads mso-hide).
+DECOY_STYLE = (
+    "display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;font-size:0;"
+    "line-height:0;color:transparent;mso-hide:all"
+)
+
 _LABELS = dict(LinkFunction.choices)
 
 
@@ -95,12 +102,22 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
     # Only a {function: url} mapping is taken as the links; anything else a page may call
     # "links" falls back to the application's own links.
     entries = _as_links(links) if isinstance(links, Mapping) and links else None
+    own_links = entries is None
     if entries is None:
         entries = application_links(application)
     job = application.job
+    # The hidden decoy (tracking.clicks.decoy) goes into the HTML e-mail of the application's own
+    # links, never into the plain text, where a person would see and click it.
+    decoy = (
+        services.application_decoy_link(application_id=application.pk)
+        if application.uses_decoy_link and entries and own_links
+        else None
+    )
     context = {
         "application": application,
         "job": job,
+        "decoy_url": decoy.redirect_url if decoy else None,
+        "decoy_style": DECOY_STYLE,
         "links": entries,
         "profile_links": [
             entry
@@ -110,8 +127,14 @@ def tracked_email(application: Any, links: Any = None) -> dict[str, Any]:
     }
     return {
         "count": len(entries),
+        "has_decoy": decoy is not None,
         # Our own template's output, escaped as it was rendered; only the blank edges go.
         "html": mark_safe(render_to_string("tracking/email_body.html", context).strip()),  # noqa: S308
+        # The same for the dashboard's preview, whose pages carry no inline style: the decoy is
+        # hidden there by the ``hidden`` attribute, and the copy button puts its style back.
+        "preview_html": mark_safe(  # noqa: S308
+            render_to_string("tracking/email_body.html", {**context, "preview": True}).strip()
+        ),
         # Rendered without autoescaping, so it must not stay marked safe: a plain str is escaped
         # wherever a template shows it.
         "text": str.__str__(render_to_string("tracking/email_body.txt", context)).strip() + "\n",
