@@ -39,7 +39,7 @@ def table_path(alias: str = "default") -> Path | None:
     if connection.vendor != "sqlite":
         return None
     name = str(connection.settings_dict["NAME"])
-    if connection.is_in_memory_db() or not name:
+    if name in ("", ":memory:") or "mode=memory" in name:
         return None
     return Path(f"{name}-burst")
 
