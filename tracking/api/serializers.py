@@ -18,7 +18,7 @@ from rest_framework import serializers
 from tracking import periods
 from tracking.api.permissions import PERSONAL_CLICK_FIELDS
 from tracking.classify import REASON_LABELS
-from tracking.models import ApplicationStatus, Classification, Job, RuleType, VerdictCorrection
+from tracking.models import ApplicationStatus, Job, RuleType, VerdictCorrection
 from tracking.services import (
     IDENTIFIER_MAX,
     REFERRER_MAX,
@@ -88,7 +88,7 @@ def check_range(attrs: dict[str, Any], start: str, end: str) -> dict[str, Any]:
     return attrs
 
 
-def _identifier(**kwargs: Any) -> serializers.CharField:
+def identifier_field(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=IDENTIFIER_MAX, **kwargs)
 
 
@@ -199,8 +199,8 @@ class LinkSettingsInput(StrictInput):
 
 class LinkCreateInput(LinkSettingsInput):
     original_url = serializers.CharField(max_length=URL_MAX, help_text="Public http(s) URL.")
-    link_function = _identifier(help_text="LinkedIn, Calendly, Portfolio, … or a custom name.")
-    link_type = _identifier(help_text="profile, job_posting, application, document, …")
+    link_function = identifier_field(help_text="LinkedIn, Calendly, Portfolio, … or a custom name.")
+    link_type = identifier_field(help_text="profile, job_posting, application, document, …")
     job_id = serializers.UUIDField(required=False, allow_null=True)
     application_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(
@@ -217,8 +217,8 @@ class LinkCreateInput(LinkSettingsInput):
 
 class LinkUpdateInput(LinkSettingsInput):
     original_url = serializers.CharField(required=False, max_length=URL_MAX)
-    link_function = _identifier(required=False)
-    link_type = _identifier(required=False)
+    link_function = identifier_field(required=False)
+    link_type = identifier_field(required=False)
     job_id = serializers.UUIDField(required=False, allow_null=True)
     application_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(
@@ -571,49 +571,3 @@ class StatusChangeOutput(serializers.Serializer):
     note = serializers.CharField()
     changed_by = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-
-# --- Query parameters -----------------------------------------------------------------------
-
-
-class LinkFilterInput(serializers.Serializer):
-    job = serializers.UUIDField(required=False, help_text="Links of this job.")
-    application = serializers.UUIDField(required=False, help_text="Links of this application.")
-    link_function = _identifier(required=False)
-    link_type = _identifier(required=False)
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
-    created_after = FlexibleDateTimeField(required=False, help_text="Created at or after.")
-    created_before = FlexibleDateTimeField(
-        required=False, end_of_day=True, help_text="Created before (a bare date: up to its end)."
-    )
-    search = serializers.CharField(
-        required=False, max_length=200, help_text="In tracking_id, URL and description."
-    )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return check_range(attrs, "created_after", "created_before")
-
-
-class ClickFilterInput(serializers.Serializer):
-    start = FlexibleDateTimeField(required=False, help_text="Clicks at or after (ISO 8601).")
-    end = FlexibleDateTimeField(
-        required=False, end_of_day=True, help_text="Clicks before (a bare date: up to its end)."
-    )
-    source = _identifier(required=False, help_text="click_source, e.g. email.")  # type: ignore[assignment]
-    classification = serializers.ChoiceField(choices=Classification.choices, required=False)
-    job = serializers.UUIDField(required=False)
-    application = serializers.UUIDField(required=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return check_range(attrs, "start", "end")
-
-
-class JobFilterInput(serializers.Serializer):
-    search = serializers.CharField(
-        required=False, max_length=200, help_text="In title and company name."
-    )
-
-
-class ApplicationFilterInput(serializers.Serializer):
-    job = serializers.UUIDField(required=False)
-    status = serializers.ChoiceField(choices=ApplicationStatus.choices, required=False)

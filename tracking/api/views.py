@@ -29,26 +29,28 @@ from tracking.api.auth import (
 )
 from tracking.api.errors import validation_error
 from tracking.api.permissions import check_deletion, may_read_personal_data
-from tracking.api.serializers import (
+from tracking.api.query_params import (
     ApplicationFilterInput,
+    ClickFilterInput,
+    JobFilterInput,
+    LinkFilterInput,
+)
+from tracking.api.serializers import (
     ApplicationInput,
     ApplicationOutput,
     ApplicationUpdateInput,
     ClickBatchDocInput,
     ClickBatchInput,
     ClickBatchOutput,
-    ClickFilterInput,
     ClickInput,
     ClickOutput,
     ClickRecordedOutput,
     ErrorOutput,
-    JobFilterInput,
     JobInput,
     JobOutput,
     LinkCreatedOutput,
     LinkCreateInput,
     LinkEssentialsOutput,
-    LinkFilterInput,
     LinkOutput,
     LinkRulesInput,
     LinkRulesOutput,
