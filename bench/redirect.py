@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -459,8 +460,9 @@ def main() -> int:
     )
 
     access_log = workdir / "access.log"
-    # Closed last-in first-out: the click writer, gunicorn, then Redis keys and the database.
+    # Closed last-in first-out: the click writer, gunicorn, Redis keys, the database, the folder.
     with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         log(f"scratch database ({args.db}) at {processes.redacted(database.url)}")
         stack.callback(database.drop)
         database.create()

@@ -17,6 +17,7 @@ the visitor is redirected:
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -26,6 +27,7 @@ from django.core.cache import cache
 
 from tracking import classify
 from tracking.classify import ClickSignals
+from tracking.clicks import burstmemory
 from tracking.models import LinkClick
 
 FollowUp = Callable[[], object]
@@ -37,7 +39,9 @@ BURST_MEMORY_SECONDS = 10
 _LOCAL_CACHES = ("LocMemCache", "DummyCache")
 
 
-def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bool:
+def burst_possible(
+    *, application_id: str, network: str, tracking_id: str, clicked_at: dt.datetime | None = None
+) -> bool:
     """Whether this network opened another link of this application in the last seconds.
 
     A pre-check in the shared cache that spares the burst rule its SELECT for nearly every click:
@@ -45,9 +49,26 @@ def burst_possible(*, application_id: str, network: str, tracking_id: str) -> bo
     simultaneous clicks on two links one always sees the other. A per-process cache cannot see
     other workers, and a cache error proves nothing: both answer "possible" and the database
     decides.
+
+    With a per-process cache and a SQLite database, a table in a file beside the database plays
+    the shared cache's part (:mod:`tracking.clicks.burstmemory`); ``clicked_at`` is the click's
+    time (now when not given).
     """
     if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
-        return True
+        try:
+            path = burstmemory.table_path()
+            if path is None:
+                return True
+            return burstmemory.possible(
+                path,
+                application_id=application_id,
+                network=network,
+                tracking_id=tracking_id,
+                at=(clicked_at.timestamp() if clicked_at is not None else time.time()),
+                memory=BURST_MEMORY_SECONDS,
+            )
+        except Exception:  # an unusable table proves nothing: the database decides
+            return True
     key = f"burst:v1:{application_id}:{network}"
     try:
         if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
@@ -124,7 +145,10 @@ def reclassify_burst(
 
 def _check(click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime) -> int:
     if not burst_possible(
-        application_id=application_id, network=network, tracking_id=click.tracking_id
+        application_id=application_id,
+        network=network,
+        tracking_id=click.tracking_id,
+        clicked_at=clicked_at,
     ):
         return 0
     return reclassify_burst(

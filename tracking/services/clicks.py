@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import company, dbinsert, geo, linkcache
+from tracking import company, dbinsert, geo, linkcache, oneinsert
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -195,7 +195,7 @@ def insert_new_click(click: LinkClick) -> None:
     Unlike :func:`insert_clicks` this opens no transaction (one round trip, not three) and is not
     idempotent: use it only for a click whose ``click_id`` was just generated.
     """
-    click.save(force_insert=True)
+    oneinsert.insert_one(click)
 
 
 def insert_clicks(clicks: list[LinkClick]) -> None:
