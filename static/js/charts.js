@@ -195,9 +195,12 @@
       sync();
       if (select.value !== "custom") { form.submit(); }
     });
-    form.querySelector("input[name=automated]").addEventListener("change", function () {
-      sync();
-      form.submit();
+    // The page's other controls (the automated toggle, the outcomes page's model) apply at once.
+    form.querySelectorAll("input[name=automated], select[name=model]").forEach(function (control) {
+      control.addEventListener("change", function () {
+        sync();
+        form.submit();
+      });
     });
     sync();
   }
@@ -209,5 +212,7 @@
       return drawAll(document);
     },
     drawAll: drawAll,
+    filterForm: filterForm,
+    localTimes: localTimes,
   };
 })();

@@ -1,5 +1,5 @@
-/* Outcomes page: the tables are in the page; draw its three charts from the json_script data and
- * reload when the period or the attribution model changes. */
+/* Outcomes page: the tables are in the page; draw its three charts from the json_script data.
+ * The filter form (period, attribution model) and local times come from charts.js. */
 (function () {
   "use strict";
 
@@ -43,38 +43,8 @@
     });
   }
 
-  function localTimes() {
-    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-    document.querySelectorAll("time[data-local-time]").forEach(function (node) {
-      var when = new Date(node.getAttribute("datetime"));
-      if (!isNaN(when.getTime())) {
-        node.textContent = format.format(when);
-        node.title = node.getAttribute("datetime");
-      }
-    });
-  }
-
-  function filterForm(form) {
-    if (!form) { return; }
-    var days = form.querySelector("select[name=days]");
-    var custom = form.querySelectorAll(".custom-range input");
-    function sync() {
-      var isCustom = days.value === "custom";
-      custom.forEach(function (input) {
-        input.disabled = !isCustom; // disabled inputs stay out of the bookmarked URL
-        input.closest("label").classList.toggle("inactive", !isCustom);
-      });
-    }
-    days.addEventListener("change", function () {
-      sync();
-      if (days.value !== "custom") { form.submit(); }
-    });
-    form.querySelector("select[name=model]").addEventListener("change", function () { form.submit(); });
-    sync();
-  }
-
   var source = document.getElementById("outcome-charts");
-  filterForm(document.querySelector("form[data-outcome-filters]"));
-  localTimes();
+  window.LinktrackDashboard.filterForm(document.querySelector("form[data-outcome-filters]"));
+  window.LinktrackDashboard.localTimes(document);
   if (source) { draw(JSON.parse(source.textContent)); }
 })();
