@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -76,21 +77,28 @@ def country_of(click: LinkClick) -> str | None:
     return click.country_code or None
 
 
-def click_payload(click: LinkClick, link: TrackedLink) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class LinkFacts:
+    """What the events of a batch say about one link, read once per batch (:func:`read_links`):
+    the application's status changes, so it is never cached across batches."""
+
+    tracking_id: str
+    link_function: str
+    job_id: uuid.UUID | None
+    application_id: uuid.UUID | None
+    job: dict[str, str] | None  # the payload's "job"
+    application: dict[str, str] | None  # the payload's "application"
+
+
+def click_payload(click: LinkClick, link: LinkFacts) -> dict[str, Any]:
     """What an event says about its click: JSON-ready, no IP address or user agent."""
-    job = link.job
-    application = link.application
     return {
         "click_id": str(click.click_id),
         "clicked_at": click.clicked_at.isoformat() if click.clicked_at else None,
         "tracking_id": link.tracking_id,
         "link_function": link.link_function,
-        "job": {"id": str(job.id), "title": job.title, "company": job.company_name}
-        if job
-        else None,
-        "application": (
-            {"id": str(application.id), "status": application.status} if application else None
-        ),
+        "job": link.job,
+        "application": link.application,
         "source": click.click_source,
         "device": {"type": click.device_type, "browser": click.browser, "os": click.os},
         "country": country_of(click),
@@ -109,21 +117,45 @@ def _hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _event(
-    kind: str, key: str, click: LinkClick, link: TrackedLink, payload: dict[str, Any]
-) -> Event:
-    assert click.clicked_at is not None
-    return Event(
-        type=kind,
-        dedupe_key=f"{kind}:{key}",
-        occurred_at=click.clicked_at,
-        due_at=click.clicked_at + BURST_WINDOW + DUE_MARGIN,
-        click_id=click.click_id,
-        tracking_id=link.tracking_id,
-        job_id=link.job_id,
-        application_id=link.application_id,
-        payload=payload,
+def _stored_person_clicks() -> QuerySet[LinkClick]:
+    return person_clicks(LinkClick.objects.all()).exclude(clicked_at=None)
+
+
+def read_links(
+    tracking_ids: Iterable[str],
+) -> tuple[dict[str, LinkFacts], dict[str, dt.datetime | None]]:
+    """The links of a batch, and each one's earliest stored person click, in one query."""
+    first = _stored_person_clicks().filter(tracking_id=OuterRef("tracking_id"))
+    rows = (
+        TrackedLink.objects.filter(tracking_id__in=set(tracking_ids))
+        .annotate(first=Subquery(first.order_by("clicked_at").values("clicked_at")[:1]))
+        .order_by()
+        .values_list(
+            "tracking_id",
+            "link_function",
+            "job_id",
+            "job__title",
+            "job__company_name",
+            "application_id",
+            "application__status",
+            "first",
+        )
     )
+    links: dict[str, LinkFacts] = {}
+    first_on_link: dict[str, dt.datetime | None] = {}
+    for tracking_id, function, job_id, title, company_name, app_id, status, first_at in rows:
+        links[tracking_id] = LinkFacts(
+            tracking_id=tracking_id,
+            link_function=function,
+            job_id=job_id,
+            application_id=app_id,
+            job=None
+            if job_id is None
+            else {"id": str(job_id), "title": title, "company": company_name},
+            application=None if app_id is None else {"id": str(app_id), "status": status},
+        )
+        first_on_link[tracking_id] = first_at
+    return links, first_on_link
 
 
 @dataclass
@@ -161,21 +193,18 @@ def _clicked_at(click: LinkClick) -> dt.datetime:
     return click.clicked_at
 
 
-def _load_history(clicks: list[LinkClick]) -> _History:
-    stored = person_clicks(LinkClick.objects.all()).exclude(clicked_at=None)
-    links = {click.tracking_id for click in clicks}
-    applications = {c.tracking.application_id for c in clicks if c.tracking.application_id}
-    jobs = {c.tracking.job_id for c in clicks if c.tracking.job_id}
+def _load_history(
+    clicks: list[LinkClick],
+    links: dict[str, LinkFacts],
+    first_on_link: dict[str, dt.datetime | None],
+) -> _History:
+    """The rest of :class:`_History` (``first_on_link`` comes with the links)."""
+    stored = _stored_person_clicks()
+    batch_links = [links[click.tracking_id] for click in clicks]
+    applications = {link.application_id for link in batch_links if link.application_id}
+    jobs = {link.job_id for link in batch_links if link.job_id}
     earliest = min(_clicked_at(click) for click in clicks)
     latest = max(_clicked_at(click) for click in clicks)
-
-    first = stored.filter(tracking_id=OuterRef("tracking_id")).order_by("clicked_at")
-    first_on_link = dict(
-        TrackedLink.objects.filter(tracking_id__in=links)
-        .annotate(first=Subquery(first.values("clicked_at")[:1]))
-        .order_by()
-        .values_list("tracking_id", "first")
-    )
     before_batch: dict[uuid.UUID, dt.datetime] = {}
     in_batch_span: dict[uuid.UUID, list[dt.datetime]] = {}
     if applications:
@@ -199,50 +228,57 @@ def _load_history(clicks: list[LinkClick]) -> _History:
             clicked_at__lt=latest,
         ).values_list("tracking__application_id", "clicked_at")
         for application_id, moment in span:
-            if moment is not None:  # never: the range excludes NULL
-                in_batch_span.setdefault(application_id, []).append(moment)
+            in_batch_span.setdefault(application_id, []).append(moment)
         for moments in in_batch_span.values():
             moments.sort()
     per_link_hour: dict[tuple[str, dt.datetime], int] = {}
     per_job_hour: dict[tuple[uuid.UUID, dt.datetime], int] = {}
     if settings.CLICK_SPIKE_PER_HOUR > 0:
+        # Only the counts over the threshold: the others announce nothing (and were most rows).
+        threshold = settings.CLICK_SPIKE_PER_HOUR
         hours = stored.filter(
             clicked_at__gte=_hour(earliest), clicked_at__lt=_hour(latest) + dt.timedelta(hours=1)
         ).annotate(hour=TruncHour(AsUTC("clicked_at"), tzinfo=dt.UTC))
-        by_link = hours.filter(tracking_id__in=links).values_list("tracking_id", "hour")
-        for tracking_id, hour, count in by_link.annotate(n=Count("click_id")):
+        by_link = hours.filter(tracking_id__in=first_on_link.keys()).values_list(
+            "tracking_id", "hour"
+        )
+        for tracking_id, hour, count in by_link.annotate(n=Count("click_id")).filter(
+            n__gt=threshold
+        ):
             per_link_hour[(tracking_id, _hour(hour))] = count
         if jobs:
             by_job = hours.filter(tracking__job_id__in=jobs).values_list("tracking__job_id", "hour")
-            for job_id, hour, count in by_job.annotate(n=Count("click_id")):
+            for job_id, hour, count in by_job.annotate(n=Count("click_id")).filter(n__gt=threshold):
                 per_job_hour[(job_id, _hour(hour))] = count
     return _History(first_on_link, before_batch, in_batch_span, per_link_hour, per_job_hour)
 
 
-def _events_for(click: LinkClick, link: TrackedLink, history: _History) -> list[Event]:
+# One event to write: (type, dedupe key, click, link, payload).
+_Pending = tuple[str, str, LinkClick, LinkFacts, dict[str, Any]]
+
+
+def _events_for(click: LinkClick, link: LinkFacts, history: _History) -> list[_Pending]:
     clicked_at = _clicked_at(click)
     base = click_payload(click, link)
-    events = [_event(EventType.CLICK_PERSON, str(click.click_id), click, link, base)]
+    key = base["click_id"]
+    events: list[_Pending] = [(EventType.CLICK_PERSON, key, click, link, base)]
     first = history.first_on_link.get(link.tracking_id)
     if first is None or first >= clicked_at:  # no earlier person click on the link
-        events.append(
-            _event(EventType.LINK_FIRST_PERSON_CLICK, str(click.click_id), click, link, base)
-        )
+        events.append((EventType.LINK_FIRST_PERSON_CLICK, key, click, link, base))
     if link.application_id is not None:
         previous = history.previous_on_application(link.application_id, clicked_at)
-        key = str(click.click_id)
         if previous is None:
-            events.append(_event(EventType.APPLICATION_FIRST_PERSON_CLICK, key, click, link, base))
+            events.append((EventType.APPLICATION_FIRST_PERSON_CLICK, key, click, link, base))
         elif clicked_at - previous >= dt.timedelta(days=settings.APPLICATION_REOPENED_AFTER_DAYS):
             payload = {**base, "previous_person_click_at": previous.isoformat()}
-            events.append(_event(EventType.APPLICATION_REOPENED, key, click, link, payload))
+            events.append((EventType.APPLICATION_REOPENED, key, click, link, payload))
     events.extend(_spikes(click, link, base, history))
     return events
 
 
 def _spikes(
-    click: LinkClick, link: TrackedLink, base: dict[str, Any], history: _History
-) -> list[Event]:
+    click: LinkClick, link: LinkFacts, base: dict[str, Any], history: _History
+) -> list[_Pending]:
     """One ``clicks.spike`` per link (and per job) and clock hour, once over the threshold."""
     threshold = settings.CLICK_SPIKE_PER_HOUR
     if threshold <= 0:
@@ -251,7 +287,7 @@ def _spikes(
     scopes = [("link", link.tracking_id, history.per_link_hour.get((link.tracking_id, hour), 0))]
     if link.job_id is not None:
         scopes.append(("job", str(link.job_id), history.per_job_hour.get((link.job_id, hour), 0)))
-    events = []
+    events: list[_Pending] = []
     for scope, scope_id, count in scopes:
         if count > threshold:
             payload = {
@@ -262,8 +298,44 @@ def _spikes(
                 "hour": hour.isoformat(),
             }
             key = f"{scope}:{scope_id}:{hour:%Y%m%d%H}"
-            events.append(_event(EventType.CLICKS_SPIKE, key, click, link, payload))
+            events.append((EventType.CLICKS_SPIKE, key, click, link, payload))
     return events
+
+
+def _is_person(click: LinkClick) -> bool:
+    return (
+        click.classification == Classification.HUMAN
+        and click.click_source not in OWNER_SOURCES
+        and click.clicked_at is not None
+    )
+
+
+def record_batch_events(clicks: Iterable[LinkClick]) -> int:
+    """Write the events of a batch the click writer has just stored, from its clicks in memory
+    (with their final classification: call it after the burst and decoy rules, in the same
+    transaction); returns the events handed to the INSERT.
+
+    The clicks are not read again: their links come in one query (:func:`read_links`), the
+    clicks stored around them in a few more (:class:`_History`). A rule may have changed a
+    stored click without its instance (the decoy rule does); the INSERT therefore keeps only the
+    events of clicks still stored as a person's, which is what :func:`record_events` would read.
+    """
+    persons = sorted((click for click in clicks if _is_person(click)), key=_clicked_at)
+    if not persons:
+        return 0
+    links, first_on_link = read_links(click.tracking_id for click in persons)
+    persons = [click for click in persons if click.tracking_id in links]  # a deleted link
+    if not persons:
+        return 0
+    history = _load_history(persons, links, first_on_link)
+    pending: list[_Pending] = []
+    for click in persons:
+        pending.extend(_events_for(click, links[click.tracking_id], history))
+    if connection.vendor == "postgresql":
+        _insert_postgresql(pending)
+    else:
+        _insert_other(pending)
+    return len(pending)
 
 
 def record_events(click_ids: Iterable[uuid.UUID]) -> int:
@@ -278,18 +350,80 @@ def record_events(click_ids: Iterable[uuid.UUID]) -> int:
         return 0
     clicks = list(
         person_clicks(LinkClick.objects.filter(click_id__in=ids))
-        .select_related("tracking__job", "tracking__application")
         .exclude(clicked_at=None)
         .order_by("clicked_at")
     )
-    if not clicks:
-        return 0
-    history = _load_history(clicks)
-    events: list[Event] = []
-    for click in clicks:
-        events.extend(_events_for(click, click.tracking, history))
+    return record_batch_events(clicks)
+
+
+# The events of a batch in one statement with one parameter: the rows as one JSON array
+# (encoded in C; psycopg2 quotes a Python list of N values with N adapter calls, which cost more
+# than building the events). The id and created_at come from the database's side; the join keeps
+# only the clicks still stored as a person's; ORDER BY keeps the first of two events with one
+# dedupe key (a spike) the one that wins, as in a multi-row VALUES.
+_INSERT_EVENTS = """
+INSERT INTO events (id, type, dedupe_key, occurred_at, due_at, click_id, tracking_id, job_id,
+                    application_id, payload, created_at)
+SELECT gen_random_uuid(), e.row->>0, e.row->>1, (e.row->>2)::timestamptz,
+       (e.row->>2)::timestamptz + %s, (e.row->>3)::uuid, e.row->>4, (e.row->>5)::uuid,
+       (e.row->>6)::uuid, (e.row->7)::jsonb, %s
+FROM json_array_elements(%s::json) WITH ORDINALITY AS e(row, n)
+JOIN link_clicks c ON c.click_id = (e.row->>3)::uuid AND c.classification = %s
+ORDER BY e.n
+ON CONFLICT DO NOTHING
+"""
+
+
+def _insert_postgresql(pending: list[_Pending]) -> None:
+    rows = [
+        (
+            kind,
+            f"{kind}:{key}",
+            payload["clicked_at"],
+            payload["click_id"],
+            link.tracking_id,
+            link.job and link.job["id"],
+            link.application and link.application["id"],
+            payload,
+        )
+        for kind, key, _click, link, payload in pending
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_EVENTS,
+            [
+                BURST_WINDOW + DUE_MARGIN,
+                timezone.now(),
+                json.dumps(rows),
+                Classification.HUMAN.value,
+            ],
+        )
+
+
+def _insert_other(pending: list[_Pending]) -> None:
+    """The same rows through the ORM (SQLite): the clicks still stored as a person's first."""
+    click_ids = {click.click_id for _kind, _key, click, _link, _payload in pending}
+    still = set(
+        person_clicks(LinkClick.objects.filter(click_id__in=click_ids)).values_list(
+            "click_id", flat=True
+        )
+    )
+    events = [
+        Event(
+            type=kind,
+            dedupe_key=f"{kind}:{key}",
+            occurred_at=click.clicked_at,
+            due_at=_clicked_at(click) + BURST_WINDOW + DUE_MARGIN,
+            click_id=click.click_id,
+            tracking_id=link.tracking_id,
+            job_id=link.job_id,
+            application_id=link.application_id,
+            payload=payload,
+        )
+        for kind, key, click, link, payload in pending
+        if click.click_id in still
+    ]
     dbinsert.insert_ignoring_conflicts(Event, events)
-    return len(events)
 
 
 def record_missed_events(*, now: dt.datetime | None = None, limit: int = 500) -> int:

@@ -137,7 +137,7 @@ def write_clicks(
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
         decoy.apply_to_batch((click, signals) for click, signals, _key in kept)
         # In the same transaction, after the burst rule: the outbox rows of the person clicks.
-        events.record_events(click.click_id for click, _signals, _key in kept)
+        events.record_batch_events(click for click, _signals, _key in kept)
     return len(kept)
 
 
