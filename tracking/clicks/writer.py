@@ -59,6 +59,18 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+# Every counter of a batch in one call: INCRBY each key by its clicks (ARGV[i + 1]) and let it
+# expire after ARGV[1] seconds; returns the totals.
+_COUNT_LUA = """
+local totals = {}
+for i = 1, #KEYS do
+  totals[i] = redis.call('INCRBY', KEYS[i], ARGV[i + 1])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return totals
+"""
+
+
 def enforce_rate_limit(
     clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
 ) -> list[tuple[LinkClick, ClickSignals, str | None]]:
@@ -72,19 +84,18 @@ def enforce_rate_limit(
     if client is None:
         return clicks
     limit, period = parse_rate(settings.CLICK_RATE_LIMIT)
+    prefix = f"{stream_key()}:rate:"
     groups: dict[str, list[int]] = {}
     for index, (click, _signals, key) in enumerate(clicks):
         if key and click.clicked_at is not None:
             window = int(click.clicked_at.timestamp()) // period
-            groups.setdefault(f"{stream_key()}:rate:{window}:{key}", []).append(index)
+            groups.setdefault(f"{prefix}{window}:{key}", []).append(index)
     if not groups:
         return clicks
-    pipe = client.pipeline(transaction=False)
-    for counter, members in groups.items():
-        pipe.incrby(counter, len(members))
-        pipe.expire(counter, period * 2)
     try:
-        totals = pipe.execute()[::2]
+        totals = client.register_script(_COUNT_LUA)(
+            keys=list(groups), args=[period * 2, *(len(members) for members in groups.values())]
+        )
     except redis.RedisError:
         logger.warning("click rate limit unavailable; storing every click", exc_info=True)
         return clicks
