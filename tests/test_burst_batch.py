@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -104,3 +106,16 @@ def test_the_batch_reads_the_stored_clicks_once() -> None:
         burst.apply_to_batch(pairs)
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
+
+
+@pytest.mark.redis
+def test_the_shared_pre_check_answers_every_group_of_a_batch_in_one_call() -> None:
+    assert "django_redis" in str(settings.CACHES["default"]["BACKEND"])
+    cache.clear()
+    lone = ("a1", "203.0.113.0/24")
+    pair = ("a2", "203.0.113.0/24")
+    same_link_twice = ("a3", "198.51.100.0/24")
+    groups = {lone: ["lt_1"], pair: ["lt_2", "lt_3"], same_link_twice: ["lt_4"]}
+    assert burst._possible_groups(groups) == {pair}
+    # Later batches: another link of a group it has seen, and the same link again.
+    assert burst._possible_groups({lone: ["lt_5"], same_link_twice: ["lt_4"]}) == {lone}

@@ -217,32 +217,41 @@ def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     )
 
 
-# burst_possible's steps for one (application, network) and every link of it in a batch, run
-# atomically by Redis: KEYS[1] counts the network's distinct links, KEYS[2..] mark each link.
-# Returns 1 when any step would have answered "possible".
+# burst_possible's steps for every (application, network) group of a batch and every link of
+# each, run atomically by Redis in one call. KEYS holds, group after group, the key counting the
+# group's distinct links, then one key per link; ARGV[1] is the memory in seconds and ARGV[i + 1]
+# the number of links of group i. Returns, per group, 1 when any step would have answered
+# "possible", else 0.
 _PRECHECK_LUA = """
-local possible = 0
-for i = 2, #KEYS do
-  local links
-  if redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[1]) then
-    if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
-      links = 1
+local answers = {}
+local k = 1
+for g = 2, #ARGV do
+  local counter = KEYS[k]
+  local possible = 0
+  for i = 1, tonumber(ARGV[g]) do
+    local links
+    if redis.call('SET', KEYS[k + i], 1, 'NX', 'EX', ARGV[1]) then
+      if redis.call('SET', counter, 1, 'NX', 'EX', ARGV[1]) then
+        links = 1
+      else
+        links = redis.call('INCR', counter)
+      end
     else
-      links = redis.call('INCR', KEYS[1])
+      links = tonumber(redis.call('GET', counter))
     end
-  else
-    links = tonumber(redis.call('GET', KEYS[1]))
+    if links == nil or links >= 2 then possible = 1 end
   end
-  if links == nil or links >= 2 then possible = 1 end
+  answers[g - 1] = possible
+  k = k + 1 + tonumber(ARGV[g])
 end
-return possible
+return answers
 """
 
 
 def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str, str]]:
     """Which (application, network) groups of a batch the pre-check lets through: the steps of
-    :func:`burst_possible` for each of their links, in one Redis round trip for the whole batch
-    (one per step and link cost more CPU than the rest of the writer's work on a click)."""
+    :func:`burst_possible` for each of their links, in one Redis call for the whole batch (one
+    per step and link cost more CPU than the rest of the writer's work on a click)."""
     backend = str(settings.CACHES["default"]["BACKEND"])
     if backend.rsplit(".", 1)[-1] in _LOCAL_CACHES:
         return set(groups)
@@ -257,17 +266,23 @@ def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str,
                 ]
             )
         }
+    if not groups:
+        return set()
     from django_redis import get_redis_connection
 
+    keys: list[str] = []
+    counts: list[int] = []
+    make_key = cache.make_key
+    for (application_id, network), links in groups.items():
+        key = f"burst:v1:{application_id}:{network}"
+        keys.append(make_key(key))
+        keys.extend(make_key(f"{key}:{t}") for t in links)
+        counts.append(len(links))
     try:
         client = get_redis_connection("default")
-        script = client.register_script(_PRECHECK_LUA)
-        pipe = client.pipeline(transaction=False)
-        for (application_id, network), links in groups.items():
-            key = f"burst:v1:{application_id}:{network}"
-            keys = [cache.make_key(key)] + [cache.make_key(f"{key}:{t}") for t in links]
-            script(keys=keys, args=[BURST_MEMORY_SECONDS], client=pipe)
-        answers = pipe.execute()
+        answers = client.register_script(_PRECHECK_LUA)(
+            keys=keys, args=[BURST_MEMORY_SECONDS, *counts]
+        )
     except Exception:  # a cache error proves nothing: the database decides
         return set(groups)
     return {group for group, answer in zip(groups, answers, strict=True) if answer}
