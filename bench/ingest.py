@@ -356,7 +356,7 @@ def use_orm_insert() -> None:
         if clicks:
             LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
 
-    services.insert_clicks = insert_clicks  # type: ignore[assignment]
+    services.insert_click_batch = insert_clicks  # type: ignore[assignment]
 
 
 # The writer's steps whose CPU ``--stages`` reports: (module, attribute the writer calls it by).
@@ -366,7 +366,7 @@ STAGES = (
     ("tracking.clicks.writer", "classify_into"),
     ("tracking.geo", "locate_click"),
     ("tracking.company", "mark_click"),
-    ("tracking.services", "insert_clicks"),
+    ("tracking.services", "insert_click_batch"),
     ("tracking.clicks.burst", "apply_to_batch"),
     ("tracking.clicks.decoy", "apply_to_batch"),
     ("tracking.clicks.events", "record_events"),

@@ -5,7 +5,7 @@ consumer group (first any entries a dead writer left pending, then new ones), de
 each click (:func:`tracking.clicks.stream.decode_click`, which validates through
 :func:`tracking.services.build_click`), then :func:`write_clicks`: drop clicks of deleted links,
 apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert idempotently
-(:func:`tracking.services.insert_clicks`) and run the follow-ups (the burst rule,
+(:func:`tracking.services.insert_click_batch`) and run the follow-ups (the burst rule,
 :func:`tracking.clicks.burst.apply_to_batch`) and write the events of person clicks
 (:func:`tracking.clicks.events.record_events`) in one transaction, and only then acknowledge the
 entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
@@ -144,7 +144,7 @@ def write_clicks(
         geo.locate_click(click, signals)
         company.mark_click(click, existing[click.tracking_id])
     with transaction.atomic():
-        services.insert_clicks([click for click, _signals, _key in kept])
+        services.insert_click_batch([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
         decoy.apply_to_batch((click, signals) for click, signals, _key in kept)
         # In the same transaction, after the burst rule: the outbox rows of the person clicks.
