@@ -27,7 +27,8 @@ missing and its linktrack tables emptied; the stream lives under a per-run key i
 ``--redis-url`` (default database 14) and is deleted at the end. The click rate limit is lifted
 (the generated clients are few). ``--insert orm`` runs the writer with the Django ORM's
 ``bulk_create`` for the INSERT instead of the writer's own bulk path (the path before it), for
-comparison in the same conditions. The last line:
+comparison in the same conditions. ``--stages`` adds the writer's CPU per click in each of its
+steps (decoding, classification, geo, the INSERT, the burst rule, the events…). The last line:
 
     RESULT ingest db=postgres clicks=N seconds=S clicks_per_s=X cpu_us_per_click=Y clicks_stored=N
 """
@@ -355,7 +356,49 @@ def use_orm_insert() -> None:
         if clicks:
             LinkClick.objects.bulk_create(clicks, ignore_conflicts=True)
 
-    services.insert_clicks = insert_clicks  # type: ignore[assignment]
+    services.insert_click_batch = insert_clicks  # type: ignore[assignment]
+
+
+# The writer's steps whose CPU ``--stages`` reports: (module, attribute the writer calls it by).
+STAGES = (
+    ("tracking.clicks.writer", "decode_click"),
+    ("tracking.clicks.writer", "enforce_rate_limit"),
+    ("tracking.clicks.writer", "classify_into"),
+    ("tracking.geo", "locate_click"),
+    ("tracking.company", "mark_click"),
+    ("tracking.services", "insert_click_batch"),
+    ("tracking.clicks.burst", "apply_to_batch"),
+    ("tracking.clicks.decoy", "apply_to_batch"),
+    ("tracking.clicks.events", "record_events"),
+    ("tracking.clicks.events", "record_batch_events"),
+)
+
+
+def time_stages() -> dict[str, float]:
+    """Wrap each of :data:`STAGES` to add up the CPU seconds spent in it (not nested in another
+    stage: none calls another)."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+    for module_name, attribute in STAGES:
+        module = importlib.import_module(module_name)
+        inner = getattr(module, attribute, None)
+        if inner is None:
+            continue
+        name = f"{module_name.rsplit('.', 1)[-1]}.{attribute}"
+        spent[name] = 0.0
+
+        @functools.wraps(inner)
+        def timed(*a: Any, _inner: Any = inner, _name: str = name, **kw: Any) -> Any:
+            started = time.process_time()
+            try:
+                return _inner(*a, **kw)
+            finally:
+                spent[_name] += time.process_time() - started
+
+        setattr(module, attribute, timed)
+    return spent
 
 
 def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
@@ -367,6 +410,7 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.insert == "orm":
         use_orm_insert()
+    stages = time_stages() if args.stages else {}
     writer = ClickWriter(consumer="bench-ingest", batch_size=args.batch_size, report=lambda m: None)
     classify.warm_up()  # the rules loaded and the connection opened before the clock starts
     history = LinkClick.objects.count()
@@ -390,7 +434,7 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "seconds": seconds, "cpu": cpu, "rss_mib": rss,
         "stored": LinkClick.objects.count() - history, "events": Event.objects.count(),
-        "classes": {str(name): n for name, n in by_class},
+        "classes": {str(name): n for name, n in by_class}, "stages": stages,
     }  # fmt: skip
 
 
@@ -454,7 +498,8 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
               stack: contextlib.ExitStack, **extra: str) -> dict[str, Any]:  # fmt: skip
     command = [sys.executable, __file__, "--phase", phase, "--insert", args.insert,
                "--batch-size", str(args.batch_size), "--sqlite", str(args.sqlite),
-               "--seed", str(args.seed), *(["--profile"] if args.profile else [])]  # fmt: skip
+               "--seed", str(args.seed), *(["--profile"] if args.profile else []),
+               *(["--stages"] if args.stages else [])]  # fmt: skip
     for name, value in extra.items():
         command += [f"--{name.replace('_', '-')}", value]
     child = processes.start(stack, command, env=env, stdout=subprocess.PIPE)
@@ -486,6 +531,9 @@ def main() -> int:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--profile", action="store_true", help="cProfile each phase")
+    parser.add_argument(
+        "--stages", action="store_true", help="the writer's CPU per click in each of its steps"
+    )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--payload-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -564,6 +612,12 @@ def main() -> int:
     log(f"\nclassifications: {json.dumps(drain['classes'], sort_keys=True)}; "
         f"events written: {drain['events']:,}")  # fmt: skip
     log(f"writer RSS after the drain: {drain['rss_mib']:.0f} MiB")
+    if drain["stages"]:
+        log("writer CPU per click by step (µs):")
+        for name, seconds in sorted(drain["stages"].items(), key=lambda item: -item[1]):
+            log(f"  {name:<28} {seconds / n * 1e6:8.1f}")
+        rest = drain["cpu"] - sum(drain["stages"].values())
+        log(f"  {'(everything else)':<28} {rest / n * 1e6:8.1f}")
     log(
         f"spool replay: {spooled['replayed']:,} clicks in {spooled['seconds']:.2f} s, "
         f"{spooled['replayed'] / spooled['seconds']:,.0f} clicks/s, "

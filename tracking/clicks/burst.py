@@ -16,7 +16,9 @@ the visitor is redirected:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,6 +26,8 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import Q
 
 from tracking import classify
 from tracking.classify import ClickSignals
@@ -80,6 +84,90 @@ def burst_possible(
     return links is None or links >= 2
 
 
+_Row = tuple[uuid.UUID, str, str | None, str | None, list[str] | None, str | None]
+_ROW_FIELDS = (
+    "click_id",
+    "tracking_id",
+    "ip_address",
+    "classification",
+    "classification_reasons",
+    "classification_correction",
+)
+# How many stored clicks one click's check looks at, at most (a flood on one application in two
+# seconds costs a bounded read).
+_ROWS_PER_CHECK = 200
+
+Changes = dict[uuid.UUID, tuple[str | None, list[str]]]
+
+
+def _marked(
+    rows: Iterable[_Row], *, click_id: uuid.UUID, tracking_id: str, network: str
+) -> list[_Row]:
+    """The rows a burst around ``click_id`` marks: none unless another link of the application
+    was opened from ``network``; then those, and the clicks of the same link from the network
+    (``click_id`` itself always: a Do-Not-Track click stores no address)."""
+    rows = list(rows)
+    others = [
+        row for row in rows if row[1] != tracking_id and classify.burst_network(row[2]) == network
+    ]
+    if not others:
+        return []
+    same_link = [
+        row
+        for row in rows
+        if row[1] == tracking_id
+        and (row[0] == click_id or classify.burst_network(row[2]) == network)
+    ]
+    return others + same_link
+
+
+def _mark(rows: Iterable[_Row]) -> Changes:
+    """Give the rows the ``burst`` reason (and, unless corrected, the verdict it implies); store
+    the changed ones and return them."""
+    changes: Changes = {}
+    for row_id, _tracking_id, _ip, classification, reasons, correction in rows:
+        reasons = list(reasons or [])
+        if "burst" in reasons or row_id in changes:
+            continue
+        reasons.append("burst")
+        # The job seeker's correction stands (tracking.verdicts): only the reasons change.
+        if correction is None and classification in (None, "human"):
+            classification = classify.classification_for(reasons)
+        changes[row_id] = (classification, reasons)
+    if changes:
+        _store(changes)
+    return changes
+
+
+def _store(changes: Changes) -> None:
+    """One UPDATE for the changed rows (PostgreSQL: from a VALUES list, without the CASE per row
+    that ``bulk_update`` builds)."""
+    if connection.vendor != "postgresql":
+        LinkClick.objects.bulk_update(
+            [
+                LinkClick(click_id=row_id, classification=verdict, classification_reasons=reasons)
+                for row_id, (verdict, reasons) in changes.items()
+            ],
+            ["classification", "classification_reasons"],
+        )
+        return
+    table = connection.ops.quote_name(LinkClick._meta.db_table)
+    with connection.cursor() as cursor:
+        mogrify = cursor.cursor.mogrify
+        values = ", ".join(
+            mogrify(
+                "(%s::uuid, %s, %s::jsonb)", (str(row_id), verdict, json.dumps(reasons))
+            ).decode()
+            for row_id, (verdict, reasons) in changes.items()
+        )
+        cursor.execute(
+            f"UPDATE {table} AS c SET classification = v.classification, "  # noqa: S608 - quoted
+            "classification_reasons = v.reasons "
+            f"FROM (VALUES {values}) AS v (click_id, classification, reasons) "
+            "WHERE c.click_id = v.click_id"
+        )
+
+
 def reclassify_burst(
     *,
     click_id: uuid.UUID,
@@ -103,44 +191,24 @@ def reclassify_burst(
     in_window = LinkClick.objects.filter(
         tracking__application_id=uuid.UUID(application_id), clicked_at__range=window
     )
-    fields = (
-        "click_id",
-        "tracking_id",
-        "ip_address",
-        "classification",
-        "classification_reasons",
-        "classification_correction",
-    )
     # First the cheap question, other links only (the common answer is "none").
     others = [
         row
-        for row in in_window.exclude(tracking_id=tracking_id).values_list(*fields)[:200]
+        for row in in_window.exclude(tracking_id=tracking_id).values_list(*_ROW_FIELDS)[
+            :_ROWS_PER_CHECK
+        ]
         if classify.burst_network(row[2]) == network
     ]
     if not others:
         return 0
-    same_link = [
-        row
-        for row in in_window.filter(tracking_id=tracking_id).values_list(*fields)[:200]
-        if row[0] == click_id or classify.burst_network(row[2]) == network
-    ]
-    changed = []
-    for row_id, _tracking_id, _ip, classification, reasons, correction in others + same_link:
-        reasons = list(reasons or [])
-        if "burst" in reasons:
-            continue
-        reasons.append("burst")
-        # The job seeker's correction stands (tracking.verdicts): only the reasons change.
-        if correction is None and classification in (None, "human"):
-            classification = classify.classification_for(reasons)
-        changed.append(
-            LinkClick(
-                click_id=row_id, classification=classification, classification_reasons=reasons
-            )
-        )
-    if changed:
-        LinkClick.objects.bulk_update(changed, ["classification", "classification_reasons"])
-    return len(changed)
+    same_link = in_window.filter(tracking_id=tracking_id).values_list(*_ROW_FIELDS)
+    rows = _marked(
+        others + list(same_link[:_ROWS_PER_CHECK]),
+        click_id=click_id,
+        tracking_id=tracking_id,
+        network=network,
+    )
+    return len(_mark(rows))
 
 
 def _check(click: LinkClick, *, application_id: str, network: str, clicked_at: dt.datetime) -> int:
@@ -174,32 +242,41 @@ def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     )
 
 
-# burst_possible's steps for one (application, network) and every link of it in a batch, run
-# atomically by Redis: KEYS[1] counts the network's distinct links, KEYS[2..] mark each link.
-# Returns 1 when any step would have answered "possible".
+# burst_possible's steps for every (application, network) group of a batch and every link of
+# each, run atomically by Redis in one call. KEYS holds, group after group, the key counting the
+# group's distinct links, then one key per link; ARGV[1] is the memory in seconds and ARGV[i + 1]
+# the number of links of group i. Returns, per group, 1 when any step would have answered
+# "possible", else 0.
 _PRECHECK_LUA = """
-local possible = 0
-for i = 2, #KEYS do
-  local links
-  if redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[1]) then
-    if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
-      links = 1
+local answers = {}
+local k = 1
+for g = 2, #ARGV do
+  local counter = KEYS[k]
+  local possible = 0
+  for i = 1, tonumber(ARGV[g]) do
+    local links
+    if redis.call('SET', KEYS[k + i], 1, 'NX', 'EX', ARGV[1]) then
+      if redis.call('SET', counter, 1, 'NX', 'EX', ARGV[1]) then
+        links = 1
+      else
+        links = redis.call('INCR', counter)
+      end
     else
-      links = redis.call('INCR', KEYS[1])
+      links = tonumber(redis.call('GET', counter))
     end
-  else
-    links = tonumber(redis.call('GET', KEYS[1]))
+    if links == nil or links >= 2 then possible = 1 end
   end
-  if links == nil or links >= 2 then possible = 1 end
+  answers[g - 1] = possible
+  k = k + 1 + tonumber(ARGV[g])
 end
-return possible
+return answers
 """
 
 
 def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str, str]]:
     """Which (application, network) groups of a batch the pre-check lets through: the steps of
-    :func:`burst_possible` for each of their links, in one Redis round trip for the whole batch
-    (one per step and link cost more CPU than the rest of the writer's work on a click)."""
+    :func:`burst_possible` for each of their links, in one Redis call for the whole batch (one
+    per step and link cost more CPU than the rest of the writer's work on a click)."""
     backend = str(settings.CACHES["default"]["BACKEND"])
     if backend.rsplit(".", 1)[-1] in _LOCAL_CACHES:
         return set(groups)
@@ -214,27 +291,41 @@ def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str,
                 ]
             )
         }
+    if not groups:
+        return set()
     from django_redis import get_redis_connection
 
+    keys: list[str] = []
+    counts: list[int] = []
+    make_key = cache.make_key
+    for (application_id, network), links in groups.items():
+        key = f"burst:v1:{application_id}:{network}"
+        keys.append(make_key(key))
+        keys.extend(make_key(f"{key}:{t}") for t in links)
+        counts.append(len(links))
     try:
         client = get_redis_connection("default")
-        script = client.register_script(_PRECHECK_LUA)
-        pipe = client.pipeline(transaction=False)
-        for (application_id, network), links in groups.items():
-            key = f"burst:v1:{application_id}:{network}"
-            keys = [cache.make_key(key)] + [cache.make_key(f"{key}:{t}") for t in links]
-            script(keys=keys, args=[BURST_MEMORY_SECONDS], client=pipe)
-        answers = pipe.execute()
+        answers = client.register_script(_PRECHECK_LUA)(
+            keys=keys, args=[BURST_MEMORY_SECONDS, *counts]
+        )
     except Exception:  # a cache error proves nothing: the database decides
         return set(groups)
     return {group for group, answer in zip(groups, answers, strict=True) if answer}
 
 
-def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
-    """The burst rule for a batch: the shared-cache pre-check once per link, application and
-    network (not once per click), and the rule itself only where it can fire."""
+def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> Changes:
+    """The burst rule for a batch (stored in the current transaction); returns the clicks it
+    changed, stored ones included, as ``{click_id: (classification, reasons)}``, and sets the
+    batch's own instances to match.
+
+    The shared-cache pre-check runs once per link, application and network (not once per click);
+    the clicks of the applications it lets through are read with one query for the whole batch
+    (their clicks within the burst window of any of the batch's clicks) and the rule is decided
+    for each click from those rows, exactly as :func:`reclassify_burst` decides it from its own.
+    """
+    batch = list(clicks)
     groups: dict[tuple[str, str], list[LinkClick]] = {}
-    for click, signals in clicks:
+    for click, signals in batch:
         network = classify.burst_network(signals.client_ip)
         if signals.application_id and network and click.clicked_at is not None:
             groups.setdefault((signals.application_id, network), []).append(click)
@@ -244,15 +335,62 @@ def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
             for group, members in groups.items()
         }
     )
-    for (application_id, network), members in groups.items():
-        if (application_id, network) not in possible:
-            continue
-        for click in members:
-            assert click.clicked_at is not None
-            reclassify_burst(
-                click_id=click.click_id,
-                tracking_id=click.tracking_id,
-                application_id=application_id,
-                network=network,
-                clicked_at=click.clicked_at,
-            )
+    checked = [
+        (application_id, network, click)
+        for (application_id, network), members in groups.items()
+        if (application_id, network) in possible
+        for click in members
+    ]
+    if not checked:
+        return {}
+    rows_by_application = _rows_around(checked)
+    marked: list[_Row] = []
+    for application_id, network, click in checked:
+        assert click.clicked_at is not None
+        low, high = click.clicked_at - BURST_WINDOW, click.clicked_at + BURST_WINDOW
+        moments, rows = rows_by_application.get(application_id, ([], []))
+        window = rows[bisect.bisect_left(moments, low) : bisect.bisect_right(moments, high)]
+        marked.extend(
+            _marked(window, click_id=click.click_id, tracking_id=click.tracking_id, network=network)
+        )
+    changes = _mark(marked)
+    for click, _signals in batch:
+        if click.click_id in changes:
+            click.classification, click.classification_reasons = changes[click.click_id]
+    return changes
+
+
+def _rows_around(
+    checked: list[tuple[str, str, LinkClick]],
+) -> dict[str, tuple[list[dt.datetime], list[_Row]]]:
+    """The stored clicks of the checked clicks' applications within the burst window of any of
+    them: one query, its time ranges merged; per application, sorted by time. At most
+    ``_ROWS_PER_CHECK`` rows per checked click are read."""
+    spans = sorted(
+        (click.clicked_at - BURST_WINDOW, click.clicked_at + BURST_WINDOW)
+        for _application_id, _network, click in checked
+        if click.clicked_at is not None
+    )
+    merged: list[list[dt.datetime]] = []
+    for low, high in spans:
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    in_spans = Q()
+    for low, high in merged:
+        in_spans |= Q(clicked_at__range=(low, high))
+    applications = {uuid.UUID(application_id) for application_id, _n, _c in checked}
+    rows = (
+        LinkClick.objects.filter(in_spans, tracking__application_id__in=applications)
+        .order_by()
+        .values_list("tracking__application_id", "clicked_at", *_ROW_FIELDS)
+    )
+    found: dict[str, list[tuple[dt.datetime, _Row]]] = {}
+    for application_id, clicked_at, *row in rows[: _ROWS_PER_CHECK * len(checked)]:
+        found.setdefault(str(application_id), []).append((clicked_at, tuple(row)))  # type: ignore[arg-type]
+    by_application = {}
+    for application_id, timed in found.items():
+        timed.sort(key=lambda pair: pair[0])
+        by_application[application_id] = ([t for t, _row in timed], [row for _t, row in timed])
+    return by_application

@@ -196,15 +196,28 @@ def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
     return partial(_check, click, signals, application_id=signals.application_id)
 
 
-def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> None:
-    """The decoy rule for the click writer's batch: the hits first, then the other clicks."""
+def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> int:
+    """The decoy rule for the click writer's batch (stored in the current transaction): the hits
+    first, then the other clicks. Returns how many stored clicks changed; when any did, the
+    batch's instances are read back so that they match what is stored."""
+    batch = list(clicks)
     members = [
         (click, signals)
-        for click, signals in clicks
+        for click, signals in batch
         if signals.application_id
         and click.clicked_at is not None
         and (signals.decoy or signals.application_has_decoy)
     ]
+    changed = 0
     for click, signals in sorted(members, key=lambda pair: not pair[1].decoy):
         assert signals.application_id is not None
-        _check(click, signals, application_id=signals.application_id)
+        changed += _check(click, signals, application_id=signals.application_id)
+    if changed:
+        instances = {click.click_id: click for click, _signals in batch}
+        stored = LinkClick.objects.filter(click_id__in=instances).values_list(
+            "click_id", "classification", "classification_reasons"
+        )
+        for click_id, classification, reasons in stored:
+            instances[click_id].classification = classification
+            instances[click_id].classification_reasons = reasons
+    return changed

@@ -5,7 +5,7 @@ consumer group (first any entries a dead writer left pending, then new ones), de
 each click (:func:`tracking.clicks.stream.decode_click`, which validates through
 :func:`tracking.services.build_click`), then :func:`write_clicks`: drop clicks of deleted links,
 apply the rate limit, classify (:func:`tracking.classify.classify_into`), insert idempotently
-(:func:`tracking.services.insert_clicks`) and run the follow-ups (the burst rule,
+(:func:`tracking.services.insert_click_batch`) and run the follow-ups (the burst rule,
 :func:`tracking.clicks.burst.apply_to_batch`) and write the events of person clicks
 (:func:`tracking.clicks.events.record_events`) in one transaction, and only then acknowledge the
 entries. A crash anywhere before the acknowledgement leaves the entries pending, and the next
@@ -59,6 +59,18 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+# Every counter of a batch in one call: INCRBY each key by its clicks (ARGV[i + 1]) and let it
+# expire after ARGV[1] seconds; returns the totals.
+_COUNT_LUA = """
+local totals = {}
+for i = 1, #KEYS do
+  totals[i] = redis.call('INCRBY', KEYS[i], ARGV[i + 1])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return totals
+"""
+
+
 def enforce_rate_limit(
     clicks: list[tuple[LinkClick, ClickSignals, str | None]], *, client: redis.Redis | None
 ) -> list[tuple[LinkClick, ClickSignals, str | None]]:
@@ -72,19 +84,18 @@ def enforce_rate_limit(
     if client is None:
         return clicks
     limit, period = parse_rate(settings.CLICK_RATE_LIMIT)
+    prefix = f"{stream_key()}:rate:"
     groups: dict[str, list[int]] = {}
     for index, (click, _signals, key) in enumerate(clicks):
         if key and click.clicked_at is not None:
             window = int(click.clicked_at.timestamp()) // period
-            groups.setdefault(f"{stream_key()}:rate:{window}:{key}", []).append(index)
+            groups.setdefault(f"{prefix}{window}:{key}", []).append(index)
     if not groups:
         return clicks
-    pipe = client.pipeline(transaction=False)
-    for counter, members in groups.items():
-        pipe.incrby(counter, len(members))
-        pipe.expire(counter, period * 2)
     try:
-        totals = pipe.execute()[::2]
+        totals = client.register_script(_COUNT_LUA)(
+            keys=list(groups), args=[period * 2, *(len(members) for members in groups.values())]
+        )
     except redis.RedisError:
         logger.warning("click rate limit unavailable; storing every click", exc_info=True)
         return clicks
@@ -133,7 +144,7 @@ def write_clicks(
         geo.locate_click(click, signals)
         company.mark_click(click, existing[click.tracking_id])
     with transaction.atomic():
-        services.insert_clicks([click for click, _signals, _key in kept])
+        services.insert_click_batch([click for click, _signals, _key in kept])
         burst.apply_to_batch((click, signals) for click, signals, _key in kept)
         decoy.apply_to_batch((click, signals) for click, signals, _key in kept)
         # In the same transaction, after the burst rule: the outbox rows of the person clicks.

@@ -28,6 +28,7 @@ from __future__ import annotations
 from tracking.services.clicks import (
     build_click,
     detect_click_source,
+    insert_click_batch,
     insert_clicks,
     insert_new_click,
     new_click_id,
@@ -162,6 +163,7 @@ __all__ = [
     "get_application",
     "get_job",
     "get_link",
+    "insert_click_batch",
     "insert_clicks",
     "insert_new_click",
     "is_safe_identifier",

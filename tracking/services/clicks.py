@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from tracking import company, dbinsert, geo, linkcache, oneinsert
+from tracking import company, dbcopy, dbinsert, geo, linkcache, oneinsert
 from tracking.classify import ClickSignals, classify_into
 from tracking.models import ClickSource, LinkClick, TrackedLink
 from tracking.services.errors import LinkInactive, NotFound, ServiceError
@@ -204,6 +204,13 @@ def insert_clicks(clicks: list[LinkClick]) -> None:
     One multi-row statement on PostgreSQL (:func:`tracking.dbinsert.insert_ignoring_conflicts`).
     """
     dbinsert.insert_ignoring_conflicts(LinkClick, clicks)
+
+
+def insert_click_batch(clicks: list[LinkClick]) -> None:
+    """:func:`insert_clicks` for the click writer's batches: ``COPY`` on PostgreSQL, through a
+    temporary table (:func:`tracking.dbcopy.insert_ignoring_conflicts`); a few more statements
+    than one INSERT, much less CPU per row."""
+    dbcopy.insert_ignoring_conflicts(LinkClick, clicks)
 
 
 # --- Clicks reported by external redirect domains (REST API) ------------------------------
