@@ -87,6 +87,8 @@ def name_key(name: str) -> Key:
     return tuple(word for word in words if word not in IGNORED_WORDS)
 
 
+# The click writer asks for the keys of every link of every batch: the jobs repeat.
+@functools.lru_cache(maxsize=4096)
 def company_keys(company_name: str, aliases: str = "") -> tuple[Key, ...]:
     """The keys of a job's company: its name and each alias (one a line, or comma-separated)."""
     names = [company_name, *re.split(r"[\n,;]", aliases or "")]
