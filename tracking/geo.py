@@ -47,7 +47,7 @@ from tracking.models import LinkClick
 logger = logging.getLogger(__name__)
 
 RELOAD_CHECK_SECONDS = 300.0
-CACHE_SIZE = 8192
+CACHE_SIZE = 32_768
 
 DEMO_CITY_FILE = "demo-city.mmdb"
 DEMO_ASN_FILE = "demo-asn.mmdb"
