@@ -123,14 +123,13 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=s
 
 # Set on the click after validation: the writer's own enrichment, or a Do-Not-Track click
 # classified in the request.
-_ENRICHED = (
-    "classification",
-    "classification_reasons",
-    "device_type",
-    "browser",
-    "os",
-    "visitor_hash",
+_ENRICHED = tuple(
+    (short, name)
+    for short, name in _FIELDS
+    if name
+    in ("classification", "classification_reasons", "device_type", "browser", "os", "visitor_hash")
 )
+_ENRICHED_KEYS = frozenset(short for short, _name in _ENRICHED)
 
 
 def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
@@ -145,24 +144,26 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
         if not isinstance(body, dict) or body.get("v") != _FORMAT_VERSION:
             # Not the payload itself: this message is logged, and the payload may hold an IP.
             raise MalformedEntry("unknown click entry format")
-        fields: dict[str, Any] = {name: body.get(short) for short, name in _FIELDS}
-        if not fields["tracking_id"] or not isinstance(fields["tracking_id"], str):
+        get = body.get
+        tracking_id = get("t")
+        if not tracking_id or not isinstance(tracking_id, str):
             raise MalformedEntry("click entry without tracking_id")
         click = services.build_click(
-            tracking_id=fields["tracking_id"],
+            tracking_id=tracking_id,
             click_id=uuid.UUID(body["id"]),  # required: a new id would break exactly-once
             clicked_at=dt.datetime.fromtimestamp(int(body["at"]) / 1_000_000, tz=dt.UTC),
-            ip_address=fields["ip_address"],
-            user_agent=fields["user_agent"],
-            referrer_url=fields["referrer_url"],
-            session_id=fields["session_id"],
-            click_source=fields["click_source"],
-            metadata=body.get("m") or {},
-            http_method=fields["http_method"],
+            ip_address=get("ip"),
+            user_agent=get("ua"),
+            referrer_url=get("ref"),
+            session_id=get("sid"),
+            click_source=get("src"),
+            metadata=get("m") or {},
+            http_method=get("hm"),
         )
-        for name in _ENRICHED:
-            if fields[name] is not None:
-                setattr(click, name, fields[name])
+        if not _ENRICHED_KEYS.isdisjoint(body):  # most entries carry no enrichment
+            for short, name in _ENRICHED:
+                if get(short) is not None:
+                    setattr(click, name, body[short])
     except MalformedEntry:
         raise
     except services.ServiceError as exc:
