@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.db.models import signals
 
 from tests.factories import make_link
 from tracking import classify, netsets, owner, services
+from tracking.clicks import stream
 from tracking.models import LinkClick
 from tracking.services.clicks import new_link_click
 
@@ -126,3 +128,18 @@ def test_owner_networks_follow_the_setting(settings: Any) -> None:
 def test_the_burst_network_is_the_addresses_24_or_48(ip: str, network: str | None) -> None:
     assert classify.burst_network(ip) == network
     assert classify.burst_network(ip) == network  # cached
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"v":1,"m":{"n":123456789012345678901234567890}}',
+        b'{"v":1,"cr":[{"n":-9223372036854775809}]}',
+        b'{"v":1,"at":NaN}',
+        b'{"v":1,"ua":"\\ud800"}',
+        b"12345678901234567890123",
+        b'{"v":1,"t":"abc","sig":{"user_agent":"x","has_accept_language":true}}',
+    ],
+)
+def test_an_entry_reads_as_json_reads_it(payload: bytes) -> None:
+    assert repr(stream._loads(payload)) == repr(json.loads(payload))

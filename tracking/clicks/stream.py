@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
@@ -140,7 +141,7 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
     aside instead of failing its batch.
     """
     try:
-        body = json.loads(payload)
+        body = _loads(payload)
         if not isinstance(body, dict) or body.get("v") != _FORMAT_VERSION:
             # Not the payload itself: this message is logged, and the payload may hold an IP.
             raise MalformedEntry("unknown click entry format")
@@ -178,6 +179,36 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
         signals = {}
     _check_signals(signals)
     return click, signals
+
+
+def _loads(payload: str | bytes) -> Any:
+    """``json.loads(payload)``, read by orjson when that gives the same (half the cost).
+
+    orjson reads an integer beyond 64 bits as a float (an entry holds no float of its own), and
+    refuses some of what ``json`` reads (NaN, lone surrogates, UTF-16 bytes): such an entry is
+    read again by ``json``, so every entry reads as it always did, errors included.
+    """
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
+    try:
+        floats = type(body) is float or (type(body) in (dict, list) and _holds_float(body))
+    except RecursionError:  # nested deeper than json reads either: json says so
+        floats = True
+    return json.loads(payload) if floats else body
+
+
+def _holds_float(container: dict[str, Any] | list[Any]) -> bool:
+    # One level's types are collected at C speed; only nested containers (the signals, the
+    # metadata, the reasons) are looked into.
+    items = container.values() if isinstance(container, dict) else container
+    kinds = set(map(type, items))
+    if float in kinds:
+        return True
+    if dict in kinds or list in kinds:
+        return any(_holds_float(item) for item in items if type(item) in (dict, list))
+    return False
 
 
 _TEXT_SIGNALS = ("user_agent", "client_ip", "application_id", "rate_key")
