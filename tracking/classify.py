@@ -13,7 +13,7 @@ signal); a click with no signal is ``human``. All reasons that fired are kept.
 Everything here is pure and cheap: user-agent parsing (``ua-parser``'s and ``crawlerdetect``'s
 rules, run by :mod:`tracking.useragents` in time linear in the agent: ~0.1 ms for any agent up
 to the 1,000-character cap) is also cached per distinct user agent, so an agent seen again
-costs nothing. The one
+costs nothing; so are an address's network checks (:mod:`tracking.netsets`). The one
 rule that needs other clicks (several links of an application opened within seconds from one
 network) lives in :mod:`tracking.clicks.burst`; :func:`burst_network` gives it the network to
 compare. :func:`classify_into` applies a verdict to an unsaved click.
@@ -24,14 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from tracking import owner, useragents
+from tracking import netsets, owner, useragents
 from tracking.models import Classification, LinkClick
 
 # Reason codes stored in ``link_clicks.classification_reasons``, with the words to show for them.
@@ -199,13 +199,17 @@ class ClickSignals:
             user_agent=data.get("user_agent"),
             client_ip=data.get("client_ip"),
             has_accept_language=bool(data.get("has_accept_language")),
-            link_created_at=dt.datetime.fromisoformat(created) if created else None,
+            link_created_at=_when(created) if created else None,
             application_id=data.get("application_id"),
-            application_submitted_at=dt.datetime.fromisoformat(submitted) if submitted else None,
+            application_submitted_at=_when(submitted) if submitted else None,
             owner_cookie=bool(data.get("owner_cookie")),
             decoy=bool(data.get("decoy")),
             application_has_decoy=bool(data.get("application_has_decoy")),
         )
+
+
+# A link's creation and its application's submission come back with each of its clicks.
+_when = functools.lru_cache(maxsize=4096)(dt.datetime.fromisoformat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +228,21 @@ class AgentInfo:
     has_contact: bool = False
     # ua-parser places no browser and the agent has no browser's shape.
     is_unknown: bool = False
+    # The reasons the checks above give, in :func:`classify_click`'s order: worked out once per
+    # agent (it is cached with it), not once per click. Follows from the fields, so left out of
+    # comparisons.
+    reasons: tuple[str, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        fired = (
+            ("preview_agent", self.is_preview),
+            ("crawler_agent", self.is_crawler),
+            ("listed_bot_agent", self.is_listed_bot),
+            ("tool_agent", self.is_tool),
+            ("contact_in_agent", self.has_contact),
+            ("unknown_agent", self.is_unknown),
+        )
+        object.__setattr__(self, "reasons", tuple(code for code, on in fired if on))
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,19 +344,30 @@ def read_networks(path: Path) -> list[Network]:
     return networks
 
 
+@functools.cache
+def _vendor_network_files() -> tuple[Path, ...]:
+    # The files ship with the code: listed once per process, not once per click.
+    return tuple(sorted(_SCANNER_NETWORKS_DIR.glob("*.txt")))
+
+
+# Keyed by SCANNER_NETWORKS_FILE's value: a changed setting (a test, a reconfigured process)
+# reads the files anew; the last two settings are kept.
 @functools.lru_cache(maxsize=2)
-def _networks_of(paths: tuple[Path, ...]) -> tuple[Network, ...]:
+def _networks_of(users_file: str) -> tuple[Network, ...]:
+    paths = [*_vendor_network_files(), *([Path(users_file)] if users_file else [])]
     return tuple(network for path in paths for network in read_networks(path))
+
+
+@functools.lru_cache(maxsize=2)
+def _scanner_set(users_file: str) -> netsets.NetworkSet:
+    return netsets.NetworkSet(_networks_of(users_file))
 
 
 def scanner_networks() -> tuple[Network, ...]:
     """The email-security networks: the vendors' files of ``data/scanner_networks/`` (each
     documents its source) and the user's own file, ``SCANNER_NETWORKS_FILE``, when set. Read once
     per process."""
-    paths = sorted(_SCANNER_NETWORKS_DIR.glob("*.txt"))
-    if settings.SCANNER_NETWORKS_FILE:
-        paths.append(Path(settings.SCANNER_NETWORKS_FILE))
-    return _networks_of(tuple(paths))
+    return _networks_of(settings.SCANNER_NETWORKS_FILE or "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -355,6 +385,13 @@ def from_scanner_referrer(referrer: str | None) -> bool:
     """Whether the referrer's host is a listed host or one of its subdomains."""
     if not referrer:
         return False
+    return _from_scanner_referrer(referrer)
+
+
+# Referrers repeat (a handful of webmail and social sites make most of them); the list is a file
+# shipped with the code, read once. ~4,096 referrers of at most 1,000 characters: ≤ ~10 MB.
+@functools.lru_cache(maxsize=4096)
+def _from_scanner_referrer(referrer: str) -> bool:
     try:
         host = (urlsplit(referrer).hostname or "").rstrip(".")
     except ValueError:
@@ -386,12 +423,21 @@ def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
 
 
 def in_scanner_network(ip: str | None) -> bool:
-    address = _address(ip)
-    return address is not None and any(address in net for net in scanner_networks())
+    if not ip:
+        return False
+    return netsets.address_key(ip) in _scanner_set(settings.SCANNER_NETWORKS_FILE or "")
 
 
 def burst_network(ip: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) that the burst rule compares, or None without an address."""
+    if not ip:
+        return None
+    return _burst_network(ip)
+
+
+# Per distinct address, bounded like tracking.netsets' cache (a network string ~100 B more).
+@functools.lru_cache(maxsize=netsets.ADDRESS_CACHE_SIZE)
+def _burst_network(ip: str) -> str | None:
     address = _address(ip)
     if address is None:
         return None
@@ -424,16 +470,8 @@ def classify_click(
 
     if agent is not None:
         # Every agent check adds its reason: a preview that is also on a crawler list says so.
-        agent_reasons = (
-            ("preview_agent", agent.is_preview),
-            ("crawler_agent", agent.is_crawler),
-            ("listed_bot_agent", agent.is_listed_bot),
-            ("tool_agent", agent.is_tool),
-            ("contact_in_agent", agent.has_contact),
-            ("unknown_agent", agent.is_unknown),
-        )
-        reasons.extend(code for code, fired in agent_reasons if fired)
-    if (http_method or "").upper() == "HEAD":
+        reasons.extend(agent.reasons)
+    if http_method and http_method.upper() == "HEAD":
         reasons.append("head_request")
     if agent is None:
         reasons.append("empty_user_agent")
@@ -466,13 +504,13 @@ def classify_click(
 
 def classification_for(reasons: list[str] | tuple[str, ...]) -> str:
     """The classification that a set of reasons implies (see the module's precedence)."""
-    if any(reason in OWNER_REASONS for reason in reasons):
+    if not OWNER_REASONS.isdisjoint(reasons):
         return Classification.OWNER
     if "preview_agent" in reasons:
         return Classification.PREVIEW
-    if any(reason in BOT_REASONS for reason in reasons):
+    if not BOT_REASONS.isdisjoint(reasons):
         return Classification.BOT
-    if any(reason in SCANNER_REASONS for reason in reasons):
+    if not SCANNER_REASONS.isdisjoint(reasons):
         return Classification.SCANNER
     return Classification.HUMAN
 
@@ -483,7 +521,7 @@ def warm_up() -> None:
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/130.0.0.0 Safari/537.36"
     )
-    scanner_networks()
+    _scanner_set(settings.SCANNER_NETWORKS_FILE or "")
     scanner_referrer_hosts()
 
 
@@ -538,13 +576,22 @@ def apply_network_kind(click: LinkClick, network_kind: str | None) -> None:
 
 
 def classify_into(click: LinkClick, signals: ClickSignals) -> None:
-    """Set the classification, reasons and parsed device fields of an unsaved click."""
-    fields = classification_fields(
+    """Set the classification, reasons and parsed device fields of an unsaved click (the fields
+    of :func:`classification_fields`, set directly: this runs for every click)."""
+    verdict = classify_click(
         http_method=click.http_method,
+        user_agent=signals.user_agent,
+        has_accept_language=signals.has_accept_language,
+        client_ip=signals.client_ip,
         clicked_at=click.clicked_at,
-        signals=signals,
+        link_created_at=signals.link_created_at,
+        scanner_window_seconds=settings.SCANNER_WINDOW_SECONDS,
         referrer=click.referrer_url,
+        application_submitted_at=signals.application_submitted_at,
+        owner_cookie=signals.owner_cookie,
+        decoy=signals.decoy,
     )
-    for name, value in fields.items():
-        setattr(click, name, value)
+    click.classification = verdict.classification
+    click.classification_reasons = list(verdict.reasons)
+    click.device_type, click.browser, click.os = verdict.device_type, verdict.browser, verdict.os
     click.has_accept_language = signals.has_accept_language

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
+from tracking import netsets
+
 OWNER_COOKIE = "lt_owner"
 OWNER_COOKIE_SALT = "linktrack.owner"
 # Browsers cap a cookie's lifetime at 400 days; a year, refreshed on every signed-in visit.
@@ -77,18 +79,14 @@ def has_owner_cookie(request: HttpRequest) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _networks(
-    entries: tuple[str, ...],
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+def _networks(entries: tuple[str, ...]) -> netsets.NetworkSet:
+    # Keyed by the setting's value: a changed OWNER_NETWORKS (a test, a reconfigured process)
+    # is read anew.
+    return netsets.NetworkSet(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
 def in_owner_network(ip: str | None) -> bool:
     """Whether the address is in ``OWNER_NETWORKS`` (validated by the settings)."""
     if not ip or not settings.OWNER_NETWORKS:
         return False
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address in net for net in _networks(tuple(settings.OWNER_NETWORKS)))
+    return netsets.address_key(ip) in _networks(tuple(settings.OWNER_NETWORKS))

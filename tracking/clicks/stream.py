@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
@@ -123,14 +124,13 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=s
 
 # Set on the click after validation: the writer's own enrichment, or a Do-Not-Track click
 # classified in the request.
-_ENRICHED = (
-    "classification",
-    "classification_reasons",
-    "device_type",
-    "browser",
-    "os",
-    "visitor_hash",
+_ENRICHED = tuple(
+    (short, name)
+    for short, name in _FIELDS
+    if name
+    in ("classification", "classification_reasons", "device_type", "browser", "os", "visitor_hash")
 )
+_ENRICHED_KEYS = frozenset(short for short, _name in _ENRICHED)
 
 
 def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
@@ -141,28 +141,30 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
     aside instead of failing its batch.
     """
     try:
-        body = json.loads(payload)
+        body = _loads(payload)
         if not isinstance(body, dict) or body.get("v") != _FORMAT_VERSION:
             # Not the payload itself: this message is logged, and the payload may hold an IP.
             raise MalformedEntry("unknown click entry format")
-        fields: dict[str, Any] = {name: body.get(short) for short, name in _FIELDS}
-        if not fields["tracking_id"] or not isinstance(fields["tracking_id"], str):
+        get = body.get
+        tracking_id = get("t")
+        if not tracking_id or not isinstance(tracking_id, str):
             raise MalformedEntry("click entry without tracking_id")
         click = services.build_click(
-            tracking_id=fields["tracking_id"],
+            tracking_id=tracking_id,
             click_id=uuid.UUID(body["id"]),  # required: a new id would break exactly-once
             clicked_at=dt.datetime.fromtimestamp(int(body["at"]) / 1_000_000, tz=dt.UTC),
-            ip_address=fields["ip_address"],
-            user_agent=fields["user_agent"],
-            referrer_url=fields["referrer_url"],
-            session_id=fields["session_id"],
-            click_source=fields["click_source"],
-            metadata=body.get("m") or {},
-            http_method=fields["http_method"],
+            ip_address=get("ip"),
+            user_agent=get("ua"),
+            referrer_url=get("ref"),
+            session_id=get("sid"),
+            click_source=get("src"),
+            metadata=get("m") or {},
+            http_method=get("hm"),
         )
-        for name in _ENRICHED:
-            if fields[name] is not None:
-                setattr(click, name, fields[name])
+        if not _ENRICHED_KEYS.isdisjoint(body):  # most entries carry no enrichment
+            for short, name in _ENRICHED:
+                if get(short) is not None:
+                    setattr(click, name, body[short])
     except MalformedEntry:
         raise
     except services.ServiceError as exc:
@@ -177,6 +179,36 @@ def decode_click(payload: str | bytes) -> tuple[LinkClick, dict[str, Any]]:
         signals = {}
     _check_signals(signals)
     return click, signals
+
+
+def _loads(payload: str | bytes) -> Any:
+    """``json.loads(payload)``, read by orjson when that gives the same (half the cost).
+
+    orjson reads an integer beyond 64 bits as a float (an entry holds no float of its own), and
+    refuses some of what ``json`` reads (NaN, lone surrogates, UTF-16 bytes): such an entry is
+    read again by ``json``, so every entry reads as it always did, errors included.
+    """
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
+    try:
+        floats = type(body) is float or (type(body) in (dict, list) and _holds_float(body))
+    except RecursionError:  # nested deeper than json reads either: json says so
+        floats = True
+    return json.loads(payload) if floats else body
+
+
+def _holds_float(container: dict[str, Any] | list[Any]) -> bool:
+    # One level's types are collected at C speed; only nested containers (the signals, the
+    # metadata, the reasons) are looked into.
+    items = container.values() if isinstance(container, dict) else container
+    kinds = set(map(type, items))
+    if float in kinds:
+        return True
+    if dict in kinds or list in kinds:
+        return any(_holds_float(item) for item in items if type(item) in (dict, list))
+    return False
 
 
 _TEXT_SIGNALS = ("user_agent", "client_ip", "application_id", "rate_key")
