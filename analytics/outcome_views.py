@@ -1,14 +1,16 @@
 """The outcomes page, its CSV export and the application page's quick status change.
 
-The page renders every table in the HTML and hands its charts their data through ``json_script``
-(no extra round trip: the figures come from one pass over the period's applications).
+The page renders its tables in the HTML and hands its charts their data through ``json_script``
+(no extra round trip: the figures come from one pass over the period's applications). Each
+attribution table shows its :data:`ATTRIBUTION_ROWS_SHOWN` rows with the most credit and says how
+many there are in all; the CSV export (and the API) carry every row.
 """
 
 from __future__ import annotations
 
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Final
 
 from django.contrib import messages
 from django.contrib.auth.decorators import user_passes_test
@@ -50,6 +52,20 @@ STAGE_LABELS = {
     "offer": "Offer",
 }
 CSV_TABLES = ("funnel", "link_functions", "sources", "variants", "attribution", "follow_up")
+# The rows of each attribution table the page shows, those with the most credit: thousands of
+# links would make a page nobody reads (and its slowest part); the CSV has them all.
+ATTRIBUTION_ROWS_SHOWN: Final = 50
+# "Showing 50 of 6,666 links": the plural of each dimension's label.
+DIMENSION_PLURALS: Final = {
+    "link_function": "link functions",
+    "click_source": "click sources",
+    "link": "links",
+    "job": "jobs",
+    "company": "companies",
+    "utm_campaign": "UTM campaigns",
+    "utm_source": "UTM sources",
+    "utm_medium": "UTM media",
+}
 _RATE_TABLES = {
     "link_functions": ("link_function", "by_link_function"),
     "sources": ("click_source", "by_click_source"),
@@ -105,8 +121,7 @@ def outcomes_page(request: HttpRequest) -> HttpResponse:
             "models": MODEL_LABELS.items(),
             "model_label": MODEL_LABELS[model],
             "dimensions": [
-                (dimension, dimension.replace("_", " "), _attribution_cells(report, dimension))
-                for dimension in outcomes.DIMENSIONS
+                _attribution_table(report, dimension) for dimension in outcomes.DIMENSIONS
             ],
             "csv_tables": CSV_TABLES,
             "small_sample": outcomes.SMALL_SAMPLE,
@@ -116,16 +131,29 @@ def outcomes_page(request: HttpRequest) -> HttpResponse:
     return _page(request, "analytics/outcomes.html", build)
 
 
-def _attribution_cells(report: dict[str, Any], dimension: str) -> SafeString:
-    """The attribution table's rows of ``dimension`` (value, credit to two places, conversions),
-    escaped and joined here: thousands of links would cost a template loop per cell."""
+def _attribution_table(report: dict[str, Any], dimension: str) -> dict[str, Any]:
+    """The attribution table of ``dimension``: its first :data:`ATTRIBUTION_ROWS_SHOWN` rows (the
+    report's order, most credit first) as HTML, and how many rows there are in all."""
+    rows = report["attribution"][dimension]
+    shown = rows[:ATTRIBUTION_ROWS_SHOWN]
+    return {
+        "dimension": dimension,
+        "label": dimension.replace("_", " "),
+        "plural": DIMENSION_PLURALS.get(dimension, dimension.replace("_", " ")),
+        "rows": _attribution_cells(shown, dimension),
+        "shown": len(shown),
+        "total": len(rows),
+        "total_text": f"{len(rows):,}",
+    }
+
+
+def _attribution_cells(rows: list[dict[str, Any]], dimension: str) -> SafeString:
+    """Attribution rows of ``dimension`` (value, credit to two places, conversions), escaped and
+    joined here rather than by a template loop per cell."""
     return format_html_join(
         "",
         '<tr><td>{}</td><td class="num" data-credit>{}</td><td class="num">{}</td></tr>',
-        (
-            (row[dimension], _two_places(row["credit"]), row["conversions"])
-            for row in report["attribution"][dimension]
-        ),
+        ((row[dimension], _two_places(row["credit"]), row["conversions"]) for row in rows),
     )
 
 

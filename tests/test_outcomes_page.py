@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from analytics import outcome_views
 from tests.factories import logged_in_client, make_user
 from tests.outcome_fixture import world
 from tests.test_csp import assert_only_own_scripts
@@ -69,6 +70,33 @@ def test_each_table_exports_as_csv(admin_client: Client, world: Any) -> None:
     lines = csv_rows(admin_client.get(url + "?table=funnel"))
     assert lines[1:3] == [["applications", "4", "1.0"], ["opened", "2", "0.5"]]
     assert admin_client.get(url + "?table=secrets").status_code == 400
+
+
+def test_each_attribution_table_shows_its_top_rows_and_says_how_many_in_all(
+    admin_client: Client, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outcome_views, "ATTRIBUTION_ROWS_SHOWN", 1)
+    html = admin_client.get(reverse("analytics:outcomes") + "?model=linear").content.decode()
+    functions = rows_of(html, "attribution-link_function")
+    assert "LinkedIn" in functions and "0.67" in functions  # the most credit
+    assert "Resume" not in functions
+    note = html[html.index('data-rows-shown="attribution-link_function"') :]
+    assert note.startswith(
+        'data-rows-shown="attribution-link_function">Showing 1 of 2 link functions'
+    )
+    assert "table=attribution" in note[: note.index("</p>")]
+    assert 'data-rows-shown="attribution-company"' not in html  # one company: nothing left out
+    rows = csv_rows(admin_client.get(reverse("analytics:outcomes-csv") + "?table=attribution"))
+    functions_csv = [row[3] for row in rows if row[2] == "link_function"]
+    assert functions_csv == ["LinkedIn", "Resume"]
+
+
+def test_the_attribution_tables_say_nothing_of_a_cap_below_it(
+    admin_client: Client, world: Any
+) -> None:
+    html = admin_client.get(reverse("analytics:outcomes")).content.decode()
+    assert "Resume" in rows_of(html, "attribution-link_function")
+    assert "data-rows-shown" not in html
 
 
 # --- Application page -----------------------------------------------------------------------

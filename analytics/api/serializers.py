@@ -287,7 +287,17 @@ def _credit_row(dimension: str) -> type[serializers.Serializer]:
         "conversions": serializers.IntegerField(help_text="Conversions it had a share in."),
     }
     name = "".join(part.title() for part in dimension.split("_")) + "CreditOutput"
-    return type(name, (serializers.Serializer,), fields)
+
+    def to_representation(self: serializers.Serializer, row: dict[str, Any]) -> dict[str, Any]:
+        # What the three fields write, without their cost per row: a period's links are
+        # thousands of rows.
+        return {
+            dimension: str(row[dimension]),
+            "credit": float(row["credit"]),
+            "conversions": int(row["conversions"]),
+        }
+
+    return type(name, (serializers.Serializer,), {**fields, "to_representation": to_representation})
 
 
 AttributionOutput = type(
