@@ -54,6 +54,7 @@ from bench import processes  # noqa: E402 - needs the project root on sys.path
 from bench.redirect import (  # noqa: E402
     CREATE_LINKS,
     GUNICORN,
+    WRK_COUNTING,
     BufferedRecording,
     PostgresDatabase,
     cleanup_redis,
@@ -67,16 +68,11 @@ from bench.redirect import (  # noqa: E402
 )
 from bench.scaleout import backlog, read_wrk, wait_drained  # noqa: E402
 
-WRK_SCRIPT = """
+WRK_SCRIPT = (
+    """
 local paths = {%(paths)s}
 local agents = {}
 local networks = {}
-local threads = {}
-
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
 
 function init(args)
   n302 = 0
@@ -107,22 +103,9 @@ function request()
   headers["X-Forwarded-For"] = address()
   return wrk.format("GET", paths[math.random(#paths)], headers)
 end
-
-function response(status, headers, body)
-  if status == 302 then n302 = n302 + 1 else nother = nother + 1 end
-end
-
-function done(summary, latency, requests)
-  local a, b = 0, 0
-  for _, t in ipairs(threads) do
-    a = a + t:get("n302")
-    b = b + t:get("nother")
-  end
-  io.write(string.format("BENCH n302=%%d other=%%d p50_us=%%d p99_us=%%d errors=%%d\\n",
-    a, b, latency:percentile(50), latency:percentile(99),
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
 """
+    + WRK_COUNTING
+)
 
 WINDOWS = "Windows NT 10.0; Win64; x64"
 MAC = "Macintosh; Intel Mac OS X 10_15_7"
@@ -448,7 +431,7 @@ def main() -> int:
     first, last, drained = samples[0], samples[-2], samples[-1]
     print(f"302s answered on /track/ (server access log): {expected}; clicks stored: {stored}")
     print(
-        f"RESULT memory clicks={drained.requests} worker_rss_mib_start={first.worker_max:.1f} "
+        f"RESULT memory clicks={expected} worker_rss_mib_start={first.worker_max:.1f} "
         f"worker_rss_mib_end={last.worker_max:.1f} writer_rss_mib_start={first.writer or 0:.1f} "
         f"writer_rss_mib_end={last.writer or 0:.1f} "
         f"writer_rss_mib_drained={drained.writer or 0:.1f} stored={stored}"

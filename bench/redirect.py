@@ -55,25 +55,15 @@ USER_AGENT = (
     "Chrome/130.0.0.0 Safari/537.36"
 )
 
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local counter = 0
+# The counting half of a wrk script (%-formatted with the rest): each thread counts its 302s and
+# other answers in n302 / nother (its init() sets them to 0) and gets a number, ``id``; done()
+# sums the threads' counts into the BENCH line that run_wrk reads.
+WRK_COUNTING = """
 local threads = {}
 
 function setup(thread)
+  thread:set("id", #threads + 1)
   table.insert(threads, thread)
-end
-
-function init(args)
-  n302 = 0
-  nother = 0
-  wrk.headers["User-Agent"] = "%(ua)s"
-  wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"
-end
-
-function request()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
 
 function response(status, headers, body)
@@ -91,6 +81,26 @@ function done(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
+
+WRK_SCRIPT = (
+    """
+local paths = {%(paths)s}
+local counter = 0
+
+function init(args)
+  n302 = 0
+  nother = 0
+  wrk.headers["User-Agent"] = "%(ua)s"
+  wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+    + WRK_COUNTING
+)
 
 
 def wrk_script(directory: Path, name: str, paths: list[str]) -> Path:
