@@ -212,7 +212,12 @@ class Sample:
 
 
 def sample(
-    label: str, requests: int, master: int, writer: int, database: PostgresDatabase, env: dict
+    label: str,
+    requests: int,
+    master: int,
+    writer: int,
+    database: PostgresDatabase,
+    env: dict[str, str],
 ) -> Sample:
     workers = {pid: rss for pid in children(master) if (rss := rss_mib(pid)) is not None}
     return Sample(
