@@ -55,25 +55,15 @@ USER_AGENT = (
     "Chrome/130.0.0.0 Safari/537.36"
 )
 
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local counter = 0
+# The counting half of a wrk script (%-formatted with the rest): each thread counts its 302s and
+# other answers in n302 / nother (its init() sets them to 0) and gets a number, ``id``; done()
+# sums the threads' counts into the BENCH line that run_wrk reads.
+WRK_COUNTING = """
 local threads = {}
 
 function setup(thread)
+  thread:set("id", #threads + 1)
   table.insert(threads, thread)
-end
-
-function init(args)
-  n302 = 0
-  nother = 0
-  wrk.headers["User-Agent"] = "%(ua)s"
-  wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"
-end
-
-function request()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
 
 function response(status, headers, body)
@@ -91,6 +81,26 @@ function done(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
+
+WRK_SCRIPT = (
+    """
+local paths = {%(paths)s}
+local counter = 0
+
+function init(args)
+  n302 = 0
+  nother = 0
+  wrk.headers["User-Agent"] = "%(ua)s"
+  wrk.headers["Accept-Language"] = "en-GB,en;q=0.9"
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+    + WRK_COUNTING
+)
 
 
 def wrk_script(directory: Path, name: str, paths: list[str]) -> Path:
@@ -387,6 +397,42 @@ def cleanup_redis(redis_url: str, prefix: str) -> None:
         client.delete(*keys[start : start + 500])
 
 
+def server_env(
+    *,
+    database_url: str,
+    redis_url: str | None,
+    base: str,
+    mode: str,
+    prefix: str,
+    workdir: Path,
+) -> dict[str, str]:
+    """The environment of the servers and writers a benchmark starts: the production settings
+    (``bench.settings``) on the scratch database, with Redis keys under ``prefix`` and every file
+    in ``workdir``. Without ``redis_url`` there is no Redis at all (the embedded default)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(ROOT),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": database_url,
+        "TRACKING_BASE_URL": base,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CLICK_MODE": mode,
+        # Every request comes from 127.0.0.1: lift the limit, keep its cost.
+        "CLICK_RATE_LIMIT": "1000000000/m",
+        "LINKTRACK_VAR_DIR": str(workdir),
+        "CACHE_KEY_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        "CLICK_STREAM_KEY": f"{prefix}:clicks",
+        "CLICK_SPOOL_DIR": str(workdir / "spool"),
+    }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
 def check_prerequisites(args: argparse.Namespace) -> None:
     """Everything the run needs, before it creates or starts anything."""
     processes.require_command("wrk", "apt-get install -y wrk")
@@ -432,27 +478,14 @@ def main() -> int:
         if args.db == "postgres"
         else SqliteDatabase(workdir)
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(ROOT),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "DATABASE_URL": database.url,
-        "TRACKING_BASE_URL": base,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CLICK_MODE": args.mode,
-        # Every request comes from 127.0.0.1: lift the limit, keep its cost.
-        "CLICK_RATE_LIMIT": "1000000000/m",
-        "LINKTRACK_VAR_DIR": str(workdir),
-        "CACHE_KEY_PREFIX": prefix,
-        "LOG_LEVEL": "WARNING",
-        "CLICK_STREAM_KEY": f"{prefix}:clicks",
-        "CLICK_SPOOL_DIR": str(workdir / "spool"),
-    }
-    env.pop("REDIS_URL", None)
-    if args.db == "postgres":
-        env["REDIS_URL"] = args.redis_url
+    env = server_env(
+        database_url=database.url,
+        redis_url=args.redis_url if args.db == "postgres" else None,
+        base=base,
+        mode=args.mode,
+        prefix=prefix,
+        workdir=workdir,
+    )
     recording: ClickRecording = (
         BufferedRecording(env, args.writer_option)
         if args.mode == "buffered"

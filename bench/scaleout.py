@@ -40,7 +40,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ from bench.redirect import (  # noqa: E402
     free_port,
     log,
     run_django,
+    server_env,
     wait_healthy,
     wrk_script,
 )
@@ -299,23 +299,14 @@ def main() -> int:
     database = PostgresDatabase(args.pg_server, args.pg_name)
     ports = [free_port() for _ in range(args.instances)]
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(ROOT),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "DATABASE_URL": database.url,
-        "REDIS_URL": args.redis_url,
-        "TRACKING_BASE_URL": f"http://127.0.0.1:{ports[0]}",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CLICK_MODE": "buffered",
-        # Every request comes from 127.0.0.1: lift the limit, keep its cost.
-        "CLICK_RATE_LIMIT": "1000000000/m",
-        "LINKTRACK_VAR_DIR": str(workdir),
-        "CACHE_KEY_PREFIX": prefix,
-        "LOG_LEVEL": "WARNING",
-        "CLICK_STREAM_KEY": f"{prefix}:clicks",
-        "CLICK_SPOOL_DIR": str(workdir / "spool"),
+        **server_env(
+            database_url=database.url,
+            redis_url=args.redis_url,
+            base=f"http://127.0.0.1:{ports[0]}",
+            mode="buffered",
+            prefix=prefix,
+            workdir=workdir,
+        ),
         # The spike rule counts the hour's person clicks of the link and of its job for every
         # person click: a benchmark sending thousands a minute to one job makes that quadratic.
         # --keep-spike-rule measures it as configured.

@@ -81,6 +81,16 @@ def fake_wrk(directory: Path, started: Path) -> Path:
     return directory
 
 
+def postgres_server() -> str:
+    """The URL of the test database's PostgreSQL server (no database name): where a bench run
+    under test creates its scratch database."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{login}@{db['HOST']}:{db['PORT'] or 5432}"
+
+
 def run_bench(
     script: str, args: list[str], env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
@@ -282,20 +292,32 @@ def test_the_floor_project_redirects_with_no_middleware_at_all() -> None:
     assert result.stdout.strip() == "302 Found"
 
 
-def test_the_scaleout_bench_without_wrk_says_how_to_install_it(marker: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("script", ["scaleout.py", "memory.py"])
+def test_the_postgres_benches_without_wrk_say_how_to_install_it(
+    marker: str, tmp_path: Path, script: str
+) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
-    result = run_bench("scaleout.py", [], bench_env(marker, str(empty)))
+    result = run_bench(script, [], bench_env(marker, str(empty)))
     assert result.returncode != 0
     assert "needs `wrk`" in result.stderr
     assert "Traceback" not in result.stderr
     assert left_behind(marker) == []
 
 
-def test_the_scaleout_bench_names_an_unreachable_postgres(marker: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("script", "option", "database"),
+    [
+        ("scaleout.py", "--pg-server", ""),
+        ("memory.py", "--database-url", "/linktrack_bench_memory"),
+    ],
+)
+def test_the_postgres_benches_name_an_unreachable_postgres(
+    marker: str, tmp_path: Path, script: str, option: str, database: str
+) -> None:
     path = f"{fake_wrk(tmp_path / 'bin', tmp_path / 'started')}:{os.environ['PATH']}"
-    url = f"postgres://postgres:not-shown@127.0.0.1:{free_port()}"
-    result = run_bench("scaleout.py", ["--pg-server", url], bench_env(marker, path))
+    url = f"postgres://postgres:not-shown@127.0.0.1:{free_port()}{database}"
+    result = run_bench(script, [option, url], bench_env(marker, path))
     assert result.returncode != 0
     assert "PostgreSQL is not reachable at postgres://postgres:***@127.0.0.1" in result.stderr
     assert "not-shown" not in result.stderr
@@ -310,9 +332,7 @@ def test_a_scaleout_bench_stopped_by_sigterm_leaves_no_process_and_no_database(
 ) -> None:
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    server = f"postgres://{login}@{db['HOST']}:{db['PORT'] or 5432}"
+    server = postgres_server()
     name = f"linktrack_bench_scaleout_{marker[:12]}"
     started = tmp_path / "wrk-started"
     path = f"{fake_wrk(tmp_path / 'bin', started)}:{os.environ['PATH']}"
@@ -357,3 +377,27 @@ def test_a_scaleout_bench_stopped_by_sigterm_leaves_no_process_and_no_database(
             assert cursor.fetchone() is None
     finally:
         conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_tiny_memory_bench_reads_every_process_and_stores_every_click(marker: str) -> None:
+    from django.conf import settings
+
+    url = f"{postgres_server()}/linktrack_bench_memory_{marker[:12]}"
+    args = ["--database-url", url, "--redis-url", settings.REDIS_URL, "--workers", "2"]
+    args += ["--clicks", "200", "--chunks", "2", "--links", "2", "--agents", "50"]
+    result = run_bench("memory.py", args, bench_env(marker, os.environ["PATH"]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("RESULT memory clicks=")
+    figures = dict(part.split("=", 1) for part in lines[-1].split()[2:])
+    assert int(figures["clicks"]) >= 200
+    assert int(figures["stored"]) == int(figures["clicks"])
+    for name in ("worker_rss_mib_start", "worker_rss_mib_end", "writer_rss_mib_end"):
+        assert float(figures[name]) > 0, name
+    # One progress line per chunk, each with both workers' RSS.
+    chunks = [line for line in lines if "] chunk " in line]
+    assert len(chunks) == 2
+    assert all(line.count(" MiB") >= 1 and line.count(": ") >= 3 for line in chunks)
+    assert left_behind(marker) == []
