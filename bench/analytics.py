@@ -19,7 +19,8 @@ machine's speed between the two (other processes, a noisy neighbour) out of the 
 The databases (``--database-url``, default a dedicated ``linktrack_bench_h5``, and the same name
 with ``_large``) are created if missing; their linktrack tables are emptied first. The server is
 checked before anything starts, and the worker processes are stopped however the run ends (an
-error, Ctrl-C, SIGTERM).
+error, Ctrl-C, SIGTERM). ``--reuse`` times the databases an earlier run left instead, when they
+hold the sizes asked for (one incremental ``rollup_clicks`` first, timed).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the databases an earlier run left, when they hold the sizes asked for",
+    )
     args = parser.parse_args()
     if not 0 < args.small < args.clicks:
         parser.error("need 0 < --small < --clicks")
@@ -134,10 +140,7 @@ def weighted(rng: random.Random, choices: list[tuple[Any, int]]) -> Any:
 
 def create_links(rng: random.Random, applications: int) -> list[tuple[str, uuid.UUID]]:
     from django.core.management import call_command
-    from django.db import connection
-
-    from tracking import services
-    from tracking.models import Job
+    from django.db import connection, transaction
 
     call_command("migrate", verbosity=0)
     from analytics.models import OutcomeSummary, OutcomeValue, RollupState
@@ -151,6 +154,17 @@ def create_links(rng: random.Random, applications: int) -> list[tuple[str, uuid.
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
     links: list[tuple[str, uuid.UUID]] = []
     now = dt.datetime.now(dt.UTC)
+    with transaction.atomic():  # one commit, not one per service call
+        _create_applications(rng, applications, now, links)
+    return links
+
+
+def _create_applications(
+    rng: random.Random, applications: int, now: dt.datetime, links: list[tuple[str, uuid.UUID]]
+) -> None:
+    from tracking import services
+    from tracking.models import Job
+
     for j in range(JOBS):
         job = Job.objects.create(title=f"Role {j}", company_name=f"Company {j}")
         for _ in range(applications // JOBS + (j < applications % JOBS)):
@@ -175,7 +189,6 @@ def create_links(rng: random.Random, applications: int) -> list[tuple[str, uuid.
                     application_id=application.id,
                 )
                 links.append((link["tracking_id"], application.id))
-    return links
 
 
 def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: int) -> None:
@@ -340,6 +353,14 @@ def serve(url: str, channel: Connection) -> None:
             copy_clicks(random.Random(seed), links, count)
         elif command == "close":
             connection.close()
+        elif command == "sizes":
+            from tracking.models import JobApplication, LinkClick
+
+            result = (LinkClick.objects.count(), JobApplication.objects.count())
+        elif command == "roll up again":
+            started = time.perf_counter()
+            call_command("rollup_clicks", verbosity=0, stdout=io.StringIO())
+            result = time.perf_counter() - started
         elif command == "roll up":
             started = time.perf_counter()
             call_command("rollup_clicks", verbosity=0, stdout=io.StringIO())
@@ -417,6 +438,25 @@ def main() -> None:
         run(args, stack)
 
 
+def reusable(small_url: str, large_url: str, small: int, large: int, applications: int) -> bool:
+    """Whether both databases exist and hold the clicks and applications asked for."""
+    import psycopg2
+
+    for url, clicks in ((small_url, small), (large_url, large)):
+        try:
+            with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM link_clicks")
+                stored = cursor.fetchone()[0]
+                cursor.execute("SELECT count(*) FROM job_applications")
+                held = cursor.fetchone()[0]
+        except psycopg2.Error:
+            return False
+        if (stored, held) != (clicks, applications):
+            print(f"{database_name(url)} holds {stored:,} clicks and {held:,} applications")
+            return False
+    return True
+
+
 def start_worker(stack: contextlib.ExitStack, label: str, url: str) -> Worker:
     worker = Worker(label, url)
     stack.callback(worker.terminate)
@@ -429,19 +469,28 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     large_url = parts._replace(path=parts.path + "_large").geturl()
     ensure_database(small_url)
     small, large = args.small, args.clicks
-    print(f"generating {small:,} clicks")
-    workers = {small: start_worker(stack, "small", small_url)}
-    workers[small].ask("create", args.seed, small, args.applications)
-    workers[small].ask("close")
-    print(f"copying the database and growing it to {large:,} clicks")
-    clone_database(small_url, large_url)
-    workers[large] = start_worker(stack, "large", large_url)
-    workers[large].ask("grow", args.seed + 1, large - small)
-    for size, worker in workers.items():
-        full, incremental = worker.ask("roll up")
-        print(
-            f"  {size:,} clicks: rollup_clicks {full:.1f} s, again (incremental) {incremental:.1f} s"
-        )
+    workers: dict[int, Worker] = {}
+    if args.reuse and reusable(small_url, large_url, small, large, args.applications):
+        print(f"reusing {database_name(small_url)} and {database_name(large_url)}")
+        for size, url, label in ((small, small_url, "small"), (large, large_url, "large")):
+            workers[size] = start_worker(stack, label, url)
+            seconds = workers[size].ask("roll up again")
+            print(f"  {size:,} clicks: rollup_clicks (incremental) {seconds:.1f} s")
+    else:
+        print(f"generating {small:,} clicks")
+        workers[small] = start_worker(stack, "small", small_url)
+        workers[small].ask("create", args.seed, small, args.applications)
+        workers[small].ask("close")
+        print(f"copying the database and growing it to {large:,} clicks")
+        clone_database(small_url, large_url)
+        workers[large] = start_worker(stack, "large", large_url)
+        workers[large].ask("grow", args.seed + 1, large - small)
+        for size, worker in workers.items():
+            full, incremental = worker.ask("roll up")
+            print(
+                f"  {size:,} clicks: rollup_clicks {full:.1f} s, "
+                f"again (incremental) {incremental:.1f} s"
+            )
     names = workers[small].ask("endpoints")
     if workers[large].ask("endpoints") != names:
         raise SystemExit("the two databases do not hold the same links")
