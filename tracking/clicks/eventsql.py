@@ -90,33 +90,45 @@ CROSS JOIN LATERAL (
   OFFSET 0) p
 WHERE l.job_id = ANY (%(jobs)s::uuid[]) GROUP BY 1, 2 HAVING count(*) > %(threshold)s
 """
-# The rows: one JSON array of clicks (:func:`_event_rows`), each with its events as [type,
-# dedupe key or null for the click id, what the payload adds]. The join keeps only the clicks
-# still stored as a person's; ORDER BY keeps the first of two events with one dedupe key (a
-# spike) the one that wins, as in a multi-row VALUES. The id and created_at come from here.
+# The events of the batch's person clicks, built from the clicks as stored (the ones still a
+# person's: a rule may have changed a stored click without its instance) and their links. The
+# rows are one JSON array (:func:`_event_rows`): a click whose only event is click.person is its
+# id alone; any other is [id, its events as [type, dedupe key or null for the click id, what
+# the payload adds], its clicked_at as written when its instance is not in UTC, else null].
+# ORDER BY keeps the first of two events with one dedupe key (a spike) the one that wins, as in
+# a multi-row VALUES. The text of clicked_at is what isoformat() writes of a UTC moment.
 _INSERT_EVENTS = """
 INSERT INTO events (id, type, dedupe_key, occurred_at, due_at, click_id, tracking_id, job_id,
                     application_id, payload, created_at)
-SELECT gen_random_uuid(), e.ev->>0, (e.ev->>0) || ':' || coalesce(e.ev->>1, k.r->>0),
-       (k.r->>1)::timestamptz, (k.r->>1)::timestamptz + %(due)s, c.click_id, l.tracking_id,
-       l.job_id, l.application_id,
+SELECT gen_random_uuid(), e.ev->>0, (e.ev->>0) || ':' || coalesce(e.ev->>1, c.click_id::text),
+       c.clicked_at AT TIME ZONE 'UTC', (c.clicked_at AT TIME ZONE 'UTC') + %(due)s,
+       c.click_id, c.tracking_id, l.job_id, l.application_id,
        jsonb_build_object(
-         'click_id', k.r->0, 'clicked_at', k.r->1, 'tracking_id', l.tracking_id,
-         'link_function', l.link_function,
+         'click_id', c.click_id::text,
+         'clicked_at', coalesce(k.r->>2, to_char(c.clicked_at, 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN date_trunc('second', c.clicked_at) = c.clicked_at THEN ''
+                   ELSE to_char(c.clicked_at, '.US') END || '+00:00'),
+         'tracking_id', c.tracking_id, 'link_function', l.link_function,
          'job', CASE WHEN l.job_id IS NOT NULL THEN jsonb_build_object(
                   'id', l.job_id, 'title', j.title, 'company', j.company_name) END,
          'application', CASE WHEN l.application_id IS NOT NULL THEN jsonb_build_object(
                           'id', l.application_id, 'status', a.status) END,
-         'source', k.r->2,
-         'device', jsonb_build_object('type', k.r->3, 'browser', k.r->4, 'os', k.r->5),
-         'country', k.r->6, 'region', k.r->7, 'network_kind', k.r->8,
-         'from_company_network', k.r->9, 'classification', %(human)s::text, 'reasons', k.r->10,
+         'source', c.click_source,
+         'device', jsonb_build_object('type', c.device_type, 'browser', c.browser, 'os', c.os),
+         'country', nullif(c.country_code, ''), 'region', nullif(c.region, ''),
+         'network_kind', nullif(c.network_kind, ''),
+         'from_company_network', c.from_company_network IS TRUE,
+         'classification', c.classification,
+         'reasons', CASE WHEN jsonb_typeof(c.classification_reasons) = 'array'
+                         THEN c.classification_reasons ELSE '[]' END,
          'judged_person_because', %(because)s::jsonb) || (e.ev->2)::jsonb,
        %(now)s
 FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS k(r, n)
-CROSS JOIN LATERAL json_array_elements(k.r->12) WITH ORDINALITY AS e(ev, m)
-JOIN link_clicks c ON c.click_id = (k.r->>0)::uuid AND c.classification = %(human)s
-JOIN link_tracking l ON l.tracking_id = k.r->>11
+CROSS JOIN LATERAL json_array_elements(coalesce(k.r->1, %(person_only)s::json))
+  WITH ORDINALITY AS e(ev, m)
+JOIN link_clicks c ON c.click_id = coalesce(k.r->>0, k.r#>>'{}')::uuid
+                  AND c.classification = %(human)s
+JOIN link_tracking l ON l.tracking_id = c.tracking_id
 LEFT JOIN jobs j ON j.id = l.job_id
 LEFT JOIN job_applications a ON a.id = l.application_id
 ORDER BY k.n, e.m
@@ -124,9 +136,9 @@ ON CONFLICT DO NOTHING
 """
 _NOTHING: Any = object()
 _BEFORE_ALL = dt.datetime.min.replace(tzinfo=dt.UTC)  # a first person click before the batch
-# The events of most clicks, shared (the JSON encoder writes it; nothing is built per click).
 _PERSON_EVENT = [EventType.CLICK_PERSON.value, None, {}]
-_PERSON_ONLY = [_PERSON_EVENT]
+_APPLICATION_FIRST = EventType.APPLICATION_FIRST_PERSON_CLICK.value
+_REOPENED = EventType.APPLICATION_REOPENED.value
 _Link = tuple[str | None, str | None, dt.datetime | None]  # job, application, first person click
 
 
@@ -216,6 +228,7 @@ def record_postgresql(
             now=timezone.now(),
             because=json.dumps(list(person_checks)),
             rows=json.dumps(rows),
+            person_only=json.dumps([_PERSON_EVENT]),
         )
         cursor.execute(_INSERT_EVENTS, params)
     return written
@@ -227,46 +240,39 @@ def _event_rows(
     returns: dict[tuple[str, dt.datetime], dt.datetime | None],
     spikes: dict[tuple[str, str, dt.datetime], int],
     threshold: int,
-) -> tuple[list[list[Any]], int]:
+) -> tuple[list[Any], int]:
     """The rows of :data:`_INSERT_EVENTS` by the rules of ``events._events_for``, and how many
-    events they hold. Only what differs between clicks is built per click."""
+    events they hold. Most clicks cost their id's hex and a few look-ups."""
     spiky = {scope_id for _scope, scope_id, _hour in spikes}
-    rows: list[list[Any]] = []
+    utc = dt.UTC
+    rows: list[Any] = []
     written = 0
     for click in persons:
         at: dt.datetime = click.clicked_at  # type: ignore[assignment]
         tracking_id = click.tracking_id
         job, app, first = links[tracking_id]
-        events = _PERSON_ONLY
+        events = None
         if first is None or first >= at:  # no earlier person click on the link
             events = [_PERSON_EVENT, [EventType.LINK_FIRST_PERSON_CLICK.value, None, {}]]
         if returns and app is not None:
             previous = returns.get((app, at), _NOTHING)
             if previous is None:
-                events = [*events, [EventType.APPLICATION_FIRST_PERSON_CLICK.value, None, {}]]
+                added: dict[str, Any] = {}
+                events = [*(events or [_PERSON_EVENT]), [_APPLICATION_FIRST, None, added]]
             elif previous is not _NOTHING:
                 added = {"previous_person_click_at": previous.isoformat()}
-                events = [*events, [EventType.APPLICATION_REOPENED.value, None, added]]
+                events = [*(events or [_PERSON_EVENT]), [_REOPENED, None, added]]
         if tracking_id in spiky or job in spiky:
-            events = [*events, *_spike_events(at, tracking_id, job, spikes, threshold)]
-        written += len(events)
-        rows.append(
-            [
-                str(click.click_id),
-                at.isoformat(),
-                click.click_source,
-                click.device_type,
-                click.browser,
-                click.os,
-                click.country_code or None,
-                click.region or None,
-                click.network_kind or None,
-                click.from_company_network is True,
-                click.classification_reasons or [],
-                tracking_id,
-                events,
-            ]
-        )
+            more = _spike_events(at, tracking_id, job, spikes, threshold)
+            if more:
+                events = [*(events or [_PERSON_EVENT]), *more]
+        if events is None and at.tzinfo is utc:
+            written += 1
+            rows.append(click.click_id.hex)
+        else:
+            events = events or [_PERSON_EVENT]
+            written += len(events)
+            rows.append([click.click_id.hex, events, None if at.tzinfo is utc else at.isoformat()])
     return rows, written
 
 
