@@ -50,17 +50,25 @@ def test_the_sql_path_writes_the_events_of_the_orm_path(settings: Any) -> None:
     older = [click(links[i], start - dt.timedelta(days=days)) for i, days in ((0, 5), (4, 1))]
     older += [click(links[9], start - dt.timedelta(days=3), click_source="dashboard")]
     services.insert_clicks(older)
-    moments = sorted(start + dt.timedelta(minutes=rng.randrange(0, 180)) for _ in range(80))
+    minutes = sorted(rng.randrange(0, 180) for _ in range(80))  # several clicks share a moment
+    moments = [start + dt.timedelta(minutes=m, microseconds=m * 7919 % 10**6) for m in minutes]
     batch = [
         click(
             rng.choice(links),
-            at,  # minutes: several clicks share a moment
+            at,
             classification=rng.choice(["human"] * 5 + ["bot"]),
             click_source=rng.choice(["email", "linkedin", None, None, "test"]),
         )
         for at in moments
     ]
     between = click(links[3], moments[40] + dt.timedelta(seconds=1))  # another writer's
+    # What the payload writes as it is: a whole second, microseconds with trailing zeros, an
+    # instance in another time zone, an empty region, reasons that are not a list.
+    batch[1].clicked_at = batch[1].clicked_at.replace(second=0, microsecond=0)
+    batch[2].clicked_at = batch[2].clicked_at.replace(microsecond=120000)
+    batch[3].clicked_at = batch[3].clicked_at.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    batch[4].region, batch[4].country_code, batch[4].classification_reasons = "", "", None
+    batch[5].from_company_network, batch[5].browser = True, None
     with transaction.atomic():
         services.insert_clicks([between, *batch])
         LinkClick.objects.filter(pk=batch[7].click_id).update(classification="scanner")
