@@ -64,9 +64,9 @@ def test_the_sql_path_writes_the_events_of_the_orm_path(settings: Any) -> None:
     between = click(links[3], moments[40] + dt.timedelta(seconds=1))  # another writer's
     # What the payload writes as it is: a whole second, microseconds with trailing zeros, an
     # instance in another time zone, an empty region, reasons that are not a list.
-    batch[1].clicked_at = batch[1].clicked_at.replace(second=0, microsecond=0)
-    batch[2].clicked_at = batch[2].clicked_at.replace(microsecond=120000)
-    batch[3].clicked_at = batch[3].clicked_at.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    batch[1].clicked_at = moments[1].replace(second=0, microsecond=0)
+    batch[2].clicked_at = moments[2].replace(microsecond=120000)
+    batch[3].clicked_at = moments[3].astimezone(dt.timezone(dt.timedelta(hours=2)))
     batch[4].region, batch[4].country_code, batch[4].classification_reasons = "", "", None
     batch[5].from_company_network, batch[5].browser = True, None
     with transaction.atomic():
