@@ -176,8 +176,9 @@ def record_postgresql(
         "human": Classification.HUMAN.value,
         "owner": sorted(owner_sources),
         "earliest": _naive(persons[0].clicked_at),  # type: ignore[arg-type]
-        "links": json.dumps(list({click.tracking_id for click in persons})),
     }
+    tracking_ids = {click.tracking_id for click in persons}
+    params["links"] = json.dumps(list(tracking_ids))
     with connection.cursor() as cursor:
         cursor.execute(_SQL_LINKS, params)
         links: dict[str, _Link] = {
@@ -188,9 +189,10 @@ def record_postgresql(
             )
             for tracking_id, job, app, has, first in cursor.fetchall()
         }
-        persons = [click for click in persons if click.tracking_id in links]  # a deleted link
-        if not persons:
-            return 0
+        if len(links) < len(tracking_ids):  # a deleted link
+            persons = [click for click in persons if click.tracking_id in links]
+            if not persons:
+                return 0
         earliest, latest = persons[0].clicked_at, persons[-1].clicked_at
         assert earliest is not None and latest is not None
         params.update(earliest=_naive(earliest), latest=_naive(latest))
