@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
+import operator
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from tracking import dbinsert
 from tracking.clicks.burst import BURST_WINDOW
+from tracking.clicks.eventsql import hour_of, record_postgresql
 from tracking.dbfields import AsUTC
 from tracking.models import Classification, Event, EventType, LinkClick, TrackedLink
 
@@ -111,10 +112,6 @@ def click_payload(click: LinkClick, link: LinkFacts) -> dict[str, Any]:
         "reasons": list(click.classification_reasons or []),
         "judged_person_because": list(PERSON_CHECKS),
     }
-
-
-def _hour(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _stored_person_clicks() -> QuerySet[LinkClick]:
@@ -237,7 +234,8 @@ def _load_history(
         # Only the counts over the threshold: the others announce nothing (and were most rows).
         threshold = settings.CLICK_SPIKE_PER_HOUR
         hours = stored.filter(
-            clicked_at__gte=_hour(earliest), clicked_at__lt=_hour(latest) + dt.timedelta(hours=1)
+            clicked_at__gte=hour_of(earliest),
+            clicked_at__lt=hour_of(latest) + dt.timedelta(hours=1),
         ).annotate(hour=TruncHour(AsUTC("clicked_at"), tzinfo=dt.UTC))
         by_link = hours.filter(tracking_id__in=first_on_link.keys()).values_list(
             "tracking_id", "hour"
@@ -245,11 +243,11 @@ def _load_history(
         for tracking_id, hour, count in by_link.annotate(n=Count("click_id")).filter(
             n__gt=threshold
         ):
-            per_link_hour[(tracking_id, _hour(hour))] = count
+            per_link_hour[(tracking_id, hour_of(hour))] = count
         if jobs:
             by_job = hours.filter(tracking__job_id__in=jobs).values_list("tracking__job_id", "hour")
             for job_id, hour, count in by_job.annotate(n=Count("click_id")).filter(n__gt=threshold):
-                per_job_hour[(job_id, _hour(hour))] = count
+                per_job_hour[(job_id, hour_of(hour))] = count
     return _History(first_on_link, before_batch, in_batch_span, per_link_hour, per_job_hour)
 
 
@@ -283,7 +281,7 @@ def _spikes(
     threshold = settings.CLICK_SPIKE_PER_HOUR
     if threshold <= 0:
         return []
-    hour = _hour(_clicked_at(click))
+    hour = hour_of(_clicked_at(click))
     scopes = [("link", link.tracking_id, history.per_link_hour.get((link.tracking_id, hour), 0))]
     if link.job_id is not None:
         scopes.append(("job", str(link.job_id), history.per_job_hour.get((link.job_id, hour), 0)))
@@ -310,19 +308,36 @@ def _is_person(click: LinkClick) -> bool:
     )
 
 
+_BY_TIME = operator.attrgetter("clicked_at")
+
+
 def record_batch_events(clicks: Iterable[LinkClick]) -> int:
     """Write the events of a batch the click writer has just stored, from its clicks in memory
     (with their final classification: call it after the burst and decoy rules, in the same
     transaction); returns the events handed to the INSERT.
 
-    The clicks are not read again: their links come in one query (:func:`read_links`), the
-    clicks stored around them in a few more (:class:`_History`). A rule may have changed a
-    stored click without its instance (the decoy rule does); the INSERT therefore keeps only the
-    events of clicks still stored as a person's, which is what :func:`record_events` would read.
+    The clicks are not read again: their links and the clicks stored around them come in a few
+    queries for the whole batch (:class:`_History`; on PostgreSQL reduced in SQL to what can
+    produce an event, :func:`_record_postgresql`). A rule may have changed a stored click without
+    its instance (the decoy rule does); the INSERT therefore keeps only the events of clicks
+    still stored as a person's, which is what :func:`record_events` would read.
     """
-    persons = sorted((click for click in clicks if _is_person(click)), key=_clicked_at)
+    # attrgetter: a person click has a clicked_at, and a Python key function costs per click.
+    persons = sorted((click for click in clicks if _is_person(click)), key=_BY_TIME)
     if not persons:
         return 0
+    if connection.vendor == "postgresql":
+        return record_postgresql(
+            persons,
+            owner_sources=OWNER_SOURCES,
+            person_checks=PERSON_CHECKS,
+            due_after=BURST_WINDOW + DUE_MARGIN,
+        )
+    return _record_orm(persons)
+
+
+def _record_orm(persons: list[LinkClick]) -> int:
+    """:func:`record_batch_events` through the ORM (SQLite; the reference the SQL one matches)."""
     links, first_on_link = read_links(click.tracking_id for click in persons)
     persons = [click for click in persons if click.tracking_id in links]  # a deleted link
     if not persons:
@@ -331,10 +346,7 @@ def record_batch_events(clicks: Iterable[LinkClick]) -> int:
     pending: list[_Pending] = []
     for click in persons:
         pending.extend(_events_for(click, links[click.tracking_id], history))
-    if connection.vendor == "postgresql":
-        _insert_postgresql(pending)
-    else:
-        _insert_other(pending)
+    _insert_other(pending)
     return len(pending)
 
 
@@ -354,50 +366,6 @@ def record_events(click_ids: Iterable[uuid.UUID]) -> int:
         .order_by("clicked_at")
     )
     return record_batch_events(clicks)
-
-
-# The events of a batch in one statement with one parameter: the rows as one JSON array
-# (encoded in C; psycopg2 quotes a Python list of N values with N adapter calls, which cost more
-# than building the events). The id and created_at come from the database's side; the join keeps
-# only the clicks still stored as a person's; ORDER BY keeps the first of two events with one
-# dedupe key (a spike) the one that wins, as in a multi-row VALUES.
-_INSERT_EVENTS = """
-INSERT INTO events (id, type, dedupe_key, occurred_at, due_at, click_id, tracking_id, job_id,
-                    application_id, payload, created_at)
-SELECT gen_random_uuid(), e.row->>0, e.row->>1, (e.row->>2)::timestamptz,
-       (e.row->>2)::timestamptz + %s, (e.row->>3)::uuid, e.row->>4, (e.row->>5)::uuid,
-       (e.row->>6)::uuid, (e.row->7)::jsonb, %s
-FROM json_array_elements(%s::json) WITH ORDINALITY AS e(row, n)
-JOIN link_clicks c ON c.click_id = (e.row->>3)::uuid AND c.classification = %s
-ORDER BY e.n
-ON CONFLICT DO NOTHING
-"""
-
-
-def _insert_postgresql(pending: list[_Pending]) -> None:
-    rows = [
-        (
-            kind,
-            f"{kind}:{key}",
-            payload["clicked_at"],
-            payload["click_id"],
-            link.tracking_id,
-            link.job and link.job["id"],
-            link.application and link.application["id"],
-            payload,
-        )
-        for kind, key, _click, link, payload in pending
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENTS,
-            [
-                BURST_WINDOW + DUE_MARGIN,
-                timezone.now(),
-                json.dumps(rows),
-                Classification.HUMAN.value,
-            ],
-        )
 
 
 def _insert_other(pending: list[_Pending]) -> None:
