@@ -225,7 +225,8 @@ def _load_history(
             clicked_at__lt=latest,
         ).values_list("tracking__application_id", "clicked_at")
         for application_id, moment in span:
-            in_batch_span.setdefault(application_id, []).append(moment)
+            if moment is not None:  # never: the range excludes NULL
+                in_batch_span.setdefault(application_id, []).append(moment)
         for moments in in_batch_span.values():
             moments.sort()
     per_link_hour: dict[tuple[str, dt.datetime], int] = {}
@@ -380,7 +381,7 @@ def _insert_other(pending: list[_Pending]) -> None:
         Event(
             type=kind,
             dedupe_key=f"{kind}:{key}",
-            occurred_at=click.clicked_at,
+            occurred_at=_clicked_at(click),
             due_at=_clicked_at(click) + BURST_WINDOW + DUE_MARGIN,
             click_id=click.click_id,
             tracking_id=link.tracking_id,
