@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import (
     Http404,
     HttpRequest,
@@ -158,12 +159,19 @@ def overview(request: HttpRequest) -> HttpResponse:
                 limit=OVERVIEW_LATEST, with_city=shows_personal_data(request)
             )[0],
             "jobs": Job.objects.annotate(
-                link_count=Count("links", distinct=True),
-                application_count=Count("applications", distinct=True),
+                link_count=_count_per_job(TrackedLink),
+                application_count=_count_per_job(JobApplication),
             )[:JOB_LIST_LIMIT],
         }
 
     return _page(request, "analytics/overview.html", build)
+
+
+def _count_per_job(model: type[TrackedLink] | type[JobApplication]) -> Coalesce:
+    """A job's links or applications, counted apart: two ``Count(distinct=True)`` over both
+    joins count the product of the two (10,000 applications of 50 jobs made it 6 s)."""
+    rows = model.objects.filter(job_id=OuterRef("pk")).order_by().values("job_id")
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
 def _activity_request(request: HttpRequest) -> tuple[bool, int]:
