@@ -101,7 +101,9 @@ WHERE l.job_id = ANY (%(jobs)s::uuid[]) GROUP BY 1, 2 HAVING count(*) > %(thresh
 # id alone; any other is [id, its events as [type, dedupe key or null for the click id, what
 # the payload adds], its clicked_at as written when its instance is not in UTC, else null].
 # ORDER BY keeps the first of two events with one dedupe key (a spike) the one that wins, as in
-# a multi-row VALUES. The text of clicked_at is what isoformat() writes of a UTC moment.
+# a multi-row VALUES. The text of clicked_at is what isoformat() writes of a UTC moment. Each
+# click is read by its primary key in a LATERAL with LIMIT: as a plain join, on a table whose
+# statistics still say it is small, the planner scanned all of link_clicks for every batch.
 _INSERT_EVENTS = """
 INSERT INTO events (id, type, dedupe_key, occurred_at, due_at, click_id, tracking_id, job_id,
                     application_id, payload, created_at)
@@ -131,11 +133,13 @@ SELECT gen_random_uuid(), e.ev->>0, (e.ev->>0) || ':' || coalesce(e.ev->>1, c.cl
 FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS k(r, n)
 CROSS JOIN LATERAL json_array_elements(coalesce(k.r->1, %(person_only)s::json))
   WITH ORDINALITY AS e(ev, m)
-JOIN link_clicks c ON c.click_id = coalesce(k.r->>0, k.r#>>'{}')::uuid
-                  AND CASE WHEN c.classification = %(human)s THEN true END
+CROSS JOIN LATERAL (
+  SELECT * FROM link_clicks WHERE click_id = coalesce(k.r->>0, k.r#>>'{}')::uuid LIMIT 1
+) c
 JOIN link_tracking l ON l.tracking_id = c.tracking_id
 LEFT JOIN jobs j ON j.id = l.job_id
 LEFT JOIN job_applications a ON a.id = l.application_id
+WHERE CASE WHEN c.classification = %(human)s THEN true END
 ORDER BY k.n, e.m
 ON CONFLICT DO NOTHING
 """
