@@ -97,3 +97,40 @@ def test_a_batch_on_a_deleted_link_writes_nothing(settings: Any) -> None:
     with transaction.atomic():
         assert events.record_batch_events([lone]) == 0
     assert not Event.objects.exists()
+
+
+def test_a_spike_is_announced_once_an_hour_and_again_once_its_event_is_gone(
+    settings: Any,
+) -> None:
+    settings.CLICK_SPIKE_PER_HOUR = 3
+    job = Job.objects.create(title="Busy", company_name="Fabrikam")
+    link = make_sent_link(job_id=job.id)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
+
+    def batch(minute: int, count: int) -> int:
+        """The events the batch added."""
+        before = Event.objects.count()
+        clicks = [click(link, hour + dt.timedelta(minutes=minute, seconds=n)) for n in range(count)]
+        with transaction.atomic():
+            services.insert_clicks(clicks)
+            events.record_batch_events(clicks)
+        return Event.objects.count() - before
+
+    def spikes() -> list[tuple[str, Any]]:
+        rows = Event.objects.filter(type="clicks.spike").values_list("dedupe_key", "payload")
+        return sorted((key, payload["person_clicks_in_hour"]) for key, payload in rows)
+
+    key = f"{hour:%Y%m%d%H}"
+    assert batch(1, 5) == 5 + 2 + 1  # click.person each, the two spikes, the link's first
+    assert spikes() == [
+        (f"clicks.spike:job:{job.id}:{key}", 5),
+        (f"clicks.spike:link:{link}:{key}", 5),
+    ]
+    assert batch(10, 2) == 2  # the hour's spikes are announced: only the clicks
+    assert spikes()[1][1] == 5
+    Event.objects.filter(type="clicks.spike", dedupe_key__contains=":link:").delete()
+    assert batch(20, 1) == 2  # a spike no longer on record is announced again, with the count
+    assert spikes() == [
+        (f"clicks.spike:job:{job.id}:{key}", 5),
+        (f"clicks.spike:link:{link}:{key}", 8),
+    ]

@@ -73,7 +73,10 @@ SELECT s.app, s.at, s.previous FROM (
 WHERE s.previous IS NULL OR s.at - s.previous >= %(reopened)s
 """
 # The person clicks per link, and per job, in each clock hour the batch touches: only the counts
-# over the threshold (the others announce nothing).
+# over the threshold (the others announce nothing). When the batch lies within one hour, links
+# and jobs whose spike of that hour is announced already are not counted again: the event could
+# only be written once, and counting the hour's clicks on every batch of a busy link made these
+# the writer's costliest statements.
 _SQL_LINK_HOURS = """
 SELECT b.id, p.hour, count(*)
 FROM (SELECT DISTINCT json_array_elements_text(%(links)s::json) AS id) b
@@ -83,6 +86,8 @@ CROSS JOIN LATERAL (
     AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
                    OR c.click_source <> ALL (%(owner)s) END
   OFFSET 0) p
+WHERE %(hour_key)s::text IS NULL OR NOT EXISTS (
+  SELECT 1 FROM events e WHERE e.dedupe_key = %(spike)s || ':link:' || b.id || ':' || %(hour_key)s)
 GROUP BY 1, 2 HAVING count(*) > %(threshold)s
 """
 _SQL_JOB_HOURS = """
@@ -93,7 +98,10 @@ CROSS JOIN LATERAL (
     AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
                    OR c.click_source <> ALL (%(owner)s) END
   OFFSET 0) p
-WHERE l.job_id = ANY (%(jobs)s::uuid[]) GROUP BY 1, 2 HAVING count(*) > %(threshold)s
+WHERE l.job_id = ANY (%(jobs)s::uuid[]) AND (%(hour_key)s::text IS NULL OR NOT EXISTS (
+  SELECT 1 FROM events e
+  WHERE e.dedupe_key = %(spike)s || ':job:' || l.job_id::text || ':' || %(hour_key)s))
+GROUP BY 1, 2 HAVING count(*) > %(threshold)s
 """
 # The events of the batch's person clicks, built from the clicks as stored (the ones still a
 # person's: a rule may have changed a stored click without its instance) and their links. The
@@ -220,10 +228,13 @@ def record_postgresql(
         threshold = settings.CLICK_SPIKE_PER_HOUR
         spikes: dict[tuple[str, str, dt.datetime], int] = {}
         if threshold > 0:
+            first_hour = hour_of(earliest)
             params.update(
-                start=_naive(hour_of(earliest)),
+                start=_naive(first_hour),
                 end=_naive(hour_of(latest) + dt.timedelta(hours=1)),
                 threshold=threshold,
+                spike=EventType.CLICKS_SPIKE.value,
+                hour_key=(f"{first_hour:%Y%m%d%H}" if first_hour == hour_of(latest) else None),
             )
             cursor.execute(_SQL_LINK_HOURS, params)
             for tracking_id, hour, count in cursor.fetchall():
