@@ -135,9 +135,10 @@ def dashboard(
 ) -> Iterator[Watched]:
     """A logged-in staff browser page, with the demo data loaded."""
     live_server = serial_live_server
-    call_command("load_demo", verbosity=0)
-    watcher = make_user("recruit-watcher", password="a-long-password")
-    watcher.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    with SERIAL:  # a request the previous test's page left in flight waits for the set-up
+        call_command("load_demo", verbosity=0)
+        watcher = make_user("recruit-watcher", password="a-long-password")
+        watcher.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     watched = Watched(page)
