@@ -365,6 +365,9 @@ class Tally:
     conversions: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
     opened: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
     interview: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
+    # Per dimension, the credited values left out of ``credit`` because they cannot be among the
+    # rows shown (:func:`analytics.outcome_summaries.read` with a limit): counted, not summed.
+    unread: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add_credit(self, key: Key, credit: float, conversions: int) -> None:
         self.credit[key] += credit
@@ -391,13 +394,15 @@ class Tally:
         for key in opened_values(outcome):
             self.add_opened(key, 1, interview)
 
-    def attribution(self) -> dict[str, list[dict[str, Any]]]:
+    def attribution(self, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
         """``{dimension: [{dimension: value, "credit": x, "conversions": n}, …]}``, largest
-        credit first."""
+        credit first (ties by value); the first ``limit`` rows of each dimension when given."""
         rows: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in DIMENSIONS}
         ordered = sorted(self.credit.items(), key=lambda kv: (-kv[1], kv[0][1]))
         for (dimension, value), total in ordered:
             if dimension in rows and self.conversions[(dimension, value)]:
+                if limit is not None and len(rows[dimension]) >= limit:
+                    continue
                 rows[dimension].append(
                     {
                         dimension: value,
@@ -406,6 +411,16 @@ class Tally:
                     }
                 )
         return rows
+
+    def attribution_totals(self) -> dict[str, int]:
+        """How many values of each dimension earned credit, those left unread included."""
+        totals = dict.fromkeys(DIMENSIONS, 0)
+        for (dimension, _value), conversions in self.conversions.items():
+            if dimension in totals and conversions:
+                totals[dimension] += 1
+        for dimension, count in self.unread.items():
+            totals[dimension] += count
+        return totals
 
 
 def attribution(

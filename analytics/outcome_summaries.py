@@ -28,12 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import Collate, RowNumber
 from django.utils import timezone
 
 from analytics.attribution import (
@@ -269,9 +271,11 @@ def read(
     *,
     stage: str,
     model: str,
+    limit: int | None = None,
 ) -> Summarised:
     """Add the summarised applications sent in ``period`` (all but ``raw``) to ``tally`` and
-    return their funnel count and timings.
+    return their funnel count and timings. With ``limit``, the credit of only the values that can
+    be among each dimension's ``limit`` rows with the most credit is read (the rest counted).
 
     The rows are selected by their own sending: a summary and its values go together, and both
     are dropped when the application (its sending among others) is saved or deleted."""
@@ -300,9 +304,47 @@ def read(
         .values("dimension", "value")
         .annotate(credit=Sum(model), conversions=Count("pk"))
     )
+    if limit is not None:
+        credited = _top_credited(credited, tally, limit)
     for row in credited:
         tally.add_credit((row["dimension"], row["value"]), row["credit"], row["conversions"])
     return result
+
+
+def _top_credited(credited: QuerySet[Any], tally: Tally, limit: int) -> list[dict[str, Any]]:
+    """The rows of ``credited`` that can be among the ``limit`` with the most credit of their
+    dimension once added to ``tally``; the others are counted in ``tally.unread``.
+
+    Those are the values the tally holds already (the applications read raw: their credit adds to
+    what the summaries give), then the summaries' own top ``limit``: a value outside both keeps the
+    credit the summaries give it, below ``limit`` values at least that credited. Ranked as
+    :meth:`Tally.attribution` orders rows (credit, then value); the database keeps the rest."""
+    held: dict[str, list[str]] = defaultdict(list)
+    for dimension, value in tally.credit:
+        held[dimension].append(value)
+    first = Q()
+    for dimension, values in held.items():
+        first |= Q(dimension=dimension, value__in=sorted(values))
+    # Values in code point order, as Python sorts them (PostgreSQL's own collation would not).
+    by_value: Collate | F = F("value")
+    if connection.vendor == "postgresql":
+        by_value = Collate(F("value"), "C")
+    order: list[Any] = [F("credit").desc(), by_value.asc()]
+    if held:
+        order.insert(0, Case(When(first, then=Value(0)), default=Value(1)))
+    ranked = credited.annotate(
+        rank=Window(RowNumber(), partition_by=[F("dimension")], order_by=order),
+        groups=Window(Count("*"), partition_by=[F("dimension")]),
+    ).filter(rank__lte=limit + max((len(v) for v in held.values()), default=0))
+    rows = list(ranked)
+    read_per_dimension: dict[str, int] = defaultdict(int)
+    groups: dict[str, int] = {}
+    for row in rows:
+        read_per_dimension[row["dimension"]] += 1
+        groups[row["dimension"]] = row["groups"]
+    for dimension, count in groups.items():
+        tally.unread[dimension] += count - read_per_dimension[dimension]
+    return rows
 
 
 def timing_values(fresh: QuerySet[OutcomeSummary]) -> tuple[list[dt.timedelta], list[dt.timedelta]]:

@@ -80,11 +80,14 @@ def _model(request: HttpRequest) -> str:
     return model
 
 
-def _report(f: Filters, model: str) -> dict[str, Any]:
+def _report(f: Filters, model: str, *, rows: int | None = None) -> dict[str, Any]:
+    """The report of the period and model; ``rows``: the attribution rows shown per table."""
     return cached(
         f,
-        f"outcomes-{model}",
-        lambda: outcomes.outcomes_report(Period(f.start, f.end), model=model),
+        f"outcomes-{model}-{rows or 'all'}",
+        lambda: outcomes.outcomes_report(
+            Period(f.start, f.end), model=model, attribution_rows=rows
+        ),
     )
 
 
@@ -96,7 +99,7 @@ def outcomes_page(request: HttpRequest) -> HttpResponse:
         return _page_error(request, exc)
 
     def build(f: Filters) -> dict[str, Any]:
-        report = _report(f, model)
+        report = _report(f, model, rows=ATTRIBUTION_ROWS_SHOWN)
         funnel = [{**row, "label": STAGE_LABELS[row["stage"]]} for row in report["funnel"]]
         charts = {
             "funnel": {
@@ -132,18 +135,18 @@ def outcomes_page(request: HttpRequest) -> HttpResponse:
 
 
 def _attribution_table(report: dict[str, Any], dimension: str) -> dict[str, Any]:
-    """The attribution table of ``dimension``: its first :data:`ATTRIBUTION_ROWS_SHOWN` rows (the
-    report's order, most credit first) as HTML, and how many rows there are in all."""
-    rows = report["attribution"][dimension]
-    shown = rows[:ATTRIBUTION_ROWS_SHOWN]
+    """The attribution table of ``dimension``: the report's rows (most credit first, at most
+    :data:`ATTRIBUTION_ROWS_SHOWN`) as HTML, and how many rows there are in all."""
+    shown = report["attribution"][dimension][:ATTRIBUTION_ROWS_SHOWN]
+    total = report["attribution_totals"][dimension]
     return {
         "dimension": dimension,
         "label": dimension.replace("_", " "),
         "plural": DIMENSION_PLURALS.get(dimension, dimension.replace("_", " ")),
         "rows": _attribution_cells(shown, dimension),
         "shown": len(shown),
-        "total": len(rows),
-        "total_text": f"{len(rows):,}",
+        "total": total,
+        "total_text": f"{total:,}",
     }
 
 

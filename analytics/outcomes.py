@@ -185,8 +185,11 @@ def outcomes_report(
     model: str = "linear",
     stage: str = INTERVIEW,
     follow_up_days: int = FOLLOW_UP_DAYS,
+    attribution_rows: int | None = None,
 ) -> dict[str, Any]:
-    """Everything the outcomes page and API show, for applications sent in ``period``.
+    """Everything the outcomes page and API show, for applications sent in ``period``;
+    ``attribution_rows``: only the rows with the most credit of each attribution table (the
+    page's), ``attribution_totals`` saying how many there are in all.
 
     In one snapshot: a rollup run committing meanwhile replaces summaries and moves the instant
     after which clicks are read raw together."""
@@ -213,7 +216,9 @@ def outcomes_report(
         funnel_rows = funnel(applications)
         follow_up = follow_up_candidates(applications, days=follow_up_days, now=now)
     else:
-        summarised = outcome_summaries.read(period, raw, tally, stage=stage, model=model)
+        summarised = outcome_summaries.read(
+            period, raw, tally, stage=stage, model=model, limit=attribution_rows
+        )
         medians = None
         if not (to_click or to_response):
             medians = outcome_summaries.timing_medians(summarised.fresh)
@@ -249,7 +254,8 @@ def outcomes_report(
         "by_link_function": opened_vs_interview(tally, "link_function"),
         "by_click_source": opened_vs_interview(tally, "click_source"),
         "by_variant": opened_vs_interview(tally, "variant"),
-        "attribution": tally.attribution(),
+        "attribution": tally.attribution(attribution_rows),
+        "attribution_totals": tally.attribution_totals(),
         "timings": timings,
         "follow_up": follow_up,
     }

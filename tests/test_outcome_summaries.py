@@ -204,9 +204,10 @@ def test_reclassified_clicks_move_out_of_the_summaries(world: dict[str, Any]) ->
     }
 
 
-def test_a_random_history_agrees_both_ways_for_every_model_and_stage() -> None:
-    rng = random.Random(16)
+def random_history(rng: random.Random) -> list[list[Any]]:
+    """Twelve applications with random clicks and statuses; each application's links."""
     now = timezone.now()
+    made = []
     job = services.create_job(title="Platform Engineer", company_name="Initech")
     sources = ["email", "linkedin", "direct", "dashboard", "test"]
     classes = ["human", "human", "human", None, "scanner", "preview", "bot"]
@@ -214,6 +215,7 @@ def test_a_random_history_agrees_both_ways_for_every_model_and_stage() -> None:
         sent = now - dt.timedelta(days=rng.uniform(5, 28))
         app = services.create_application(job_id=job.pk, status="submitted", submitted_at=sent)
         links = [link(app, f) for f in rng.sample(["LinkedIn", "Resume", "GitHub", "Calendly"], 2)]
+        made.append(links)
         for _ in range(rng.randrange(0, 15)):
             when = sent + dt.timedelta(seconds=rng.uniform(-86400, (now - sent).total_seconds()))
             tags = {"utm_campaign": rng.choice(["a", "b"])} if rng.random() < 0.3 else None
@@ -230,6 +232,11 @@ def test_a_random_history_agrees_both_ways_for_every_model_and_stage() -> None:
             services.change_application_status(
                 application_id=app.pk, status=status, changed_at=sent + (now - sent) * share
             )
+    return made
+
+
+def test_a_random_history_agrees_both_ways_for_every_model_and_stage() -> None:
+    random_history(random.Random(16))
     roll_up()
     assert read_raw() == set()
     for stage in CREDITED_STAGES:
@@ -240,3 +247,33 @@ def test_a_random_history_agrees_both_ways_for_every_model_and_stage() -> None:
                 raw = outcomes.outcomes_report(PERIOD, model=model, stage=stage)
             assert summarised == raw, (stage, model)
     assert sum(row["count"] for row in raw["funnel"][2:]) > 0
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_top_rows_of_each_attribution_table_are_those_of_the_whole_table(model: str) -> None:
+    """The page asks for each table's first rows only: the database then sums the summaries'
+    credit of the values that can be among them (those of the applications read raw first). The
+    rows and the count of all rows equal the whole report's, whether the raw applications' credit
+    moves a value up or not."""
+    rng = random.Random(19)
+    made = random_history(rng)
+    roll_up()
+    later = timezone.now() - dt.timedelta(seconds=1)
+    for links in rng.sample(made, 4):  # clicked since the run: read raw, added to the summaries
+        for _ in range(rng.randrange(1, 4)):
+            click(rng.choice(links), later, click_source=rng.choice(["email", "linkedin"]))
+    raw_now = read_raw()
+    assert 0 < len(raw_now) < len(made)
+    for stage in CREDITED_STAGES:
+        whole = outcomes.outcomes_report(PERIOD, model=model, stage=stage)
+        sizes = {dimension: len(rows) for dimension, rows in whole["attribution"].items()}
+        assert whole["attribution_totals"] == sizes
+        for limit in range(1, max(sizes.values()) + 2):
+            top = outcomes.outcomes_report(PERIOD, model=model, stage=stage, attribution_rows=limit)
+            assert top["attribution_totals"] == sizes, (stage, limit)
+            assert top["attribution"] == {
+                dimension: rows[:limit] for dimension, rows in whole["attribution"].items()
+            }, (stage, limit)
+            assert {k: v for k, v in top.items() if k != "attribution"} == {
+                k: v for k, v in whole.items() if k != "attribution"
+            }
