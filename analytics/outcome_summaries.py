@@ -295,14 +295,17 @@ def read(
     shown: Any = (
         values.filter(stage=OPENED, dimension__in=SHOWN_OPENED)
         .values("dimension", "value")
-        .annotate(opened=Count("pk"), interview=Count("pk", filter=Q(reached_interview=True)))
+        .annotate(
+            opened=Count("*"),
+            interview=Count("reached_interview", filter=Q(reached_interview=True)),
+        )
     )
     for row in shown:
         tally.add_opened((row["dimension"], row["value"]), row["opened"], row["interview"])
     credited: Any = (
         values.filter(stage=stage, **{f"{model}__gt": 0})
         .values("dimension", "value")
-        .annotate(credit=Sum(model), conversions=Count("pk"))
+        .annotate(credit=Sum(model), conversions=Count("*"))
     )
     if limit is not None:
         credited = _top_credited(credited, tally, limit)
@@ -368,26 +371,32 @@ def timing_values(fresh: QuerySet[OutcomeSummary]) -> tuple[list[dt.timedelta], 
 
 def timing_medians(
     fresh: QuerySet[OutcomeSummary],
+    to_click: list[dt.timedelta],
+    to_response: list[dt.timedelta],
 ) -> tuple[int, float | None, int, float | None] | None:
-    """On PostgreSQL, the same figures as :func:`timing_values` reduced by the database: each
-    sample's size and median in seconds (``percentile_cont(0.5)``, the mean of the middle two
-    like :func:`statistics.median`). ``None`` elsewhere."""
+    """On PostgreSQL, the same figures as :func:`timing_values` and the given ones (the
+    applications read raw) together, reduced by the database: each sample's size and median in
+    seconds (``percentile_cont(0.5)``, the mean of the middle two like :func:`statistics.median`).
+    ``None`` elsewhere."""
     if connection.vendor != "postgresql":
         return None
     rows = fresh.filter(first_person_click__isnull=False, sent_at__isnull=False)
     sql, params = rows.values("application_id").query.sql_with_params()
-    to_click = "EXTRACT(EPOCH FROM (s.first_person_click - s.sent_at))::float8"
-    to_response = "EXTRACT(EPOCH FROM (s.responded_at - s.first_person_click))::float8"
     answered = "s.responded_at >= s.first_person_click"
     # Constant fragments and a query compiled by the ORM, its parameters apart.
     query = (
-        f"SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_click}), "  # noqa: S608
-        f"COUNT(*) FILTER (WHERE {answered}), "
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {to_response}) FILTER (WHERE {answered}) "
-        f"FROM {OutcomeSummary._meta.db_table} s WHERE s.application_id IN ({sql})"
+        "SELECT COUNT(c), percentile_cont(0.5) WITHIN GROUP (ORDER BY c), "  # noqa: S608
+        "COUNT(r), percentile_cont(0.5) WITHIN GROUP (ORDER BY r) FROM ("
+        "SELECT EXTRACT(EPOCH FROM (s.first_person_click - s.sent_at))::float8 AS c, "
+        f"CASE WHEN {answered} "
+        "THEN EXTRACT(EPOCH FROM (s.responded_at - s.first_person_click))::float8 END AS r "
+        f"FROM {OutcomeSummary._meta.db_table} s WHERE s.application_id IN ({sql}) "
+        "UNION ALL SELECT unnest(%s::float8[]), NULL "
+        "UNION ALL SELECT NULL, unnest(%s::float8[])) AS timings"
     )
+    seconds = [[value.total_seconds() for value in values] for values in (to_click, to_response)]
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, (*params, *seconds))
         row = cursor.fetchone()
     assert row is not None
     return int(row[0]), row[1], int(row[2]), row[3]

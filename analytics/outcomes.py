@@ -219,9 +219,7 @@ def outcomes_report(
         summarised = outcome_summaries.read(
             period, raw, tally, stage=stage, model=model, limit=attribution_rows
         )
-        medians = None
-        if not (to_click or to_response):
-            medians = outcome_summaries.timing_medians(summarised.fresh)
+        medians = outcome_summaries.timing_medians(summarised.fresh, to_click, to_response)
         if medians is None:
             fresh_click, fresh_response = outcome_summaries.timing_values(summarised.fresh)
             to_click += fresh_click

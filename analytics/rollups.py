@@ -34,6 +34,8 @@ from analytics.models import (
     DailyScopeSessions,
     Dimension,
     MonthlyLinkSession,
+    OutcomeSummary,
+    OutcomeValue,
     RollupState,
     ScopeKind,
 )
@@ -403,9 +405,22 @@ def run(
             },
         )
         result.rebuilt_days = sorted(days)
-    if result.full_rebuild and connection.vendor == "postgresql":
-        # Fresh tables have no statistics until autovacuum comes by; plan with real ones at once.
-        with connection.cursor() as cursor:
-            for model in ROLLUP_MODELS:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    if connection.vendor == "postgresql":
+        _after_writing(result)
     return result
+
+
+def _after_writing(result: RollupResult) -> None:
+    """Fresh tables have no statistics until autovacuum comes by: plan with real ones at once.
+    The outcome summaries are also vacuumed, so that the outcomes page sums them from their index
+    alone (rows not yet marked visible would each be read from the table); ``VACUUM`` cannot run
+    in a caller's transaction, the statistics alone are gathered then."""
+    models_written: list[type[models.Model]] = []
+    if result.full_rebuild:
+        models_written += ROLLUP_MODELS
+    if result.outcome_applications:
+        models_written += [OutcomeSummary, OutcomeValue]
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        for model in models_written:
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")

@@ -266,6 +266,9 @@ def test_the_top_rows_of_each_attribution_table_are_those_of_the_whole_table(mod
     assert 0 < len(raw_now) < len(made)
     for stage in CREDITED_STAGES:
         whole = outcomes.outcomes_report(PERIOD, model=model, stage=stage)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(outcome_summaries, "MAX_RAW", -1)  # everything raw
+            assert outcomes.outcomes_report(PERIOD, model=model, stage=stage) == whole
         sizes = {dimension: len(rows) for dimension, rows in whole["attribution"].items()}
         assert whole["attribution_totals"] == sizes
         for limit in range(1, max(sizes.values()) + 2):
