@@ -452,7 +452,12 @@ def main() -> int:
     parser.add_argument(
         "--pg-server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL"
     )
-    parser.add_argument("--pg-name", default="linktrack_bench", help="scratch database name")
+    parser.add_argument(
+        "--pg-name",
+        default=f"linktrack_bench_{os.getpid()}",
+        help="scratch database name (dropped first if it exists; by default one per run, so "
+        "that two runs side by side do not drop each other's)",
+    )
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/14", help="Redis for --db postgres"
     )

@@ -282,7 +282,9 @@ def main() -> int:
         "--pg-server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL"
     )
     parser.add_argument(
-        "--pg-name", default="linktrack_bench_scaleout", help="scratch database name"
+        "--pg-name",
+        default=f"linktrack_bench_scaleout_{os.getpid()}",
+        help="scratch database name (dropped first if it exists; one per run by default)",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="Redis URL")
     parser.add_argument(
