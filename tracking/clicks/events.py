@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from tracking import dbinsert
 from tracking.clicks.burst import BURST_WINDOW
-from tracking.clicks.eventsql import hour_of, record_postgresql
+from tracking.clicks.eventsql import hour_of, record_postgresql, spike
 from tracking.dbfields import AsUTC
 from tracking.models import Classification, Event, EventType, LinkClick, TrackedLink
 
@@ -289,15 +289,8 @@ def _spikes(
     events: list[_Pending] = []
     for scope, scope_id, count in scopes:
         if count > threshold:
-            payload = {
-                **base,
-                "scope": scope,
-                "person_clicks_in_hour": count,
-                "threshold": threshold,
-                "hour": hour.isoformat(),
-            }
-            key = f"{scope}:{scope_id}:{hour:%Y%m%d%H}"
-            events.append((EventType.CLICKS_SPIKE, key, click, link, payload))
+            key, added = spike(scope, scope_id, hour, count)
+            events.append((EventType.CLICKS_SPIKE, key, click, link, {**base, **added}))
     return events
 
 

@@ -164,6 +164,18 @@ def hour_of(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def spike(scope: str, scope_id: str, hour: dt.datetime, count: int) -> tuple[str, dict[str, Any]]:
+    """A ``clicks.spike`` event's dedupe key (one per link or job and clock hour) and what its
+    payload says besides the click's own fields."""
+    added = {
+        "scope": scope,
+        "person_clicks_in_hour": count,
+        "threshold": settings.CLICK_SPIKE_PER_HOUR,
+        "hour": hour.isoformat(),
+    }
+    return f"{scope}:{scope_id}:{hour:%Y%m%d%H}", added
+
+
 def _naive(moment: dt.datetime) -> dt.datetime:
     """A moment as the UTC ``timestamp`` link_clicks stores (compared without a conversion)."""
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
@@ -311,12 +323,6 @@ def _spike_events(
     for scope, scope_id in (("link", tracking_id), ("job", job)):
         count = spikes.get((scope, scope_id, hour), 0) if scope_id else 0
         if count > threshold:
-            added = {
-                "scope": scope,
-                "person_clicks_in_hour": count,
-                "threshold": threshold,
-                "hour": hour.isoformat(),
-            }
-            key = f"{scope}:{scope_id}:{hour:%Y%m%d%H}"
-            events.append([EventType.CLICKS_SPIKE.value, key, added])
+            assert scope_id is not None  # a count only for a scope with an id
+            events.append([EventType.CLICKS_SPIKE.value, *spike(scope, scope_id, hour, count)])
     return events
