@@ -7,7 +7,7 @@ import datetime as dt
 import statistics
 from typing import Any
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, OuterRef, Subquery
 
 from analytics.countries import country_name
 from analytics.queries.common import (
@@ -134,22 +134,34 @@ def application_journey(
     }
 
 
+# Links read per query by :func:`first_human_clicks`: bounds the list of ids sent at once.
+FIRST_CLICK_BATCH = 1000
+
+
 def first_human_clicks(tracking_ids: list[str], period: Period = EVER) -> dict[str, dt.datetime]:
     """The first click by a person on each link in the period.
 
-    One small query per link, each stopping at its first match in the index (tracking_id,
-    clicked_at), costs less than a grouped MIN over every click of the links.
+    A subquery per link, each stopping at its first match in the index (tracking_id,
+    clicked_at), costs less than a grouped MIN over every click of the links; one statement
+    asks it for many links at once (a job's hundreds of links were as many round trips).
     """
+    first = (
+        clicks_in(Selection(period, Scope(), include_automated=False))
+        .filter(tracking_id=OuterRef("tracking_id"))
+        .order_by("clicked_at")
+        .values("clicked_at")[:1]
+    )
     result: dict[str, dt.datetime] = {}
-    for tracking_id in tracking_ids:
-        first = (
-            clicks_in(Selection(period, Scope(tracking_id=tracking_id), include_automated=False))
-            .order_by("clicked_at")
-            .values_list("clicked_at", flat=True)
-            .first()
+    ids = list(dict.fromkeys(tracking_ids))
+    for start in range(0, len(ids), FIRST_CLICK_BATCH):
+        rows = (
+            TrackedLink.objects.order_by()
+            .filter(tracking_id__in=ids[start : start + FIRST_CLICK_BATCH])
+            .annotate(first=Subquery(first))
+            .filter(first__isnull=False)
+            .values_list("tracking_id", "first")
         )
-        if first is not None:
-            result[tracking_id] = first
+        result.update(rows)
     return result
 
 
