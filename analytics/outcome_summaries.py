@@ -34,8 +34,21 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from django.db import connection
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import Collate, RowNumber
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Collate, Extract, RowNumber
 from django.utils import timezone
 
 from analytics.attribution import (
@@ -380,17 +393,24 @@ def timing_medians(
     ``None`` elsewhere."""
     if connection.vendor != "postgresql":
         return None
-    rows = fresh.filter(first_person_click__isnull=False, sent_at__isnull=False)
-    sql, params = rows.values("application_id").query.sql_with_params()
-    answered = "s.responded_at >= s.first_person_click"
+    rows = (
+        fresh.filter(first_person_click__isnull=False, sent_at__isnull=False)
+        .annotate(
+            c=_seconds("first_person_click", "sent_at"),
+            r=Case(
+                When(
+                    responded_at__gte=F("first_person_click"),
+                    then=_seconds("responded_at", "first_person_click"),
+                )
+            ),
+        )
+        .values("c", "r")
+    )
+    sql, params = rows.query.sql_with_params()
     # Constant fragments and a query compiled by the ORM, its parameters apart.
     query = (
         "SELECT COUNT(c), percentile_cont(0.5) WITHIN GROUP (ORDER BY c), "  # noqa: S608
-        "COUNT(r), percentile_cont(0.5) WITHIN GROUP (ORDER BY r) FROM ("
-        "SELECT EXTRACT(EPOCH FROM (s.first_person_click - s.sent_at))::float8 AS c, "
-        f"CASE WHEN {answered} "
-        "THEN EXTRACT(EPOCH FROM (s.responded_at - s.first_person_click))::float8 END AS r "
-        f"FROM {OutcomeSummary._meta.db_table} s WHERE s.application_id IN ({sql}) "
+        f"COUNT(r), percentile_cont(0.5) WITHIN GROUP (ORDER BY r) FROM ({sql} "
         "UNION ALL SELECT unnest(%s::float8[]), NULL "
         "UNION ALL SELECT NULL, unnest(%s::float8[])) AS timings"
     )
@@ -400,6 +420,12 @@ def timing_medians(
         row = cursor.fetchone()
     assert row is not None
     return int(row[0]), row[1], int(row[2]), row[3]
+
+
+def _seconds(later: str, earlier: str) -> Cast:
+    """The seconds from one moment column to another, as a float."""
+    between = ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+    return Cast(Extract(between, "epoch"), FloatField())
 
 
 def waiting(
