@@ -427,6 +427,14 @@ class LinkClick(models.Model):
             SeedIndex(fields=["session_id", "tracking"], name="idx_link_clicks_session_tracking"),
             # People-only analytics over a time range.
             SeedIndex(fields=["classification", "clicked_at"], name="idx_link_clicks_class_time"),
+            # The clicks not classified yet, which every count reads raw beside the rollups: the
+            # few a classification pass has still to judge, answered from the index alone.
+            SeedIndex(
+                fields=["clicked_at"],
+                name="idx_link_clicks_unclassified",
+                condition=models.Q(classification__isnull=True),
+                include=["tracking", "session_id", "click_id"],
+            ),
         ]
 
     def __str__(self) -> str:
