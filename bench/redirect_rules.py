@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/redirect_rules.py --prepare              # once: the template database
     .venv/bin/python bench/redirect_rules.py                        # wall clock, every scenario
-    /work/shared/tools/instructions_per_op.sh 50 250 \\
+    bench/instructions_per_op.sh 50 250 \\
         .venv/bin/python bench/redirect_rules.py --scenario rules   # instructions per redirect
 
 Each redirect goes through Django's WSGI handler with the production settings (``bench.settings``)
