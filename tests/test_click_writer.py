@@ -326,3 +326,33 @@ def test_an_entry_the_database_refuses_is_set_aside_without_blocking_the_others(
     assert sorted(stored_ids()) == sorted([before, after])
     assert redis.Redis.from_url(settings.REDIS_URL).xlen(f"{stream}:dead") == 1
     assert clickstream.backlog_status()["unwritten"] == 0
+
+
+# --- Batching ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handled", "drain_mode", "lingers"),
+    [(3, False, True), (500, False, False), (0, False, False), (3, True, False)],
+)
+def test_after_a_partial_batch_the_writer_lets_the_next_one_fill(
+    monkeypatch: pytest.MonkeyPatch, handled: int, drain_mode: bool, lingers: bool
+) -> None:
+    """A partial batch means the stream keeps up: the writer waits ``linger_ms`` before reading
+    again, so that a steady stream is written in fewer, larger batches. A full batch (a backlog),
+    an empty read (the read itself blocked) and a drain go straight on."""
+    writer = ClickWriter(consumer="test-linger", batch_size=500, linger_ms=150)
+    sleeps: list[float] = []
+    steps = iter([handled, 0])
+
+    def step(*, block_ms: int | None) -> int:
+        count = next(steps, 0)
+        if count == 0:
+            writer.stopping = not drain_mode
+        return count
+
+    monkeypatch.setattr(writer, "step", step)
+    monkeypatch.setattr(writer, "_sleep", sleeps.append)
+    monkeypatch.setattr(writer, "backlog_empty", lambda: True)
+    writer.run(drain=drain_mode)
+    assert sleeps == ([0.15] if lingers else [])

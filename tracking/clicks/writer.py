@@ -169,6 +169,7 @@ class ClickWriter:
         batch_size: int | None = None,
         claim_idle_ms: int | None = None,
         block_ms: int = 1000,
+        linger_ms: int | None = None,
         pause_at: str | None = None,
         report: Callable[[str], None] | None = None,
     ) -> None:
@@ -180,6 +181,7 @@ class ClickWriter:
             else settings.CLICK_WRITER_CLAIM_IDLE_SECONDS * 1000
         )
         self.block_ms = block_ms
+        self.linger_ms = settings.CLICK_WRITER_LINGER_MS if linger_ms is None else linger_ms
         if pause_at not in (None, *PAUSE_STAGES):
             raise ValueError(f"pause_at must be one of {PAUSE_STAGES}")
         self.pause_at = pause_at
@@ -367,6 +369,10 @@ class ClickWriter:
                 continue
             if once:
                 break
+            if 0 < handled < self.batch_size and self.linger_ms and not drain:
+                # A partial batch: the stream is keeping up. Let the next one fill a while
+                # rather than pay a batch's round trips for a few clicks each time.
+                self._sleep(self.linger_ms / 1000)
             now = time.monotonic()
             if self.written + self.replayed != reported and now - last_report >= 10:
                 last_report, reported = now, self.written + self.replayed
