@@ -31,10 +31,15 @@ from django.utils import timezone
 
 from tracking.models import Classification, EventType, LinkClick
 
+# A click of ``link_clicks c`` is a person's: as analytics counts people, the owner's own excepted.
+_IS_PERSON = (
+    "CASE WHEN c.classification = %(human)s "
+    "THEN c.click_source IS NULL OR c.click_source <> ALL (%(owner)s) END"
+)
 # Each link of the batch (a JSON array of tracking ids): its job, application, whether it has a
 # person click, and its first one when that is not before the batch (when it is, the link's
 # first was announced before).
-_SQL_LINKS = """
+_SQL_LINKS = f"""
 SELECT l.tracking_id, l.job_id::text, l.application_id::text, f.at IS NOT NULL,
        CASE WHEN f.at >= %(earliest)s THEN f.at END
 FROM (SELECT DISTINCT json_array_elements_text(%(links)s::json) AS id) b
@@ -42,67 +47,62 @@ JOIN link_tracking l ON l.tracking_id = b.id
 LEFT JOIN LATERAL (
   SELECT c.clicked_at AS at FROM link_clicks c
   WHERE c.tracking_id = l.tracking_id AND c.clicked_at IS NOT NULL
-    AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
-             OR c.click_source <> ALL (%(owner)s) END
+    AND {_IS_PERSON}
   ORDER BY c.clicked_at LIMIT 1) f ON true
-"""
+"""  # noqa: S608 (constant fragments)
 # Each application's latest person click before the batch: the latest of its links'.
-_SQL_BEFORE = """
+_SQL_BEFORE = f"""
 SELECT l.application_id::text, max(p.at) FROM link_tracking l
 CROSS JOIN LATERAL (
   SELECT c.clicked_at AS at FROM link_clicks c
   WHERE c.tracking_id = l.tracking_id AND c.clicked_at < %(earliest)s
-    AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
-                   OR c.click_source <> ALL (%(owner)s) END
+    AND {_IS_PERSON}
   ORDER BY c.clicked_at DESC LIMIT 1) p
 WHERE l.application_id = ANY (%(apps)s::uuid[]) GROUP BY 1
-"""
+"""  # noqa: S608 (constant fragments)
 # An application's person-click moments in the batch's span with the one before each: only the
 # first (whose previous is the one before the batch) and those after a long enough silence.
-_SQL_SPAN = """
+_SQL_SPAN = f"""
 SELECT s.app, s.at, s.previous FROM (
   SELECT d.app, d.at, lag(d.at) OVER (PARTITION BY d.app ORDER BY d.at) AS previous
   FROM (SELECT DISTINCT l.application_id::text AS app, p.at FROM link_tracking l
         CROSS JOIN LATERAL (
           SELECT c.clicked_at AS at FROM link_clicks c
           WHERE c.tracking_id = l.tracking_id AND c.clicked_at >= %(earliest)s AND c.clicked_at <= %(latest)s
-            AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
-                   OR c.click_source <> ALL (%(owner)s) END
+            AND {_IS_PERSON}
           OFFSET 0) p
         WHERE l.application_id = ANY (%(apps)s::uuid[])) d) s
 WHERE s.previous IS NULL OR s.at - s.previous >= %(reopened)s
-"""
+"""  # noqa: S608 (constant fragments)
 # The person clicks per link, and per job, in each clock hour the batch touches: only the counts
 # over the threshold (the others announce nothing). When the batch lies within one hour, links
 # and jobs whose spike of that hour is announced already are not counted again: the event could
 # only be written once, and counting the hour's clicks on every batch of a busy link made these
 # the writer's costliest statements.
-_SQL_LINK_HOURS = """
+_SQL_LINK_HOURS = f"""
 SELECT b.id, p.hour, count(*)
 FROM (SELECT DISTINCT json_array_elements_text(%(links)s::json) AS id) b
 CROSS JOIN LATERAL (
   SELECT date_trunc('hour', c.clicked_at) AS hour FROM link_clicks c
   WHERE c.tracking_id = b.id AND c.clicked_at >= %(start)s AND c.clicked_at < %(end)s
-    AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
-                   OR c.click_source <> ALL (%(owner)s) END
+    AND {_IS_PERSON}
   OFFSET 0) p
 WHERE %(hour_key)s::text IS NULL OR NOT EXISTS (
   SELECT 1 FROM events e WHERE e.dedupe_key = %(spike)s || ':link:' || b.id || ':' || %(hour_key)s)
 GROUP BY 1, 2 HAVING count(*) > %(threshold)s
-"""
-_SQL_JOB_HOURS = """
+"""  # noqa: S608 (constant fragments)
+_SQL_JOB_HOURS = f"""
 SELECT l.job_id::text, p.hour, count(*) FROM link_tracking l
 CROSS JOIN LATERAL (
   SELECT date_trunc('hour', c.clicked_at) AS hour FROM link_clicks c
   WHERE c.tracking_id = l.tracking_id AND c.clicked_at >= %(start)s AND c.clicked_at < %(end)s
-    AND CASE WHEN c.classification = %(human)s THEN c.click_source IS NULL
-                   OR c.click_source <> ALL (%(owner)s) END
+    AND {_IS_PERSON}
   OFFSET 0) p
 WHERE l.job_id = ANY (%(jobs)s::uuid[]) AND (%(hour_key)s::text IS NULL OR NOT EXISTS (
   SELECT 1 FROM events e
   WHERE e.dedupe_key = %(spike)s || ':job:' || l.job_id::text || ':' || %(hour_key)s))
 GROUP BY 1, 2 HAVING count(*) > %(threshold)s
-"""
+"""  # noqa: S608 (constant fragments)
 # The events of the batch's person clicks, built from the clicks as stored (the ones still a
 # person's: a rule may have changed a stored click without its instance) and their links. The
 # rows are one JSON array (:func:`_event_rows`): a click whose only event is click.person is its
