@@ -433,7 +433,16 @@ class LinkClick(models.Model):
                 fields=["clicked_at"],
                 name="idx_link_clicks_unclassified",
                 condition=models.Q(classification__isnull=True),
-                include=["tracking", "session_id", "click_id"],
+                include=[
+                    "tracking",
+                    "session_id",
+                    "click_id",
+                    "click_source",
+                    "device_type",
+                    "browser",
+                    "os",
+                    "country_code",
+                ],
             ),
         ]
 

@@ -16,7 +16,16 @@ class Migration(migrations.Migration):
             index=tracking.dbfields.SeedIndex(
                 condition=models.Q(("classification__isnull", True)),
                 fields=["clicked_at"],
-                include=("tracking", "session_id", "click_id"),
+                include=(
+                    "tracking",
+                    "session_id",
+                    "click_id",
+                    "click_source",
+                    "device_type",
+                    "browser",
+                    "os",
+                    "country_code",
+                ),
                 name="idx_link_clicks_unclassified",
             ),
         ),
