@@ -117,19 +117,20 @@ def _figures(clicks: QuerySet[LinkClick]) -> QuerySet[LinkClick, dict[str, Any]]
     )
 
 
-def record(application_ids: Sequence[uuid.UUID]) -> int:
-    """Replace the rows of these applications with their person clicks as they are now; call it
-    before their summaries read the clicks (a click stored in between is then in the summary and
-    not in the rows: the next run summarises the application again rather than miss it)."""
-    if not application_ids:
+def record(application_ids: Sequence[uuid.UUID] | None) -> int:
+    """Replace the rows of these applications (of every one when ``None``, in one pass) with
+    their person clicks as they are now; call it before their summaries read the clicks (a click
+    stored in between is then in the summary and not in the rows: the next run summarises the
+    application again rather than miss it)."""
+    if application_ids is None:
+        OutcomeClickDay.objects.all().delete()
+        applications: Any = JobApplication.objects.values("pk")
+    elif not application_ids:
         return 0
-    ids = list(application_ids)
-    OutcomeClickDay.objects.filter(application_id__in=ids).delete()
-    return insert_select(OutcomeClickDay, _figures(_person_clicks(ids)), COLUMNS)
-
-
-def forget_all() -> None:
-    OutcomeClickDay.objects.all().delete()
+    else:
+        applications = list(application_ids)
+        OutcomeClickDay.objects.filter(application_id__in=applications).delete()
+    return insert_select(OutcomeClickDay, _figures(_person_clicks(applications)), COLUMNS)
 
 
 def forget_deleted() -> None:

@@ -102,7 +102,8 @@ def refresh(
     if application_ids is None:
         OutcomeSummary.objects.all().delete()
         OutcomeValue.objects.all().delete()
-        outcome_click_days.forget_all()
+        # Every application's click days in one pass, before the summaries read the clicks.
+        outcome_click_days.record(None)
         ids = list(JobApplication.objects.order_by("pk").values_list("pk", flat=True))
     else:
         ids = sorted(set(application_ids))
@@ -119,8 +120,9 @@ def refresh(
             say(f"summarising the outcomes of applications {start + 1}..{start + len(chunk)}")
         OutcomeSummary.objects.filter(application_id__in=chunk).delete()
         OutcomeValue.objects.filter(application_id__in=chunk).delete()
-        # What the next runs compare the clicks with; read before the summary reads them.
-        outcome_click_days.record(chunk)
+        if application_ids is not None:
+            # What the next runs compare the clicks with; read before the summary reads them.
+            outcome_click_days.record(chunk)
         outcomes = read_applications(JobApplication.objects.filter(pk__in=chunk))
         read_person_clicks(outcomes, chunk, lookback)
         summaries, values = [], []
