@@ -43,6 +43,7 @@ STEPS = [
     ("analytics.rollups", "_build_month"),
     ("analytics.rollups", "_summarise_outcomes"),
     ("analytics.outcome_click_days", "changed"),
+    ("analytics.outcome_click_days", "record"),
     ("analytics.outcome_summaries", "applications_with_clicks"),
     ("analytics.outcome_summaries", "applications_opening"),
     ("analytics.outcome_summaries", "stale"),
