@@ -261,3 +261,38 @@ class OutcomeValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.stage}: {self.dimension}={self.value}"
+
+
+class OutcomeClickDay(models.Model):
+    """One application's person clicks on one local day, as they were when its summary was built.
+
+    Written with the summary (:func:`analytics.outcome_summaries.refresh`); an incremental
+    ``rollup_clicks`` compares them with the raw clicks of the days it rolls up again and
+    summarises again only the applications whose clicks changed
+    (:mod:`analytics.outcome_click_days`). ``id_sum_a`` and ``id_sum_b`` add up two 28-bit slices
+    of the clicks' ids, so that a click replaced by another on the same day changes them too. The
+    application is referenced without a database constraint, like its summary; rows of deleted
+    applications are dropped at the next run.
+    """
+
+    application_id = models.UUIDField()
+    day = models.DateField()
+    person_clicks = models.PositiveIntegerField()
+    id_sum_a = models.BigIntegerField()
+    id_sum_b = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_outcome_click_day"
+        constraints = [
+            # Also serves replacing one application's rows with its summary.
+            models.UniqueConstraint(
+                fields=["application_id", "day"], name="uniq_outcome_click_day"
+            ),
+        ]
+        indexes = [
+            # An incremental run's comparison: the rows of the days it rolls up again.
+            models.Index(fields=["day"], name="idx_outcome_click_day_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} on {self.day}: {self.person_clicks} person click(s)"

@@ -9,11 +9,13 @@ decay's shares and the lookback window's edges, and the figures would no longer 
 raw clicks.
 
 ``manage.py rollup_clicks`` keeps them, in the same run and transaction as the daily rollups
-(:func:`analytics.rollups.run`): it rebuilds the summaries of the applications with clicks in the
-days it rolls up again (new and late clicks, removed, anonymized or reclassified ones, through the
-signal receivers), those with no summary yet, and those whose basis changed (a status change, a
-renamed job, another lookback or half-life). Saving or deleting a link drops the summaries of the
-applications it touches (:mod:`analytics.receivers`) until the next run.
+(:func:`analytics.rollups.run`): it rebuilds the summaries of the applications whose person clicks
+on the days it rolls up again changed since their summary was built (new and late clicks, removed
+or reclassified ones, also through the signal receivers: :mod:`analytics.outcome_click_days`,
+whose rows are written with each summary), those with no summary yet, and those whose basis
+changed (a status change, a renamed job, another lookback or half-life). Saving or deleting a link
+drops the summaries of the applications it touches (:mod:`analytics.receivers`) until the next
+run.
 
 At read time (:func:`to_read_raw`, :func:`read`) an application is read from its raw clicks
 instead when it has no summary built with the current settings (saving the application, one of its
@@ -51,6 +53,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Collate, Extract, RowNumber
 from django.utils import timezone
 
+from analytics import outcome_click_days
 from analytics.attribution import (
     CREDITED_STAGES,
     MODELS,
@@ -114,12 +117,15 @@ def refresh(
     if application_ids is None:
         OutcomeSummary.objects.all().delete()
         OutcomeValue.objects.all().delete()
+        # Every application's click days in one pass, before the summaries read the clicks.
+        outcome_click_days.record(None)
         ids = list(JobApplication.objects.order_by("pk").values_list("pk", flat=True))
     else:
         ids = sorted(set(application_ids))
         existing = JobApplication.objects.values("pk")
         OutcomeSummary.objects.exclude(application_id__in=existing).delete()
         OutcomeValue.objects.exclude(application_id__in=existing).delete()
+        outcome_click_days.forget_deleted()
     lookback, half_life = lookback_setting(), half_life_setting()
     digest = settings_digest(lookback, half_life)
     now = timezone.now()
@@ -129,6 +135,9 @@ def refresh(
             say(f"summarising the outcomes of applications {start + 1}..{start + len(chunk)}")
         OutcomeSummary.objects.filter(application_id__in=chunk).delete()
         OutcomeValue.objects.filter(application_id__in=chunk).delete()
+        if application_ids is not None:
+            # What the next runs compare the clicks with; read before the summary reads them.
+            outcome_click_days.record(chunk)
         outcomes = read_applications(JobApplication.objects.filter(pk__in=chunk))
         read_person_clicks(outcomes, chunk, lookback)
         summaries, values = [], []
@@ -204,17 +213,6 @@ def stale(ids_with_clicks: set[uuid.UUID]) -> set[uuid.UUID]:
         if stored.get(app_id) != basis(outcome, lookback, half_life)
     }
     return changed | (ids_with_clicks & outcomes.keys())
-
-
-def applications_with_clicks(start: dt.datetime, end: dt.datetime) -> set[uuid.UUID]:
-    """Applications with person clicks in ``[start, end)``."""
-    rows = person_clicks_after_sending(JobApplication.objects.values("pk"))
-    return set(
-        rows.order_by()
-        .filter(clicked_at__gte=start, clicked_at__lt=end)
-        .values_list("tracking__application_id", flat=True)
-        .distinct()
-    )
 
 
 def applications_opening(tracking_ids: Iterable[str]) -> set[uuid.UUID]:

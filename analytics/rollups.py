@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, DateField, F, IntegerField, Min, Sum, Value
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 from django.utils import timezone
 
-from analytics import outcome_summaries
+from analytics import outcome_click_days, outcome_summaries
+from analytics.insert_select import insert_select
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -81,27 +82,6 @@ def _day_expr() -> TruncDate:
     return TruncDate(AsUTC("clicked_at"), tzinfo=local_tz())
 
 
-def _insert_select(
-    model: type[models.Model], qs: models.QuerySet[Any], columns: dict[str, str]
-) -> int:
-    """``INSERT INTO model (…) SELECT …``; ``columns`` maps each select alias to its column.
-
-    Annotations may not take a model field's name (``tracking_id``), hence the mapping. The
-    column list follows the compiled select, whatever order Django puts the aliases in.
-    """
-    compiler = qs.query.get_compiler(using=qs.db)
-    sql, params = compiler.as_sql()
-    aliases = [alias for _col, _sql, alias in compiler.select]
-    if sorted(aliases) != sorted(columns):  # pragma: no cover - guards a Django behaviour change
-        raise RuntimeError(f"unexpected select list {aliases} for {sorted(columns)}")
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(columns[alias]) for alias in aliases)
-    with connection.cursor() as cursor:
-        # The SELECT is compiled by the ORM with its parameters apart; names are quoted.
-        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
-        return cursor.rowcount
-
-
 def _counts() -> dict[str, Count]:
     return {
         "human_clicks": Count("click_id", filter=HUMAN),
@@ -130,7 +110,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         .annotate(**_counts())
         .values("day_", "tracking_id_", "human_clicks", "automated_clicks")
     )
-    _insert_select(DailyLinkClicks, per_link, {**KEY_COLUMNS, **COUNT_COLUMNS})
+    insert_select(DailyLinkClicks, per_link, {**KEY_COLUMNS, **COUNT_COLUMNS})
 
     dimensions: dict[str, Any] = {
         Dimension.SOURCE: F("click_source"),
@@ -147,9 +127,9 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         per_link_rows = values.values("day_", "tracking_id_", "value_", "dimension_").annotate(
             **_counts()
         )
-        _insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
+        insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
-        _insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+        insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
     # How many of each day's clicks were still unclassified when rolled up: an all-links
     # classification row with no value (classified clicks always have one), its count in
     # ``automated_clicks``. Never read as a figure (unclassified clicks are counted raw); kept so
@@ -163,7 +143,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
         )
     )
-    _insert_select(
+    insert_select(
         DailyLinkBreakdown, waiting, {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS}
     )
 
@@ -191,7 +171,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             .annotate(kind_=Value(str(kind)), **sessions)
             .values("day_", *group, "kind_", *sessions)
         )
-        _insert_select(
+        insert_select(
             DailyScopeSessions,
             rows,
             {
@@ -233,7 +213,7 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
             .annotate(days_=Sum("bit_", distinct=True))
             .values("month_", "tracking_id_", "session_id_", "human_", "days_")
         )
-        _insert_select(
+        insert_select(
             MonthlyLinkSession,
             rows,
             {
@@ -301,22 +281,16 @@ def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 
 def _summarise_outcomes(
-    ranges: list[tuple[dt.date, dt.date]] | None,
-    links_before: set[str],
-    until: dt.datetime,
-    say: Callable[[str], None],
+    ranges: list[tuple[dt.date, dt.date]] | None, say: Callable[[str], None]
 ) -> int:
     """Rebuild the outcome summaries the days rolled up again may have changed (all of them on a
-    full rebuild): applications with person clicks on those days now, or whose summary says a
-    person opened a link that had clicks on them before (removed or reclassified since)."""
+    full rebuild): applications whose person clicks on those days are no longer those their
+    summary was built from (:mod:`analytics.outcome_click_days`), and those with no summary or
+    one on another basis (:func:`analytics.outcome_summaries.stale`)."""
     if ranges is None:
         say("summarising the outcomes of every application")
         return outcome_summaries.refresh(progress=say)
-    touched: set[Any] = outcome_summaries.applications_opening(links_before)
-    for first, last in ranges:
-        end = min(local_midnight(last + dt.timedelta(days=1)), until)
-        touched |= outcome_summaries.applications_with_clicks(local_midnight(first), end)
-    stale = outcome_summaries.stale(touched)
+    stale = outcome_summaries.stale(outcome_click_days.changed(ranges))
     if stale:
         say(f"summarising the outcomes of {len(stale)} application(s)")
     return outcome_summaries.refresh(stale, progress=say)
@@ -376,12 +350,6 @@ def run(
             days.add(day)
             day += dt.timedelta(days=1)
         ranges = _contiguous(sorted(days | ({today} if partial_until else set())))
-        # Links whose clicks on these days were rolled up before: some may be gone since.
-        links_before = set(
-            DailyLinkClicks.objects.filter(day__in=days | {today}).values_list(
-                "tracking_id", flat=True
-            )
-        )
         for range_first, range_last in _contiguous(sorted(days)):
             say(f"rolling up {range_first} .. {range_last}")
             _build_range(range_first, range_last)
@@ -393,9 +361,7 @@ def run(
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
             _build_month(month, partial_until or local_midnight(today))
-        result.outcome_applications = _summarise_outcomes(
-            None if full else ranges, links_before, partial_until or local_midnight(today), say
-        )
+        result.outcome_applications = _summarise_outcomes(None if full else ranges, say)
         RollupState.objects.update_or_create(
             pk=1,
             defaults={
@@ -415,7 +381,7 @@ def _after_writing(result: RollupResult) -> None:
     The outcome summaries are also vacuumed, so that the outcomes page sums them from their index
     alone (rows not yet marked visible would each be read from the table); ``VACUUM`` cannot run
     in a caller's transaction, the statistics alone are gathered then."""
-    models_written: list[type[models.Model]] = []
+    models_written: list[type[Any]] = []
     if result.full_rebuild:
         models_written += ROLLUP_MODELS
     if result.outcome_applications:

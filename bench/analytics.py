@@ -143,12 +143,12 @@ def create_links(rng: random.Random, applications: int) -> list[tuple[str, uuid.
     from django.db import connection, transaction
 
     call_command("migrate", verbosity=0)
-    from analytics.models import OutcomeSummary, OutcomeValue, RollupState
+    from analytics.models import OutcomeClickDay, OutcomeSummary, OutcomeValue, RollupState
     from analytics.rollups import ROLLUP_MODELS
 
     tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
     tables.append("jobs")
-    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue]
+    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue, OutcomeClickDay]
     tables += [model._meta.db_table for model in models]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
@@ -240,10 +240,10 @@ def analyze_tables() -> None:
     """
     from django.db import connection
 
-    from analytics.models import OutcomeSummary, OutcomeValue, RollupState
+    from analytics.models import OutcomeClickDay, OutcomeSummary, OutcomeValue, RollupState
     from analytics.rollups import ROLLUP_MODELS
 
-    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue]
+    models: list[Any] = [*ROLLUP_MODELS, RollupState, OutcomeSummary, OutcomeValue, OutcomeClickDay]
     tables = ["link_clicks", "link_tracking", "application_status_history", "job_applications"]
     tables += ["jobs", *(model._meta.db_table for model in models)]
     with connection.cursor() as cursor:

@@ -130,11 +130,10 @@ def test_the_redirect_bench_names_an_unreachable_postgres(marker: str, tmp_path:
     assert left_behind(marker) == []
 
 
-def test_the_analytics_bench_names_an_unreachable_postgres(marker: str) -> None:
+@pytest.mark.parametrize("script", ["analytics.py", "rollup.py"])
+def test_the_analytics_benches_name_an_unreachable_postgres(marker: str, script: str) -> None:
     url = f"postgres://postgres@127.0.0.1:{free_port()}/linktrack_bench_unreachable"
-    result = run_bench(
-        "analytics.py", ["--database-url", url], bench_env(marker, os.environ["PATH"])
-    )
+    result = run_bench(script, ["--database-url", url], bench_env(marker, os.environ["PATH"]))
     assert result.returncode != 0
     assert "PostgreSQL is not reachable" in result.stderr
     assert "Traceback" not in result.stderr
