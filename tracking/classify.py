@@ -199,17 +199,19 @@ class ClickSignals:
             user_agent=data.get("user_agent"),
             client_ip=data.get("client_ip"),
             has_accept_language=bool(data.get("has_accept_language")),
-            link_created_at=_when(created) if created else None,
+            link_created_at=signal_time(created) if created else None,
             application_id=data.get("application_id"),
-            application_submitted_at=_when(submitted) if submitted else None,
+            application_submitted_at=signal_time(submitted) if submitted else None,
             owner_cookie=bool(data.get("owner_cookie")),
             decoy=bool(data.get("decoy")),
             application_has_decoy=bool(data.get("application_has_decoy")),
         )
 
 
-# A link's creation and its application's submission come back with each of its clicks.
-_when = functools.lru_cache(maxsize=4096)(dt.datetime.fromisoformat)
+# A link's creation and its application's submission come back with each of its clicks: a
+# queued time (ISO text) is parsed once (the stream's check of an entry and then
+# ClickSignals.from_dict ask for the same ones).
+signal_time = functools.lru_cache(maxsize=4096)(dt.datetime.fromisoformat)
 
 
 @dataclass(frozen=True, slots=True)
