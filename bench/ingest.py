@@ -433,7 +433,7 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
     from django.db.models import Count
 
     from tracking import classify
-    from tracking.clicks.writer import ClickWriter
+    from tracking.clicks.writer import ClickWriter, settle_garbage_collector
     from tracking.models import Event, LinkClick
 
     if args.insert == "orm":
@@ -442,6 +442,10 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
     collector = time_garbage_collection() if args.stages else None
     writer = ClickWriter(consumer="bench-ingest", batch_size=args.batch_size, report=lambda m: None)
     classify.warm_up()  # the rules loaded and the connection opened before the clock starts
+    if args.default_gc:
+        log("  garbage collector: Python's defaults (not run_click_writer's)")
+    else:
+        settle_garbage_collector()  # as run_click_writer does
     history = LinkClick.objects.count()
     started, cpu = time.perf_counter(), time.process_time()
     last = started
@@ -529,7 +533,8 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
     command = [sys.executable, __file__, "--phase", phase, "--insert", args.insert,
                "--batch-size", str(args.batch_size), "--sqlite", str(args.sqlite),
                "--seed", str(args.seed), *(["--profile"] if args.profile else []),
-               *(["--stages"] if args.stages else [])]  # fmt: skip
+               *(["--stages"] if args.stages else []),
+               *(["--default-gc"] if args.default_gc else [])]  # fmt: skip
     for name, value in extra.items():
         command += [f"--{name.replace('_', '-')}", value]
     child = processes.start(stack, command, env=env, stdout=subprocess.PIPE)
@@ -563,6 +568,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile each phase")
     parser.add_argument(
         "--stages", action="store_true", help="the writer's CPU per click in each of its steps"
+    )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="drain with Python's garbage collector settings, not the writer command's",
     )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--payload-file", help=argparse.SUPPRESS)

@@ -19,6 +19,7 @@ classifies the clicks other systems stored with plain SQL and no classification
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -57,6 +58,30 @@ _FORGET_CONSUMERS_IDLE_MS = 3_600_000
 
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# Net allocations between two collections of the youngest generation (Python's default: 700).
+_GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_garbage_collector() -> None:
+    """Tune the cyclic garbage collector of a writer process (``run_click_writer``) for batches.
+
+    A batch's clicks (a few dozen objects each: the row, its dicts, the signals, the reasons)
+    live until the batch is stored and then die by reference counting; nothing the writer makes
+    per click forms a cycle. With the default threshold (700) the collector runs dozens of times
+    per batch, each time walking the batch's living objects and moving them to older
+    generations, whose full collections walk them again: about a tenth of the writer's CPU per
+    click (``bench/ingest.py --stages``). With a threshold above what a batch holds at once the
+    young generation is collected a few times per batch of garbage-free objects, and what
+    cycles there are (a database error's traceback) are still collected, later. The objects of
+    the set-up (modules, settings, the rules loaded by ``classify.warm_up``) are frozen out of
+    the collections: they live as long as the process.
+    """
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, middle, old)
 
 
 # Every counter of a batch in one call: INCRBY each key by its clicks (ARGV[i + 1]) and let it
