@@ -440,11 +440,15 @@ def burst_network(ip: str | None) -> str | None:
 # Per distinct address, bounded like tracking.netsets' cache (a network string ~100 B more).
 @functools.lru_cache(maxsize=netsets.ADDRESS_CACHE_SIZE)
 def _burst_network(ip: str) -> str | None:
-    address = _address(ip)
-    if address is None:
+    # The address as the scanner check reads it (netsets' cache: one parse for both); an IPv4
+    # network is written from its integer, as ipaddress writes it, without building one.
+    key = netsets.address_key(ip)
+    if key is None:
         return None
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    version, value = key
+    if version == 4:
+        return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.0/24"
+    return str(ipaddress.ip_network(f"{ipaddress.ip_address(ip)}/48", strict=False))
 
 
 def classify_click(
