@@ -186,12 +186,13 @@ def new_link_click(**values: Any) -> LinkClick:
     if _UnsavedClick.fields is None:
         _UnsavedClick.prepare()
     click = LinkClick.__new__(LinkClick)
-    state = {"_state": ModelState(), **_UnsavedClick.fields}  # type: ignore[dict-item]
+    state = click.__dict__  # filled in place, in the order Model.__init__ would fill it
+    state["_state"] = ModelState()
+    state.update(_UnsavedClick.fields or {})
     for model_field in _UnsavedClick.others:
         if model_field.attname not in values:
             state[model_field.attname] = model_field.get_default()
     state.update(values)
-    click.__dict__.update(state)
     return click
 
 
