@@ -28,6 +28,7 @@ the writer works per batch):
 - ``classify``: :func:`tracking.classify.classify_into` (clicks not classified in the request);
 - ``geo``: :func:`tracking.geo.locate_click`;
 - ``company``: :func:`tracking.company.mark_click` with a company's keys;
+- ``copy``: the text of a batch's rows for ``COPY`` (:func:`tracking.dbcopy.rows_text`);
 - ``burst``: the burst rule's grouping of a batch (:func:`tracking.clicks.burst.batch_groups`
   and the links per group its pre-check sends to Redis);
 - ``events``: the person clicks of a batch sorted by time and the rows of the events' INSERT
@@ -53,7 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STEPS = ("decode", "signals", "classify", "geo", "company", "burst", "events")
+STEPS = ("decode", "signals", "classify", "geo", "company", "copy", "burst", "events")
 BATCH = 500
 
 
@@ -98,10 +99,11 @@ def run(args: argparse.Namespace) -> None:
     _setup_django(args.payloads.with_suffix(".geo"))
     from django.conf import settings
 
-    from tracking import company, geo
+    from tracking import company, dbcopy, geo
     from tracking.classify import ClickSignals, classify_into
     from tracking.clicks import burst, events, eventsql
     from tracking.clicks.stream import decode_click
+    from tracking.models import LinkClick
 
     payloads: list[str] = data["payloads"]
     ops = int(os.environ.get("OPS", "1000"))
@@ -141,6 +143,9 @@ def run(args: argparse.Namespace) -> None:
     def burst_groups(batch: list[tuple[Any, ClickSignals]]) -> None:
         groups = burst.batch_groups(batch)
         {g: list(dict.fromkeys(c.tracking_id for c in members)) for g, members in groups.items()}
+
+    def copy_text(batch: list[tuple[Any, ClickSignals]]) -> None:
+        dbcopy.rows_text(LinkClick, [click for click, _signals in batch])
 
     step = args.step
     # The set-up, the same whatever OPS is: every click prepared, the step warmed up.
@@ -187,7 +192,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         pairs = enriched(0, len(payloads))
         warm_items, items = pairs[:warm], pairs[warm : warm + ops]
-        do = burst_groups if step == "burst" else event_rows
+        do = {"burst": burst_groups, "events": event_rows, "copy": copy_text}[step]
         per_batch = True
 
     def go(work_items: list[Any]) -> None:
