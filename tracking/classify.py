@@ -194,27 +194,16 @@ class ClickSignals:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClickSignals:
         get = data.get
-        created = get("link_created_at")
-        submitted = get("application_submitted_at")
-        # Positional, in the fields' order (the writer builds one per click; keywords cost a
-        # third more). company_keys is never queued.
-        return cls(
-            get("user_agent"),
-            get("client_ip"),
-            bool(get("has_accept_language")),
-            signal_time(created) if created else None,
-            get("application_id"),
-            signal_time(submitted) if submitted else None,
-            bool(get("owner_cookie")),
-            (),
-            bool(get("decoy")),
-            bool(get("application_has_decoy")),
-        )
+        created, submitted = get("link_created_at"), get("application_submitted_at")
+        # In the fields' order: once per click, and keywords cost a third more (no company_keys).
+        return cls(get("user_agent"), get("client_ip"), bool(get("has_accept_language")),
+                   signal_time(created) if created else None, get("application_id"),
+                   signal_time(submitted) if submitted else None, bool(get("owner_cookie")), (),
+                   bool(get("decoy")), bool(get("application_has_decoy")))  # fmt: skip
 
 
-# A link's creation and its application's submission come back with each of its clicks: a
-# queued time (ISO text) is parsed once (the stream's check of an entry and then
-# ClickSignals.from_dict ask for the same ones).
+# A link's creation and its application's submission come back with each of its clicks: parsed
+# once (the stream's check of an entry, then ClickSignals.from_dict, ask for the same ones).
 signal_time = functools.lru_cache(maxsize=4096)(dt.datetime.fromisoformat)
 
 
@@ -444,8 +433,7 @@ def burst_network(ip: str | None) -> str | None:
 # Per distinct address, bounded like tracking.netsets' cache (a network string ~100 B more).
 @functools.lru_cache(maxsize=netsets.ADDRESS_CACHE_SIZE)
 def _burst_network(ip: str) -> str | None:
-    # The address as the scanner check reads it (netsets' cache: one parse for both); an IPv4
-    # network is written from its integer, as ipaddress writes it, without building one.
+    # The address as the scanner check read it (netsets' cache); IPv4's network from its integer.
     key = netsets.address_key(ip)
     if key is None:
         return None
