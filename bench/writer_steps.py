@@ -48,6 +48,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,9 @@ def run(args: argparse.Namespace) -> None:
         persons = sorted(
             (click for click, _signals in batch if events._is_person(click)), key=events._BY_TIME
         )
-        links = {c.tracking_id: (None, applications[c.tracking_id], first_before) for c in persons}
+        links: dict[str, tuple[str | None, str | None, dt.datetime | None]] = {
+            c.tracking_id: (None, applications[c.tracking_id], first_before) for c in persons
+        }
         eventsql._event_rows(persons, links, {}, {}, threshold)
 
     def burst_groups(batch: list[tuple[Any, ClickSignals]]) -> None:
@@ -148,6 +151,7 @@ def run(args: argparse.Namespace) -> None:
         dbcopy.rows_text(LinkClick, [click for click, _signals in batch])
 
     step = args.step
+    do: Callable[[Any], Any]
     # The set-up, the same whatever OPS is: every click prepared, the step warmed up.
     if step == "decode":
         work: list[Any] = payloads
@@ -163,10 +167,11 @@ def run(args: argparse.Namespace) -> None:
         pairs = [(c, ClickSignals.from_dict(raw)) for c, raw in decoded(0, len(payloads))]
         warm_items, items = pairs[:warm], pairs[warm : warm + ops]
 
-        def do(pair: tuple[Any, ClickSignals]) -> None:
+        def classify_pair(pair: tuple[Any, ClickSignals]) -> None:
             if pair[0].classification is None:
                 classify_into(*pair)
 
+        do = classify_pair
         per_batch = False
     elif step == "geo":
         pairs = []
@@ -177,17 +182,19 @@ def run(args: argparse.Namespace) -> None:
             pairs.append((click, signals))
         warm_items, items = pairs[:warm], pairs[warm : warm + ops]
 
-        def do(pair: tuple[Any, ClickSignals]) -> None:
+        def locate_pair(pair: tuple[Any, ClickSignals]) -> None:
             geo.locate_click(*pair)
 
+        do = locate_pair
         per_batch = False
     elif step == "company":
         pairs = enriched(0, len(payloads))
         warm_items, items = pairs[:warm], pairs[warm : warm + ops]
 
-        def do(pair: tuple[Any, ClickSignals]) -> None:
+        def mark_pair(pair: tuple[Any, ClickSignals]) -> None:
             company.mark_click(pair[0], keys)
 
+        do = mark_pair
         per_batch = False
     else:
         pairs = enriched(0, len(payloads))
@@ -195,13 +202,15 @@ def run(args: argparse.Namespace) -> None:
         do = {"burst": burst_groups, "events": event_rows, "copy": copy_text}[step]
         per_batch = True
 
+    run_step: Callable[[Any], Any] = do
+
     def go(work_items: list[Any]) -> None:
         if per_batch:
             for batch in batches(work_items):
-                do(batch)
+                run_step(batch)
         else:
             for item in work_items:
-                do(item)
+                run_step(item)
 
     go(warm_items)
     if args.time:

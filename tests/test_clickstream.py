@@ -124,7 +124,7 @@ def test_a_good_link_creation_time_reads_as_the_same_moment_from_the_cache() -> 
 
 
 def test_the_cache_of_queued_times_is_bounded() -> None:
-    for second in range(classify.signal_time.cache_info().maxsize + 10):
+    for second in range((classify.signal_time.cache_info().maxsize or 0) + 10):
         classify.signal_time(f"2026-11-24T10:00:00.{second:06d}+00:00")
     info = classify.signal_time.cache_info()
     assert info.currsize == info.maxsize
