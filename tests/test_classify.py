@@ -197,6 +197,32 @@ def test_signals_survive_a_round_trip_through_plain_values() -> None:
     assert ClickSignals.from_dict(signals.as_dict()) == signals
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"has_accept_language": True},
+        {"owner_cookie": True},
+        {"decoy": True},
+        {"application_has_decoy": True},
+        {"owner_cookie": True, "application_has_decoy": True},
+    ],
+)
+def test_every_queued_signal_comes_back_in_its_own_field(flags: dict[str, bool]) -> None:
+    values: dict[str, Any] = {
+        "user_agent": CHROME,
+        "client_ip": "198.51.100.23",
+        "has_accept_language": False,
+        "link_created_at": NOW - dt.timedelta(days=2),
+        "application_id": "550e8400-e29b-41d4-a716-446655440001",
+        "application_submitted_at": NOW - dt.timedelta(days=1),
+        **flags,
+    }
+    signals = ClickSignals(**values)
+    back = ClickSignals.from_dict(signals.as_dict())
+    assert {name: getattr(back, name) for name in values} == values
+    assert back.company_keys == ()  # never queued
+
+
 # --- Agent parsing in linear time (tracking.useragents) --------------------------------------
 
 # Real agents of every kind the classifier tells apart, plus odd ones from the wild.

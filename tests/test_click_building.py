@@ -131,6 +131,29 @@ def test_the_burst_network_is_the_addresses_24_or_48(ip: str, network: str | Non
 
 
 @pytest.mark.parametrize(
+    "ip",
+    [
+        "0.0.0.0",  # noqa: S104 - an address to parse, not to bind
+        "255.255.255.255", "10.0.0.1", "192.0.2.255", "198.51.100.0",
+        "1.2.3.4", "001.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", " 1.2.3.4", "1.2.3.4 ",
+        "1.2.3.4%eth0", "::ffff:203.0.113.7", "::ffff:cb00:7107", "::", "::1",
+        "fe80::1%eth0", "2001:db8::%1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+        "1::2::3", "", "\u0661.2.3.4", "\uff11.2.3.4",
+    ],
+)  # fmt: skip
+def test_the_burst_network_is_the_one_ipaddress_gives(ip: str) -> None:
+    """The network written from the cached address is the one ``ipaddress`` builds."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        expected = None
+    else:
+        prefix = 24 if address.version == 4 else 48
+        expected = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    assert classify.burst_network(ip) == (expected if ip else None)
+
+
+@pytest.mark.parametrize(
     "payload",
     [
         b'{"v":1,"m":{"n":123456789012345678901234567890}}',

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -18,7 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CHROME, HOUR, human_signals, make_application, make_job, make_link
-from tests.support import queue_click, run_writer, start_writer, stored_ids, wait_for_line
+from tests.support import (
+    BASE_DIR,
+    queue_click,
+    run_writer,
+    start_writer,
+    stored_ids,
+    wait_for_line,
+)
 from tracking import services
 from tracking.clicks import ratelimit as clicklimit
 from tracking.clicks import stream as clickstream
@@ -70,6 +81,35 @@ def test_the_command_writes_one_batch_with_once(stream: str) -> None:
     call_command("run_click_writer", "--once", "--batch-size", "5", stdout=io.StringIO())
     assert LinkClick.objects.count() == 5
     assert clickstream.backlog_status()["unwritten"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_batch_leaves_the_callers_garbage_collector_as_it_was(stream: str) -> None:
+    queue_click(make_link(sent_ago=HOUR).tracking_id)
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+    call_command("run_click_writer", "--once", stdout=io.StringIO())
+    assert LinkClick.objects.count() == 1
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
+
+
+def test_a_writer_process_still_collects_cycles_after_settling_its_collector() -> None:
+    """The writer's process freezes its set-up and collects less often, but collects."""
+    script = (
+        "import gc, weakref, django; django.setup()\n"
+        "from tracking.clicks.writer import settle_garbage_collector\n"
+        "settle_garbage_collector()\n"
+        "class Node: pass\n"
+        "a, b = Node(), Node(); a.other, b.other = b, a; alive = weakref.ref(a); del a, b\n"
+        "gc.collect()\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0, gc.isenabled(), alive() is None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60,
+        cwd=BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+    )  # fmt: skip
+    young, frozen, enabled, collected = result.stdout.split()
+    assert int(young) > 700  # Python's default
+    assert (frozen, enabled, collected) == ("True", "True", "True")
 
 
 @pytest.mark.django_db(transaction=True)

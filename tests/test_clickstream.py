@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from tests.factories import CHROME, HOUR, human_signals, make_link
 from tests.support import free_port, queue_click
-from tracking import services
+from tracking import classify, services
+from tracking.classify import ClickSignals
 from tracking.clicks import stream as clickstream
 from tracking.clicks.writer import ClickWriter
 from tracking.models import LinkClick
@@ -90,6 +91,43 @@ def test_a_click_survives_the_round_trip_through_an_entry() -> None:
 def test_a_foreign_or_broken_entry_is_refused_clearly(payload: bytes) -> None:
     with pytest.raises(clickstream.MalformedEntry):
         clickstream.decode_click(payload)
+
+
+@pytest.mark.parametrize(
+    "created",
+    ["soon", "", "2026-13-01T00:00:00+00:00", "2026-11-24T10:00:00+99:00", "\u0000", 5, [1], {}],
+)
+def test_a_bad_link_creation_time_is_refused_every_time_it_comes(created: Any) -> None:
+    """The check reads a text's answer from a cache: the second entry with the same value is
+    refused as the first was (a failed read is never kept as a date)."""
+    payload = json.dumps(
+        {"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1,
+         "sig": {"link_created_at": created}}
+    )  # fmt: skip
+    for _attempt in range(2):
+        with pytest.raises(clickstream.MalformedEntry) as refused:
+            clickstream.decode_click(payload)
+        assert str(refused.value) == "click entry signal link_created_at is not a date"
+
+
+def test_a_good_link_creation_time_reads_as_the_same_moment_from_the_cache() -> None:
+    created = "2026-11-24T10:00:00.123456+01:00"
+    payload = json.dumps(
+        {"v": 1, "id": "01a20811-4a15-7e59-8e04-8bc7bbb79fdd", "t": "lt_a", "at": 1,
+         "sig": {"link_created_at": created}}
+    )  # fmt: skip
+    for _attempt in range(2):
+        _click, signals = clickstream.decode_click(payload)
+        parsed = ClickSignals.from_dict(signals).link_created_at
+        assert parsed == dt.datetime.fromisoformat(created)
+        assert parsed is not None and parsed.utcoffset() == dt.timedelta(hours=1)
+
+
+def test_the_cache_of_queued_times_is_bounded() -> None:
+    for second in range((classify.signal_time.cache_info().maxsize or 0) + 10):
+        classify.signal_time(f"2026-11-24T10:00:00.{second:06d}+00:00")
+    info = classify.signal_time.cache_info()
+    assert info.currsize == info.maxsize
 
 
 # --- The redirect in buffered mode ----------------------------------------------------------

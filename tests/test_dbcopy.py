@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
+from typing import Any
 
 import pytest
 from django.db import DataError, transaction
@@ -96,3 +98,35 @@ def test_the_copy_text_escapes_what_copy_would_read_as_structure() -> None:
     assert len(columns) == len(LinkClick._meta.concrete_fields)
     assert "Agent\\twith tab\\nnew line\\r\\\\N back\\\\slash" in lines[1]
     assert "\\N" in lines[0].split("\t")  # the first click's user agent is NULL
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [],
+        ["head_request"],
+        ["no_accept_language", "datacenter_network", "burst"],
+        ["tab\there", "line\nbreak", "back\\slash", 'quote"', "\\N", "ünïcödé", "\u2028", ""],
+        {},
+        {"utm_source": "mail", "nested": {"a": [1, 2.5, None, True]}},
+        {"tab": "\t", "back": "\\"},
+        ["mixed", 1],
+        [["nested"]],
+        "text",
+        None,
+    ],
+)
+def test_a_json_value_reads_as_it_did_from_the_cache_too(value: Any) -> None:
+    """The COPY text of a JSON column, answered from the kept lists of codes or not, is the
+    escaped ``json.dumps`` of the value, the first time and the next."""
+    expected = json.dumps(value).translate(dbcopy._ESCAPES)
+    assert dbcopy._json(value) == expected
+    assert dbcopy._json(value) == expected
+
+
+def test_the_kept_json_lists_are_bounded() -> None:
+    size = dbcopy._json_strings.cache_info().maxsize or 0
+    for n in range(size + 10):
+        dbcopy._json([f"reason_{n}"])
+    info = dbcopy._json_strings.cache_info()
+    assert info.currsize == info.maxsize == size

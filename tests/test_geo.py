@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections.abc import Iterator
@@ -266,3 +267,81 @@ def test_anonymisation_keeps_country_and_region_and_drops_city_and_network(geodb
     click.refresh_from_db()
     assert click.ip_address is None
     assert geo_fields(click) == ("DE", "Berlin", None, None, None, "residential")
+
+
+# --- Lookups kept per network -----------------------------------------------------------------
+
+NESTED_NETWORKS: dict[str, dict[str, Any]] = {
+    "81.0.0.0/8": geodata._place("DE", "Hesse", "Frankfurt"),
+    "81.1.0.0/16": geodata._place("FR", "Brittany", "Rennes"),
+    "81.1.2.0/24": geodata._place("FR", None, None),  # a more specific network without a city
+    "81.1.3.128/25": {"country": {"iso_code": "BE"}, "subdivisions": []},
+    "2001:db8::/32": geodata._place("NL", "North Holland", "Amsterdam"),
+    "2001:db8:5::/48": geodata._place("AT", "Vienna", "Vienna"),
+}
+NESTED_ADDRESSES = [
+    "81.200.3.4", "81.1.9.9", "81.1.2.3", "81.1.2.250", "81.1.3.1", "81.1.3.129",
+    "81.1.3.255", "81.0.0.0", "81.255.255.255", "81.1.255.255", "82.0.0.1", "80.255.255.255",
+    "2001:db8:7::1", "2001:db8:5::1", "2001:db8:5:ffff::1", "2001:db9::1", "::ffff:81.1.2.3",
+    "::ffff:81.9.9.9", "81.1.9.10", "81.200.3.5",
+]  # fmt: skip
+
+
+def geoip2_answer(path: Path, ip: str) -> tuple[Any, ...]:
+    """What geoip2's own reader says of one address (the reference)."""
+    import geoip2.database
+    import geoip2.errors
+
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    with geoip2.database.Reader(str(path)) as reader:
+        try:
+            if "City" in reader.metadata().database_type:
+                record = reader.city(str(address))
+                region = record.subdivisions.most_specific.name
+                return (record.country.iso_code, region, record.city.name)
+            return (reader.country(str(address)).country.iso_code, None, None)
+        except geoip2.errors.AddressNotFoundError:
+            return (None, None, None)
+
+
+@pytest.mark.parametrize("database_type", ["GeoLite2-City", "GeoLite2-Country"])
+def test_every_address_of_a_network_is_located_as_geoip2_locates_it(
+    settings: Any, tmp_path: Path, database_type: str
+) -> None:
+    path = tmp_path / "nested.mmdb"
+    geo.write_database(
+        path, database_type=database_type, description="nested", networks=NESTED_NETWORKS
+    )
+    settings.GEOIP_CITY_PATH, settings.GEOIP_ASN_PATH = str(path), None
+    geo.reset()
+    try:
+        for _round in range(2):  # the second time from the caches
+            for ip in NESTED_ADDRESSES:
+                location = geo.locate(ip)
+                found = (location.country_code, location.region, location.city)
+                assert found == geoip2_answer(path, ip), ip
+            geo._cached_lookup.cache_clear()  # the per-network fields answer the next round
+    finally:
+        geo.reset()
+
+
+def test_the_fields_kept_per_network_are_bounded(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    networks = {
+        f"81.{n}.0.0/16": geodata._place("DE", f"Region {n}", f"City {n}") for n in range(12)
+    }
+    path = tmp_path / "many.mmdb"
+    geo.write_database(path, database_type="GeoLite2-City", description="many", networks=networks)
+    settings.GEOIP_CITY_PATH, settings.GEOIP_ASN_PATH = str(path), None
+    monkeypatch.setattr(geo, "NETWORK_CACHE_SIZE", 4)
+    geo.reset()
+    try:
+        for n in range(12):
+            assert geo.locate(f"81.{n}.1.1").city == f"City {n}"
+            assert len(geo._city_db.reader.fields) <= 4
+        assert geo.locate("81.0.9.9").city == "City 0"  # forgotten, read again
+    finally:
+        geo.reset()

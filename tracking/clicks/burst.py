@@ -313,6 +313,18 @@ def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str,
     return {group for group, answer in zip(groups, answers, strict=True) if answer}
 
 
+def batch_groups(
+    batch: Iterable[tuple[LinkClick, ClickSignals]],
+) -> dict[tuple[str, str], list[LinkClick]]:
+    """The clicks of a batch the burst rule can apply to, by (application, network)."""
+    groups: dict[tuple[str, str], list[LinkClick]] = {}
+    for click, signals in batch:
+        network = classify.burst_network(signals.client_ip)
+        if signals.application_id and network and click.clicked_at is not None:
+            groups.setdefault((signals.application_id, network), []).append(click)
+    return groups
+
+
 def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> Changes:
     """The burst rule for a batch (stored in the current transaction); returns the clicks it
     changed, stored ones included, as ``{click_id: (classification, reasons)}``, and sets the
@@ -324,11 +336,7 @@ def apply_to_batch(clicks: Iterable[tuple[LinkClick, ClickSignals]]) -> Changes:
     for each click from those rows, exactly as :func:`reclassify_burst` decides it from its own.
     """
     batch = list(clicks)
-    groups: dict[tuple[str, str], list[LinkClick]] = {}
-    for click, signals in batch:
-        network = classify.burst_network(signals.client_ip)
-        if signals.application_id and network and click.clicked_at is not None:
-            groups.setdefault((signals.application_id, network), []).append(click)
+    groups = batch_groups(batch)
     possible = _possible_groups(
         {
             group: list(dict.fromkeys(c.tracking_id for c in members))

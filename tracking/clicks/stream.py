@@ -31,7 +31,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tracking import services
+from tracking import classify, services
 from tracking.models import LinkClick
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,11 @@ def _holds_float(container: dict[str, Any] | list[Any]) -> bool:
     if float in kinds:
         return True
     if dict in kinds or list in kinds:
-        return any(_holds_float(item) for item in items if type(item) in (dict, list))
+        # A plain loop: a generator costs more than the few containers it would look into.
+        for item in items:
+            kind = type(item)
+            if (kind is dict or kind is list) and _holds_float(item):
+                return True
     return False
 
 
@@ -216,13 +220,15 @@ _TEXT_SIGNALS = ("user_agent", "client_ip", "application_id", "rate_key")
 
 def _check_signals(signals: dict[str, Any]) -> None:
     """Refuse signals the writer could not classify with (it must never fail a batch on them)."""
+    get = signals.get
     for name in _TEXT_SIGNALS:
-        if not isinstance(signals.get(name), str | None):
+        value = get(name)
+        if value is not None and not isinstance(value, str):
             raise MalformedEntry(f"click entry signal {name} is not text")
-    created = signals.get("link_created_at")
+    created = get("link_created_at")
     if created is not None:
         try:
-            dt.datetime.fromisoformat(created)
+            classify.signal_time(created)  # ClickSignals.from_dict reads it again, from the cache
         except (TypeError, ValueError):
             raise MalformedEntry("click entry signal link_created_at is not a date") from None
 

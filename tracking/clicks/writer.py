@@ -19,11 +19,13 @@ classifies the clicks other systems stored with plain SQL and no classification
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -44,7 +46,7 @@ from tracking.clicks.stream import (
     get_client,
     stream_key,
 )
-from tracking.models import LinkClick, TrackedLink
+from tracking.models import Job, LinkClick, TrackedLink
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,30 @@ _FORGET_CONSUMERS_IDLE_MS = 3_600_000
 
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# Net allocations between two collections of the youngest generation (Python's default: 700).
+_GC_YOUNG_THRESHOLD = 50_000
+
+
+def settle_garbage_collector() -> None:
+    """Tune the cyclic garbage collector of a writer process (``run_click_writer``) for batches.
+
+    A batch's clicks (a few dozen objects each: the row, its dicts, the signals, the reasons)
+    live until the batch is stored and then die by reference counting; nothing the writer makes
+    per click forms a cycle. With the default threshold (700) the collector runs dozens of times
+    per batch, each time walking the batch's living objects and moving them to older
+    generations, whose full collections walk them again: about a tenth of the writer's CPU per
+    click (``bench/ingest.py --stages``). With a threshold above what a batch holds at once the
+    young generation is collected a few times per batch of garbage-free objects, and what
+    cycles there are (a database error's traceback) are still collected, later. The objects of
+    the set-up (modules, settings, the rules loaded by ``classify.warm_up``) are frozen out of
+    the collections: they live as long as the process.
+    """
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, middle, old)
 
 
 # Every counter of a batch in one call: INCRBY each key by its clicks (ARGV[i + 1]) and let it
@@ -109,6 +135,44 @@ def enforce_rate_limit(
     return [entry for index, entry in enumerate(clicks) if index not in dropped]
 
 
+@functools.cache
+def _links_sql() -> str:
+    quote = connection.ops.quote_name
+    link, job = TrackedLink._meta, Job._meta
+
+    def column(meta: Any, name: str) -> str:
+        return quote(str(meta.get_field(name).column))
+
+    return (
+        f"SELECT l.{column(link, 'tracking_id')}, j.{column(job, 'company_name')}, "  # noqa: S608 - quoted names
+        f"j.{column(job, 'company_aliases')} FROM {quote(link.db_table)} l "
+        f"LEFT JOIN {quote(job.db_table)} j ON j.{column(job, 'id')} = l.{column(link, 'job')} "
+        f"WHERE l.{column(link, 'tracking_id')} = ANY (%s)"
+    )
+
+
+def _existing_links(tracking_ids: set[str]) -> dict[str, tuple[company.Key, ...]]:
+    """One query for both: which links of a batch still exist, and their jobs' company names.
+
+    On PostgreSQL the ids go in as one array parameter: the ORM's ``IN`` list of a batch's few
+    hundred ids (a placeholder and an adapted value each, and the SQL compiled anew) cost the
+    writer three times the CPU of the query itself.
+    """
+    rows: Iterable[tuple[str, str | None, str | None]]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_links_sql(), [list(tracking_ids)])
+            rows = cursor.fetchall()
+    else:
+        rows = TrackedLink.objects.filter(tracking_id__in=tracking_ids).values_list(
+            "tracking_id", "job__company_name", "job__company_aliases"
+        )
+    return {
+        tracking_id: company.company_keys(name or "", aliases or "")
+        for tracking_id, name, aliases in rows
+    }
+
+
 def write_clicks(
     decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
 ) -> int:
@@ -123,14 +187,7 @@ def write_clicks(
         unique.setdefault(click.click_id, (click, raw))
     if not unique:
         return 0
-    tracking_ids = {click.tracking_id for click, _signals in unique.values()}
-    # One query for both: which links still exist, and their jobs' company names.
-    existing = {
-        tracking_id: company.company_keys(name or "", aliases or "")
-        for tracking_id, name, aliases in TrackedLink.objects.filter(
-            tracking_id__in=tracking_ids
-        ).values_list("tracking_id", "job__company_name", "job__company_aliases")
-    }
+    existing = _existing_links({click.tracking_id for click, _signals in unique.values()})
     kept: list[tuple[LinkClick, ClickSignals, str | None]] = []
     for click, raw_signals in unique.values():
         if click.tracking_id in existing:

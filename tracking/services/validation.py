@@ -349,9 +349,10 @@ def clean_clicked_at(value: dt.datetime | None) -> dt.datetime:
         return now
     if not isinstance(value, dt.datetime):
         raise ValidationFailed("clicked_at must be a date and time.", field="clicked_at")
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
+    if value.tzinfo is not dt.UTC:  # already in UTC (the click writer's times): nothing to do
+        if timezone.is_naive(value):
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
     if value > now + dt.timedelta(seconds=settings.CLICK_FUTURE_SKEW_SECONDS):
         raise ValidationFailed("clicked_at is in the future.", field="clicked_at")
     return value

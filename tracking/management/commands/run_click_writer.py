@@ -7,7 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracking.clicks.writer import PAUSE_STAGES, ClickWriter, default_consumer_name
+from tracking import classify
+from tracking.clicks.writer import (
+    PAUSE_STAGES,
+    ClickWriter,
+    default_consumer_name,
+    settle_garbage_collector,
+)
 from tracking.management.batching import checked_batch_size
 
 
@@ -86,4 +92,7 @@ class Command(BaseCommand):
         # script stops the writer with SIGTERM once the web server has exited.
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             signal.signal(signal.SIGINT, stop)
+        if not options["once"]:  # one batch has nothing to tune (and may run in a caller's process)
+            classify.warm_up()  # the agent rules loaded before the collector freezes the set-up
+            settle_garbage_collector()
         writer.run(once=options["once"], drain=options["drain"])
