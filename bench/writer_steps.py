@@ -2,7 +2,7 @@
 """The click writer's in-memory steps, one at a time, for counting their instructions per click.
 
     .venv/bin/python bench/writer_steps.py --prepare /tmp/steps.json --packages /tmp/evalpkgs
-    /work/shared/tools/instructions_per_op.sh 500 1500 \\
+    bench/instructions_per_op.sh 500 1500 \\
         .venv/bin/python bench/writer_steps.py --payloads /tmp/steps.json --step decode
 
 ``--prepare`` writes ``--clicks`` (14,000) encoded clicks, made as ``bench/ingest.py`` makes them
