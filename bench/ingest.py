@@ -571,15 +571,25 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
     return result
 
 
+def at_least_one(text: str) -> int:
+    """A count of at least 1 (each phase divides by its count)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clicks", type=int, default=200_000)
-    parser.add_argument("--agents", type=int, default=5000)
+    parser.add_argument("--clicks", type=at_least_one, default=200_000)
+    parser.add_argument("--agents", type=at_least_one, default=5000)
     parser.add_argument("--links", type=int, default=500, choices=[500], help="500 (fixed)")
     parser.add_argument("--history", type=int, default=200_000, help="older clicks (200,000)")
-    parser.add_argument("--spool", type=int, default=50_000, help="clicks to replay (50,000)")
-    parser.add_argument("--sqlite", type=int, default=20_000, help="direct SQLite clicks")
-    parser.add_argument("--batch-size", type=int, default=500, help="writer batch (500)")
+    parser.add_argument(
+        "--spool", type=at_least_one, default=50_000, help="clicks to replay (50,000)"
+    )
+    parser.add_argument("--sqlite", type=at_least_one, default=20_000, help="direct SQLite clicks")
+    parser.add_argument("--batch-size", type=at_least_one, default=500, help="writer batch (500)")
     parser.add_argument("--insert", choices=("bulk", "orm"), default="bulk")
     parser.add_argument("--packages", type=Path, default=Path("/tmp/evalpkgs"))
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
