@@ -193,13 +193,18 @@ class ClickSignals:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClickSignals:
-        get = data.get
-        created, submitted = get("link_created_at"), get("application_submitted_at")
-        # In the fields' order: once per click, and keywords cost a third more (no company_keys).
-        return cls(get("user_agent"), get("client_ip"), bool(get("has_accept_language")),
-                   signal_time(created) if created else None, get("application_id"),
-                   signal_time(submitted) if submitted else None, bool(get("owner_cookie")), (),
-                   bool(get("decoy")), bool(get("application_has_decoy")))  # fmt: skip
+        created, submitted = data.get("link_created_at"), data.get("application_submitted_at")
+        return cls(
+            user_agent=data.get("user_agent"),
+            client_ip=data.get("client_ip"),
+            has_accept_language=bool(data.get("has_accept_language")),
+            link_created_at=signal_time(created) if created else None,
+            application_id=data.get("application_id"),
+            application_submitted_at=signal_time(submitted) if submitted else None,
+            owner_cookie=bool(data.get("owner_cookie")),
+            decoy=bool(data.get("decoy")),
+            application_has_decoy=bool(data.get("application_has_decoy")),
+        )
 
 
 # A link's creation and its application's submission come back with each of its clicks: parsed
