@@ -45,6 +45,7 @@ from analytics.attribution import person_clicks_after_sending
 from analytics.insert_select import insert_select
 from analytics.models import OutcomeClickDay
 from analytics.selection import local_midnight, local_tz
+from analytics.sources import as_date
 from tracking.dbfields import AsUTC
 from tracking.models import JobApplication, LinkClick
 from tracking.periods import EARLIEST_DATE
@@ -150,7 +151,7 @@ def changed(ranges: Iterable[tuple[dt.date, dt.date]]) -> set[uuid.UUID]:
     if not rows:
         return set()
     now: dict[tuple[uuid.UUID, dt.date], Figures] = {
-        (row["application_"], _as_date(row["day_"])): (
+        (row["application_"], as_date(row["day_"])): (
             row["person_clicks_"],
             row["id_sum_a_"],
             row["id_sum_b_"],
@@ -164,7 +165,3 @@ def changed(ranges: Iterable[tuple[dt.date, dt.date]]) -> set[uuid.UUID]:
         )
     }
     return {key[0] for key in now.keys() | stored.keys() if now.get(key) != stored.get(key)}
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

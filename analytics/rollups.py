@@ -41,6 +41,7 @@ from analytics.models import (
     ScopeKind,
 )
 from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
+from analytics.sources import as_date
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
@@ -239,7 +240,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
     )
     raw = {
-        _as_date(row["day_"]): (
+        as_date(row["day_"]): (
             row["human_clicks"],
             row["automated_clicks"],
             row["unclassified_clicks"],
@@ -248,7 +249,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     }
     days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
     rolled: dict[dt.date, tuple[int, int, int]] = {
-        _as_date(row["day"]): (row["h"], row["a"], 0)
+        as_date(row["day"]): (row["h"], row["a"], 0)
         for row in DailyLinkClicks.objects.order_by()
         .filter(**days)
         .values("day")
@@ -261,13 +262,9 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         )
         .values_list("day", "automated_clicks")
     ):
-        h, a, _ = rolled.get(_as_date(day), (0, 0, 0))
-        rolled[_as_date(day)] = (h, a, waiting)
+        h, a, _ = rolled.get(as_date(day), (0, 0, 0))
+        rolled[as_date(day)] = (h, a, waiting)
     return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
