@@ -142,7 +142,12 @@ class MonthlyLinkSession(models.Model):
         db_table = "analytics_monthly_link_session"
         indexes = [
             models.Index(fields=["month"], name="idx_monthly_session_month"),
-            models.Index(fields=["tracking", "month"], name="idx_monthly_session_link"),
+        ]
+        constraints = [
+            # One row per link, month, session and kind; also a link's months (its first columns).
+            models.UniqueConstraint(
+                fields=["tracking", "month", "session_id", "human"], name="uniq_monthly_session"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -23,12 +23,24 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, DateField, F, IntegerField, Min, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
 from analytics import outcome_click_days, outcome_summaries
-from analytics.insert_select import insert_select
+from analytics.insert_select import Merge, insert_select
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -55,6 +67,10 @@ KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
 DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
 ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
+# A session's row of a month seen again on the days rebuilt: their bits join its other days'.
+SESSION_MERGE = Merge(
+    key=("tracking_id", "month", "session_id", "human"), column="days", combine="{old} | {new}"
+)
 
 
 @dataclass
@@ -185,18 +201,68 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         )
 
 
-def _build_month(month: dt.date, until: dt.datetime) -> None:
-    """Rebuild the session rows of one local month, from its clicks before ``until``."""
-    MonthlyLinkSession.objects.filter(month=month).delete()
+def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None = None) -> None:
+    """Rebuild the session rows of one local month from its clicks before ``until``.
+
+    ``days``: only these days of the month changed (an incremental run: the last few days,
+    today's rolled part); their bits are taken out of the month's rows and put back from those
+    days' clicks, leaving the other days' bits as they are. Rows left with no day go. ``None``, or
+    days covering every day of the month before ``until``: the whole month is built again.
+    """
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     start = local_midnight(month)
     end = min(local_midnight(next_month), until)
-    if start >= end:
+    if days is not None:
+        in_month = {day for day in days if month <= day < next_month}
+        every_day = set(_days_between(month, min(next_month, _day_of(end))))
+        if every_day <= in_month:
+            days = None  # nothing of the month is kept: build it whole
+        else:
+            days = in_month
+    if days is None:
+        MonthlyLinkSession.objects.filter(month=month).delete()
+        if start < end:
+            _insert_sessions(month, [(start, end)], upsert=False)
         return
+    mask = sum(1 << (day.day - 1) for day in days)
+    rows = MonthlyLinkSession.objects.filter(month=month)
+    only_these = ExpressionWrapper(F("days").bitand(~mask), output_field=BigIntegerField())
+    these = ExpressionWrapper(F("days").bitand(mask), output_field=BigIntegerField())
+    rows.filter(Exact(only_these, 0)).delete()
+    rows.filter(GreaterThan(these, 0)).update(days=F("days").bitand(~mask))
+    spans = [
+        (local_midnight(first), min(local_midnight(last + dt.timedelta(days=1)), end))
+        for first, last in _contiguous(sorted(days))
+    ]
+    spans = [(low, high) for low, high in spans if low < high]
+    if spans:
+        _insert_sessions(month, spans, upsert=True)
+
+
+def _day_of(moment: dt.datetime) -> dt.date:
+    """The local day that ``moment`` ends: its own day, or the day before at midnight."""
+    local = moment.astimezone(local_tz())
+    day = local.date()
+    return day if local_midnight(day) < moment else day - dt.timedelta(days=1)
+
+
+def _days_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def _insert_sessions(
+    month: dt.date, spans: list[tuple[dt.datetime, dt.datetime]], *, upsert: bool
+) -> None:
+    """Session rows of ``month`` from its clicks within ``spans``; ``upsert``: a row that is
+    there already (the session's other days) takes the new days' bits in too."""
     day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=local_tz()), IntegerField())
-    clicks = LinkClick.objects.order_by().filter(
-        clicked_at__gte=start, clicked_at__lt=end, session_id__isnull=False
-    )
+    within = Q()
+    for low, high in spans:
+        within |= Q(clicked_at__gte=low, clicked_at__lt=high)
+    clicks = LinkClick.objects.order_by().filter(within, session_id__isnull=False)
     for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
         rows = (
             clicks.filter(condition)
@@ -224,6 +290,7 @@ def _build_month(month: dt.date, until: dt.datetime) -> None:
                 "human_": "human",
                 "days_": "days",
             },
+            merge=SESSION_MERGE if upsert else None,
         )
 
 
@@ -355,9 +422,14 @@ def run(
             say(f"rolling up {today} until {partial_until:%H:%M:%S} UTC")
             _build_range(today, today, until=partial_until)
             months.add(today.replace(day=1))
+        # The session bits of the days rebuilt change, and today's and later ones (today's rolled
+        # part grows; a day after today holds none): an incremental run rebuilds only those.
+        this_month = today.replace(day=1)
+        after = (this_month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        changed = None if full else days | set(_days_between(today, after))
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
-            _build_month(month, partial_until or local_midnight(today))
+            _build_month(month, partial_until or local_midnight(today), changed)
         result.outcome_applications = _summarise_outcomes(None if full else ranges, say)
         RollupState.objects.update_or_create(
             pk=1,
