@@ -37,11 +37,7 @@ def insert_select(
     column list follows the compiled select, whatever order Django puts the aliases in.
     ``merge``: rows colliding with existing ones update them (see :class:`Merge`).
     """
-    compiler = qs.query.get_compiler(using=qs.db)
-    sql, params = compiler.as_sql()
-    aliases = [alias for _col, _sql, alias in compiler.select]
-    if sorted(aliases) != sorted(columns):  # pragma: no cover - guards a Django behaviour change
-        raise RuntimeError(f"unexpected select list {aliases} for {sorted(columns)}")
+    sql, params, aliases = _compiled(qs, columns)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(columns[alias]) for alias in aliases)
     statement = f"INSERT INTO {table} ({names}) {sql}"
@@ -59,3 +55,68 @@ def insert_select(
         # The SELECT is compiled by the ORM with its parameters apart; names are quoted.
         cursor.execute(statement, params)
         return cursor.rowcount
+
+
+def replace_select(
+    model: type[models.Model],
+    qs: models.QuerySet[Any],
+    columns: dict[str, str],
+    *,
+    rows: models.QuerySet[Any],
+    nullable: frozenset[str] = frozenset(),
+) -> None:
+    """Make ``rows`` (the model's rows the select replaces) equal the select's rows, writing only
+    the difference: a row there that no new row equals is deleted, a new row that no row there
+    equals is inserted; equal rows stay as they are (no index page is written for them).
+
+    ``columns`` as for :func:`insert_select`; every one of them takes part in the comparison,
+    those in ``nullable`` (column names) NULL-safely. Rebuilding days that did not change then
+    costs reads only. The select is run twice (once per direction).
+    """
+    sql, params, aliases = _compiled(qs, columns)
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None and pk.column is not None
+    there = rows.order_by().values(
+        o_pk_=models.F("pk"),
+        **{f"o_{columns[alias]}": models.F(columns[alias]) for alias in aliases},
+    )
+    there_sql, there_params = there.query.get_compiler(using=rows.db).as_sql()
+    same = " AND ".join(
+        _same(f"n.{quote(alias)}", f"o.{quote('o_' + columns[alias])}", columns[alias] in nullable)
+        for alias in aliases
+    )
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(columns[alias]) for alias in aliases)
+    selected = ", ".join(f"n.{quote(alias)}" for alias in aliases)
+    with connection.cursor() as cursor:
+        # Both SELECTs are compiled by the ORM with their parameters apart; names are quoted.
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {quote(pk.column)} IN ("  # noqa: S608
+            f"SELECT o.o_pk_ FROM ({there_sql}) o "
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({sql}) n WHERE {same}))",
+            [*there_params, *params],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {selected} FROM ({sql}) n "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({there_sql}) o WHERE {same})",
+            [*params, *there_params],
+        )
+
+
+def _same(new: str, old: str, nullable: bool) -> str:
+    if not nullable:
+        return f"{new} = {old}"
+    # NULL-safe equality; PostgreSQL can still hash the join on the other (plain) columns.
+    operator = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+    return f"{new} {operator} {old}"
+
+
+def _compiled(qs: models.QuerySet[Any], columns: dict[str, str]) -> tuple[str, Any, list[str]]:
+    """The select's SQL, its parameters and its aliases in the order it selects them."""
+    compiler = qs.query.get_compiler(using=qs.db)
+    sql, params = compiler.as_sql()
+    aliases = [alias for _col, _sql, alias in compiler.select]
+    if sorted(aliases) != sorted(columns):  # pragma: no cover - guards a Django behaviour change
+        raise RuntimeError(f"unexpected select list {aliases} for {sorted(columns)}")
+    return sql, params, aliases

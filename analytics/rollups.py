@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
+    CharField,
     Count,
     DateField,
     ExpressionWrapper,
@@ -40,7 +41,7 @@ from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
 from analytics import outcome_click_days, outcome_summaries
-from analytics.insert_select import Merge, insert_select
+from analytics.insert_select import Merge, insert_select, replace_select
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -67,6 +68,8 @@ KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
 DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
 ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
+# The breakdowns' value column: NULL where a click has no value (no source, no country…).
+VALUE = frozenset({"value"})
 # A session's row of a month seen again on the days rebuilt: their bits join its other days'.
 SESSION_MERGE = Merge(
     key=("tracking_id", "month", "session_id", "human"), column="days", combine="{old} | {new}"
@@ -114,8 +117,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
     if until is not None:
         end = min(end, until)
-    for model in DAILY_MODELS:
-        model.objects.filter(day__gte=first, day__lte=last).delete()
+    on_days = {"day__gte": first, "day__lte": last}
     clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
     # Unclassified clicks are read raw until they are classified (see the module docstring).
     keyed = clicks.filter(classification__isnull=False).annotate(
@@ -127,7 +129,12 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         .annotate(**_counts())
         .values("day_", "tracking_id_", "human_clicks", "automated_clicks")
     )
-    insert_select(DailyLinkClicks, per_link, {**KEY_COLUMNS, **COUNT_COLUMNS})
+    replace_select(
+        DailyLinkClicks,
+        per_link,
+        {**KEY_COLUMNS, **COUNT_COLUMNS},
+        rows=DailyLinkClicks.objects.filter(**on_days),
+    )
 
     dimensions: dict[str, Any] = {
         Dimension.SOURCE: F("click_source"),
@@ -136,17 +143,37 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.BROWSER: F("browser"),
         Dimension.OS: F("os"),
         Dimension.COUNTRY: F("country_code"),
-        Dimension.HOUR: ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()),
+        # Text, as the value column holds it (and as the rows there are compared with).
+        Dimension.HOUR: Cast(ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()), CharField()),
     }
+    breakdowns = DailyLinkBreakdown.objects.filter(**on_days)
+    # A dimension rolled up no more (none today): its rows of these days go (through the index).
+    breakdowns.filter(dimension__in=set(Dimension.values) - set(dimensions)).delete()
     for dimension, expression in dimensions.items():
+        of_dimension = breakdowns.filter(dimension=dimension)
         values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
         columns = {"value_": "value", "dimension_": "dimension", **COUNT_COLUMNS}
         per_link_rows = values.values("day_", "tracking_id_", "value_", "dimension_").annotate(
             **_counts()
         )
-        insert_select(DailyLinkBreakdown, per_link_rows, {**KEY_COLUMNS, **columns})
+        replace_select(
+            DailyLinkBreakdown,
+            per_link_rows,
+            {**KEY_COLUMNS, **columns},
+            rows=of_dimension.filter(tracking__isnull=False),
+            nullable=VALUE,
+        )
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
-        insert_select(DailyLinkBreakdown, all_links_rows, {"day_": "day", **columns})
+        all_links = of_dimension.filter(tracking__isnull=True)
+        if dimension == Dimension.CLASSIFICATION:
+            all_links = all_links.filter(value__isnull=False)  # not the waiting count (below)
+        replace_select(
+            DailyLinkBreakdown,
+            all_links_rows,
+            {"day_": "day", **columns},
+            rows=all_links,
+            nullable=VALUE,
+        )
     # How many of each day's clicks were still unclassified when rolled up: an all-links
     # classification row with no value (classified clicks always have one), its count in
     # ``automated_clicks``. Never read as a figure (unclassified clicks are counted raw); kept so
@@ -160,8 +187,13 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
         )
     )
-    insert_select(
-        DailyLinkBreakdown, waiting, {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS}
+    replace_select(
+        DailyLinkBreakdown,
+        waiting,
+        {"day_": "day", "dimension_": "dimension", **COUNT_COLUMNS},
+        rows=breakdowns.filter(
+            dimension=Dimension.CLASSIFICATION, tracking__isnull=True, value__isnull=True
+        ),
     )
 
     sessions = {
@@ -179,6 +211,8 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         ),
     ]
     with_session = clicks.filter(session_id__isnull=False).annotate(day_=_day_expr())
+    scope_rows = DailyScopeSessions.objects.filter(**on_days)
+    scope_rows.filter(kind__in=set(ScopeKind.values) - {kind for kind, _, _ in scopes}).delete()
     for kind, group, columns in scopes:
         rows = with_session.annotate(**group)
         for alias in group:
@@ -188,7 +222,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             .annotate(kind_=Value(str(kind)), **sessions)
             .values("day_", *group, "kind_", *sessions)
         )
-        insert_select(
+        replace_select(
             DailyScopeSessions,
             rows,
             {
@@ -198,6 +232,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
                 "human_sessions": "human_sessions",
                 "all_sessions": "all_sessions",
             },
+            rows=scope_rows.filter(kind=kind),
         )
 
 
