@@ -73,6 +73,9 @@ def replace_select(
     those in ``nullable`` (column names) NULL-safely. Rebuilding days that did not change then
     costs reads only. The select is run twice (once per direction).
     """
+    if not rows.exists():
+        insert_select(model, qs, columns)  # nothing to compare with (a full rebuild, a new day)
+        return
     sql, params, aliases = _compiled(qs, columns)
     quote = connection.ops.quote_name
     pk = model._meta.pk
