@@ -73,8 +73,11 @@ def replace_select(
     those in ``nullable`` (column names) NULL-safely. Rebuilding days that did not change then
     costs reads only. The select is run twice (once per direction).
     """
-    if not rows.exists():
-        insert_select(model, qs, columns)  # nothing to compare with (a full rebuild, a new day)
+    if connection.vendor != "postgresql" or not rows.exists():
+        # Nothing to compare with (a full rebuild, a new day); or SQLite, whose plan for the
+        # comparison scans the new rows once per row there: its tables stay small, it rewrites.
+        rows.delete()
+        insert_select(model, qs, columns)
         return
     sql, params, aliases = _compiled(qs, columns)
     quote = connection.ops.quote_name
@@ -108,11 +111,8 @@ def replace_select(
 
 
 def _same(new: str, old: str, nullable: bool) -> str:
-    if not nullable:
-        return f"{new} = {old}"
-    # NULL-safe equality; PostgreSQL can still hash the join on the other (plain) columns.
-    operator = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
-    return f"{new} {operator} {old}"
+    # NULL-safe where needed; PostgreSQL still hashes or merges the join on the plain columns.
+    return f"{new} IS NOT DISTINCT FROM {old}" if nullable else f"{new} = {old}"
 
 
 def _compiled(qs: models.QuerySet[Any], columns: dict[str, str]) -> tuple[str, Any, list[str]]:
