@@ -23,6 +23,9 @@ synchronous ``MiddlewareMixin``, their ``process_request`` and ``process_respons
 called from one loop instead (:meth:`RedirectFastPathMiddleware.run_hooks`) that does what the
 nesting does, step for step; any other middleware keeps the nested chain.
 
+The path is resolved as ``django.urls.resolve`` resolves it, through the redirect's route plan
+(:mod:`tracking.routeplan`) once one path has taken the route.
+
 Every other request, ``/track/health`` and the QR codes included (they look at the signed-in user),
 goes down the whole stack as before. The costs
 that led here are measured by ``bench/middleware_costs.py`` (``bench/README.md``).
@@ -37,11 +40,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response, response_for_exception
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf
+from django.urls.resolvers import ResolverMatch, URLResolver
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
 from tracking import views
+from tracking.routeplan import RoutePlan, plan_for
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 ViewHook = Callable[[HttpRequest, Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any]
@@ -95,6 +100,8 @@ class RedirectFastPathMiddleware:
         ]
         if all(_plain_mixin(mw) for mw in stack):
             self.redirect_chain = self.run_hooks
+        # The redirect's route in the URLconf in use, once a path has taken it (routeplan).
+        self.route: tuple[URLResolver, RoutePlan | None] | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
@@ -110,7 +117,19 @@ class RedirectFastPathMiddleware:
         return self.get_response(request)
 
     def resolve(self, path: str) -> ResolverMatch:
-        return resolve(path)
+        """``django.urls.resolve(path)``, through the redirect's route plan when it has one."""
+        root = get_resolver(get_urlconf())
+        route = self.route
+        if route is not None and route[0] is root:
+            plan = route[1]
+            match = plan.resolve(path) if plan is not None else None
+            if match is not None:
+                return match
+            return root.resolve(path)
+        match = root.resolve(path)
+        if match.func is views.redirect:
+            self.route = (root, plan_for(root, path, match))
+        return match
 
     def run_hooks(self, request: HttpRequest) -> HttpResponseBase:
         """The nested chain of ``REDIRECT_MIDDLEWARE`` as one loop (see the module).
