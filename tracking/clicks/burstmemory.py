@@ -17,6 +17,7 @@ many checks, never too few.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import mmap
 import os
@@ -41,7 +42,13 @@ def table_path(alias: str = "default") -> Path | None:
     name = str(connection.settings_dict["NAME"])
     if name in ("", ":memory:") or "mode=memory" in name:
         return None
-    return Path(f"{name}-burst")
+    return _table_file(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _table_file(database: str) -> Path:
+    # A Path is parsed anew on each construction; every click asks for the same one.
+    return Path(f"{database}-burst")
 
 
 def _open(path: Path) -> tuple[int, mmap.mmap]:

@@ -122,6 +122,9 @@ def client_ip(request: HttpRequest) -> str | None:
 UNKNOWN_CLIENT = "unknown"
 
 
+# Parsing the address costs the direct redirect's rate limit more than the rest of its own work,
+# and the same few addresses come back; bounded like the address cache above.
+@functools.lru_cache(maxsize=4096)
 def client_bucket(ip: str | None) -> str:
     """Who a per-client limit counts a request against.
 
