@@ -499,7 +499,12 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
         use_orm_insert()
     stages = time_stages() if args.stages else {}
     collector = time_garbage_collection() if args.stages else None
-    writer = ClickWriter(consumer="bench-ingest", batch_size=args.batch_size, report=lambda m: None)
+    writer = ClickWriter(
+        consumer="bench-ingest",
+        batch_size=args.batch_size,
+        report=lambda m: None,
+        read_ahead=args.read_ahead,
+    )
     classify.warm_up()  # the rules loaded and the connection opened before the clock starts
     if args.default_gc:
         log("  garbage collector: Python's defaults (not run_click_writer's)")
@@ -509,8 +514,21 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
     statements = time_statements() if args.statements else None
     started, cpu = time.perf_counter(), time.process_time()
     last = started
+    # --alternate: read-ahead on and off by turns of ten batches, each turn's wall time and
+    # clicks added up by mode (a comparison that the machine's changing load touches alike);
+    # the first two turns warm the caches up and are not counted.
+    by_mode = {True: [0.0, 0], False: [0.0, 0]}
+    steps = 0
     while True:
+        if args.alternate:
+            writer.read_ahead = (steps // 10) % 2 == 0
+            steps += 1
+        step_started = time.perf_counter()
         handled = writer.step(block_ms=200)
+        if steps > 20:
+            mode = by_mode[writer.read_ahead]
+            mode[0] += time.perf_counter() - step_started
+            mode[1] += handled
         now = time.perf_counter()
         if now - last >= 1:
             last = now
@@ -519,6 +537,12 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
         if not handled and writer.backlog_empty():
             break
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if args.alternate:
+        for ahead, (spent, clicks) in by_mode.items():
+            log(
+                f"  read-ahead {'on ' if ahead else 'off'}: {clicks:,} clicks in {spent:.2f} s, "
+                f"{clicks / max(spent, 1e-9):,.0f} clicks/s"
+            )
     if statements is not None:
         log("wall time per click of each kind of statement (µs; COPY's data is not seen here):")
         for text, (spent, count) in sorted(statements.items(), key=lambda kv: -kv[1][0])[:15]:
@@ -599,6 +623,8 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
                "--seed", str(args.seed), *(["--profile"] if args.profile else []),
                *(["--stages"] if args.stages else []),
                *(["--statements"] if args.statements else []),
+               *(["--read-ahead"] if args.read_ahead else []),
+               *(["--alternate"] if args.alternate else []),
                *(["--default-gc"] if args.default_gc else [])]  # fmt: skip
     for name, value in extra.items():
         command += [f"--{name.replace('_', '-')}", value]
@@ -648,6 +674,16 @@ def main() -> int:
         "--statements",
         action="store_true",
         help="the wall time per click of each kind of SQL statement the writer runs",
+    )
+    parser.add_argument(
+        "--read-ahead",
+        action="store_true",
+        help="the writer prepares the next batch on a thread while the database stores one",
+    )
+    parser.add_argument(
+        "--alternate",
+        action="store_true",
+        help="the writer's read-ahead on and off by turns of ten batches, each timed apart",
     )
     parser.add_argument(
         "--default-gc",
