@@ -381,16 +381,26 @@ STAGES = (
 )
 
 
-def _timed(inner: Any, name: str, spent: dict[str, float], calls: dict[str, int]) -> Any:
+def _timed(
+    inner: Any,
+    name: str,
+    spent: dict[str, float],
+    calls: dict[str, int],
+    waited: dict[str, float] | None = None,
+) -> Any:
     import functools
 
+    # The calling thread's CPU clock: a step run by another thread of the writer is not charged
+    # with what this one does meanwhile (the process's clock would count both).
     @functools.wraps(inner)
     def timed(*a: Any, **kw: Any) -> Any:
-        started = time.process_time()
+        started, wall = time.thread_time(), time.perf_counter()
         try:
             return inner(*a, **kw)
         finally:
-            spent[name] += time.process_time() - started
+            spent[name] += time.thread_time() - started
+            if waited is not None:
+                waited[name] += time.perf_counter() - wall
             calls[name] += 1
 
     return timed
@@ -409,13 +419,14 @@ def time_stages() -> dict[str, Any]:
 
     spent: dict[str, float] = {}
     calls: dict[str, int] = {}
+    wall: dict[str, float] = {}
     inside_probe: dict[str, float] = {"probe": 0.0}
-    probe = _timed(lambda: None, "probe", inside_probe, {"probe": 0})
+    probe = _timed(lambda: None, "probe", inside_probe, {"probe": 0}, {"probe": 0.0})
     rounds = 100_000
-    started = time.process_time()
+    started = time.thread_time()
     for _ in range(rounds):
         probe()
-    total = (time.process_time() - started) / rounds
+    total = (time.thread_time() - started) / rounds
     inside = inside_probe["probe"] / rounds
     for module_name, dotted in STAGES:
         owner: Any = importlib.import_module(module_name)
@@ -426,9 +437,15 @@ def time_stages() -> dict[str, Any]:
         if inner is None:
             continue
         name = f"{module_name.rsplit('.', 1)[-1]}.{dotted}"
-        spent[name], calls[name] = 0.0, 0
-        setattr(owner, attribute, _timed(inner, name, spent, calls))
-    return {"seconds": spent, "calls": calls, "inside": inside, "outside": max(0.0, total - inside)}
+        spent[name], calls[name], wall[name] = 0.0, 0, 0.0
+        setattr(owner, attribute, _timed(inner, name, spent, calls, wall))
+    return {
+        "seconds": spent,
+        "wall": wall,
+        "calls": calls,
+        "inside": inside,
+        "outside": max(0.0, total - inside),
+    }
 
 
 def time_garbage_collection() -> dict[str, float]:
@@ -449,6 +466,28 @@ def time_garbage_collection() -> dict[str, float]:
     return spent
 
 
+def time_statements() -> dict[str, list[float]]:
+    """Add up the wall time of the writer's statements (through Django's cursor) by their first
+    words: ``{text: [seconds, executions]}``. Savepoints are counted as one kind."""
+    from django.db import connection
+
+    spent: dict[str, list[float]] = {}
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            words = " ".join(str(sql).split())
+            text = words.split(" ")[0] if "SAVEPOINT" in words[:20] else words[:90]
+            entry = spent.setdefault(text, [0.0, 0])
+            entry[0] += time.perf_counter() - started
+            entry[1] += 1
+
+    connection.execute_wrappers.append(timed)
+    return spent
+
+
 def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
     from django.db.models import Count
 
@@ -460,17 +499,36 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
         use_orm_insert()
     stages = time_stages() if args.stages else {}
     collector = time_garbage_collection() if args.stages else None
-    writer = ClickWriter(consumer="bench-ingest", batch_size=args.batch_size, report=lambda m: None)
+    writer = ClickWriter(
+        consumer="bench-ingest",
+        batch_size=args.batch_size,
+        report=lambda m: None,
+        read_ahead=args.read_ahead,
+    )
     classify.warm_up()  # the rules loaded and the connection opened before the clock starts
     if args.default_gc:
         log("  garbage collector: Python's defaults (not run_click_writer's)")
     else:
         settle_garbage_collector()  # as run_click_writer does
     history = LinkClick.objects.count()
+    statements = time_statements() if args.statements else None
     started, cpu = time.perf_counter(), time.process_time()
     last = started
+    # --alternate: read-ahead on and off by turns of ten batches, each turn's wall time and
+    # clicks added up by mode (a comparison that the machine's changing load touches alike);
+    # the first two turns warm the caches up and are not counted.
+    by_mode = {True: [0.0, 0], False: [0.0, 0]}
+    steps = 0
     while True:
+        if args.alternate:
+            writer.read_ahead = (steps // 10) % 2 == 0
+            steps += 1
+        step_started = time.perf_counter()
         handled = writer.step(block_ms=200)
+        if steps > 20:
+            mode = by_mode[writer.read_ahead]
+            mode[0] += time.perf_counter() - step_started
+            mode[1] += handled
         now = time.perf_counter()
         if now - last >= 1:
             last = now
@@ -479,6 +537,16 @@ def phase_drain(args: argparse.Namespace) -> dict[str, Any]:
         if not handled and writer.backlog_empty():
             break
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if args.alternate:
+        for ahead, (spent, clicks) in by_mode.items():
+            log(
+                f"  read-ahead {'on ' if ahead else 'off'}: {clicks:,} clicks in {spent:.2f} s, "
+                f"{clicks / max(spent, 1e-9):,.0f} clicks/s"
+            )
+    if statements is not None:
+        log("wall time per click of each kind of statement (µs; COPY's data is not seen here):")
+        for text, (spent, count) in sorted(statements.items(), key=lambda kv: -kv[1][0])[:15]:
+            log(f"  {spent / max(1, writer.written) * 1e6:8.1f} {count:7,}  {text}")
     rss = rss_mib()
     recent = LinkClick.objects.filter(
         clicked_at__gte=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
@@ -554,6 +622,9 @@ def run_phase(args: argparse.Namespace, env: dict[str, str], phase: str,
                "--batch-size", str(args.batch_size), "--sqlite", str(args.sqlite),
                "--seed", str(args.seed), *(["--profile"] if args.profile else []),
                *(["--stages"] if args.stages else []),
+               *(["--statements"] if args.statements else []),
+               *(["--read-ahead"] if args.read_ahead else []),
+               *(["--alternate"] if args.alternate else []),
                *(["--default-gc"] if args.default_gc else [])]  # fmt: skip
     for name, value in extra.items():
         command += [f"--{name.replace('_', '-')}", value]
@@ -598,6 +669,21 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile each phase")
     parser.add_argument(
         "--stages", action="store_true", help="the writer's CPU per click in each of its steps"
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="the wall time per click of each kind of SQL statement the writer runs",
+    )
+    parser.add_argument(
+        "--read-ahead",
+        action="store_true",
+        help="the writer prepares the next batch on a thread while the database stores one",
+    )
+    parser.add_argument(
+        "--alternate",
+        action="store_true",
+        help="the writer's read-ahead on and off by turns of ten batches, each timed apart",
     )
     parser.add_argument(
         "--default-gc",
@@ -691,9 +777,12 @@ def main() -> int:
             for name, seconds in stages["seconds"].items()
         }
         measuring = sum(calls.values()) * (stages["inside"] + stages["outside"])
-        log("writer CPU per click by step (µs; without the measuring's own cost):")
+        log(
+            "writer CPU per click by step (µs; without the measuring's own cost), "
+            "and the wall time the step took (µs per click, waits included):"
+        )
         for name, seconds in sorted(steps.items(), key=lambda item: -item[1]):
-            log(f"  {name:<40} {seconds / n * 1e6:8.1f}")
+            log(f"  {name:<40} {seconds / n * 1e6:8.1f}  {stages['wall'][name] / n * 1e6:8.1f}")
         rest = drain["cpu"] - sum(steps.values()) - measuring
         log(f"  {'(everything else)':<40} {rest / n * 1e6:8.1f}")
         log(

@@ -18,6 +18,8 @@ import datetime as dt
 import functools
 import io
 import json
+import operator
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +70,12 @@ def _timestamp(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _uuid(value: Any) -> str:
+    # 32 hex digits, which PostgreSQL reads as the same UUID as the hyphenated form (that form
+    # is built in Python, one of the costliest values of a row).
+    return value.hex if type(value) is uuid.UUID else _text(value)
+
+
 def _converter(field: models.Field) -> Callable[[Any], str]:
     if isinstance(field, models.JSONField):
         return _json
@@ -75,6 +83,8 @@ def _converter(field: models.Field) -> Callable[[Any], str]:
         return _boolean
     if isinstance(field, models.DateTimeField):
         return _timestamp
+    if isinstance(field, models.UUIDField):
+        return _uuid
     return _text
 
 
@@ -129,18 +139,52 @@ def insert_ignoring_conflicts(model: type[models.Model], objs: list[Any]) -> Non
         copy_ignoring_conflicts(model, objs)
 
 
-def rows_text(model: type[models.Model], objs: list[Any]) -> str:
-    """The instances as ``COPY`` text (tab-separated, ``\\N`` for NULL, one line per row)."""
+@functools.cache
+def _row_plan(
+    model: type[models.Model],
+) -> tuple[Callable[[dict[str, Any]], tuple[Any, ...]], tuple[Callable[[Any], str], ...]]:
+    """One C call that takes a row's values out of an instance's ``__dict__``, and the
+    converters in column order."""
     plan = _plan(model)[4]
+    return operator.itemgetter(*(name for name, _convert in plan)), tuple(c for _n, c in plan)
+
+
+def rows_text(model: type[models.Model], objs: list[Any]) -> str:
+    """The instances as ``COPY`` text (tab-separated, ``\\N`` for NULL, one line per row).
+
+    A row is first joined as it comes: the text of text columns as it is, every other value
+    converted. When that line holds no newline, no carriage return, a tab only between columns
+    and a backslash only in each NULL, no text needed escaping and the line is the row's.
+    Otherwise (rarely) the row is converted value by value, each text escaped."""
+    values_of, converters = _row_plan(model)
+    plan = _plan(model)[4]
+    tabs = len(converters) - 1
+    text = _text
     lines = []
     for obj in objs:
         values = obj.__dict__
-        lines.append(
-            "\t".join(
+        row = values_of(values)
+        line = "\t".join(
+            [
+                _NULL
+                if value is None
+                else value
+                if type(value) is str and convert is text
+                else convert(value)
+                for value, convert in zip(row, converters, strict=True)
+            ]
+        )
+        if (
+            line.count("\\") != row.count(None)
+            or line.count("\t") != tabs
+            or "\n" in line
+            or "\r" in line
+        ):
+            line = "\t".join(
                 _NULL if (value := values[name]) is None else convert(value)
                 for name, convert in plan
             )
-        )
+        lines.append(line)
     lines.append("")
     return "\n".join(lines)
 

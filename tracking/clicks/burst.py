@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -385,20 +386,68 @@ def _rows_around(
             merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    in_spans = Q()
-    for low, high in merged:
-        in_spans |= Q(clicked_at__range=(low, high))
     applications = {uuid.UUID(application_id) for application_id, _n, _c in checked}
-    rows = (
-        LinkClick.objects.filter(in_spans, tracking__application_id__in=applications)
-        .order_by()
-        .values_list("tracking__application_id", "clicked_at", *_ROW_FIELDS)
-    )
+    limit = _ROWS_PER_CHECK * len(checked)
+    rows: Iterable[tuple[Any, ...]]
+    if connection.vendor == "postgresql":
+        rows = _rows_in_spans_sql(merged, applications, limit)
+    else:
+        in_spans = Q()
+        for low, high in merged:
+            in_spans |= Q(clicked_at__range=(low, high))
+        rows = (
+            LinkClick.objects.filter(in_spans, tracking__application_id__in=applications)
+            .order_by()
+            .values_list("tracking__application_id", "clicked_at", *_ROW_FIELDS)[:limit]
+        )
     found: dict[str, list[tuple[dt.datetime, _Row]]] = {}
-    for application_id, clicked_at, *row in rows[: _ROWS_PER_CHECK * len(checked)]:
+    for application_id, clicked_at, *row in rows:
         found.setdefault(str(application_id), []).append((clicked_at, tuple(row)))  # type: ignore[arg-type]
     by_application = {}
     for application_id, timed in found.items():
         timed.sort(key=lambda pair: pair[0])
         by_application[application_id] = ([t for t, _row in timed], [row for _t, row in timed])
     return by_application
+
+
+# _rows_around's query on PostgreSQL, the ORM's statement written directly: through the ORM, a
+# batch's few hundred OR'd spans were compiled anew each batch, most of the burst rule's CPU per
+# click. (The same spans as an array joined LATERAL read an index range per span, and took
+# several times as long as the OR'd ranges' one bitmap scan.)
+_SQL_ROWS_IN_SPANS = (
+    "SELECT l.application_id, c.clicked_at, c.click_id, c.tracking_id, c.ip_address, "
+    "c.classification, c.classification_reasons, c.classification_correction "
+    "FROM link_clicks c JOIN link_tracking l ON l.tracking_id = c.tracking_id "
+    "WHERE ({spans}) AND l.application_id = ANY (%s::uuid[]) LIMIT %s"
+)
+_SPAN = "c.clicked_at BETWEEN %s AND %s"
+
+
+def _rows_in_spans_sql(
+    spans: list[list[dt.datetime]], applications: set[uuid.UUID], limit: int
+) -> list[tuple[Any, ...]]:
+    """The rows of ``_rows_around``'s ORM query, as the ORM returns them (aware UTC times, the
+    reasons decoded); the spans do not overlap (merged), so no row comes twice."""
+    utc = dt.UTC
+    params: list[Any] = [
+        moment.astimezone(utc).replace(tzinfo=None) for span in spans for moment in span
+    ]
+    params += [[str(application) for application in applications], limit]
+    sql = _SQL_ROWS_IN_SPANS.format(spans=" OR ".join([_SPAN] * len(spans)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    loads = json.loads
+    return [
+        (
+            application_id,
+            clicked_at.replace(tzinfo=utc) if clicked_at is not None else None,
+            click_id,
+            tracking_id,
+            ip,
+            classification,
+            None if reasons is None else loads(reasons),
+            correction,
+        )
+        for application_id, clicked_at, click_id, tracking_id, ip, classification, reasons, correction in fetched
+    ]

@@ -26,6 +26,9 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -173,32 +176,41 @@ def _existing_links(tracking_ids: set[str]) -> dict[str, tuple[company.Key, ...]
     }
 
 
-def write_clicks(
-    decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
-) -> int:
-    """Rate-limit, classify and insert clicks, then apply the burst rule, in one transaction;
-    returns how many clicks were handed to the INSERT (already stored ones are skipped by it).
+# A click ready for the database: the unsaved row (classified and located), its request
+# signals and its rate-limit key.
+Prepared = tuple[LinkClick, ClickSignals, str | None]
 
-    Clicks of links deleted since the redirect are dropped: the database would have deleted them
-    with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
-    """
+
+def prepare_clicks(decoded: list[tuple[LinkClick, dict[str, Any]]]) -> list[Prepared]:
+    """The CPU part of :func:`write_clicks`: each click once (by ``click_id``, the first seen),
+    classified (unless it arrived classified: Do-Not-Track) and located. It reads neither the
+    database nor Redis, so the writer runs it for the next batch while the database stores the
+    current one (:class:`ClickWriter`). A click it prepares and :func:`store_clicks` then drops
+    (a deleted link, the rate limit) is simply not stored: classification and geo only fill in
+    the unsaved row."""
     unique: dict[Any, tuple[LinkClick, dict[str, Any]]] = {}
     for click, raw in decoded:
         unique.setdefault(click.click_id, (click, raw))
-    if not unique:
-        return 0
-    existing = _existing_links({click.tracking_id for click, _signals in unique.values()})
-    kept: list[tuple[LinkClick, ClickSignals, str | None]] = []
+    prepared: list[Prepared] = []
     for click, raw_signals in unique.values():
-        if click.tracking_id in existing:
-            kept.append((click, ClickSignals.from_dict(raw_signals), raw_signals.get("rate_key")))
-    if len(kept) < len(unique):
-        logger.info("dropped %d clicks of deleted links", len(unique) - len(kept))
-    kept = enforce_rate_limit(kept, client=limiter)
-    for click, signals, _key in kept:
+        signals = ClickSignals.from_dict(raw_signals)
         if click.classification is None:  # Do-Not-Track clicks arrive classified
             classify_into(click, signals)
         geo.locate_click(click, signals)
+        prepared.append((click, signals, raw_signals.get("rate_key")))
+    return prepared
+
+
+def store_clicks(prepared: list[Prepared], *, limiter: redis.Redis | None = None) -> int:
+    """The database part of :func:`write_clicks` for what :func:`prepare_clicks` returned."""
+    if not prepared:
+        return 0
+    existing = _existing_links({click.tracking_id for click, _signals, _key in prepared})
+    kept = [item for item in prepared if item[0].tracking_id in existing]
+    if len(kept) < len(prepared):
+        logger.info("dropped %d clicks of deleted links", len(prepared) - len(kept))
+    kept = enforce_rate_limit(kept, client=limiter)
+    for click, _signals, _key in kept:
         company.mark_click(click, existing[click.tracking_id])
     with transaction.atomic():
         services.insert_click_batch([click for click, _signals, _key in kept])
@@ -209,11 +221,33 @@ def write_clicks(
     return len(kept)
 
 
+def write_clicks(
+    decoded: list[tuple[LinkClick, dict[str, Any]]], *, limiter: redis.Redis | None = None
+) -> int:
+    """Rate-limit, classify and insert clicks, then apply the burst rule, in one transaction;
+    returns how many clicks were handed to the INSERT (already stored ones are skipped by it).
+
+    Clicks of links deleted since the redirect are dropped: the database would have deleted them
+    with the link (ON DELETE CASCADE), and their foreign key would fail the whole batch.
+    """
+    return store_clicks(prepare_clicks(decoded), limiter=limiter)
+
+
 def _drop_broken_connection() -> None:
     """Reconnect after a database outage (what Django does between requests). Inside an outer
     transaction (a caller's, or a test's) the connection is left alone."""
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+@dataclass(slots=True)
+class _PreparedBatch:
+    """A batch of stream entries decoded and prepared (:meth:`ClickWriter._prepare`)."""
+
+    size: int
+    readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]]
+    unreadable: list[tuple[Entry, str]]  # with what is wrong with each
+    prepared: list[Prepared]
 
 
 class ClickWriter:
@@ -229,6 +263,7 @@ class ClickWriter:
         linger_ms: int | None = None,
         pause_at: str | None = None,
         report: Callable[[str], None] | None = None,
+        read_ahead: bool = False,
     ) -> None:
         self.consumer = consumer or default_consumer_name()
         self.batch_size = batch_size or settings.CLICK_WRITER_BATCH_SIZE
@@ -242,6 +277,11 @@ class ClickWriter:
         if pause_at not in (None, *PAUSE_STAGES):
             raise ValueError(f"pause_at must be one of {PAUSE_STAGES}")
         self.pause_at = pause_at
+        # The pause stages stop with exactly one batch read (the crash tests count on it).
+        self.read_ahead = read_ahead and pause_at is None
+        self._ahead: tuple[list[Entry], Future[_PreparedBatch]] | None = None
+        self._preparer: ThreadPoolExecutor | None = None
+        self._once = False
         self.report = report or logger.info
         self.stopping = False
         self.written = 0
@@ -289,27 +329,41 @@ class ClickWriter:
 
     def process(self, entries: list[Entry]) -> int:
         """Store a batch of stream entries and acknowledge it; returns clicks stored."""
-        assert self.stream is not None
+        return self._store(self._prepare(entries))
+
+    @staticmethod
+    def _prepare(entries: list[Entry]) -> _PreparedBatch:
+        """Decode, classify and locate a batch (CPU only: no database, no Redis, so it may run
+        on the read-ahead thread)."""
         readable: list[tuple[Entry, tuple[LinkClick, dict[str, Any]]]] = []
+        unreadable: list[tuple[Entry, str]] = []
         for entry in entries:
             try:
                 if entry.payload is None:
                     raise MalformedEntry("entry without a click payload")
                 readable.append((entry, decode_click(entry.payload)))
             except MalformedEntry as exc:
-                logger.error("unreadable stream entry %s: %s", entry.entry_id, exc)
-                self.stream.dead_letter(entry, str(exc))
-        self._pause("after-read", len(entries))
+                unreadable.append((entry, str(exc)))
+        prepared = prepare_clicks([click for _entry, click in readable])
+        return _PreparedBatch(len(entries), readable, unreadable, prepared)
+
+    def _store(self, batch: _PreparedBatch) -> int:
+        """Set a prepared batch's unreadable entries aside, store its clicks, acknowledge it."""
+        assert self.stream is not None
+        for entry, problem in batch.unreadable:
+            logger.error("unreadable stream entry %s: %s", entry.entry_id, problem)
+            self.stream.dead_letter(entry, problem)
+        self._pause("after-read", batch.size)
         _drop_broken_connection()
         try:
-            stored = write_clicks([click for _entry, click in readable], limiter=self.stream.client)
+            stored = store_clicks(batch.prepared, limiter=self.stream.client)
         except (DataError, IntegrityError):
             # One entry the database refuses (a value too long, …) must not block the stream:
             # write them one by one and set the refused ones aside.
-            stored = self._write_one_by_one(readable)
-        self._pause("after-insert", len(entries))
+            stored = self._write_one_by_one(batch.readable)
+        self._pause("after-insert", batch.size)
         # Only now, with the rows committed, may the entries leave the pending list.
-        self.stream.ack([entry.entry_id for entry, _click in readable])
+        self.stream.ack([entry.entry_id for entry, _click in batch.readable])
         self.written += stored
         return stored
 
@@ -368,9 +422,17 @@ class ClickWriter:
             self._last_spool_check = now
             handled += self.replay_spool()
         if self.stream is not None:
-            entries = self._read(block_ms=block_ms)
+            ahead, self._ahead = self._ahead, None
+            entries, preparing = (
+                ahead if ahead is not None else (self._read(block_ms=block_ms), None)
+            )
             if entries:
-                handled += self.process(entries)
+                if self.read_ahead and not (
+                    self._once or self.stopping or self._recheck_own_pending
+                ):
+                    self._read_next()
+                batch = preparing.result() if preparing is not None else self._prepare(entries)
+                handled += self._store(batch)
                 self.stream.trim()
             if now - self._last_forget >= _FORGET_CONSUMERS_EVERY_SECONDS:
                 self._last_forget = now
@@ -379,6 +441,38 @@ class ClickWriter:
             self._last_classification_pass = now
             self.classify_unclassified()
         return handled
+
+    def _read_next(self) -> None:
+        """Read the next batch now, without waiting for one, and prepare it on a thread while the
+        database stores the current one: decoding, classification and geo cost the writer most
+        of its CPU, and the database work leaves the CPU idle (psycopg and redis-py release the
+        GIL while they wait). The next batch is stored only after this one is committed and
+        acknowledged, exactly as if it had been read then; until it is stored, its entries are
+        pending on this consumer like any batch in hand. After a failure the batch read ahead is
+        dropped (:meth:`_drop_read_ahead`) and read again, in order, from the pending list."""
+        assert self.stream is not None
+        entries = self._read(block_ms=None)
+        if not entries:
+            return
+        if self._preparer is None:
+            self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="click-prepare")
+        self._ahead = (entries, self._preparer.submit(self._prepare, entries))
+
+    def _drop_read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            futures.wait([ahead[1]])  # nothing of it may still run when it is read again
+
+    def _finish_read_ahead(self) -> None:
+        """Store the batch read ahead when the writer stops, so that it leaves nothing pending
+        (on a failure it stays pending, as a failed batch does)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        try:
+            self._store(ahead[1].result())
+        except (redis.RedisError, DatabaseError) as exc:
+            logger.warning("click writer: the batch read ahead stays pending: %s", exc)
 
     def classify_unclassified(self) -> int:
         """The classification pass over clicks stored by plain SQL (not counted as handled: the
@@ -406,6 +500,7 @@ class ClickWriter:
         )
         last_report = time.monotonic()
         reported = 0
+        self._once = once
         while not self.stopping:
             try:
                 handled = self.step(block_ms=200 if drain or once else self.block_ms)
@@ -413,6 +508,7 @@ class ClickWriter:
                     break
                 self._failures = 0
             except (redis.RedisError, DatabaseError) as exc:
+                self._drop_read_ahead()
                 self._failures += 1
                 backoff = min(_MAX_BACKOFF_SECONDS, 0.25 * 2**self._failures)
                 problem = (
@@ -434,6 +530,10 @@ class ClickWriter:
             if self.written + self.replayed != reported and now - last_report >= 10:
                 last_report, reported = now, self.written + self.replayed
                 self.report(f"{self.written} clicks written, {self.replayed} replayed")
+        self._finish_read_ahead()
+        if self._preparer is not None:
+            self._preparer.shutdown()
+            self._preparer = None
         self.report(
             f"click writer {self.consumer} stopped: {self.written} clicks written, "
             f"{self.replayed} replayed from the spool"

@@ -56,6 +56,13 @@ class Command(BaseCommand):
             "workers come first and the writer catches up in the gaps (watch /track/health).",
         )
         parser.add_argument(
+            "--read-ahead",
+            action="store_true",
+            help="Read and prepare (decode, classify, locate) the next batch on a thread while the "
+            "database stores the current one: for a host with a core to spare (on a busy one it "
+            "only competes with the database for the CPU).",
+        )
+        parser.add_argument(
             "--pause-at",
             choices=PAUSE_STAGES,
             help="Fault drills: stop inside the first batch at this stage until killed.",
@@ -79,6 +86,7 @@ class Command(BaseCommand):
             claim_idle_ms=options["claim_idle_ms"],
             pause_at=options["pause_at"],
             report=report,
+            read_ahead=options["read_ahead"],
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
