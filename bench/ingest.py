@@ -743,7 +743,12 @@ def main() -> int:
         copy_history(links, args.history, rng)
         agents = pick_agents(args.packages, rng, args.agents)
         maker = ClickMaker(rng, links, agents, networks)
-        start_us = (time.time_ns() // 1000) - (SPAN_SECONDS + 3600) * 1_000_000
+        # From a whole hour: the spike rule counts by clock hour, so two runs' events compare
+        # (from any moment, the hours cut the clicks elsewhere and a spike comes or goes).
+        hour_us = 3600 * 1_000_000
+        start_us = (
+            (time.time_ns() // 1000) // hour_us * hour_us - SPAN_SECONDS * 1_000_000 - hour_us
+        )
         log(f"generating {args.clicks:,} clicks on {len(links)} links")
         payloads = maker.payloads(args.clicks, start_us)
         distinct = len({json.loads(p)["sig"].get("user_agent") for p in payloads} - {None})
