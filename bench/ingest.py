@@ -660,7 +660,9 @@ def main() -> int:
         "--spool", type=at_least_one, default=50_000, help="clicks to replay (50,000)"
     )
     parser.add_argument("--sqlite", type=at_least_one, default=20_000, help="direct SQLite clicks")
-    parser.add_argument("--batch-size", type=at_least_one, default=500, help="writer batch (500)")
+    parser.add_argument(
+        "--batch-size", type=at_least_one, default=2000, help="writer batch (2000, as the writer)"
+    )
     parser.add_argument("--insert", choices=("bulk", "orm"), default="bulk")
     parser.add_argument("--packages", type=Path, default=Path("/tmp/evalpkgs"))
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)

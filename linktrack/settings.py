@@ -298,7 +298,7 @@ CLICK_STREAM_SOCKET_TIMEOUT_MS = env_int("CLICK_STREAM_SOCKET_TIMEOUT_MS", 500, 
 CLICK_SPOOL_DIR = Path(env_str("CLICK_SPOOL_DIR") or (VAR_DIR / "spool"))
 # /track/health answers 503 when the oldest unwritten click is older than this.
 CLICK_BACKLOG_MAX_AGE_SECONDS = env_int("CLICK_BACKLOG_MAX_AGE_SECONDS", 60, minimum=1)
-CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 500, minimum=1)
+CLICK_WRITER_BATCH_SIZE = env_int("CLICK_WRITER_BATCH_SIZE", 2000, minimum=1)
 # After a batch smaller than that, the writer waits this long before reading again, so that under a
 # steady stream it writes fewer, larger batches (each costs a fixed number of round trips).
 CLICK_WRITER_LINGER_MS = env_int("CLICK_WRITER_LINGER_MS", 200, minimum=0)
