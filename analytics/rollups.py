@@ -147,8 +147,6 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.HOUR: Cast(ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()), CharField()),
     }
     breakdowns = DailyLinkBreakdown.objects.filter(**on_days)
-    # A dimension rolled up no more (none today): its rows of these days go (through the index).
-    breakdowns.filter(dimension__in=set(Dimension.values) - set(dimensions)).delete()
     for dimension, expression in dimensions.items():
         of_dimension = breakdowns.filter(dimension=dimension)
         values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
@@ -212,7 +210,6 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     ]
     with_session = clicks.filter(session_id__isnull=False).annotate(day_=_day_expr())
     scope_rows = DailyScopeSessions.objects.filter(**on_days)
-    scope_rows.filter(kind__in=set(ScopeKind.values) - {kind for kind, _, _ in scopes}).delete()
     for kind, group, columns in scopes:
         rows = with_session.annotate(**group)
         for alias in group:
@@ -244,12 +241,12 @@ def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None =
     days' clicks, leaving the other days' bits as they are. Rows left with no day go. ``None``, or
     days covering every day of the month before ``until``: the whole month is built again.
     """
-    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    next_month = _next_month(month)
     start = local_midnight(month)
     end = min(local_midnight(next_month), until)
     if days is not None:
         in_month = {day for day in days if month <= day < next_month}
-        every_day = set(_days_between(month, min(next_month, _day_of(end))))
+        every_day = set(_days_between(month, _day_of(end)))
         if every_day <= in_month:
             days = None  # nothing of the month is kept: build it whole
         else:
@@ -272,6 +269,11 @@ def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None =
     spans = [(low, high) for low, high in spans if low < high]
     if spans:
         _insert_sessions(month, spans, upsert=True)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    """The first day of the month after ``month`` (a first day)."""
+    return (month + dt.timedelta(days=32)).replace(day=1)
 
 
 def _day_of(moment: dt.datetime) -> dt.date:
@@ -459,9 +461,8 @@ def run(
             months.add(today.replace(day=1))
         # The session bits of the days rebuilt change, and today's and later ones (today's rolled
         # part grows; a day after today holds none): an incremental run rebuilds only those.
-        this_month = today.replace(day=1)
-        after = (this_month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        changed = None if full else days | set(_days_between(today, after))
+        month_end = _next_month(today.replace(day=1)) - dt.timedelta(days=1)
+        changed = None if full else days | set(_days_between(today, month_end))
         for month in sorted(months):
             say(f"rolling up the sessions of {month:%Y-%m}")
             _build_month(month, partial_until or local_midnight(today), changed)
