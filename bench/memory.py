@@ -256,6 +256,10 @@ class AccessLog:
         return self.requests
 
 
+# How long after its start wrk surely handles SIGINT (by printing its report, see run_chunk).
+WRK_SIGNAL_READY_S = 1.0
+
+
 def run_chunk(
     stack: contextlib.ExitStack,
     base: str,
@@ -277,10 +281,14 @@ def run_chunk(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    started = time.monotonic()
     while access.count() < until:
         if wrk.process.poll() is not None:
             raise SystemExit(f"wrk exited early:\n{output.read_text(errors='replace')}")
         time.sleep(0.2)
+    # wrk installs its SIGINT handler only once its threads run, and they send requests at once:
+    # a small chunk can be done before that, and SIGINT would then kill wrk before its report.
+    time.sleep(max(0.0, WRK_SIGNAL_READY_S - (time.monotonic() - started)))
     wrk.process.send_signal(signal.SIGINT)
     try:
         wrk.process.wait(timeout=30)
