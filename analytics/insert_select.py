@@ -64,6 +64,7 @@ def replace_select(
     *,
     rows: models.QuerySet[Any],
     nullable: frozenset[str] = frozenset(),
+    order: tuple[str, ...] = (),
 ) -> None:
     """Make ``rows`` (the model's rows the select replaces) equal the select's rows, writing only
     the difference: a row there that no new row equals is deleted, a new row that no row there
@@ -72,12 +73,16 @@ def replace_select(
     ``columns`` as for :func:`insert_select`; every one of them takes part in the comparison,
     those in ``nullable`` (column names) NULL-safely. Rebuilding days that did not change then
     costs reads only. The select is run twice (once per direction).
+
+    ``order``: aliases of the select that rows written anew (no rows there to compare with) are
+    inserted in, e.g. their day: a later run that reads one day's rows then finds them together
+    in a few pages instead of one or two in each of thousands.
     """
     if connection.vendor != "postgresql" or not rows.exists():
         # Nothing to compare with (a full rebuild, a new day); or SQLite, whose plan for the
         # comparison scans the new rows once per row there: its tables stay small, it rewrites.
         rows.delete()
-        insert_select(model, qs, columns)
+        insert_select(model, qs.order_by(*order) if order else qs, columns)
         return
     sql, params, aliases = _compiled(qs, columns)
     quote = connection.ops.quote_name

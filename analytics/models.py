@@ -154,6 +154,41 @@ class MonthlyLinkSession(models.Model):
         return f"{self.session_id} on {self.tracking_id} in {self.month:%Y-%m}"
 
 
+class RangeClick(models.Model):
+    """One click of the days a rollup run rebuilds, as that run's aggregates read it.
+
+    Not a stored table: :mod:`analytics.rangeclicks` fills a temporary table of this shape from
+    ``link_clicks`` once per range, with each click's local day and hour worked out once, and the
+    range's twenty-odd aggregates read it instead of finding the same clicks in ``link_clicks``
+    again each time. It lives for one range of one run.
+    """
+
+    click_id = models.UUIDField(primary_key=True)
+    tracking = models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    day = models.DateField()  # local (TIME_ZONE)
+    hour = models.CharField(max_length=2)  # local, as the breakdown rows hold it: '0'…'23'
+    session_id = models.CharField(max_length=100, null=True)
+    click_source = models.CharField(max_length=50, null=True)
+    classification = models.CharField(max_length=20, null=True)
+    device_type = models.CharField(max_length=20, null=True)
+    browser = models.CharField(max_length=50, null=True)
+    os = models.CharField(max_length=50, null=True)
+    country_code = models.CharField(max_length=2, null=True)
+
+    class Meta:
+        managed = False
+        db_table = "analytics_rollup_range_clicks"
+
+    def __str__(self) -> str:
+        return f"{self.click_id} on {self.day}"
+
+
 class ScopeKind(models.TextChoices):
     ALL = "all", "All links"
     LINK = "link", "One link"

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
-    CharField,
     Count,
     DateField,
     ExpressionWrapper,
@@ -33,14 +32,15 @@ from django.db.models import (
     IntegerField,
     Min,
     Q,
+    QuerySet,
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
+from django.db.models.functions import Cast, ExtractDay
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
-from analytics import outcome_click_days, outcome_summaries
+from analytics import outcome_click_days, outcome_summaries, rangeclicks
 from analytics.insert_select import Merge, insert_select, replace_select
 from analytics.models import (
     DailyLinkBreakdown,
@@ -70,6 +70,8 @@ DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScope
 ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
 # The breakdowns' value column: NULL where a click has no value (no source, no country…).
 VALUE = frozenset({"value"})
+# Rows written anew go in day order (see replace_select).
+DAY_ORDER = ("day_",)
 # A session's row of a month seen again on the days rebuilt: their bits join its other days'.
 SESSION_MERGE = Merge(
     key=("tracking_id", "month", "session_id", "human"), column="days", combine="{old} | {new}"
@@ -98,10 +100,6 @@ class RollupResult:
         )
 
 
-def _day_expr() -> TruncDate:
-    return TruncDate(AsUTC("clicked_at"), tzinfo=local_tz())
-
-
 def _counts() -> dict[str, Count]:
     return {
         "human_clicks": Count("click_id", filter=HUMAN),
@@ -117,11 +115,35 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
     if until is not None:
         end = min(end, until)
+    if (last - first).days < rangeclicks.MAX_COPIED_DAYS:
+        with rangeclicks.copied(start, end) as copy:
+            _build_days(first, last, _Clicks(copy, F("day"), F("hour")))
+    else:
+        clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
+        _build_days(
+            first,
+            last,
+            _Clicks(clicks, rangeclicks.day_expression(), rangeclicks.hour_expression()),
+        )
+
+
+@dataclass(frozen=True)
+class _Clicks:
+    """The clicks of the days rebuilt (``link_clicks`` or their copy), with their local day and
+    hour as expressions over them."""
+
+    rows: QuerySet[Any]
+    day: Any
+    hour: Any
+
+
+def _build_days(first: dt.date, last: dt.date, source: _Clicks) -> None:
+    """The rollup rows of local days ``first``..``last`` from those days' clicks ``source``."""
     on_days = {"day__gte": first, "day__lte": last}
-    clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
+    clicks = source.rows
     # Unclassified clicks are read raw until they are classified (see the module docstring).
     keyed = clicks.filter(classification__isnull=False).annotate(
-        day_=_day_expr(), tracking_id_=F("tracking_id")
+        day_=source.day, tracking_id_=F("tracking_id")
     )
 
     per_link = (
@@ -134,6 +156,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         per_link,
         {**KEY_COLUMNS, **COUNT_COLUMNS},
         rows=DailyLinkClicks.objects.filter(**on_days),
+        order=DAY_ORDER,
     )
 
     dimensions: dict[str, Any] = {
@@ -144,7 +167,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         Dimension.OS: F("os"),
         Dimension.COUNTRY: F("country_code"),
         # Text, as the value column holds it (and as the rows there are compared with).
-        Dimension.HOUR: Cast(ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()), CharField()),
+        Dimension.HOUR: source.hour,
     }
     breakdowns = DailyLinkBreakdown.objects.filter(**on_days)
     for dimension, expression in dimensions.items():
@@ -160,6 +183,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             {**KEY_COLUMNS, **columns},
             rows=of_dimension.filter(tracking__isnull=False),
             nullable=VALUE,
+            order=DAY_ORDER,
         )
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
         all_links = of_dimension.filter(tracking__isnull=True)
@@ -171,6 +195,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             {"day_": "day", **columns},
             rows=all_links,
             nullable=VALUE,
+            order=DAY_ORDER,
         )
     # How many of each day's clicks were still unclassified when rolled up: an all-links
     # classification row with no value (classified clicks always have one), its count in
@@ -179,7 +204,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
     # day's session rows, holding every click, must follow at once.
     waiting = (
         clicks.filter(classification__isnull=True)
-        .annotate(day_=_day_expr(), dimension_=Value(str(Dimension.CLASSIFICATION)))
+        .annotate(day_=source.day, dimension_=Value(str(Dimension.CLASSIFICATION)))
         .values("day_", "dimension_")
         .annotate(
             human_clicks=Value(0, output_field=IntegerField()), automated_clicks=Count("click_id")
@@ -192,6 +217,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
         rows=breakdowns.filter(
             dimension=Dimension.CLASSIFICATION, tracking__isnull=True, value__isnull=True
         ),
+        order=DAY_ORDER,
     )
 
     sessions = {
@@ -208,7 +234,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
             {"application_key": "application_id"},
         ),
     ]
-    with_session = clicks.filter(session_id__isnull=False).annotate(day_=_day_expr())
+    with_session = clicks.filter(session_id__isnull=False).annotate(day_=source.day)
     scope_rows = DailyScopeSessions.objects.filter(**on_days)
     for kind, group, columns in scopes:
         rows = with_session.annotate(**group)
@@ -230,6 +256,7 @@ def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None
                 "all_sessions": "all_sessions",
             },
             rows=scope_rows.filter(kind=kind),
+            order=DAY_ORDER,
         )
 
 
@@ -339,7 +366,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         .filter(
             clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
         )
-        .annotate(day_=_day_expr())
+        .annotate(day_=rangeclicks.day_expression())
         .values("day_")
         .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
     )
@@ -416,6 +443,11 @@ def run(
     partial_until = lagged if lagged > local_midnight(today) else None
     result = RollupResult(complete_until=today, partial_until=partial_until)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # A run is a few dozen statements of tens of milliseconds, each estimated dear
+                # enough for PostgreSQL to compile it first: ~20 ms of compiling per statement.
+                cursor.execute("SET LOCAL jit = off")
         state = RollupState.objects.select_for_update().filter(pk=1).first()
         full = (
             rebuild
