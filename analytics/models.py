@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from tracking.dbfields import UTCTimestampField
 from tracking.models import TrackedLink
 
 
@@ -171,7 +172,9 @@ class RangeClick(models.Model):
         db_index=False,
         related_name="+",
     )
+    clicked_at = UTCTimestampField()
     day = models.DateField()  # local (TIME_ZONE)
+    day_of_month = models.PositiveSmallIntegerField()  # of ``day``
     hour = models.CharField(max_length=2)  # local, as the breakdown rows hold it: '0'…'23'
     session_id = models.CharField(max_length=100, null=True)
     click_source = models.CharField(max_length=50, null=True)

@@ -1,14 +1,16 @@
-"""The clicks of the days a rollup run rebuilds, copied once into a temporary table.
+"""Where a rollup run reads clicks: ``link_clicks``, or the recent days' clicks copied once.
 
 Rebuilding a range of days runs twenty-odd aggregates over its clicks (per link, per breakdown
-value, per session scope), and comparing the rows they give with those already there reads each
-of them twice. Each used to find the range's clicks in ``link_clicks`` again, and work out each
-click's local day and hour again. :func:`copied` reads them once into a temporary table
-(:class:`analytics.models.RangeClick`), which the aggregates then read instead: a small table
-held by this connection only, gone when the range is done.
+value, per session scope), comparing the rows they give with those already there reads each of
+them twice, and the month's session rows read the same days once more. Each used to find those
+clicks in ``link_clicks`` again, and work out each click's local day and hour again. An
+incremental run reads the days it refreshes (the last few, and today's rolled-up part) once, into
+a temporary table (:class:`analytics.models.RangeClick`) with the local day, day of the month and
+hour worked out; the aggregates read that instead. The table is held by the run's connection
+only and dropped at the end of the run.
 
-Only for ranges of a few days (an incremental run's last days): a full rebuild reads the clicks
-where they are rather than copying them all.
+A full rebuild, and an older day whose totals changed, read ``link_clicks`` where they are
+(:data:`DIRECT`) rather than copying them.
 """
 
 from __future__ import annotations
@@ -16,23 +18,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, QuerySet
-from django.db.models.functions import Cast, ExtractHour, TruncDate
+from django.db.models import CharField, F, IntegerField, QuerySet
+from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 
 from analytics.models import RangeClick
 from analytics.selection import local_tz
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
-# Ranges longer than this are read from link_clicks directly (see the module docstring).
+# A span longer than this is read from link_clicks directly (see the module docstring).
 MAX_COPIED_DAYS = 31
-# The columns copied as they are; the local day and hour are added (RangeClick).
+# The columns copied as they are; the local day, day of the month and hour are added.
 COPIED = (
     "click_id",
     "tracking_id",
+    "clicked_at",
     "session_id",
     "click_source",
     "classification",
@@ -53,6 +57,43 @@ def hour_expression() -> Cast:
     return Cast(ExtractHour(AsUTC("clicked_at"), tzinfo=local_tz()), CharField())
 
 
+def day_of_month_expression() -> Cast:
+    """The day of the month of a click's local day."""
+    return Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=local_tz()), IntegerField())
+
+
+@dataclass(frozen=True)
+class Clicks:
+    """Clicks to roll up and their local day, day of the month and hour (expressions over them).
+
+    ``span``: the instants a copy holds (``None``: every click, in ``link_clicks``).
+    """
+
+    rows: QuerySet[Any]
+    day: Any
+    day_of_month: Any
+    hour: Any
+    span: tuple[dt.datetime, dt.datetime] | None = None
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> tuple[Clicks, QuerySet[Any]]:
+        """The source holding the clicks from ``start`` until ``end`` (this one when it does,
+        else ``link_clicks``) and those clicks."""
+        source = self
+        if self.span is not None and not (self.span[0] <= start and end <= self.span[1]):
+            source = direct()
+        return source, source.rows.filter(clicked_at__gte=start, clicked_at__lt=end)
+
+
+def direct() -> Clicks:
+    """The clicks where they are stored."""
+    return Clicks(
+        LinkClick.objects.order_by(),
+        day=day_expression(),
+        day_of_month=day_of_month_expression(),
+        hour=hour_expression(),
+    )
+
+
 def _temporary_name() -> str:
     # Qualified, so that no statement here can reach a stored table of the same name.
     schema = "pg_temp" if connection.vendor == "postgresql" else "temp"
@@ -60,8 +101,8 @@ def _temporary_name() -> str:
 
 
 @contextlib.contextmanager
-def copied(start: dt.datetime, end: dt.datetime) -> Iterator[QuerySet[RangeClick]]:
-    """The clicks from ``start`` until ``end``, copied once; yields a queryset over the copy.
+def copied(start: dt.datetime, end: dt.datetime) -> Iterator[Clicks]:
+    """The clicks from ``start`` until ``end``, copied once; yields them as a :class:`Clicks`.
 
     Runs inside the caller's transaction. The copy is dropped when the block ends normally; when
     it raises, the transaction's rollback takes the copy with it.
@@ -69,7 +110,12 @@ def copied(start: dt.datetime, end: dt.datetime) -> Iterator[QuerySet[RangeClick
     source: Any = (
         LinkClick.objects.order_by()
         .filter(clicked_at__gte=start, clicked_at__lt=end)
-        .values(*COPIED, day=day_expression(), hour=hour_expression())
+        .values(
+            *COPIED,
+            day=day_expression(),
+            day_of_month=day_of_month_expression(),
+            hour=hour_expression(),
+        )
     )
     sql, params = source.query.get_compiler(using=source.db).as_sql()
     table = _temporary_name()
@@ -80,6 +126,23 @@ def copied(start: dt.datetime, end: dt.datetime) -> Iterator[QuerySet[RangeClick
         if connection.vendor == "postgresql":
             # Temporary tables get no statistics from autovacuum: the comparisons' plans need them.
             cursor.execute(f"ANALYZE {table}")
-    yield RangeClick.objects.order_by()
+    yield Clicks(
+        RangeClick.objects.order_by(),
+        day=F("day"),
+        day_of_month=F("day_of_month"),
+        hour=F("hour"),
+        span=(start, end),
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {table}")
+
+
+@contextlib.contextmanager
+def recent(start: dt.datetime | None, end: dt.datetime) -> Iterator[Clicks]:
+    """A copy of the clicks from ``start`` until ``end`` when that span is short (at most
+    :data:`MAX_COPIED_DAYS`), else (or with no ``start``) ``link_clicks`` itself."""
+    if start is None or start >= end or end - start > dt.timedelta(days=MAX_COPIED_DAYS):
+        yield direct()
+        return
+    with copied(start, end) as clicks:
+        yield clicks

@@ -36,7 +36,6 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, ExtractDay
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
@@ -55,7 +54,6 @@ from analytics.models import (
 )
 from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from analytics.sources import as_date
-from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
 # The rollups never reach back further than this: a click with an absurd time (the year 2,
@@ -107,40 +105,30 @@ def _counts() -> dict[str, Count]:
     }
 
 
-def _build_range(first: dt.date, last: dt.date, until: dt.datetime | None = None) -> None:
+def _build_range(
+    first: dt.date,
+    last: dt.date,
+    until: dt.datetime | None = None,
+    source: rangeclicks.Clicks | None = None,
+) -> None:
     """Rebuild the rollups of local days ``first``..``last`` from the raw clicks (before ``until``).
 
     ``until`` (within ``last``) rolls the last day up in part: its clicks before that instant.
+    ``source``: where to read the clicks (their copy when it holds those days).
     """
     start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
     if until is not None:
         end = min(end, until)
-    if (last - first).days < rangeclicks.MAX_COPIED_DAYS:
-        with rangeclicks.copied(start, end) as copy:
-            _build_days(first, last, _Clicks(copy, F("day"), F("hour")))
-    else:
-        clicks = LinkClick.objects.order_by().filter(clicked_at__gte=start, clicked_at__lt=end)
-        _build_days(
-            first,
-            last,
-            _Clicks(clicks, rangeclicks.day_expression(), rangeclicks.hour_expression()),
-        )
+    found, clicks = (source or rangeclicks.direct()).between(start, end)
+    _build_days(first, last, found, clicks)
 
 
-@dataclass(frozen=True)
-class _Clicks:
-    """The clicks of the days rebuilt (``link_clicks`` or their copy), with their local day and
-    hour as expressions over them."""
-
-    rows: QuerySet[Any]
-    day: Any
-    hour: Any
-
-
-def _build_days(first: dt.date, last: dt.date, source: _Clicks) -> None:
-    """The rollup rows of local days ``first``..``last`` from those days' clicks ``source``."""
+def _build_days(
+    first: dt.date, last: dt.date, source: rangeclicks.Clicks, clicks: QuerySet[Any]
+) -> None:
+    """The rollup rows of local days ``first``..``last`` from those days' ``clicks`` (of
+    ``source``, whose expressions give their local day and hour)."""
     on_days = {"day__gte": first, "day__lte": last}
-    clicks = source.rows
     # Unclassified clicks are read raw until they are classified (see the module docstring).
     keyed = clicks.filter(classification__isnull=False).annotate(
         day_=source.day, tracking_id_=F("tracking_id")
@@ -260,14 +248,21 @@ def _build_days(first: dt.date, last: dt.date, source: _Clicks) -> None:
         )
 
 
-def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None = None) -> None:
+def _build_month(
+    month: dt.date,
+    until: dt.datetime,
+    days: set[dt.date] | None = None,
+    source: rangeclicks.Clicks | None = None,
+) -> None:
     """Rebuild the session rows of one local month from its clicks before ``until``.
 
     ``days``: only these days of the month changed (an incremental run: the last few days,
     today's rolled part); their bits are taken out of the month's rows and put back from those
     days' clicks, leaving the other days' bits as they are. Rows left with no day go. ``None``, or
     days covering every day of the month before ``until``: the whole month is built again.
+    ``source``: where to read the clicks (their copy when it holds those days).
     """
+    source = source or rangeclicks.direct()
     next_month = _next_month(month)
     start = local_midnight(month)
     end = min(local_midnight(next_month), until)
@@ -281,7 +276,7 @@ def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None =
     if days is None:
         MonthlyLinkSession.objects.filter(month=month).delete()
         if start < end:
-            _insert_sessions(month, [(start, end)], upsert=False)
+            _insert_sessions(month, [(start, end)], upsert=False, source=source)
         return
     mask = sum(1 << (day.day - 1) for day in days)
     rows = MonthlyLinkSession.objects.filter(month=month)
@@ -295,7 +290,7 @@ def _build_month(month: dt.date, until: dt.datetime, days: set[dt.date] | None =
     ]
     spans = [(low, high) for low, high in spans if low < high]
     if spans:
-        _insert_sessions(month, spans, upsert=True)
+        _insert_sessions(month, spans, upsert=True, source=source)
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -318,15 +313,23 @@ def _days_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
 
 
 def _insert_sessions(
-    month: dt.date, spans: list[tuple[dt.datetime, dt.datetime]], *, upsert: bool
+    month: dt.date,
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    *,
+    upsert: bool,
+    source: rangeclicks.Clicks,
 ) -> None:
     """Session rows of ``month`` from its clicks within ``spans``; ``upsert``: a row that is
     there already (the session's other days) takes the new days' bits in too."""
-    day_of_month = Cast(ExtractDay(AsUTC("clicked_at"), tzinfo=local_tz()), IntegerField())
+    if source.span is not None and not all(
+        source.span[0] <= low and high <= source.span[1] for low, high in spans
+    ):
+        source = rangeclicks.direct()
     within = Q()
     for low, high in spans:
         within |= Q(clicked_at__gte=low, clicked_at__lt=high)
-    clicks = LinkClick.objects.order_by().filter(within, session_id__isnull=False)
+    clicks = source.rows.filter(within, session_id__isnull=False)
+    day_of_month = source.day_of_month
     for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
         rows = (
             clicks.filter(condition)
@@ -483,21 +486,26 @@ def run(
             days.add(day)
             day += dt.timedelta(days=1)
         ranges = _contiguous(sorted(days | ({today} if partial_until else set())))
-        for range_first, range_last in _contiguous(sorted(days)):
-            say(f"rolling up {range_first} .. {range_last}")
-            _build_range(range_first, range_last)
-        months = {day.replace(day=1) for day in days}
-        if partial_until is not None:
-            say(f"rolling up {today} until {partial_until:%H:%M:%S} UTC")
-            _build_range(today, today, until=partial_until)
-            months.add(today.replace(day=1))
-        # The session bits of the days rebuilt change, and today's and later ones (today's rolled
-        # part grows; a day after today holds none): an incremental run rebuilds only those.
-        month_end = _next_month(today.replace(day=1)) - dt.timedelta(days=1)
-        changed = None if full else days | set(_days_between(today, month_end))
-        for month in sorted(months):
-            say(f"rolling up the sessions of {month:%Y-%m}")
-            _build_month(month, partial_until or local_midnight(today), changed)
+        # An incremental run reads the days it refreshes (the last ones, up to today's rolled
+        # part) once; an older day found changed is read where it is (analytics.rangeclicks).
+        recent = None if full or not ranges else local_midnight(ranges[-1][0])
+        with rangeclicks.recent(recent, partial_until or local_midnight(today)) as source:
+            for range_first, range_last in _contiguous(sorted(days)):
+                say(f"rolling up {range_first} .. {range_last}")
+                _build_range(range_first, range_last, source=source)
+            months = {day.replace(day=1) for day in days}
+            if partial_until is not None:
+                say(f"rolling up {today} until {partial_until:%H:%M:%S} UTC")
+                _build_range(today, today, until=partial_until, source=source)
+                months.add(today.replace(day=1))
+            # The session bits of the days rebuilt change, and today's and later ones (today's
+            # rolled part grows; a day after today holds none): an incremental run rebuilds only
+            # those.
+            month_end = _next_month(today.replace(day=1)) - dt.timedelta(days=1)
+            changed = None if full else days | set(_days_between(today, month_end))
+            for month in sorted(months):
+                say(f"rolling up the sessions of {month:%Y-%m}")
+                _build_month(month, partial_until or local_midnight(today), changed, source)
         result.outcome_applications = _summarise_outcomes(None if full else ranges, say)
         RollupState.objects.update_or_create(
             pk=1,

@@ -1,5 +1,6 @@
-"""A range of a few days is rolled up from a copy of its clicks (:mod:`analytics.rangeclicks`),
-a longer one from ``link_clicks`` itself: both must give the same rows."""
+"""An incremental run rolls the days it refreshes up from a copy of their clicks
+(:mod:`analytics.rangeclicks`), a full rebuild from ``link_clicks`` itself: both must give the
+same rows."""
 
 from __future__ import annotations
 
@@ -54,19 +55,29 @@ def clicks_over_a_week() -> None:
 
 
 @pytest.mark.parametrize("time_zone", ["UTC", "America/New_York", "Asia/Kolkata"])
-def test_copied_and_direct_ranges_give_the_same_rows(
-    time_zone: str, noon: dt.datetime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_copied_and_direct_days_give_the_same_rows(time_zone: str, noon: dt.datetime) -> None:
     with override_settings(TIME_ZONE=time_zone):
         clicks_over_a_week()
-        rollups.run(rebuild=True)
-        copied = every_row()
-        monkeypatch.setattr(rangeclicks, "MAX_COPIED_DAYS", 0)
-        rollups.run(rebuild=True)
-        assert every_row() == copied
-    assert copied["DailyLinkClicks"], "the week's clicks were rolled up"
-    hours = {row[3] for row in copied["DailyLinkBreakdown"] if row[2] == "hour"}
+        rollups.run(rebuild=True)  # from link_clicks
+        direct = every_row()
+        for model in (DailyLinkBreakdown, DailyScopeSessions, MonthlyLinkSession):
+            model.objects.all().delete()  # what the copy must give back
+        result = rollups.run(refresh_days=8)  # every day of the week, from the copy
+        assert not result.full_rebuild
+        assert every_row() == direct
+    assert direct["DailyLinkClicks"], "the week's clicks were rolled up"
+    hours = {row[3] for row in direct["DailyLinkBreakdown"] if row[2] == "hour"}
     assert hours and all(hour.isdigit() and 0 <= int(hour) <= 23 for hour in hours)
+
+
+def test_an_older_changed_day_is_read_where_it_is(noon: dt.datetime) -> None:
+    clicks_over_a_week()
+    rollups.run(rebuild=True)
+    before = every_row()
+    DailyLinkClicks.objects.filter(day=today() - dt.timedelta(days=6)).delete()
+    result = rollups.run(refresh_days=1)  # the day six days ago only through the totals check
+    assert today() - dt.timedelta(days=6) in result.rebuilt_days
+    assert every_row() == before
 
 
 def test_the_copy_holds_the_ranges_clicks_with_their_local_day_and_hour(
@@ -76,14 +87,17 @@ def test_the_copy_holds_the_ranges_clicks_with_their_local_day_and_hour(
     start = local_midnight(today() - dt.timedelta(days=2))
     with transaction.atomic():
         with rangeclicks.copied(start, noon) as copy:
-            rows = list(copy.values_list("day", "hour", "session_id").order_by("day", "hour"))
+            rows = list(
+                copy.rows.values_list("day", "hour", "session_id", "day_of_month").order_by("day")
+            )
         # A run copies each of its ranges in turn, in one transaction.
         with rangeclicks.copied(start, start + dt.timedelta(days=1)) as again:
-            assert again.count() == 1
-    assert [(str(day), hour, session) for day, hour, session in rows] == [
-        (str(today() - dt.timedelta(days=2)), "19", "c"),
-        (str(today() - dt.timedelta(days=1)), "10", "b"),
-        (str(today()), "4", "d"),
+            assert again.rows.count() == 1
+    days = [today() - dt.timedelta(days=2), today() - dt.timedelta(days=1), today()]
+    assert [(str(day), hour, session, of_month) for day, hour, session, of_month in rows] == [
+        (str(days[0]), "19", "c", days[0].day),
+        (str(days[1]), "10", "b", days[1].day),
+        (str(days[2]), "4", "d", days[2].day),
     ]
     # Gone once the block is done.
     with pytest.raises(DatabaseError), transaction.atomic():
