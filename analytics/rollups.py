@@ -446,11 +446,6 @@ def run(
     partial_until = lagged if lagged > local_midnight(today) else None
     result = RollupResult(complete_until=today, partial_until=partial_until)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # A run is a few dozen statements of tens of milliseconds, each estimated dear
-                # enough for PostgreSQL to compile it first: ~20 ms of compiling per statement.
-                cursor.execute("SET LOCAL jit = off")
         state = RollupState.objects.select_for_update().filter(pk=1).first()
         full = (
             rebuild

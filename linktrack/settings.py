@@ -208,6 +208,11 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
     _default_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
+    # PostgreSQL compiles a query it estimates dear (JIT) before running it: ~20 ms a statement
+    # here, more than most dashboard and rollup statements take to run. DB_JIT=server leaves it
+    # to the server's setting (e.g. behind a pooler that refuses the startup option).
+    if env_choice("DB_JIT", "off", ("off", "server")) == "off":
+        _default_db["OPTIONS"].setdefault("options", "-c jit=off")
 else:
     # Persistent connections matter even more here: when the last connection to a WAL database
     # closes, SQLite checkpoints and removes the WAL, which made every click cost a sync.
