@@ -23,17 +23,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.db.models import Q
 
 from tracking import classify
 from tracking.classify import ClickSignals
-from tracking.clicks import burstmemory
+from tracking.clicks import burstmemory, luascript
 from tracking.models import LinkClick
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 FollowUp = Callable[[], object]
 
@@ -57,7 +60,8 @@ def burst_possible(
 
     With a per-process cache and a SQLite database, a table in a file beside the database plays
     the shared cache's part (:mod:`tracking.clicks.burstmemory`); ``clicked_at`` is the click's
-    time (now when not given).
+    time (now when not given). With Redis as the cache, the steps run as one script call
+    (``_PRECHECK_LUA``, the click writer's, for one link).
     """
     if str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1] in _LOCAL_CACHES:
         try:
@@ -76,6 +80,9 @@ def burst_possible(
             return True
     key = f"burst:v1:{application_id}:{network}"
     try:
+        client = luascript.redis_client(caches["default"])
+        if client is not None:  # the steps below in one call
+            return bool(_precheck(client, {(application_id, network): [tracking_id]})[0])
         if cache.add(f"{key}:{tracking_id}", 1, BURST_MEMORY_SECONDS):
             links = 1 if cache.add(key, 1, BURST_MEMORY_SECONDS) else cache.incr(key)
         else:
@@ -248,7 +255,8 @@ def follow_up(click: LinkClick, signals: ClickSignals) -> FollowUp | None:
 # group's distinct links, then one key per link; ARGV[1] is the memory in seconds and ARGV[i + 1]
 # the number of links of group i. Returns, per group, 1 when any step would have answered
 # "possible", else 0.
-_PRECHECK_LUA = """
+_PRECHECK_LUA = luascript.Script(
+    """
 local answers = {}
 local k = 1
 for g = 2, #ARGV do
@@ -272,6 +280,22 @@ for g = 2, #ARGV do
 end
 return answers
 """
+)
+
+
+def _precheck(client: Redis, groups: dict[tuple[str, str], list[str]]) -> list[int]:
+    """``_PRECHECK_LUA``'s answers for ``groups`` (application and network: tracking ids), in
+    their order; raises what the Redis client raises."""
+    keys: list[str] = []
+    counts: list[int] = []
+    make_key = cache.make_key
+    for (application_id, network), links in groups.items():
+        key = f"burst:v1:{application_id}:{network}"
+        keys.append(make_key(key))
+        keys.extend(make_key(f"{key}:{t}") for t in links)
+        counts.append(len(links))
+    answers: list[int] = _PRECHECK_LUA(client, keys, [BURST_MEMORY_SECONDS, *counts])
+    return answers
 
 
 def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str, str]]:
@@ -296,19 +320,8 @@ def _possible_groups(groups: dict[tuple[str, str], list[str]]) -> set[tuple[str,
         return set()
     from django_redis import get_redis_connection
 
-    keys: list[str] = []
-    counts: list[int] = []
-    make_key = cache.make_key
-    for (application_id, network), links in groups.items():
-        key = f"burst:v1:{application_id}:{network}"
-        keys.append(make_key(key))
-        keys.extend(make_key(f"{key}:{t}") for t in links)
-        counts.append(len(links))
     try:
-        client = get_redis_connection("default")
-        answers = client.register_script(_PRECHECK_LUA)(
-            keys=keys, args=[BURST_MEMORY_SECONDS, *counts]
-        )
+        answers = _precheck(get_redis_connection("default"), groups)
     except Exception:  # a cache error proves nothing: the database decides
         return set(groups)
     return {group for group, answer in zip(groups, answers, strict=True) if answer}
