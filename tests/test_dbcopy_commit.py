@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import build_click, make_link
@@ -74,3 +74,12 @@ def test_two_batches_in_one_transaction_store_each_once() -> None:
         dbcopy.insert_ignoring_conflicts(LinkClick, _batch(link, 100))
     assert LinkClick.objects.count() == 2 * dbcopy.COPY_MIN_ROWS - 1
     assert _staged() == 0
+
+
+def test_what_a_transaction_holds_is_known_to_the_thread_s_connection_only() -> None:
+    """Kept on the connection of the thread, not on the proxy every thread shares."""
+    link = make_link()
+    with transaction.atomic():
+        dbcopy.insert_ignoring_conflicts(LinkClick, _batch(link, 0))
+        assert dbcopy._HOLDING in connections[DEFAULT_DB_ALIAS].__dict__
+        assert dbcopy._HOLDING not in vars(connection)

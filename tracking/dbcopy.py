@@ -214,7 +214,12 @@ def copy_ignoring_conflicts(model: type[models.Model], objs: list[Any]) -> None:
         return
     create, copy, move, empty, _columns = _plan(model)
     data = io.StringIO(rows_text(model, objs))
-    holding: set[str] = connection.__dict__.setdefault(_HOLDING, set())
+    # On the thread's own connection (through the proxy: ``connection.__dict__`` would be the
+    # proxy's, which every thread shares).
+    holding: set[str] | None = getattr(connection, _HOLDING, None)
+    if holding is None:
+        holding = set()
+        setattr(connection, _HOLDING, holding)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(create)
         if empty in holding:  # rows of a batch copied before in this transaction
