@@ -109,7 +109,8 @@ UNION ALL
 SELECT 'job', job_id::text, hour, sum(n)::bigint FROM h WHERE for_job GROUP BY job_id, hour
 """  # noqa: S608 (constant fragments)
 # The other links of the batch's jobs: their person clicks per job and hour, to add to the
-# batch's links' (:data:`_SQL_LINK_HOURS`).
+# batch's links' (:data:`_SQL_LINK_HOURS`). ``NOT IN`` a subquery is a hashed look-up per link
+# (``<> ALL`` an array compared each link with every id of the batch: 3 ms a batch of 500 links).
 _SQL_JOB_HOURS = f"""
 SELECT l.job_id::text, p.hour, count(*) FROM link_tracking l
 CROSS JOIN LATERAL (
@@ -118,7 +119,7 @@ CROSS JOIN LATERAL (
     AND {_IS_PERSON}
   OFFSET 0) p
 WHERE l.job_id = ANY (%(jobs)s::uuid[])
-  AND l.tracking_id <> ALL (ARRAY(SELECT json_array_elements_text(%(links)s::json)))
+  AND l.tracking_id NOT IN (SELECT json_array_elements_text(%(links)s::json))
   AND (%(hour_key)s::text IS NULL OR NOT EXISTS (
   SELECT 1 FROM events e
   WHERE e.dedupe_key = %(spike)s || ':job:' || l.job_id::text || ':' || %(hour_key)s))
