@@ -3,9 +3,16 @@
 A multi-row ``INSERT`` quotes every value of every row (``mogrify``), which cost the writer more
 CPU per click than anything but classification. ``COPY … FROM STDIN`` takes the rows as text,
 formatted here with one converter per column chosen once per model. ``COPY`` cannot skip rows that
-are already stored, so the rows go into a temporary table first (one per connection, emptied
-after each batch) and from there into the real one with ``INSERT … SELECT … ON CONFLICT DO
-NOTHING``: a click the stream delivers twice is still stored once.
+are already stored, so the rows go into a temporary table first (one per connection) and from
+there into the real one with ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a click the stream
+delivers twice is still stored once.
+
+The temporary table is ``ON COMMIT DELETE ROWS``: PostgreSQL empties it by truncating its file at
+the commit, which costs nothing per row. Emptied with a ``DELETE`` after each batch instead (as
+before), it kept its dead rows' pages (autovacuum never visits temporary tables): a writer's
+table grew by ~0.35 MB a batch of 2,000 clicks for as long as its connection lived, and every
+batch's ``INSERT … SELECT`` read it all. A second batch copied in the same transaction (a caller's
+own transaction around several) first deletes the rows of the one before.
 
 The rows are model instances the service layer has already validated (UUIDs, aware UTC
 datetimes, text, numbers, JSON-ready values). A database error (a text the database refuses) is
@@ -99,7 +106,10 @@ def _plan(
     table = str(model._meta.db_table)
     scratch = f"linktrack_copy_{table}"
     columns = ", ".join(quote(str(field.column)) for field in fields)
-    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(scratch)} (LIKE {quote(table)})"
+    create = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(scratch)} (LIKE {quote(table)}) "
+        "ON COMMIT DELETE ROWS"
+    )
     empty = f"DELETE FROM {quote(scratch)}"  # noqa: S608 - a quoted name
     copy = f"COPY {quote(scratch)} ({columns}) FROM STDIN"
     move = (
@@ -189,17 +199,33 @@ def rows_text(model: type[models.Model], objs: list[Any]) -> str:
     return "\n".join(lines)
 
 
+# The temporary tables (by name) that may hold rows copied earlier in the current transaction of
+# a connection: set when a copy moves its rows, cleared when that transaction commits (which
+# empties them). After a rollback a name stays, and the next copy deletes from an empty table.
+_HOLDING = "_linktrack_copy_holding"
+
+
 def copy_ignoring_conflicts(model: type[models.Model], objs: list[Any]) -> None:
     """Store ``objs`` (instances whose primary keys are set), skipping those already stored.
-    PostgreSQL only. Run it in a transaction: a failure then leaves nothing behind."""
+    PostgreSQL only. In a transaction of its own unless one is open: a failure then leaves
+    nothing behind, and the rows stay in the temporary table until they are moved."""
     assert connection.vendor == "postgresql"
     if not objs:
         return
     create, copy, move, empty, _columns = _plan(model)
     data = io.StringIO(rows_text(model, objs))
-    with connection.cursor() as cursor:
+    # On the thread's own connection (through the proxy: ``connection.__dict__`` would be the
+    # proxy's, which every thread shares).
+    holding: set[str] | None = getattr(connection, _HOLDING, None)
+    if holding is None:
+        holding = set()
+        setattr(connection, _HOLDING, holding)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(create)
+        if empty in holding:  # rows of a batch copied before in this transaction
+            cursor.execute(empty)
         with connection.wrap_database_errors:
             cursor.cursor.copy_expert(copy, data)
         cursor.execute(move)
-        cursor.execute(empty)
+        holding.add(empty)
+        transaction.on_commit(functools.partial(holding.discard, empty))
