@@ -6,6 +6,7 @@ recording). Bad values raise ImproperlyConfigured at start-up rather than misbeh
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from pathlib import Path
@@ -295,6 +296,13 @@ LINK_NEGATIVE_CACHE_SECONDS = env_int("LINK_NEGATIVE_CACHE_SECONDS", 30, minimum
 # Clicks from an external domain may carry a clicked_at this far in the future (clock skew).
 CLICK_FUTURE_SKEW_SECONDS = env_int("CLICK_FUTURE_SKEW_SECONDS", 300, minimum=0)
 CLICK_RATE_LIMIT = env_rate("CLICK_RATE_LIMIT", "1000/m")
+# django-ratelimit's own settings, at its defaults: stated, because it reads each of them per
+# counted request, and an unset one costs Django a raised AttributeError each time.
+RATELIMIT_ENABLE = True
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_CACHE_PREFIX = "rl:"
+RATELIMIT_HASH_ALGORITHM = hashlib.sha256
+RATELIMIT_FAIL_OPEN = False
 # Buffered mode: the Redis Stream the redirect appends to and the writer drains.
 CLICK_STREAM_KEY = env_str("CLICK_STREAM_KEY", "linktrack:clicks")
 # Short timeouts: when Redis stalls the redirect falls back to a direct INSERT instead of waiting.
