@@ -78,10 +78,12 @@ class Clicks:
     def between(self, start: dt.datetime, end: dt.datetime) -> tuple[Clicks, QuerySet[Any]]:
         """The source holding the clicks from ``start`` until ``end`` (this one when it does,
         else ``link_clicks``) and those clicks."""
-        source = self
-        if self.span is not None and not (self.span[0] <= start and end <= self.span[1]):
-            source = direct()
+        source = self if self.covers(start, end) else direct()
         return source, source.rows.filter(clicked_at__gte=start, clicked_at__lt=end)
+
+    def covers(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether this source holds every click from ``start`` until ``end``."""
+        return self.span is None or (self.span[0] <= start and end <= self.span[1])
 
 
 def direct() -> Clicks:

@@ -321,9 +321,7 @@ def _insert_sessions(
 ) -> None:
     """Session rows of ``month`` from its clicks within ``spans``; ``upsert``: a row that is
     there already (the session's other days) takes the new days' bits in too."""
-    if source.span is not None and not all(
-        source.span[0] <= low and high <= source.span[1] for low, high in spans
-    ):
+    if not all(source.covers(low, high) for low, high in spans):
         source = rangeclicks.direct()
     within = Q()
     for low, high in spans:
