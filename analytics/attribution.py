@@ -156,7 +156,11 @@ def person_clicks_after_sending(ids: Any) -> QuerySet[LinkClick]:
 
 
 def read_person_clicks(
-    outcomes: dict[uuid.UUID, ApplicationOutcome], ids: Any, lookback: dt.timedelta
+    outcomes: dict[uuid.UUID, ApplicationOutcome],
+    ids: Any,
+    lookback: dt.timedelta,
+    *,
+    clicks: QuerySet[Any] | None = None,
 ) -> None:
     """Fill in the first person click, what people opened and the touches of ``outcomes``.
 
@@ -164,8 +168,10 @@ def read_person_clicks(
     the number of applications and clicks: aggregated by the database, each one's first person
     click and the link functions, sources and links people opened; then the clicks themselves
     only for the applications that reached a credited stage, in the lookback window before it.
+    ``clicks``: those applications' person clicks after the sending, already found (a copy,
+    :mod:`analytics.outcome_clicks`); by default they are read from ``link_clicks``.
     """
-    person_clicks = person_clicks_after_sending(ids)
+    person_clicks = person_clicks_after_sending(ids) if clicks is None else clicks
     app = "tracking__application_id"
     for app_id, first in person_clicks.values_list(app).annotate(first=Min("clicked_at")):
         outcomes[app_id].first_person_click = first
@@ -190,7 +196,7 @@ def variant_name(rule: LinkRule) -> str:
 
 
 def _read_variants(
-    person_clicks: QuerySet[LinkClick], outcomes: dict[uuid.UUID, ApplicationOutcome]
+    person_clicks: QuerySet[Any], outcomes: dict[uuid.UUID, ApplicationOutcome]
 ) -> None:
     """The A/B variants each application's person clicks went through (``metadata.lt_rule``);
     variants deleted since are left out (their name is gone)."""
@@ -227,7 +233,7 @@ def application_outcomes(
 
 
 def _read_touches(
-    person_clicks: QuerySet[LinkClick],
+    person_clicks: QuerySet[Any],
     outcomes: dict[uuid.UUID, ApplicationOutcome],
     lookback: dt.timedelta,
 ) -> None:

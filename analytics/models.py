@@ -15,6 +15,8 @@ row a run inserts (the cost of an incremental run once the tables outgrow the da
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from tracking.dbfields import UTCTimestampField
@@ -155,6 +157,17 @@ class MonthlyLinkSession(models.Model):
         return f"{self.session_id} on {self.tracking_id} in {self.month:%Y-%m}"
 
 
+def _link_of_a_copy() -> models.ForeignKey[Any]:
+    """The link of a click copied into a temporary table: no constraint, no index of its own."""
+    return models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
 class RangeClick(models.Model):
     """One click of the days a rollup run rebuilds, as that run's aggregates read it.
 
@@ -165,13 +178,7 @@ class RangeClick(models.Model):
     """
 
     click_id = models.UUIDField(primary_key=True)
-    tracking = models.ForeignKey(
-        TrackedLink,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    tracking = _link_of_a_copy()
     clicked_at = UTCTimestampField()
     day = models.DateField()  # local (TIME_ZONE)
     day_of_month = models.PositiveSmallIntegerField()  # of ``day``
@@ -190,6 +197,30 @@ class RangeClick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.click_id} on {self.day}"
+
+
+class OutcomeClick(models.Model):
+    """One person click, after its application's sending, of the applications an outcome summary
+    batch rebuilds.
+
+    Not a stored table: :mod:`analytics.outcome_clicks` fills a temporary table of this shape from
+    ``link_clicks`` once per batch, and the batch's seven reads of those clicks (the click days,
+    the first click, what people opened, the variants, the touches) read it instead of finding
+    the same clicks in ``link_clicks`` again each time. It lives for one batch.
+    """
+
+    click_id = models.UUIDField(primary_key=True)
+    tracking = _link_of_a_copy()
+    clicked_at = UTCTimestampField()
+    click_source = models.CharField(max_length=50, null=True)
+    metadata = models.JSONField(null=True, default=dict)
+
+    class Meta:
+        managed = False
+        db_table = "analytics_outcome_batch_clicks"
+
+    def __str__(self) -> str:
+        return f"{self.click_id} at {self.clicked_at}"
 
 
 class ScopeKind(models.TextChoices):

@@ -93,15 +93,15 @@ class IdBits(Func):
 
 
 def _person_clicks(applications: Any) -> QuerySet[LinkClick]:
+    return _from_earliest(person_clicks_after_sending(applications))
+
+
+def _from_earliest(clicks: QuerySet[Any]) -> QuerySet[Any]:
     # No click is older than the first day any range may name (nor the rollups' first day).
-    return (
-        person_clicks_after_sending(applications)
-        .order_by()
-        .filter(clicked_at__gte=local_midnight(EARLIEST_DATE))
-    )
+    return clicks.order_by().filter(clicked_at__gte=local_midnight(EARLIEST_DATE))
 
 
-def _figures(clicks: QuerySet[LinkClick]) -> QuerySet[LinkClick, dict[str, Any]]:
+def _figures(clicks: QuerySet[Any]) -> QuerySet[Any, dict[str, Any]]:
     """Per application and local day: the count and the id sums of ``clicks``."""
     return (
         clicks.annotate(
@@ -118,11 +118,14 @@ def _figures(clicks: QuerySet[LinkClick]) -> QuerySet[LinkClick, dict[str, Any]]
     )
 
 
-def record(application_ids: Sequence[uuid.UUID] | None) -> int:
+def record(
+    application_ids: Sequence[uuid.UUID] | None, *, clicks: QuerySet[Any] | None = None
+) -> int:
     """Replace the rows of these applications (of every one when ``None``, in one pass) with
     their person clicks as they are now; call it before their summaries read the clicks (a click
     stored in between is then in the summary and not in the rows: the next run summarises the
-    application again rather than miss it)."""
+    application again rather than miss it). ``clicks``: those applications' person clicks after
+    the sending, already found (the copy the summaries read, :mod:`analytics.outcome_clicks`)."""
     if application_ids is None:
         OutcomeClickDay.objects.all().delete()
         applications: Any = JobApplication.objects.values("pk")
@@ -131,7 +134,8 @@ def record(application_ids: Sequence[uuid.UUID] | None) -> int:
     else:
         applications = list(application_ids)
         OutcomeClickDay.objects.filter(application_id__in=applications).delete()
-    return insert_select(OutcomeClickDay, _figures(_person_clicks(applications)), COLUMNS)
+    found = _person_clicks(applications) if clicks is None else _from_earliest(clicks)
+    return insert_select(OutcomeClickDay, _figures(found), COLUMNS)
 
 
 def forget_deleted() -> None:

@@ -53,7 +53,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Collate, Extract, RowNumber
 from django.utils import timezone
 
-from analytics import outcome_click_days
+from analytics import outcome_click_days, outcome_clicks
 from analytics.attribution import (
     CREDITED_STAGES,
     MODELS,
@@ -135,11 +135,12 @@ def refresh(
             say(f"summarising the outcomes of applications {start + 1}..{start + len(chunk)}")
         OutcomeSummary.objects.filter(application_id__in=chunk).delete()
         OutcomeValue.objects.filter(application_id__in=chunk).delete()
-        if application_ids is not None:
-            # What the next runs compare the clicks with; read before the summary reads them.
-            outcome_click_days.record(chunk)
         outcomes = read_applications(JobApplication.objects.filter(pk__in=chunk))
-        read_person_clicks(outcomes, chunk, lookback)
+        with outcome_clicks.copied(chunk) as clicks:
+            if application_ids is not None:
+                # What the next runs compare the clicks with: the clicks the summary reads.
+                outcome_click_days.record(chunk, clicks=clicks)
+            read_person_clicks(outcomes, chunk, lookback, clicks=clicks)
         summaries, values = [], []
         for outcome in outcomes.values():
             summaries.append(

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import CharField, F, IntegerField, QuerySet
 from django.db.models.functions import Cast, ExtractDay, ExtractHour, TruncDate
 
+from analytics import temptables
 from analytics.models import RangeClick
 from analytics.selection import local_tz
 from tracking.dbfields import AsUTC
@@ -96,18 +96,11 @@ def direct() -> Clicks:
     )
 
 
-def _temporary_name() -> str:
-    # Qualified, so that no statement here can reach a stored table of the same name.
-    schema = "pg_temp" if connection.vendor == "postgresql" else "temp"
-    return f"{schema}.{connection.ops.quote_name(RangeClick._meta.db_table)}"
-
-
 @contextlib.contextmanager
 def copied(start: dt.datetime, end: dt.datetime) -> Iterator[Clicks]:
     """The clicks from ``start`` until ``end``, copied once; yields them as a :class:`Clicks`.
 
-    Runs inside the caller's transaction. The copy is dropped when the block ends normally; when
-    it raises, the transaction's rollback takes the copy with it.
+    Runs inside the caller's transaction (:func:`analytics.temptables.filled`).
     """
     source: Any = (
         LinkClick.objects.order_by()
@@ -119,24 +112,14 @@ def copied(start: dt.datetime, end: dt.datetime) -> Iterator[Clicks]:
             hour=hour_expression(),
         )
     )
-    sql, params = source.query.get_compiler(using=source.db).as_sql()
-    table = _temporary_name()
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        # The SELECT is compiled by the ORM with its parameters apart; the name is quoted.
-        cursor.execute(f"CREATE TEMPORARY TABLE {table.split('.', 1)[1]} AS {sql}", params)
-        if connection.vendor == "postgresql":
-            # Temporary tables get no statistics from autovacuum: the comparisons' plans need them.
-            cursor.execute(f"ANALYZE {table}")
-    yield Clicks(
-        RangeClick.objects.order_by(),
-        day=F("day"),
-        day_of_month=F("day_of_month"),
-        hour=F("hour"),
-        span=(start, end),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {table}")
+    with temptables.filled(RangeClick, source) as rows:
+        yield Clicks(
+            rows,
+            day=F("day"),
+            day_of_month=F("day_of_month"),
+            hour=F("hour"),
+            span=(start, end),
+        )
 
 
 @contextlib.contextmanager
