@@ -24,23 +24,18 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
-    BigIntegerField,
     Count,
-    DateField,
-    ExpressionWrapper,
     F,
     IntegerField,
     Min,
-    Q,
     QuerySet,
     Sum,
     Value,
 )
-from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
-from analytics import outcome_click_days, outcome_summaries, rangeclicks
-from analytics.insert_select import Merge, insert_select, replace_select
+from analytics import outcome_click_days, outcome_summaries, rangeclicks, sessionbits
+from analytics.insert_select import replace_select
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
@@ -52,7 +47,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, NOT_HUMAN, UNCLASSIFIED, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from analytics.sources import as_date
 from tracking.models import LinkClick
 
@@ -70,10 +65,6 @@ ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
 VALUE = frozenset({"value"})
 # Rows written anew go in day order (see replace_select).
 DAY_ORDER = ("day_",)
-# A session's row of a month seen again on the days rebuilt: their bits join its other days'.
-SESSION_MERGE = Merge(
-    key=("tracking_id", "month", "session_id", "human"), column="days", combine="{old} | {new}"
-)
 
 
 @dataclass
@@ -276,21 +267,13 @@ def _build_month(
     if days is None:
         MonthlyLinkSession.objects.filter(month=month).delete()
         if start < end:
-            _insert_sessions(month, [(start, end)], upsert=False, source=source)
+            sessionbits.insert(month, [(start, end)], source)
         return
-    mask = sum(1 << (day.day - 1) for day in days)
-    rows = MonthlyLinkSession.objects.filter(month=month)
-    only_these = ExpressionWrapper(F("days").bitand(~mask), output_field=BigIntegerField())
-    these = ExpressionWrapper(F("days").bitand(mask), output_field=BigIntegerField())
-    rows.filter(Exact(only_these, 0)).delete()
-    rows.filter(GreaterThan(these, 0)).update(days=F("days").bitand(~mask))
     spans = [
         (local_midnight(first), min(local_midnight(last + dt.timedelta(days=1)), end))
         for first, last in _contiguous(sorted(days))
     ]
-    spans = [(low, high) for low, high in spans if low < high]
-    if spans:
-        _insert_sessions(month, spans, upsert=True, source=source)
+    sessionbits.merge(month, days, [(low, high) for low, high in spans if low < high], source)
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -310,53 +293,6 @@ def _days_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
     while day <= last:
         yield day
         day += dt.timedelta(days=1)
-
-
-def _insert_sessions(
-    month: dt.date,
-    spans: list[tuple[dt.datetime, dt.datetime]],
-    *,
-    upsert: bool,
-    source: rangeclicks.Clicks,
-) -> None:
-    """Session rows of ``month`` from its clicks within ``spans``; ``upsert``: a row that is
-    there already (the session's other days) takes the new days' bits in too."""
-    if not all(source.covers(low, high) for low, high in spans):
-        source = rangeclicks.direct()
-    within = Q()
-    for low, high in spans:
-        within |= Q(clicked_at__gte=low, clicked_at__lt=high)
-    clicks = source.rows.filter(within, session_id__isnull=False)
-    day_of_month = source.day_of_month
-    for human, condition in ((True, HUMAN), (False, NOT_HUMAN)):
-        rows = (
-            clicks.filter(condition)
-            .annotate(
-                month_=Value(month, output_field=DateField()),
-                tracking_id_=F("tracking_id"),
-                session_id_=F("session_id"),
-                human_=Value(human),
-                # Bit d-1 for day d: the sum of the distinct bits is their bitwise OR.
-                bit_=Value(1, output_field=BigIntegerField()).bitleftshift(
-                    day_of_month - 1  # type: ignore[arg-type]  # an expression works too
-                ),
-            )
-            .values("month_", "tracking_id_", "session_id_", "human_")
-            .annotate(days_=Sum("bit_", distinct=True))
-            .values("month_", "tracking_id_", "session_id_", "human_", "days_")
-        )
-        insert_select(
-            MonthlyLinkSession,
-            rows,
-            {
-                "month_": "month",
-                "tracking_id_": "tracking_id",
-                "session_id_": "session_id",
-                "human_": "human",
-                "days_": "days",
-            },
-            merge=SESSION_MERGE if upsert else None,
-        )
 
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
