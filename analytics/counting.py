@@ -62,7 +62,7 @@ def count_by_keys(
 
     The raw clicks outside the rollups (the minutes since the last rollup run, partial days) are
     read once for every key: one count grouped by all the keys together, and one statement for
-    the distinct sessions. The rollup rows are read per key; their size does not grow with clicks.
+    the distinct sessions. The rollup rows are read once as well, grouped by all the keys.
     """
     scope = selection.scope
     parts = sources.split(selection.start, selection.end)
@@ -93,14 +93,16 @@ def count_by_keys(
         for key in keys:
             add(key, row[names[key]], 0, 0, row["u"])
     if parts.rolled is not None:
-        for key in keys:
-            for row in (
-                sources.rolled(DailyLinkClicks, parts.rolled, scope)
-                .annotate(k=sources.KEYS[key].rolled())
-                .values("k")
-                .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
-            ):
-                add(key, row["k"], row["h"], row["a"])
+        # One read of the rollup rows too, grouped by all the keys together.
+        rolled_keys = {names[key]: sources.KEYS[key].rolled() for key in keys}
+        for row in (
+            sources.rolled(DailyLinkClicks, parts.rolled, scope)
+            .annotate(**rolled_keys)
+            .values(*rolled_keys)
+            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+        ):
+            for key in keys:
+                add(key, row[names[key]], row["h"], row["a"])
     if sessions:
         distinct = distinct_sessions(keys, parts, selection)
         for key, per_value in distinct.items():
