@@ -397,9 +397,12 @@ def run(
             result.full_rebuild = True
         else:
             assert state is not None and state.complete_until is not None
-            # Anything at or after today is read raw; drop rows a clock or zone change left there.
+            # Anything after today is read raw: drop rows a clock change left there. Today's rows
+            # are compared with today's rolled part below and written only where they differ;
+            # with nothing of today rolled up yet, today is read raw too and its rows go.
+            after = today if partial_until is None else today + dt.timedelta(days=1)
             for model in DAILY_MODELS:
-                model.objects.filter(day__gte=today).delete()
+                model.objects.filter(day__gte=after).delete()
             if state.complete_until > today:
                 days.add(today - dt.timedelta(days=1))  # rebuilds this month's session bits
             # A refresh reaching back to an absurd click (the anonymization's oldest) stops at

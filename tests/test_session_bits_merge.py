@@ -1,6 +1,8 @@
 """An incremental run writes a month's session rows only where the bits of the days it rebuilds
 changed (:func:`analytics.sessionbits.merge`): a session seen before that clicks again on one of
-those days takes that day's bit in its row, and a run with nothing new writes no row at all."""
+those days takes that day's bit in its row, and a run with nothing new writes no row at all.
+Today's daily rows too are compared with today's rolled part rather than dropped each run; they
+go only when nothing of today is rolled up."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import rollups, selection
-from analytics.models import MonthlyLinkSession
+from analytics.models import (
+    DailyLinkBreakdown,
+    DailyLinkClicks,
+    DailyScopeSessions,
+    MonthlyLinkSession,
+)
 from tests.factories import make_link, make_visitor_click
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +78,40 @@ def test_a_run_with_nothing_new_writes_no_session_row(mid_month: dt.datetime) ->
     assert not rollups.run().full_rebuild
     assert rows() == before  # no row deleted and written again (it would get a new id)
     assert versions() == written  # nor updated in place
+
+
+def test_a_run_with_nothing_new_keeps_todays_daily_rows(noon: dt.datetime) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's rollups rewrite the rows they rebuild (see replace_select)")
+    link = make_link()
+    make_visitor_click(link, days_ago=0.25, session_id="morning")
+    make_visitor_click(link, days_ago=1, session_id="yesterday")
+    rollups.run()
+
+    def todays() -> list[tuple[object, ...]]:
+        today = selection.today()
+        links = DailyLinkClicks.objects.filter(day=today).values_list("pk", "human_clicks")
+        scopes = DailyScopeSessions.objects.filter(day=today).values_list("pk", "all_sessions")
+        return sorted([*links, *scopes])
+
+    before = todays()
+    assert before
+    assert not rollups.run().full_rebuild
+    assert todays() == before  # compared, not dropped and written again
+
+
+def test_todays_rows_go_when_nothing_of_today_is_rolled_up(
+    noon: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = make_link()
+    make_visitor_click(link, days_ago=0.25, session_id="morning")
+    make_visitor_click(link, days_ago=1, session_id="yesterday")
+    rollups.run()
+    today = selection.today()
+    assert DailyLinkClicks.objects.filter(day=today).exists()
+    # The clock set back to just after midnight: nothing of today is old enough to roll up.
+    midnight = selection.local_midnight(today)
+    monkeypatch.setattr(timezone, "now", lambda: midnight + dt.timedelta(seconds=1))
+    assert rollups.run().partial_until is None
+    for model in (DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions):
+        assert not model.objects.filter(day__gte=today).exists(), model.__name__
