@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from analytics import temptables
+
 
 def insert_select(
     model: type[models.Model],
@@ -58,7 +60,7 @@ def replace_select(
         rows.delete()
         insert_select(model, qs.order_by(*order) if order else qs, columns)
         return
-    sql, params, aliases = _compiled(qs, columns)
+    _sql, _params, aliases = _compiled(qs, columns)  # the new rows' names, in their order
     quote = connection.ops.quote_name
     pk = model._meta.pk
     assert pk is not None and pk.column is not None
@@ -74,32 +76,27 @@ def replace_select(
     table = quote(model._meta.db_table)
     names = ", ".join(quote(columns[alias]) for alias in aliases)
     selected = ", ".join(f"n.{quote(alias)}" for alias in aliases)
-    with connection.cursor() as cursor:
-        # The new rows are worked out once, into a table of this connection's own, with
-        # statistics: the planner then knows how many there are (its guess for a grouped select
-        # was a fifth of them, which made it probe the index once per new row) and both
-        # directions read them instead of grouping the clicks again.
+    # The new rows are worked out once, into a table of this connection's own, with statistics:
+    # the planner then knows how many there are (its guess for a grouped select was a fifth of
+    # them, which made it probe the index once per new row) and both directions read them
+    # instead of grouping the clicks again.
+    with temptables.rows_of(NEW_ROWS, qs) as new_rows, connection.cursor() as cursor:
         # The SELECTs are compiled by the ORM with their parameters apart; names are quoted.
-        cursor.execute(f"DROP TABLE IF EXISTS {NEW_ROWS}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {NEW_ROWS.split('.', 1)[1]} AS {sql}", params)
-        cursor.execute(f"ANALYZE {NEW_ROWS}")
         cursor.execute(
             f"DELETE FROM {table} WHERE {quote(pk.column)} IN ("  # noqa: S608
             f"SELECT o.o_pk_ FROM ({there_sql}) o "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {NEW_ROWS} n WHERE {same}))",
+            f"WHERE NOT EXISTS (SELECT 1 FROM {new_rows} n WHERE {same}))",
             there_params,
         )
         cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {selected} FROM {NEW_ROWS} n "  # noqa: S608
+            f"INSERT INTO {table} ({names}) SELECT {selected} FROM {new_rows} n "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM ({there_sql}) o WHERE {same})",
             there_params,
         )
-        cursor.execute(f"DROP TABLE {NEW_ROWS}")
 
 
-# The temporary table of replace_select's new rows (PostgreSQL only), qualified so that no
-# statement can reach a stored table of that name.
-NEW_ROWS = "pg_temp.linktrack_replace_select_rows"
+# The temporary table of replace_select's new rows (PostgreSQL only).
+NEW_ROWS = "linktrack_replace_select_rows"
 
 
 def _same(new: str, old: str, nullable: bool) -> str:
