@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
-from analytics import sources
+from analytics import session_sketches, sources
 from analytics.models import DailyLinkClicks, Dimension
 from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, Selection, local_tz
 from analytics.sessions import distinct_sessions
@@ -104,10 +104,17 @@ def count_by_keys(
             for key in keys:
                 add(key, row[names[key]], row["h"], row["a"])
     if sessions:
-        distinct = distinct_sessions(keys, parts, selection)
+        # Over every link and many sessions, some keys are estimated (analytics.session_sketches).
+        estimated = session_sketches.estimated_keys(keys, parts, selection)
+        exact = [key for key in keys if key not in estimated]
+        distinct = distinct_sessions(exact, parts, selection) if exact else {}
+        distinct.update(session_sketches.distinct_sessions(estimated, parts, selection))
         for key, per_value in distinct.items():
             for k, n in per_value.items():
-                results[key].setdefault(k, _empty())["unique_sessions"] = n
+                entry = results[key].setdefault(k, _empty())
+                entry["unique_sessions"] = n
+                if key in estimated:
+                    entry["unique_sessions_estimated"] = True
     for key, result in results.items():
         if key is None:
             result.setdefault(None, _empty())

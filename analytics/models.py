@@ -267,6 +267,38 @@ class DailyScopeSessions(models.Model):
         return f"{self.kind} sessions on {self.day}"
 
 
+class SketchKind(models.TextChoices):
+    ALL = "all", "All links"
+    FUNCTION = "link_function", "A link function's links"
+    JOB = "job_id", "A job's links"
+
+
+class DailySessionSketch(models.Model):
+    """The sessions of one local day over all links, a link function's or a job's, as a
+    HyperLogLog sketch (:mod:`analytics.sketches`): people's sessions (``human``) or the others.
+
+    Distinct sessions over a long period of many links cost a read of every session row of the
+    period (:class:`MonthlyLinkSession`); the union of the period's daily sketches estimates them
+    from a few kilobytes a day. :mod:`analytics.sessions` reads these only when a period's
+    sessions are many (``ANALYTICS_EXACT_SESSIONS_UP_TO``); below that every count is exact.
+    Rows follow the links' job and function at rollup time, like :class:`DailyScopeSessions`.
+    """
+
+    day = models.DateField()
+    kind = models.CharField(max_length=20, choices=SketchKind.choices)
+    key = models.CharField(max_length=100, null=True, blank=True)  # the function or job id
+    human = models.BooleanField()
+    # The registers, zlib-compressed (a small day's sketch is mostly empty registers).
+    registers = models.BinaryField()
+
+    class Meta:
+        db_table = "analytics_daily_session_sketch"
+        indexes = [models.Index(fields=["kind", "day"], name="idx_session_sketch_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key or ''} sessions on {self.day}"
+
+
 class OutcomeSummary(models.Model):
     """One application's outcome figures from its person clicks, as of the last rollup run.
 

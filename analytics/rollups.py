@@ -34,12 +34,19 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from analytics import outcome_click_days, outcome_summaries, rangeclicks, sessionbits
+from analytics import (
+    outcome_click_days,
+    outcome_summaries,
+    rangeclicks,
+    session_sketches,
+    sessionbits,
+)
 from analytics.insert_select import replace_select
 from analytics.models import (
     DailyLinkBreakdown,
     DailyLinkClicks,
     DailyScopeSessions,
+    DailySessionSketch,
     Dimension,
     MonthlyLinkSession,
     OutcomeSummary,
@@ -59,7 +66,12 @@ ROLLUP_FIRST_DAY = dt.date(2000, 1, 1)
 
 KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
-DAILY_MODELS: list[type[Any]] = [DailyLinkClicks, DailyLinkBreakdown, DailyScopeSessions]
+DAILY_MODELS: list[type[Any]] = [
+    DailyLinkClicks,
+    DailyLinkBreakdown,
+    DailyScopeSessions,
+    DailySessionSketch,
+]
 ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
 # The breakdowns' value column: NULL where a click has no value (no source, no country…).
 VALUE = frozenset({"value"})
@@ -237,6 +249,7 @@ def _build_days(
             rows=scope_rows.filter(kind=kind),
             order=DAY_ORDER,
         )
+    session_sketches.rebuild(first, last, with_session)
 
 
 def _build_month(

@@ -72,6 +72,13 @@ class ClickCountsOutput(serializers.Serializer):
         help_text="Clicks counted (people only when include_automated=false)."
     )
     unique_sessions = serializers.IntegerField()
+    unique_sessions_estimated = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Present (true) when unique_sessions is an estimate, about 1.6 % off: over every "
+            "link, when the period's sessions are many (ANALYTICS_EXACT_SESSIONS_UP_TO)."
+        ),
+    )
     human_clicks = serializers.IntegerField()
     automated_clicks = serializers.IntegerField(help_text="Crawler, scanner and preview clicks.")
     unclassified_clicks = serializers.IntegerField(

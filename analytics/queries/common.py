@@ -58,6 +58,9 @@ def counts(row: dict[str, Any], include_automated: bool) -> dict[str, int]:
     numbers = {"total_clicks": human + automated + unclassified if include_automated else human}
     if "unique_sessions" in row:
         numbers["unique_sessions"] = row["unique_sessions"] or 0
+        if row.get("unique_sessions_estimated"):
+            # An estimate (analytics.session_sketches); absent where the count is exact.
+            numbers["unique_sessions_estimated"] = True
     return {
         **numbers,
         "human_clicks": human,
