@@ -31,6 +31,11 @@ class AnalyticsConfig(AppConfig):
                 sender=TrackedLink,
                 dispatch_uid=f"analytics-outcomes-link-{signal is post_save}",
             )
+        post_delete.connect(
+            receivers.take_out_clicks_of_link,
+            sender=TrackedLink,
+            dispatch_uid="analytics-group-clicks-link-deleted",
+        )
         forgetting = (
             (JobApplication, receivers.forget_outcomes_of_application, "application"),
             (ApplicationStatusHistory, receivers.forget_outcomes_of_history, "history"),

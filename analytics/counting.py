@@ -16,17 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from analytics import session_sketches, sources
-from analytics.models import DailyLinkClicks, Dimension
-from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, Selection, local_tz
+from analytics.models import DailyGroupClicks, DailyLinkClicks, Dimension
+from analytics.selection import AUTOMATED, EVERYTHING, HUMAN, UNCLASSIFIED, Selection, local_tz
 from analytics.sessions import distinct_sessions
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick
 
 Counts = dict[str, int]
+
+# The keys :class:`DailyGroupClicks` rows answer, as expressions over them.
+GROUP_KEYS: dict[str | None, Callable[[], Any]] = {
+    None: lambda: Value(0, output_field=IntegerField()),
+    "day": lambda: F("day"),
+    "link_function": lambda: F("link_function"),
+    "job_id": lambda: F("job_id"),
+}
 
 
 def _empty() -> Counts:
@@ -93,11 +101,16 @@ def count_by_keys(
         for key in keys:
             add(key, row[names[key]], 0, 0, row["u"])
     if parts.rolled is not None:
-        # One read of the rollup rows too, grouped by all the keys together.
-        rolled_keys = {names[key]: sources.KEYS[key].rolled() for key in keys}
+        # One read of the rollup rows too, grouped by all the keys together: the rows per link
+        # function and job when the scope is every link and the keys are theirs, else per link.
+        if scope == EVERYTHING and all(key in GROUP_KEYS for key in keys):
+            rows = sources.rolled_days(DailyGroupClicks, parts.rolled)
+            rolled_keys = {names[key]: GROUP_KEYS[key]() for key in keys}
+        else:
+            rows = sources.rolled(DailyLinkClicks, parts.rolled, scope)
+            rolled_keys = {names[key]: sources.KEYS[key].rolled() for key in keys}
         for row in (
-            sources.rolled(DailyLinkClicks, parts.rolled, scope)
-            .annotate(**rolled_keys)
+            rows.annotate(**rolled_keys)
             .values(*rolled_keys)
             .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
         ):

@@ -71,6 +71,30 @@ class DailyLinkClicks(models.Model):
         return f"{self.tracking_id} on {self.day}"
 
 
+class DailyGroupClicks(models.Model):
+    """People and automated clicks of one local day over the links of one function and job.
+
+    A few rows a day however many links there are: sums over every link (the overview, the
+    performance report, the link-function and job figures without a filter) read these rather
+    than a row per link and day (:mod:`analytics.counting`). Like the all-link breakdown rows,
+    they follow the links' function and job at rollup time, and a link deleted since the last run
+    leaves its clicks here until the next one.
+    """
+
+    day = models.DateField()
+    link_function = models.CharField(max_length=50)
+    job_id = models.UUIDField(null=True, blank=True)
+    human_clicks = models.PositiveIntegerField()
+    automated_clicks = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_group_clicks"
+        indexes = [models.Index(fields=["day"], name="idx_group_clicks_day")]
+
+    def __str__(self) -> str:
+        return f"{self.link_function} {self.job_id} on {self.day}"
+
+
 class Dimension(models.TextChoices):
     SOURCE = "click_source", "Click source"
     CLASSIFICATION = "classification", "Classification"

@@ -6,7 +6,8 @@ cookie value past its retention may not outlive its click in a rollup row; click
 must move between people and automated traffic there too, and clicks classified for the first
 time (stored by plain SQL) enter the rollups' counts, which hold classified clicks only. A link
 edited or deleted takes its applications' outcome summaries with it until the next run, and so
-does an application, a status change or a job saved or deleted. Connected in
+does an application, a status change or a job saved or deleted; a link deleted takes its
+rolled clicks out of the rows per link function and job at once. Connected in
 :meth:`analytics.apps.AnalyticsConfig.ready`; nothing happens while the rollups are not in use.
 """
 
@@ -16,10 +17,12 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from analytics import outcome_summaries, rollups
-from analytics.models import RollupState
+from analytics.models import DailyGroupClicks, DailyLinkClicks, RollupState
 from analytics.selection import local_midnight, local_tz
 from tracking.models import ApplicationStatusHistory, Job, JobApplication, TrackedLink
 from tracking.signals import Report
@@ -96,6 +99,21 @@ def forget_outcomes_of_link(*, instance: TrackedLink, created: bool = False, **k
         affected.add(instance.application_id)
     if affected:
         outcome_summaries.forget(affected)
+
+
+def take_out_clicks_of_link(*, instance: TrackedLink, **kwargs: Any) -> None:
+    """A link deleted (its clicks with it): its rolled clicks leave the rows per link function and
+    job, which sums over every link read, as they leave every figure read per link (those rows
+    join the link). Never below zero: a link moved to another job since the last run was counted
+    under its old one, and the next run rebuilds the days its clicks left anyway."""
+    days = DailyLinkClicks.objects.filter(tracking_id=instance.tracking_id)
+    for day, human, automated in days.values_list("day", "human_clicks", "automated_clicks"):
+        DailyGroupClicks.objects.filter(
+            day=day, link_function=instance.link_function, job_id=instance.job_id
+        ).update(
+            human_clicks=Greatest(F("human_clicks") - human, Value(0)),
+            automated_clicks=Greatest(F("automated_clicks") - automated, Value(0)),
+        )
 
 
 def forget_outcomes_of_application(

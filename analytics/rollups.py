@@ -43,6 +43,7 @@ from analytics import (
 )
 from analytics.insert_select import replace_select
 from analytics.models import (
+    DailyGroupClicks,
     DailyLinkBreakdown,
     DailyLinkClicks,
     DailyScopeSessions,
@@ -68,6 +69,7 @@ KEY_COLUMNS = {"day_": "day", "tracking_id_": "tracking_id"}
 COUNT_COLUMNS = {"human_clicks": "human_clicks", "automated_clicks": "automated_clicks"}
 DAILY_MODELS: list[type[Any]] = [
     DailyLinkClicks,
+    DailyGroupClicks,
     DailyLinkBreakdown,
     DailyScopeSessions,
     DailySessionSketch,
@@ -147,6 +149,21 @@ def _build_days(
         per_link,
         {**KEY_COLUMNS, **COUNT_COLUMNS},
         rows=DailyLinkClicks.objects.filter(**on_days),
+        order=DAY_ORDER,
+    )
+    # The same clicks per link function and job (sums over every link read these).
+    per_group = (
+        keyed.annotate(function_=F("tracking__link_function"), job_=F("tracking__job_id"))
+        .values("day_", "function_", "job_")
+        .annotate(**_counts())
+        .values("day_", "function_", "job_", "human_clicks", "automated_clicks")
+    )
+    replace_select(
+        DailyGroupClicks,
+        per_group,
+        {"day_": "day", "function_": "link_function", "job_": "job_id", **COUNT_COLUMNS},
+        rows=DailyGroupClicks.objects.filter(**on_days),
+        nullable=frozenset({"job_id"}),
         order=DAY_ORDER,
     )
 

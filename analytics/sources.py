@@ -145,13 +145,18 @@ def rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope)
     return qs
 
 
+def rolled_days(model: type[Any], days: tuple[dt.date | None, dt.date]) -> QuerySet[Any]:
+    """Rows of a model without a link column (over every link) on the rolled ``days``."""
+    first, end = days
+    qs = model.objects.order_by().filter(day__lt=end)
+    return qs if first is None else qs.filter(day__gte=first)
+
+
 def breakdown_rows(days: tuple[dt.date | None, dt.date], scope: Scope) -> QuerySet[Any]:
     """Breakdown rows of the scope: the all-links rows when it is every link."""
     if scope != EVERYTHING:
         return rolled(DailyLinkBreakdown, days, scope)
-    first, end = days
-    qs = DailyLinkBreakdown.objects.order_by().filter(tracking__isnull=True, day__lt=end)
-    return qs if first is None else qs.filter(day__gte=first)
+    return rolled_days(DailyLinkBreakdown, days).filter(tracking__isnull=True)
 
 
 def linked(model: type[Any], scope: Scope) -> QuerySet[Any]:

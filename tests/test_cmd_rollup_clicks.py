@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from analytics import queries, selection
 from analytics.models import (
+    DailyGroupClicks,
     DailyLinkBreakdown,
     DailyLinkClicks,
     DailyScopeSessions,
@@ -87,9 +88,20 @@ def test_running_it_twice_changes_nothing(fx: analytics_fixture.Fixture) -> None
 
 def test_whole_past_days_are_read_from_the_rollups(fx: analytics_fixture.Fixture) -> None:
     rollup()
-    before = queries.click_totals(Selection.of(start=START, end=END))["human_clicks"]
+    every_link = Selection.of(start=START, end=END)
+    one_link = Selection.of(start=START, end=END, tracking_id="fx_l3")
+    before = [
+        queries.click_totals(selection)["human_clicks"] for selection in (every_link, one_link)
+    ]
+    # A link's figures read its own rows; sums over every link, the rows per function and job.
     DailyLinkClicks.objects.filter(day="2026-03-11", tracking_id="fx_l3").update(human_clicks=101)
-    assert queries.click_totals(Selection.of(start=START, end=END))["human_clicks"] == before + 100
+    DailyGroupClicks.objects.filter(day="2026-03-11", link_function="LinkedIn").update(
+        human_clicks=101
+    )
+    after = [
+        queries.click_totals(selection)["human_clicks"] for selection in (every_link, one_link)
+    ]
+    assert after == [before[0] + 100, before[1] + 100]
 
 
 def test_a_late_click_on_an_old_day_is_picked_up_by_the_next_run(
