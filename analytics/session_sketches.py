@@ -116,7 +116,7 @@ def distinct_sessions(
     the rolled days' sketches and the raw clicks' sessions, united per key value."""
     result: dict[str | None, dict[Any, int]] = {}
     for key in keys:
-        united: dict[Any, bytes] = {}
+        parts_of: dict[Any, list[bytes]] = {}
         if parts.rolled is not None:
             first, end = parts.rolled
             rows = DailySessionSketch.objects.filter(kind=KINDS[key], day__lt=end)
@@ -125,10 +125,9 @@ def distinct_sessions(
             if not selection.include_automated:
                 rows = rows.filter(human=True)
             for value, stored in rows.values_list("key", "registers").iterator(chunk_size=500):
-                value = sources.KEYS[key].normalise(value)
-                sketch = _unpacked(stored)
-                seen = united.get(value)
-                united[value] = sketch if seen is None else sketches.union([seen, sketch])
+                parts_of.setdefault(sources.KEYS[key].normalise(value), []).append(
+                    _unpacked(stored)
+                )
         raw: dict[Any, set[str]] = {}
         for span in parts.raw:
             qs = sources.raw_clicks(span, EVERYTHING).filter(session_id__isnull=False)
@@ -138,8 +137,9 @@ def distinct_sessions(
             for value, session_id in keyed.distinct().iterator(chunk_size=10_000):
                 raw.setdefault(sources.KEYS[key].normalise(value), set()).add(str(session_id))
         for value, session_ids in raw.items():
-            sketch = sketches.of(session_ids)
-            seen = united.get(value)
-            united[value] = sketch if seen is None else sketches.union([seen, sketch])
-        result[key] = {value: sketches.estimate(sketch) for value, sketch in united.items()}
+            parts_of.setdefault(value, []).append(sketches.of(session_ids))
+        result[key] = {
+            value: sketches.estimate(sketches.union(sketch_parts))
+            for value, sketch_parts in parts_of.items()
+        }
     return result

@@ -45,14 +45,31 @@ def of(session_ids: Iterable[str]) -> bytes:
     return bytes(registers)
 
 
+# 0x80 in every register's place, for the register-wise maximum below.
+_HIGH = int.from_bytes(b"\x80" * REGISTERS, "big")
+
+
 def union(sketches: Iterable[bytes]) -> bytes:
-    """The sketch of every session of any of ``sketches`` (register-wise maximum)."""
-    merged: bytes | None = None
+    """The sketch of every session of any of ``sketches`` (register-wise maximum).
+
+    Computed on whole sketches as integers, eight bits a register (a register holds at most 53,
+    so its top bit is free): ``(a | 0x80…) - b`` keeps the top bit of each register where
+    ``a >= b`` without borrowing from its neighbour; that bit, spread to the register's eight,
+    picks ``a`` or ``b``. A union of two sketches then costs a few big-integer operations rather
+    than 4,096 comparisons in Python (0.4 ms), and a period of 50 jobs over 30 days 1,500 unions.
+    """
+    merged: int | None = None
     for sketch in sketches:
         if len(sketch) != REGISTERS:
             raise ValueError(f"a sketch holds {REGISTERS} registers, not {len(sketch)}")
-        merged = sketch if merged is None else bytes(map(max, merged, sketch))
-    return EMPTY if merged is None else merged
+        value = int.from_bytes(sketch, "big")
+        if merged is None:
+            merged = value
+            continue
+        higher = (((merged | _HIGH) - value) & _HIGH) >> 7  # 1 where merged >= value
+        mask = higher * 0xFF
+        merged = (merged & mask) | (value & ~mask)
+    return EMPTY if merged is None else merged.to_bytes(REGISTERS, "big")
 
 
 def estimate(sketch: bytes) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from django.test import override_settings
@@ -34,6 +35,10 @@ def test_the_union_of_two_sketches_is_the_sketch_of_both_sets() -> None:
     second = [f"s{i}" for i in range(2000, 6000)]
     both = sketches.union([sketches.of(first), sketches.of(second)])
     assert both == sketches.of(first + second)
+    rng = random.Random(7)
+    for _ in range(50):  # the register-wise maximum, registers from 0 to 53 (the highest rank)
+        a, b = (bytes(rng.randrange(54) for _ in range(sketches.REGISTERS)) for _ in range(2))
+        assert sketches.union([a, b]) == bytes(map(max, a, b))
     with pytest.raises(ValueError, match="registers"):
         sketches.union([sketches.EMPTY, b"\x00" * 10])
 
