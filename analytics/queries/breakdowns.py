@@ -196,12 +196,12 @@ def top_jobs(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, 
 
 
 def top_links(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
-    """Links clicked most in the period (clicks only: no session counts, to stay cheap)."""
-    counted = grouped("tracking_id", selection, sessions=False)
-    top = sorted(
-        counted.items(),
-        key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1]), kv[0]),
-    )[:limit]
+    """Links clicked most in the period (clicks only: no session counts, to stay cheap), ranked
+    in the database (:func:`analytics.counting.top_by`)."""
+    top = [
+        (tid, counts(row, selection.include_automated))
+        for tid, row in counting.top_by("tracking_id", selection, limit)
+    ]
     links = TrackedLink.objects.select_related("job").in_bulk([tid for tid, _ in top])
     return [
         {
