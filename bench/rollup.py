@@ -40,6 +40,7 @@ from bench import processes  # needs the project root on sys.path (above)
 STEPS = [
     ("analytics.rollups", "_mismatched_days"),
     ("analytics.rollups", "_build_range"),
+    ("analytics.session_sketches", "rebuild"),  # within _build_range
     ("analytics.rollups", "_build_month"),
     ("analytics.rollups", "_summarise_outcomes"),
     ("analytics.outcome_click_days", "changed"),
