@@ -7,13 +7,23 @@ import datetime as dt
 import random
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.test import override_settings
+from django.urls import reverse
 
 from analytics import counting, queries, rollups, sketches
 from analytics.models import DailyScopeSessions, DailySessionSketch, ScopeKind, SketchKind
 from analytics.selection import Period, Selection
 from analytics.session_sketches import _unpacked
-from tests.factories import make_application, make_job, make_link, make_visitor_click
+from tests.factories import (
+    logged_in_client,
+    make_application,
+    make_job,
+    make_link,
+    make_user,
+    make_visitor_click,
+)
 from tracking.models import LinkClick
 
 # --- The sketch itself ----------------------------------------------------------------------
@@ -145,3 +155,21 @@ def test_the_overview_says_which_figures_are_estimates(clicks: dict[str, object]
         str(clicks["job_b"]): 2,
     }
     assert all(row["unique_sessions_estimated"] for row in jobs)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_marks_estimated_sessions(clicks: dict[str, object]) -> None:
+    rollups.run()
+    user = make_user("staff", password="pw")
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client = logged_in_client(user)
+    url = reverse("analytics:overview") + "?days=7"
+    exact = client.get(url).content.decode()
+    cache.clear()  # the figures of the request above, cached briefly
+    with override_settings(ANALYTICS_EXACT_SESSIONS_UP_TO=0):
+        estimated = client.get(url).content.decode()
+    assert "(estimate)" not in exact
+    assert "≈" not in exact
+    assert "Unique sessions <abbr" in estimated
+    assert "(estimate)</abbr>" in estimated
+    assert estimated.count("≈</abbr>") == 2  # the two jobs' rows
