@@ -78,6 +78,10 @@ def distinct_sessions(
         qs = sources.raw_clicks(span, scope).filter(session_id__isnull=False)
         if not include_automated:
             qs = qs.filter(HUMAN)
+        if not qs.exists():
+            # Nothing raw (no click since the last rollup run, the usual case for a job seeker):
+            # the rolled counts stand alone, and the partly rolled day is not read again.
+            continue
         keyed = qs.annotate(
             **{names[key]: sources.KEYS[key].raw() for key in keys}, s=F("session_id")
         )
