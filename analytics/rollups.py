@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import (
     Count,
     F,
+    Func,
     IntegerField,
     Min,
     QuerySet,
@@ -57,6 +58,7 @@ from analytics.models import (
 )
 from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, local_midnight, local_tz
 from analytics.sources import as_date
+from tracking.dbfields import UTCTimestampField
 from tracking.models import LinkClick
 
 # The rollups never reach back further than this: a click with an absurd time (the year 2,
@@ -328,23 +330,7 @@ def _days_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
 def _mismatched_days(until: dt.date) -> set[dt.date]:
     """Days before ``until`` whose raw click totals (people, automated, unclassified) differ
     from their rollup."""
-    raw_rows: Any = (
-        LinkClick.objects.order_by()
-        .filter(
-            clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
-        )
-        .annotate(day_=rangeclicks.day_expression())
-        .values("day_")
-        .annotate(**_counts(), unclassified_clicks=Count("click_id", filter=UNCLASSIFIED))
-    )
-    raw = {
-        as_date(row["day_"]): (
-            row["human_clicks"],
-            row["automated_clicks"],
-            row["unclassified_clicks"],
-        )
-        for row in raw_rows
-    }
+    raw = _raw_totals(until)
     days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
     rolled: dict[dt.date, tuple[int, int, int]] = {
         as_date(row["day"]): (row["h"], row["a"], 0)
@@ -363,6 +349,47 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
         h, a, _ = rolled.get(as_date(day), (0, 0, 0))
         rolled[as_date(day)] = (h, a, waiting)
     return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
+
+
+# Quarter-hours in UTC: every time zone's offset is a whole number of them, so a local day
+# starts on one and each lies within one local day.
+QUARTER_HOUR = "date_bin('15 minutes', %(expressions)s, TIMESTAMP '2000-01-01')"
+
+
+def _raw_totals(until: dt.date) -> dict[dt.date, tuple[int, int, int]]:
+    """Every local day's raw click totals (people, automated, unclassified) before ``until``.
+
+    The whole table is read. On PostgreSQL it is grouped by quarter-hour in UTC, which is
+    arithmetic, and the quarter-hours are put on their local day here: converting each click's
+    time to the local time zone took half the statement (2 of 4 s at ten million clicks).
+    """
+    clicks = LinkClick.objects.order_by().filter(
+        clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
+    )
+    counts = {**_counts(), "unclassified_clicks": Count("click_id", filter=UNCLASSIFIED)}
+    totals: dict[dt.date, tuple[int, int, int]] = {}
+    rows: Any
+    if connection.vendor != "postgresql":
+        rows = clicks.annotate(day_=rangeclicks.day_expression()).values("day_").annotate(**counts)
+        for row in rows:
+            totals[as_date(row["day_"])] = (
+                row["human_clicks"],
+                row["automated_clicks"],
+                row["unclassified_clicks"],
+            )
+        return totals
+    quarter = Func(F("clicked_at"), template=QUARTER_HOUR, output_field=UTCTimestampField())
+    tz = local_tz()
+    rows = clicks.annotate(quarter_=quarter).values("quarter_").annotate(**counts)
+    for row in rows:
+        day = row["quarter_"].astimezone(tz).date()
+        h, a, u = totals.get(day, (0, 0, 0))
+        totals[day] = (
+            h + row["human_clicks"],
+            a + row["automated_clicks"],
+            u + row["unclassified_clicks"],
+        )
+    return totals
 
 
 def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
