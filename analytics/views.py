@@ -229,9 +229,10 @@ def _places(
     may view clicks: the city is personal data), and the person clicks from the company's own
     network. ``figures`` are a link's click statistics, which hold them already."""
     if figures is None:
+        places = queries.clicks_by_places(selection, ["region", "city"] if personal else ["region"])
         figures = {
-            "by_region": queries.clicks_by_place(selection, "region"),
-            "by_city": queries.clicks_by_place(selection, "city") if personal else [],
+            "by_region": places["region"],
+            "by_city": places.get("city", []),
             "from_company_network": queries.company_network_clicks(selection),
         }
     return {

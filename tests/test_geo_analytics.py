@@ -161,6 +161,24 @@ def test_regions_and_cities_are_counted_for_one_job_with_their_country(
         queries.clicks_by_place(Selection.of(start=START, end=END), "city")
 
 
+@pytest.mark.parametrize("include_automated", [False, True])
+def test_regions_summed_from_cities_equal_regions_counted_alone(
+    fx: analytics_fixture.Fixture, include_automated: bool
+) -> None:
+    # Berlin with a click in the city and one without a city; a click with no region either.
+    LinkClick.objects.filter(pk=fx.clicks["c2"].pk).update(
+        country_code="DE", region="Berlin", city=None
+    )
+    LinkClick.objects.filter(pk=fx.clicks["c5"].pk).update(region=None, city=None)
+    selection = Selection.of(
+        start=START, end=END, include_automated=include_automated, job_id=fx.job.pk
+    )
+    both = queries.clicks_by_places(selection, ["region", "city"])
+    assert both["region"] == queries.clicks_by_places(selection, ["region"])["region"]
+    assert both["city"] == queries.clicks_by_place(selection, "city")
+    assert len(both["region"]) < len(both["city"])
+
+
 def test_an_anonymised_click_still_counts_in_its_region_but_no_longer_in_its_city(
     fx: analytics_fixture.Fixture,
 ) -> None:

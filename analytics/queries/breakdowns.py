@@ -77,23 +77,43 @@ def clicks_by_place(selection: Selection, level: str) -> list[dict[str, Any]]:
     that job's, application's or link's clicks), not from the rollups: the city goes with the
     IP address when a click is anonymised, and a rollup would keep it.
     """
+    return clicks_by_places(selection, [level])[level]
+
+
+def clicks_by_places(selection: Selection, levels: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`clicks_by_place` at several levels from one read of the scope's clicks, grouped
+    by the most detailed level (a region's counts are the sums of its cities')."""
     if selection.scope == EVERYTHING:
         raise ValueError("regions and cities are counted for one job, application or link")
-    fields = PLACE_LEVELS[level]
+    deepest = max((PLACE_LEVELS[level] for level in levels), key=len)
     every_click = dataclasses.replace(selection, include_automated=True)
-    rows = (
-        clicks_in(every_click)
-        .values(*fields)
+    rows = [
+        (tuple(row[field] for field in deepest), row)
+        for row in clicks_in(every_click)
+        .values(*deepest)
         .annotate(
             human_clicks=Count("click_id", filter=HUMAN),
             automated_clicks=Count("click_id", filter=AUTOMATED),
             unclassified_clicks=Count("click_id", filter=UNCLASSIFIED_CLICKS),
         )
-    )
-    counted = {
-        tuple(row[field] for field in fields): counts(row, selection.include_automated)
-        for row in rows
-    }
+    ]
+    return {level: _places_of(PLACE_LEVELS[level], rows, selection) for level in levels}
+
+
+def _places_of(
+    fields: tuple[str, ...],
+    rows: list[tuple[tuple[Any, ...], dict[str, Any]]],
+    selection: Selection,
+) -> list[dict[str, Any]]:
+    summed: dict[tuple[Any, ...], dict[str, int]] = {}
+    for values, row in rows:
+        entry = summed.setdefault(
+            values[: len(fields)],
+            {"human_clicks": 0, "automated_clicks": 0, "unclassified_clicks": 0},
+        )
+        for name in entry:
+            entry[name] += row[name]
+    counted = {values: counts(row, selection.include_automated) for values, row in summed.items()}
     result: list[dict[str, Any]] = []
     for values, numbers in counted.items():
         if not (numbers["total_clicks"] or not_people(numbers)):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from analytics import counting
-from analytics.queries.breakdowns import clicks_by_place, company_network_clicks
+from analytics.queries.breakdowns import clicks_by_places, company_network_clicks
 from analytics.queries.common import (
     broken_down,
     classification_counts,
@@ -49,6 +49,7 @@ def link_analytics(
     # Index (tracking_id, clicked_at): both ends and the latest clicks without a scan.
     bounds = scoped.aggregate(first_click=Min("clicked_at"), last_click=Max("clicked_at"))
     by_source = broken_down("click_source", selection)
+    places = clicks_by_places(selection, ["region", "city"])
     timeline = scoped.order_by("-clicked_at", "-click_id")[:TIMELINE_LIMIT]
     return {
         "link_info": link.to_dict(),
@@ -61,8 +62,8 @@ def link_analytics(
                 for row in ranked(by_source, "click_source")
             },
             "by_country": _by_country(selection),
-            "by_region": clicks_by_place(selection, "region"),
-            "by_city": clicks_by_place(selection, "city"),
+            "by_region": places["region"],
+            "by_city": places["city"],
             "from_company_network": company_network_clicks(selection),
             # Always every class, so the automated traffic stays visible beside the people.
             "by_classification": classification_counts(selection),
