@@ -203,7 +203,13 @@ def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, 
     combined = conditions[0]
     for condition in conditions[1:]:
         combined |= condition
-    return annotations, combined
+    # The same months as a range beside the alternatives above: an index on (link, month…) can
+    # then read a job's or an application's links' rows of those months alone, which PostgreSQL
+    # did not see through the alternatives (it read the whole table: 160 ms at 10M clicks).
+    months = Q(month__lte=last.replace(day=1))
+    if first is not None:
+        months &= Q(month__gte=first.replace(day=1))
+    return annotations, months & combined
 
 
 def _rolled_sessions_per_day(

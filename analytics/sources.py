@@ -26,7 +26,7 @@ from django.db.models.functions import TruncDate
 from analytics.models import DailyLinkBreakdown, RollupState
 from analytics.selection import EVERYTHING, Scope, local_midnight, local_tz, prefixed
 from tracking.dbfields import AsUTC
-from tracking.models import LinkClick
+from tracking.models import LinkClick, TrackedLink
 
 # --- Splitting a period ---------------------------------------------------------------------
 
@@ -160,12 +160,22 @@ def breakdown_rows(days: tuple[dt.date | None, dt.date], scope: Scope) -> QueryS
 
 
 def linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
-    # The join on the link drops rows of links deleted since the last rollup run.
+    """Rollup rows of the scope's links; the join on the link drops rows of links deleted since
+    the last rollup run.
+
+    A job's or an application's links are looked up first on PostgreSQL, and their rows then
+    read by link id: joined to the link table, the planner read every rollup row of the period
+    (a job's 400 links of 20,000: 160 ms at ten million clicks) rather than each link's rows
+    through the tables' (link, day or month…) indexes.
+    """
     qs = model.objects.order_by().filter(tracking__link_function__isnull=False)
     condition = scope.q()
-    if condition:
-        qs = qs.filter(prefixed(condition, "tracking__"))
-    return qs
+    if not condition:
+        return qs
+    if scope.tracking_id is None and connection.vendor == "postgresql":
+        ids = TrackedLink.objects.filter(condition).values_list("tracking_id", flat=True)
+        qs = qs.filter(tracking_id__in=list(ids))
+    return qs.filter(prefixed(condition, "tracking__"))
 
 
 # --- Keys -----------------------------------------------------------------------------------
