@@ -444,6 +444,15 @@ class LinkClick(models.Model):
                     "country_code",
                 ],
             ),
+            # Person clicks from a job's company network (tracking.company), which a job's,
+            # application's or link's page counts over its period: few, so found here rather than
+            # among every click of the scope (a job's 67,000 of 30 days at 10M clicks: 220 ms).
+            SeedIndex(
+                fields=["clicked_at"],
+                name="idx_link_clicks_company_network",
+                condition=models.Q(from_company_network=True),
+                include=["tracking", "classification"],
+            ),
         ]
 
     def __str__(self) -> str:
