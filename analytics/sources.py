@@ -173,8 +173,9 @@ def linked(model: type[Any], scope: Scope) -> QuerySet[Any]:
     if not condition:
         return qs
     if scope.tracking_id is None and connection.vendor == "postgresql":
-        ids = TrackedLink.objects.filter(condition).values_list("tracking_id", flat=True)
-        qs = qs.filter(tracking_id__in=list(ids))
+        links = TrackedLink.objects.filter(condition).values_list("tracking_id", flat=True)
+        # No links: the subquery (an empty list would not compile into a larger statement).
+        qs = qs.filter(tracking_id__in=list(links) or links)
     return qs.filter(prefixed(condition, "tracking__"))
 
 
