@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -122,7 +123,8 @@ def test_both_link_forms_offer_the_same_types_and_take_ones_own(
     assert saved.link_type == "conference_talk"
 
     # Shown again as "Other" with the value in the text box.
-    change = reverse(f"admin:tracking_{model}_change", args=[saved.pk])
+    # As the admin links it: quoted (an id with "_" and two digits would be unquoted otherwise).
+    change = reverse(f"admin:tracking_{model}_change", args=[quote(str(saved.pk))])
     body = page(admin_client, change)
     assert re.search(r'<option value="__other__" selected>', body)
     assert re.search(r'name="link_type_1" value="conference_talk"', body)
