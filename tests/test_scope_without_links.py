@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from analytics import counting, queries, rollups
@@ -16,7 +15,7 @@ from tests.factories import (
     make_application,
     make_job,
     make_link,
-    make_user,
+    make_tracking_staff,
     make_visitor_click,
 )
 
@@ -39,7 +38,5 @@ def test_a_job_and_an_application_without_links_count_nothing(
             assert sum(row["human_clicks"] + row["unique_sessions"] for row in rows.values()) == 0
     summary = queries.job_link_summary(job.id)
     assert summary is not None and summary["link_functions"] == []
-    user = make_user("staff", password="pw")
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client = logged_in_client(user)
+    client = logged_in_client(make_tracking_staff())
     assert client.get(reverse("analytics:job-detail", args=[job.id])).status_code == 200

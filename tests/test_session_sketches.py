@@ -7,7 +7,6 @@ import datetime as dt
 import random
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
@@ -21,7 +20,7 @@ from tests.factories import (
     make_application,
     make_job,
     make_link,
-    make_user,
+    make_tracking_staff,
     make_visitor_click,
 )
 from tracking.models import LinkClick
@@ -160,9 +159,7 @@ def test_the_overview_says_which_figures_are_estimates(clicks: dict[str, object]
 @pytest.mark.django_db
 def test_the_dashboard_marks_estimated_sessions(clicks: dict[str, object]) -> None:
     rollups.run()
-    user = make_user("staff", password="pw")
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client = logged_in_client(user)
+    client = logged_in_client(make_tracking_staff())
     url = reverse("analytics:overview") + "?days=7"
     exact = client.get(url).content.decode()
     cache.clear()  # the figures of the request above, cached briefly
