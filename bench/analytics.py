@@ -3,7 +3,8 @@
 
 Generates 50 jobs, ``--applications`` applications (default 10,000, the outcomes page's target) with
 two links each, then clicks spread over the last 90 days
-(COPY in batches, with progress): ``--small`` clicks (default 100,000) in one database, which is
+(COPY in batches, with progress; 5 % of the last hour's clicks still unclassified, as if the
+classification pass had stopped an hour ago, ``--unclassified-minutes``): ``--small`` clicks (default 100,000) in one database, which is
 then copied and grown to ``--clicks`` (default 1,000,000) in a second one. Both run
 ``rollup_clicks`` and are vacuumed and analyzed. Each database is served by its own worker
 process; every dashboard JSON endpoint, dashboard page and analytics API endpoint is timed
@@ -52,6 +53,9 @@ SESSIONS_PER_APPLICATION = 30
 FUNCTIONS = ["LinkedIn", "Calendly", "Portfolio", "GitHub", "Resume", "Job_Posting"]
 SOURCES = [("email", 50), ("linkedin", 20), ("direct", 15), ("external", 10), (None, 5)]
 CLASSES = [("human", 70), (None, 5), ("scanner", 10), ("preview", 8), ("bot", 7)]
+# A click older than the window has been judged by the classification pass (within a minute in
+# production): it draws its class among the others.
+JUDGED = [(c, w) for c, w in CLASSES if c is not None]
 DEVICES = [("desktop", "Chrome", "Windows"), ("desktop", "Safari", "Mac OS X"),
            ("mobile", "Mobile Safari", "iOS"), ("mobile", "Chrome Mobile", "Android"),
            ("desktop", "Firefox", "Linux"), ("tablet", "Mobile Safari", "iOS")]  # fmt: skip
@@ -72,6 +76,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--unclassified-minutes",
+        type=int,
+        default=60,
+        help="how far back clicks may still be unclassified (60: the classification pass, which "
+        "judges a click within a minute, stopped an hour ago; 129600 leaves 5 %% of all unjudged)",
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -191,14 +202,18 @@ def _create_applications(
                 links.append((link["tracking_id"], application.id))
 
 
-def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: int) -> None:
+def copy_clicks(
+    rng: random.Random, links: list[tuple[str, uuid.UUID]], count: int, unclassified_minutes: int
+) -> None:
     """COPY ``count`` clicks spread evenly over the last 90 days, oldest first, in batches of
     100,000: the table then lies in time order, as the clicks production appends do (a day's
-    clicks in a few neighbouring pages rather than all over the table)."""
+    clicks in a few neighbouring pages rather than all over the table). Only the clicks of the
+    last ``unclassified_minutes`` may still be unclassified (5 % of them)."""
     from django.db import connection
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     span = DAYS * 86400
+    judged_before = now - dt.timedelta(minutes=unclassified_minutes)
     done = 0
     started = time.perf_counter()
     while done < count:
@@ -206,7 +221,8 @@ def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: i
         buffer = io.StringIO()
         for index in range(done, done + batch):
             tracking_id, application_id = rng.choice(links)
-            classification = weighted(rng, CLASSES)
+            when = now - dt.timedelta(seconds=span * (1 - (index + rng.random()) / count))
+            classification = weighted(rng, CLASSES if when >= judged_before else JUDGED)
             human = classification in (None, "human")
             session = (
                 f"s-{application_id.hex[:8]}-{rng.randrange(SESSIONS_PER_APPLICATION)}"
@@ -214,7 +230,6 @@ def copy_clicks(rng: random.Random, links: list[tuple[str, uuid.UUID]], count: i
                 else None
             )
             device, browser, os_name = rng.choice(DEVICES) if human else (None, None, None)
-            when = now - dt.timedelta(seconds=span * (1 - (index + rng.random()) / count))
             reasons = "[]" if human else f'["{classification} signal"]'
             row = [
                 str(uuid.uuid4()), tracking_id, when.isoformat(sep=" "),
@@ -336,7 +351,7 @@ def serve(url: str, channel: Connection) -> None:
         command, *arguments = channel.recv()
         result: Any = None
         if command == "create":
-            seed, count, applications = arguments
+            seed, count, applications, unclassified_minutes = arguments
             rng = random.Random(seed)
             started = time.perf_counter()
             links = create_links(rng, applications)
@@ -344,15 +359,15 @@ def serve(url: str, channel: Connection) -> None:
                 f"  {JOBS} jobs, {applications:,} applications, {len(links):,} links "
                 f"({time.perf_counter() - started:.0f} s)"
             )
-            copy_clicks(rng, links, count)
+            copy_clicks(rng, links, count, unclassified_minutes)
         elif command == "grow":
-            seed, count = arguments
+            seed, count, unclassified_minutes = arguments
             links = list(
                 TrackedLink.objects.order_by("created_at", "tracking_id").values_list(
                     "tracking_id", "application_id"
                 )
             )
-            copy_clicks(random.Random(seed), links, count)
+            copy_clicks(random.Random(seed), links, count, unclassified_minutes)
         elif command == "close":
             connection.close()
         elif command == "sizes":
@@ -481,12 +496,12 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     else:
         print(f"generating {small:,} clicks")
         workers[small] = start_worker(stack, "small", small_url)
-        workers[small].ask("create", args.seed, small, args.applications)
+        workers[small].ask("create", args.seed, small, args.applications, args.unclassified_minutes)
         workers[small].ask("close")
         print(f"copying the database and growing it to {large:,} clicks")
         clone_database(small_url, large_url)
         workers[large] = start_worker(stack, "large", large_url)
-        workers[large].ask("grow", args.seed + 1, large - small)
+        workers[large].ask("grow", args.seed + 1, large - small, args.unclassified_minutes)
         for size, worker in workers.items():
             full, incremental = worker.ask("roll up")
             print(
