@@ -56,10 +56,10 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, UNCLASSIFIED, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
 from analytics.sources import as_date
 from tracking.dbfields import UTCTimestampField
-from tracking.models import LinkClick
+from tracking.models import Classification, LinkClick
 
 # The rollups never reach back further than this: a click with an absurd time (the year 2,
 # stored by plain SQL or before reported times were checked) must not make a full run walk
@@ -359,36 +359,34 @@ QUARTER_HOUR = "date_bin('15 minutes', %(expressions)s, TIMESTAMP '2000-01-01')"
 def _raw_totals(until: dt.date) -> dict[dt.date, tuple[int, int, int]]:
     """Every local day's raw click totals (people, automated, unclassified) before ``until``.
 
-    The whole table is read. On PostgreSQL it is grouped by quarter-hour in UTC, which is
-    arithmetic, and the quarter-hours are put on their local day here: converting each click's
-    time to the local time zone took half the statement (2 of 4 s at ten million clicks).
+    The whole table is read, grouped by class (a plain column, where counting with a filter per
+    figure evaluates three conditions per click: twice the time at a million clicks) and, on
+    PostgreSQL, by quarter-hour in UTC, which is arithmetic; the quarter-hours are put on their
+    local day here (converting each click's time to the local time zone took half the statement,
+    2 of 4 s at ten million clicks). Both read the ``(classification, clicked_at)`` index alone.
     """
     clicks = LinkClick.objects.order_by().filter(
         clicked_at__gte=local_midnight(ROLLUP_FIRST_DAY), clicked_at__lt=local_midnight(until)
     )
-    counts = {**_counts(), "unclassified_clicks": Count("click_id", filter=UNCLASSIFIED)}
-    totals: dict[dt.date, tuple[int, int, int]] = {}
-    rows: Any
-    if connection.vendor != "postgresql":
-        rows = clicks.annotate(day_=rangeclicks.day_expression()).values("day_").annotate(**counts)
-        for row in rows:
-            totals[as_date(row["day_"])] = (
-                row["human_clicks"],
-                row["automated_clicks"],
-                row["unclassified_clicks"],
-            )
-        return totals
-    quarter = Func(F("clicked_at"), template=QUARTER_HOUR, output_field=UTCTimestampField())
+    postgresql = connection.vendor == "postgresql"
     tz = local_tz()
-    rows = clicks.annotate(quarter_=quarter).values("quarter_").annotate(**counts)
-    for row in rows:
-        day = row["quarter_"].astimezone(tz).date()
+    when: Any = (
+        Func(F("clicked_at"), template=QUARTER_HOUR, output_field=UTCTimestampField())
+        if postgresql
+        else rangeclicks.day_expression()
+    )
+    rows = clicks.annotate(at_=when).values_list("at_", "classification")
+    totals: dict[dt.date, tuple[int, int, int]] = {}
+    for at, classification, count in rows.annotate(n=Count("click_id")):
+        day = at.astimezone(tz).date() if postgresql else as_date(at)
         h, a, u = totals.get(day, (0, 0, 0))
-        totals[day] = (
-            h + row["human_clicks"],
-            a + row["automated_clicks"],
-            u + row["unclassified_clicks"],
-        )
+        if classification is None:
+            u += count
+        elif classification == Classification.HUMAN:
+            h += count
+        else:
+            a += count
+        totals[day] = (h, a, u)
     return totals
 
 
