@@ -166,12 +166,13 @@ def top_by(key: str, selection: Selection, limit: int) -> list[tuple[Any, Counts
         .annotate(h=zero, a=zero, u=Count("click_id"))
     )
     if parts.rolled is not None:
-        members.append(
-            sources.rolled(DailyLinkClicks, parts.rolled, scope)
-            .annotate(k=sources.KEYS[key].rolled())
-            .values("k")
-            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"), u=zero)
-        )
+        assert parts.held_until is not None  # a split with rolled days has it
+        for rows, sign in sources.per_link_rows(parts.rolled, parts.held_until, scope):
+            members.append(
+                rows.annotate(k=sources.KEYS[key].rolled())
+                .values("k")
+                .annotate(h=Sum("human_clicks") * sign, a=Sum("automated_clicks") * sign, u=zero)
+            )
     compiled = [sources.compiled(member) for member in members]
     union = " UNION ALL ".join(
         f"SELECT m.k, m.h, m.a, m.u FROM ({sql}) m"  # noqa: S608 - compiled by the ORM

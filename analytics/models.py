@@ -71,6 +71,40 @@ class DailyLinkClicks(models.Model):
         return f"{self.tracking_id} on {self.day}"
 
 
+class MonthlyLinkClicks(models.Model):
+    """People and automated clicks of one link over one local month: the sum of its daily rows
+    the rollups hold (in the current month, up to today's rolled part).
+
+    Ranking every link over a period (:func:`analytics.counting.top_by`) reads one of these for
+    each month the period covers up to the rollups' end, instead of a row per link and day
+    (20,000 links over 30 days: 600,000 rows). Rebuilt with the days they sum.
+    """
+
+    month = models.DateField()  # the first day of the local month
+    tracking = models.ForeignKey(
+        TrackedLink,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the (tracking, month) index below leads with it
+        related_name="+",
+    )
+    human_clicks = models.PositiveIntegerField()
+    automated_clicks = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_monthly_link_clicks"
+        constraints = [
+            models.UniqueConstraint(fields=["month", "tracking"], name="uniq_monthly_link_clicks")
+        ]
+        indexes = [
+            # A job's or an application's links' months.
+            models.Index(fields=["tracking", "month"], name="idx_monthly_clicks_link_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_id} in {self.month:%Y-%m}"
+
+
 class DailyGroupClicks(models.Model):
     """People and automated clicks of one local day over the links of one function and job.
 

@@ -1,8 +1,9 @@
 """Building the daily rollups (see :mod:`analytics.models`). Run by ``manage.py rollup_clicks``.
 
-Each run, in one transaction: rebuild the last few days (late clicks from the buffered writer or an
-external domain land there), rebuild any older day whose raw totals no longer match its rollup
-(clicks recorded late with an old ``clicked_at``, purged, or reclassified), mark every day
+Each run, in one transaction: rebuild every day before today whose raw totals no longer match its
+rollup (late clicks from the buffered writer or an external domain, purged or classified clicks;
+the product's own changes that keep a day's totals, a reclassification or an anonymization, ask
+for their days: :mod:`analytics.receivers`), ``refresh_days`` more whatever they hold, mark every day
 before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
 (recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when
 ``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Count,
+    DateField,
     F,
     Func,
     IntegerField,
@@ -33,6 +35,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics import (
@@ -42,7 +45,7 @@ from analytics import (
     session_sketches,
     sessionbits,
 )
-from analytics.insert_select import replace_select
+from analytics.insert_select import insert_select, replace_select
 from analytics.models import (
     DailyGroupClicks,
     DailyLinkBreakdown,
@@ -50,6 +53,7 @@ from analytics.models import (
     DailyScopeSessions,
     DailySessionSketch,
     Dimension,
+    MonthlyLinkClicks,
     MonthlyLinkSession,
     OutcomeSummary,
     OutcomeValue,
@@ -76,7 +80,7 @@ DAILY_MODELS: list[type[Any]] = [
     DailyScopeSessions,
     DailySessionSketch,
 ]
-ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkSession]
+ROLLUP_MODELS: list[type[Any]] = [*DAILY_MODELS, MonthlyLinkClicks, MonthlyLinkSession]
 # The breakdowns' value column: NULL where a click has no value (no source, no country…).
 VALUE = frozenset({"value"})
 # Rows written anew go in day order (see replace_select).
@@ -279,7 +283,7 @@ def _build_month(
 ) -> None:
     """Rebuild the session rows of one local month from its clicks before ``until``.
 
-    ``days``: only these days of the month changed (an incremental run: the last few days,
+    ``days``: only these days of the month changed (an incremental run: the days rebuilt,
     today's rolled part); their bits are taken out of the month's rows and put back from those
     days' clicks, leaving the other days' bits as they are. Rows left with no day go. ``None``, or
     days covering every day of the month before ``until``: the whole month is built again.
@@ -306,6 +310,35 @@ def _build_month(
         for first, last in _contiguous(sorted(days))
     ]
     sessionbits.merge(month, days, [(low, high) for low, high in spans if low < high], source)
+
+
+def _build_month_clicks(months: set[dt.date] | None) -> None:
+    """The per-link month rows of ``months`` (``None``: of every month, none there yet) from
+    their daily rows, written after those."""
+    daily = DailyLinkClicks.objects.order_by().annotate(tracking_id_=F("tracking_id"))
+    sums = {"human_": Sum("human_clicks"), "automated_": Sum("automated_clicks")}
+    columns = {
+        "month_": "month",
+        "tracking_id_": "tracking_id",
+        "human_": "human_clicks",
+        "automated_": "automated_clicks",
+    }
+    if months is None:
+        every = daily.annotate(month_=TruncMonth("day", output_field=DateField()))
+        insert_select(
+            MonthlyLinkClicks, every.values("month_", "tracking_id_").annotate(**sums), columns
+        )
+        return
+    for month in sorted(months):
+        of_month = daily.filter(day__gte=month, day__lt=_next_month(month)).annotate(
+            month_=Value(month, output_field=DateField())
+        )
+        replace_select(
+            MonthlyLinkClicks,
+            of_month.values("month_", "tracking_id_").annotate(**sums),
+            columns,
+            rows=MonthlyLinkClicks.objects.filter(month=month),
+        )
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -418,7 +451,7 @@ def _summarise_outcomes(
 
 def run(
     *,
-    refresh_days: int = 2,
+    refresh_days: int = 0,
     rebuild: bool = False,
     verify: bool = True,
     also_days: Iterable[dt.date] = (),
@@ -493,6 +526,9 @@ def run(
             for month in sorted(months):
                 say(f"rolling up the sessions of {month:%Y-%m}")
                 _build_month(month, partial_until or local_midnight(today), changed, source)
+            if not full:
+                MonthlyLinkClicks.objects.filter(month__gt=today).delete()  # see the days above
+            _build_month_clicks(None if full else months | {today.replace(day=1)})
         result.outcome_applications = _summarise_outcomes(None if full else ranges, say)
         RollupState.objects.update_or_create(
             pk=1,

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, IntegerField, QuerySet, Value
 from django.db.models.functions import TruncDate
 
-from analytics.models import DailyLinkBreakdown, RollupState
+from analytics.models import DailyLinkBreakdown, DailyLinkClicks, MonthlyLinkClicks, RollupState
 from analytics.selection import EVERYTHING, Scope, local_midnight, local_tz, prefixed
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick, TrackedLink
@@ -39,12 +39,14 @@ class Split:
     """Rollup days ``[first_day, end_day)`` (``first_day`` None: open) and raw-click ranges.
 
     ``partial_day`` is the last rolled day when the rollups hold it only in part (today, up to
-    ``RollupState.partial_until``); its later clicks are in ``raw``.
+    ``RollupState.partial_until``); its later clicks are in ``raw``. ``held_until``: the first
+    day the rollups hold nothing of, whatever the period (a month's rows sum its days before it).
     """
 
     rolled: tuple[dt.date | None, dt.date] | None
     raw: list[Range] = field(default_factory=list)
     partial_day: dt.date | None = None
+    held_until: dt.date | None = None
 
 
 def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
@@ -58,11 +60,12 @@ def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
         first_day = local.date()
         if local != local_midnight(first_day):
             first_day += dt.timedelta(days=1)  # a partial first day is read raw
-    end_day = state.complete_until
+    end_day = held_until = state.complete_until
     rolled_end = local_midnight(end_day)
     partial_day: dt.date | None = None
     partial = state.partial_until
     if partial is not None and rolled_end < partial < local_midnight(end_day + ONE_DAY):
+        held_until = end_day + ONE_DAY
         if end is None or end >= partial:
             # The period reaches past the instant the partly rolled day is held until.
             partial_day, end_day, rolled_end = end_day, end_day + ONE_DAY, partial
@@ -76,7 +79,7 @@ def split(start: dt.datetime | None, end: dt.datetime | None) -> Split:
         raw.append((start, local_midnight(first_day)))
     if end is None or end > rolled_end:
         raw.append((rolled_end, end))
-    return Split((first_day, end_day), raw, partial_day)
+    return Split((first_day, end_day), raw, partial_day, held_until)
 
 
 P = ParamSpec("P")
@@ -143,6 +146,53 @@ def rolled(model: type[Any], days: tuple[dt.date | None, dt.date], scope: Scope)
     if first is not None:
         qs = qs.filter(day__gte=first)
     return qs
+
+
+def per_link_rows(
+    days: tuple[dt.date | None, dt.date], held_until: dt.date, scope: Scope
+) -> list[tuple[QuerySet[Any], int]]:
+    """Rollup rows of the scope's links whose sums, each taken with its sign (1 or -1), add up to
+    their clicks on the rolled ``days``.
+
+    A month the days cover from its first day up to the rollups' end (``held_until``) is one
+    :class:`MonthlyLinkClicks` row per link; a month they cover mostly, its row less the other
+    days' rows; the days of a month covered little, their :class:`DailyLinkClicks` rows. Thirty
+    days ending today read one row per link for this month and the previous month's remaining
+    days (at most half a month) rather than thirty.
+    """
+    first, end = days
+    pieces: list[tuple[QuerySet[Any], int]] = []
+    months = linked(MonthlyLinkClicks, scope)
+
+    def add_days(low: dt.date, high: dt.date, sign: int) -> None:
+        if low < high:
+            pieces.append((rolled(DailyLinkClicks, (low, high), scope), sign))
+
+    last_month = (end - ONE_DAY).replace(day=1)
+    month = last_month if first is None else first.replace(day=1)
+    if first is None:
+        pieces.append((months.filter(month__lt=last_month), 1))  # every earlier month whole
+    whole_from: dt.date | None = None  # the first of a run of whole months not yet added
+    while month <= last_month:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        low, high = max(first or month, month), min(end, following)
+        month_end = min(following, held_until)
+        outside = (low - month).days + (month_end - high).days
+        whole = outside == 0
+        if not whole and outside + 1 < (high - low).days:
+            pieces.append((months.filter(month=month), 1))
+            add_days(month, low, -1)
+            add_days(high, month_end, -1)
+        elif not whole:
+            add_days(low, high, 1)
+        if whole and whole_from is None:
+            whole_from = month
+        if whole_from is not None and (not whole or month == last_month):
+            until = following if whole else month
+            pieces.append((months.filter(month__gte=whole_from, month__lt=until), 1))
+            whole_from = None
+        month = following
+    return pieces
 
 
 def rolled_days(model: type[Any], days: tuple[dt.date | None, dt.date]) -> QuerySet[Any]:

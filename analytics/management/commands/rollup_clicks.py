@@ -22,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--refresh-days",
             type=int,
-            default=2,
-            help="Always rebuild this many days before the last complete one (default 2).",
+            default=0,
+            help="Always rebuild this many days before today, even when their totals match the "
+            "raw clicks (default 0: only days whose totals changed, and today's rolled part).",
         )
         parser.add_argument("--rebuild", action="store_true", help="Rebuild every day.")
         parser.add_argument(
