@@ -104,19 +104,34 @@ def count_by_keys(
     if parts.rolled is not None:
         # One read of the rollup rows too, grouped by all the keys together: the rows per link
         # function and job when the scope is every link and the keys are theirs, else per link.
+        # Without the day among the keys, per link: the month rows where they cover the period
+        # (sources.per_link_rows), each with its sign; a value whose rows net to nothing had no
+        # rolled click (every rollup row counts one at least) and is left out, as it was.
+        pieces: list[tuple[QuerySet[Any], int]]
         if scope == EVERYTHING and all(key in GROUP_KEYS for key in keys):
-            rows = sources.rolled_days(DailyGroupClicks, parts.rolled)
+            pieces = [(sources.rolled_days(DailyGroupClicks, parts.rolled), 1)]
             rolled_keys = {names[key]: GROUP_KEYS[key]() for key in keys}
         else:
-            rows = sources.rolled(DailyLinkClicks, parts.rolled, scope)
             rolled_keys = {names[key]: sources.KEYS[key].rolled() for key in keys}
-        for row in (
-            rows.annotate(**rolled_keys)
-            .values(*rolled_keys)
-            .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
-        ):
-            for key in keys:
-                add(key, row[names[key]], row["h"], row["a"])
+            pieces = (
+                [(sources.rolled(DailyLinkClicks, parts.rolled, scope), 1)]
+                if "day" in keys or parts.held_until is None
+                else sources.per_link_rows(parts.rolled, parts.held_until, scope)
+            )
+        netted: dict[tuple[Any, ...], list[int]] = {}
+        for rows, sign in pieces:
+            for row in (
+                rows.annotate(**rolled_keys)
+                .values(*rolled_keys)
+                .annotate(h=Sum("human_clicks"), a=Sum("automated_clicks"))
+            ):
+                sums = netted.setdefault(tuple(row[name] for name in rolled_keys), [0, 0])
+                sums[0] += sign * (row["h"] or 0)
+                sums[1] += sign * (row["a"] or 0)
+        for values, (h, a) in netted.items():
+            if h or a:
+                for key, value in zip(keys, values, strict=True):  # rolled_keys follow keys
+                    add(key, value, h, a)
     if sessions:
         # Over every link and many sessions, some keys are estimated (analytics.session_sketches).
         estimated = session_sketches.estimated_keys(keys, parts, selection)
@@ -183,6 +198,8 @@ def top_by(key: str, selection: Selection, limit: int) -> list[tuple[Any, Counts
     value = 'CAST(t.k AS TEXT) COLLATE "C"' if connection.vendor == "postgresql" else "t.k"
     statement = (
         f"SELECT t.k, SUM(t.h), SUM(t.a), SUM(t.u) FROM ({union}) t GROUP BY t.k "  # noqa: S608
+        # A link whose month row less its other days nets to nothing had no click (see count_by).
+        "HAVING SUM(t.h) + SUM(t.a) + SUM(t.u) > 0 "
         f"ORDER BY {total} DESC, SUM(t.a) + SUM(t.u) DESC, {value} LIMIT %s"
     )
     params = [param for _, member_params in compiled for param in member_params]
