@@ -60,3 +60,27 @@ def test_quarter_hours_land_on_the_day_each_click_converted_lands_on(zone: str) 
         expected = per_click_conversion(until)
         assert sum(sum(totals) for totals in expected.values()) == len(moments)
         assert rollups._raw_totals(until) == expected
+
+
+@pytest.mark.postgres
+def test_the_statistics_on_quarter_hours_are_those_of_the_checks_statement() -> None:
+    """Migration 0015's statistics serve the check only while they name its grouping: the group
+    key of the check's plan and the statistics' definition hold the same expression."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        rollups._raw_totals(dt.date(2026, 12, 1))
+    statement = captured.captured_queries[-1]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxname = %s",
+            ["analytics_link_clicks_quarter_hour"],
+        )
+        (definition,) = cursor.fetchone()
+        cursor.execute(f"EXPLAIN (VERBOSE) {statement}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    grouped = next(line for line in plan.splitlines() if "Group Key" in line)
+    quarter = "date_bin('00:15:00'::interval, clicked_at, '2000-01-01 00:00:00'::timestamp without time zone)"
+    assert quarter in definition
+    assert quarter in grouped.replace("link_clicks.clicked_at", "clicked_at")
