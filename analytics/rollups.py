@@ -490,7 +490,10 @@ def run(
             # with nothing of today rolled up yet, today is read raw too and its rows go.
             after = today if partial_until is None else today + dt.timedelta(days=1)
             for model in DAILY_MODELS:
-                model.objects.filter(day__gte=after).delete()
+                later = model.objects.filter(day__gte=after)
+                if model is DailyLinkBreakdown:  # through its (dimension, day) index
+                    later = later.filter(dimension__in=Dimension.values)
+                later.delete()
             if state.complete_until > today:
                 days.add(today - dt.timedelta(days=1))  # rebuilds this month's session bits
             # A refresh reaching back to an absurd click (the anonymization's oldest) stops at
