@@ -150,9 +150,9 @@ def test_counts_and_top_links_over_months_equal_those_of_the_raw_clicks() -> Non
     if first_of_month < now - dt.timedelta(hours=1):
         make_clicks([build_click(early, classification="human", clicked_at=first_of_month)])
     selections = [
-        Selection.of(start=now - dt.timedelta(days=days), include_automated=True, **scope)
+        Selection.of(start=now - dt.timedelta(days=days), include_automated=True, job_id=job_id)
         for days in (7, 20, 30, 45, 90, 120)
-        for scope in ({}, {"job_id": links[0].job_id})
+        for job_id in (None, links[0].job_id)
     ]
 
     def figures() -> list[tuple[dict, list]]:
