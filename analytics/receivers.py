@@ -36,7 +36,7 @@ def refresh_after_removal(*, report: Report | None = None, **kwargs: Any) -> Non
     """Deleted clicks change their days' totals, which the run's check finds and rebuilds."""
     if not _in_use():
         return
-    result = rollups.run()
+    result = rollups.run(whole_today=True)
     if report is not None:
         report(result.summary())
 
@@ -75,7 +75,7 @@ def refresh_after_classification(
     days = {moment.astimezone(local_tz()).date() for moment in clicked_at if moment < rolled_until}
     if not days:
         return
-    result = rollups.run(refresh_days=0, verify=False, also_days=days)
+    result = rollups.run(refresh_days=0, verify=False, also_days=days, whole_today=True)
     if report is not None:
         report(result.summary())
 
@@ -84,7 +84,7 @@ def _refresh_back_to(oldest: dt.datetime | None, report: Report | None) -> None:
     if not _in_use():
         return
     refresh_days = 2 if oldest is None else (timezone.now() - oldest).days + 2
-    result = rollups.run(refresh_days=refresh_days)
+    result = rollups.run(refresh_days=refresh_days, whole_today=True)
     if report is not None:
         report(result.summary())
 

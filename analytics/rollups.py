@@ -26,26 +26,25 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Count,
-    DateField,
     F,
     Func,
     IntegerField,
     Min,
+    Q,
     QuerySet,
     Sum,
     Value,
 )
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics import (
     outcome_click_days,
     outcome_summaries,
     rangeclicks,
+    rollup_months,
     session_sketches,
-    sessionbits,
 )
-from analytics.insert_select import insert_select, replace_select
+from analytics.insert_select import replace_select
 from analytics.models import (
     DailyGroupClicks,
     DailyLinkBreakdown,
@@ -63,7 +62,7 @@ from analytics.models import (
 from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
 from analytics.sources import as_date
 from tracking.dbfields import UTCTimestampField
-from tracking.models import Classification, LinkClick
+from tracking.models import Classification, LinkClick, TrackedLink
 
 # The rollups never reach back further than this: a click with an absurd time (the year 2,
 # stored by plain SQL or before reported times were checked) must not make a full run walk
@@ -121,42 +120,68 @@ def _build_range(
     last: dt.date,
     until: dt.datetime | None = None,
     source: rangeclicks.Clicks | None = None,
+    links: frozenset[str] | None = None,
 ) -> None:
     """Rebuild the rollups of local days ``first``..``last`` from the raw clicks (before ``until``).
 
     ``until`` (within ``last``) rolls the last day up in part: its clicks before that instant.
-    ``source``: where to read the clicks (their copy when it holds those days).
+    ``source``: where to read the clicks (their copy when it holds those days). ``links``: only
+    these links' rows changed (see :func:`_build_days`).
     """
     start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
     if until is not None:
         end = min(end, until)
     found, clicks = (source or rangeclicks.direct()).between(start, end)
-    _build_days(first, last, found, clicks)
+    _build_days(first, last, found, clicks, links)
 
 
 def _build_days(
-    first: dt.date, last: dt.date, source: rangeclicks.Clicks, clicks: QuerySet[Any]
+    first: dt.date,
+    last: dt.date,
+    source: rangeclicks.Clicks,
+    clicks: QuerySet[Any],
+    links: frozenset[str] | None = None,
 ) -> None:
     """The rollup rows of local days ``first``..``last`` from those days' ``clicks`` (of
-    ``source``, whose expressions give their local day and hour)."""
+    ``source``, whose expressions give their local day and hour).
+
+    ``links``: only these links were clicked since the days' rows were built (today's rolled
+    part, extended): the rows of one link (and the session rows of its job and application) are
+    built for them alone; the rows over every link, for every click.
+    """
     on_days = {"day__gte": first, "day__lte": last}
     # Unclassified clicks are read raw until they are classified (see the module docstring).
     keyed = clicks.filter(classification__isnull=False).annotate(
         day_=source.day, tracking_id_=F("tracking_id")
     )
+    # The clicks and rows of one link, of one job, of one application: those touched.
+    of_links, link_rows = keyed, Q()
+    job_clicks, job_rows = Q(), Q()
+    application_clicks, application_rows = Q(), Q()
+    if links is not None:
+        of_links, link_rows = keyed.filter(tracking_id__in=links), Q(tracking_id__in=links)
+        touched = TrackedLink.objects.filter(tracking_id__in=links)
+        jobs = touched.filter(job_id__isnull=False).values("job_id")
+        applications = touched.filter(application_id__isnull=False).values("application_id")
+        job_clicks, job_rows = Q(tracking__job_id__in=jobs), Q(job_id__in=jobs)
+        application_clicks = Q(tracking__application_id__in=applications)
+        application_rows = Q(application_id__in=applications)
 
     per_link = (
-        keyed.values("day_", "tracking_id_")
+        of_links.values("day_", "tracking_id_")
         .annotate(**_counts())
         .values("day_", "tracking_id_", "human_clicks", "automated_clicks")
     )
-    replace_select(
-        DailyLinkClicks,
-        per_link,
-        {**KEY_COLUMNS, **COUNT_COLUMNS},
-        rows=DailyLinkClicks.objects.filter(**on_days),
-        order=DAY_ORDER,
-    )
+    # No link clicked since: no link's rows (nor its job's or application's) to build again.
+    some_links = links is None or bool(links)
+    if some_links:
+        replace_select(
+            DailyLinkClicks,
+            per_link,
+            {**KEY_COLUMNS, **COUNT_COLUMNS},
+            rows=DailyLinkClicks.objects.filter(link_rows, **on_days),
+            order=DAY_ORDER,
+        )
     # The same clicks per link function and job (sums over every link read these).
     per_group = (
         keyed.annotate(function_=F("tracking__link_function"), job_=F("tracking__job_id"))
@@ -188,17 +213,20 @@ def _build_days(
         of_dimension = breakdowns.filter(dimension=dimension)
         values = keyed.annotate(value_=expression, dimension_=Value(str(dimension)))
         columns = {"value_": "value", "dimension_": "dimension", **COUNT_COLUMNS}
-        per_link_rows = values.values("day_", "tracking_id_", "value_", "dimension_").annotate(
-            **_counts()
+        per_link_rows = (
+            of_links.annotate(value_=expression, dimension_=Value(str(dimension)))
+            .values("day_", "tracking_id_", "value_", "dimension_")
+            .annotate(**_counts())
         )
-        replace_select(
-            DailyLinkBreakdown,
-            per_link_rows,
-            {**KEY_COLUMNS, **columns},
-            rows=of_dimension.filter(tracking__isnull=False),
-            nullable=VALUE,
-            order=DAY_ORDER,
-        )
+        if some_links:
+            replace_select(
+                DailyLinkBreakdown,
+                per_link_rows,
+                {**KEY_COLUMNS, **columns},
+                rows=of_dimension.filter(link_rows, tracking__isnull=False),
+                nullable=VALUE,
+                order=DAY_ORDER,
+            )
         all_links_rows = values.values("day_", "value_", "dimension_").annotate(**_counts())
         all_links = of_dimension.filter(tracking__isnull=True)
         if dimension == Dimension.CLASSIFICATION:
@@ -238,20 +266,36 @@ def _build_days(
         "human_sessions": Count("session_id", distinct=True, filter=HUMAN),
         "all_sessions": Count("session_id", distinct=True),
     }
-    scopes: list[tuple[ScopeKind, dict[str, Any], dict[str, str]]] = [
-        (ScopeKind.ALL, {}, {}),
-        (ScopeKind.LINK, {"link_key": F("tracking_id")}, {"link_key": "tracking_id"}),
-        (ScopeKind.JOB, {"job_key": F("tracking__job_id")}, {"job_key": "job_id"}),
+    scopes: list[tuple[ScopeKind, dict[str, Any], dict[str, str], Q, Q]] = [
+        (ScopeKind.ALL, {}, {}, Q(), Q()),
+        (
+            ScopeKind.LINK,
+            {"link_key": F("tracking_id")},
+            {"link_key": "tracking_id"},
+            link_rows,
+            link_rows,
+        ),
+        (
+            ScopeKind.JOB,
+            {"job_key": F("tracking__job_id")},
+            {"job_key": "job_id"},
+            job_clicks,
+            job_rows,
+        ),
         (
             ScopeKind.APPLICATION,
             {"application_key": F("tracking__application_id")},
             {"application_key": "application_id"},
+            application_clicks,
+            application_rows,
         ),
     ]
     with_session = clicks.filter(session_id__isnull=False).annotate(day_=source.day)
     scope_rows = DailyScopeSessions.objects.filter(**on_days)
-    for kind, group, columns in scopes:
-        rows = with_session.annotate(**group)
+    for kind, group, columns, touched_clicks, touched_rows in scopes:
+        if kind != ScopeKind.ALL and not some_links:
+            continue
+        rows = with_session.filter(touched_clicks).annotate(**group)
         for alias in group:
             rows = rows.filter(**{f"{alias}__isnull": False})
         rows = (
@@ -269,95 +313,10 @@ def _build_days(
                 "human_sessions": "human_sessions",
                 "all_sessions": "all_sessions",
             },
-            rows=scope_rows.filter(kind=kind),
+            rows=scope_rows.filter(touched_rows, kind=kind),
             order=DAY_ORDER,
         )
     session_sketches.rebuild(first, last, with_session)
-
-
-def _build_month(
-    month: dt.date,
-    until: dt.datetime,
-    days: set[dt.date] | None = None,
-    source: rangeclicks.Clicks | None = None,
-) -> None:
-    """Rebuild the session rows of one local month from its clicks before ``until``.
-
-    ``days``: only these days of the month changed (an incremental run: the days rebuilt,
-    today's rolled part); their bits are taken out of the month's rows and put back from those
-    days' clicks, leaving the other days' bits as they are. Rows left with no day go. ``None``, or
-    days covering every day of the month before ``until``: the whole month is built again.
-    ``source``: where to read the clicks (their copy when it holds those days).
-    """
-    source = source or rangeclicks.direct()
-    next_month = _next_month(month)
-    start = local_midnight(month)
-    end = min(local_midnight(next_month), until)
-    if days is not None:
-        in_month = {day for day in days if month <= day < next_month}
-        every_day = set(_days_between(month, _day_of(end)))
-        if every_day <= in_month:
-            days = None  # nothing of the month is kept: build it whole
-        else:
-            days = in_month
-    if days is None:
-        MonthlyLinkSession.objects.filter(month=month).delete()
-        if start < end:
-            sessionbits.insert(month, [(start, end)], source)
-        return
-    spans = [
-        (local_midnight(first), min(local_midnight(last + dt.timedelta(days=1)), end))
-        for first, last in _contiguous(sorted(days))
-    ]
-    sessionbits.merge(month, days, [(low, high) for low, high in spans if low < high], source)
-
-
-def _build_month_clicks(months: set[dt.date] | None) -> None:
-    """The per-link month rows of ``months`` (``None``: of every month, none there yet) from
-    their daily rows, written after those."""
-    daily = DailyLinkClicks.objects.order_by().annotate(tracking_id_=F("tracking_id"))
-    sums = {"human_": Sum("human_clicks"), "automated_": Sum("automated_clicks")}
-    columns = {
-        "month_": "month",
-        "tracking_id_": "tracking_id",
-        "human_": "human_clicks",
-        "automated_": "automated_clicks",
-    }
-    if months is None:
-        every = daily.annotate(month_=TruncMonth("day", output_field=DateField()))
-        insert_select(
-            MonthlyLinkClicks, every.values("month_", "tracking_id_").annotate(**sums), columns
-        )
-        return
-    for month in sorted(months):
-        of_month = daily.filter(day__gte=month, day__lt=_next_month(month)).annotate(
-            month_=Value(month, output_field=DateField())
-        )
-        replace_select(
-            MonthlyLinkClicks,
-            of_month.values("month_", "tracking_id_").annotate(**sums),
-            columns,
-            rows=MonthlyLinkClicks.objects.filter(month=month),
-        )
-
-
-def _next_month(month: dt.date) -> dt.date:
-    """The first day of the month after ``month`` (a first day)."""
-    return (month + dt.timedelta(days=32)).replace(day=1)
-
-
-def _day_of(moment: dt.datetime) -> dt.date:
-    """The local day that ``moment`` ends: its own day, or the day before at midnight."""
-    local = moment.astimezone(local_tz())
-    day = local.date()
-    return day if local_midnight(day) < moment else day - dt.timedelta(days=1)
-
-
-def _days_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
-    day = first
-    while day <= last:
-        yield day
-        day += dt.timedelta(days=1)
 
 
 def _mismatched_days(until: dt.date) -> set[dt.date]:
@@ -409,9 +368,18 @@ def _raw_totals(until: dt.date) -> dict[dt.date, tuple[int, int, int]]:
         else rangeclicks.day_expression()
     )
     rows = clicks.annotate(at_=when).values_list("at_", "classification")
+    return _tally(
+        (at.astimezone(tz).date() if postgresql else as_date(at), classification, count)
+        for at, classification, count in rows.annotate(n=Count("click_id"))
+    )
+
+
+def _tally(
+    counted: Iterable[tuple[dt.date, str | None, int]],
+) -> dict[dt.date, tuple[int, int, int]]:
+    """Clicks counted per day and class, summed per day as (people, automated, unclassified)."""
     totals: dict[dt.date, tuple[int, int, int]] = {}
-    for at, classification, count in rows.annotate(n=Count("click_id")):
-        day = at.astimezone(tz).date() if postgresql else as_date(at)
+    for day, classification, count in counted:
         h, a, u = totals.get(day, (0, 0, 0))
         if classification is None:
             u += count
@@ -423,14 +391,43 @@ def _raw_totals(until: dt.date) -> dict[dt.date, tuple[int, int, int]]:
     return totals
 
 
-def _contiguous(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    ranges: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(days):
-        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
+# Past this many links clicked since the last run, today's rows are built for every link.
+MAX_LINKS_EXTENDED = 2000
+
+
+def _links_clicked_since(
+    state: RollupState, today: dt.date, until: dt.datetime
+) -> frozenset[str] | None:
+    """The links clicked since the last run rolled today up (until ``state.partial_until``), when
+    only their rows of today can have changed: the last run rolled today up too, and today's
+    clicks before that instant still add up to what it rolled up (a click stored late, removed
+    or classified since changes them: today is then built whole). ``None``: build it whole.
+
+    Today's rolled part is then extended rather than built again (its rows over every link are;
+    one link's, job's and application's rows only for those clicked): the last clicks of a busy
+    day are a few hundred links' of 20,000.
+    """
+    before = state.partial_until
+    midnight = local_midnight(today)
+    if state.complete_until != today or before is None or not midnight < before <= until:
+        return None
+    clicks = LinkClick.objects.order_by().filter(clicked_at__gte=midnight, clicked_at__lt=before)
+    raw = _tally(
+        (today, classification, n)
+        for classification, n in clicks.values_list("classification").annotate(n=Count("click_id"))
+    )
+    rolled = DailyLinkClicks.objects.filter(day=today).aggregate(
+        h=Sum("human_clicks"), a=Sum("automated_clicks")
+    )
+    waiting = DailyLinkBreakdown.objects.filter(
+        day=today, tracking__isnull=True, dimension=Dimension.CLASSIFICATION, value__isnull=True
+    ).values_list("automated_clicks", flat=True)
+    held = (rolled["h"] or 0, rolled["a"] or 0, sum(waiting))
+    if raw.get(today, (0, 0, 0)) != held:
+        return None
+    since = LinkClick.objects.order_by().filter(clicked_at__gte=before, clicked_at__lt=until)
+    links = list(since.values_list("tracking_id", flat=True).distinct()[: MAX_LINKS_EXTENDED + 1])
+    return None if len(links) > MAX_LINKS_EXTENDED else frozenset(links)
 
 
 def _summarise_outcomes(
@@ -455,10 +452,14 @@ def run(
     rebuild: bool = False,
     verify: bool = True,
     also_days: Iterable[dt.date] = (),
+    whole_today: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RollupResult:
     """Bring the rollups up to date (idempotent); see the module docstring. ``also_days``: local
-    days to rebuild besides the last ``refresh_days`` (those before today that the rollups hold)."""
+    days to rebuild besides the last ``refresh_days`` (those before today that the rollups hold).
+    ``whole_today``: build every link's rows of today's rolled part again, even when only some
+    links were clicked since the last run (see :func:`_links_clicked_since`): after a change that
+    keeps the clicks' totals (a reclassification, an anonymization)."""
     say = progress or (lambda message: None)
     now = timezone.now()
     today = now.astimezone(local_tz()).date()
@@ -508,30 +509,37 @@ def run(
         while day < today:
             days.add(day)
             day += dt.timedelta(days=1)
-        ranges = _contiguous(sorted(days | ({today} if partial_until else set())))
+        ranges = rollup_months.contiguous(sorted(days | ({today} if partial_until else set())))
         # An incremental run reads the days it refreshes (the last ones, up to today's rolled
         # part) once; an older day found changed is read where it is (analytics.rangeclicks).
         recent = None if full or not ranges else local_midnight(ranges[-1][0])
         with rangeclicks.recent(recent, partial_until or local_midnight(today)) as source:
-            for range_first, range_last in _contiguous(sorted(days)):
+            for range_first, range_last in rollup_months.contiguous(sorted(days)):
                 say(f"rolling up {range_first} .. {range_last}")
                 _build_range(range_first, range_last, source=source)
             months = {day.replace(day=1) for day in days}
             if partial_until is not None:
                 say(f"rolling up {today} until {partial_until:%H:%M:%S} UTC")
-                _build_range(today, today, until=partial_until, source=source)
+                links = None
+                # Asked to rebuild days whatever they hold (refresh_days), today is built whole.
+                if not (full or whole_today or refresh_days):
+                    assert state is not None
+                    links = _links_clicked_since(state, today, partial_until)
+                _build_range(today, today, until=partial_until, source=source, links=links)
                 months.add(today.replace(day=1))
             # The session bits of the days rebuilt change, and today's and later ones (today's
             # rolled part grows; a day after today holds none): an incremental run rebuilds only
             # those.
-            month_end = _next_month(today.replace(day=1)) - dt.timedelta(days=1)
-            changed = None if full else days | set(_days_between(today, month_end))
+            month_end = rollup_months.next_month(today.replace(day=1)) - dt.timedelta(days=1)
+            changed = None if full else days | set(rollup_months.days_between(today, month_end))
             for month in sorted(months):
                 say(f"rolling up the sessions of {month:%Y-%m}")
-                _build_month(month, partial_until or local_midnight(today), changed, source)
+                rollup_months.build_sessions(
+                    month, partial_until or local_midnight(today), changed, source
+                )
             if not full:
                 MonthlyLinkClicks.objects.filter(month__gt=today).delete()  # see the days above
-            _build_month_clicks(None if full else months | {today.replace(day=1)})
+            rollup_months.build_clicks(None if full else months | {today.replace(day=1)})
         result.outcome_applications = _summarise_outcomes(None if full else ranges, say)
         RollupState.objects.update_or_create(
             pk=1,

@@ -41,7 +41,8 @@ STEPS = [
     ("analytics.rollups", "_mismatched_days"),
     ("analytics.rollups", "_build_range"),
     ("analytics.session_sketches", "rebuild"),  # within _build_range
-    ("analytics.rollups", "_build_month"),
+    ("analytics.rollup_months", "build_sessions"),
+    ("analytics.rollup_months", "build_clicks"),
     ("analytics.rollups", "_summarise_outcomes"),
     ("analytics.outcome_click_days", "changed"),
     ("analytics.outcome_click_days", "record"),
