@@ -5,9 +5,10 @@ rollup (late clicks from the buffered writer or an external domain, purged or cl
 the product's own changes that keep a day's totals, a reclassification or an anonymization, ask
 for their days: :mod:`analytics.receivers`), ``refresh_days`` more whatever they hold, mark every day
 before today as complete, and roll up today's clicks older than ``ANALYTICS_ROLLUP_LAG_SECONDS``
-(recorded as ``RollupState.partial_until``; later ones are read raw). Everything is rebuilt when
-``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the database, so a run costs
-one pass over the affected clicks.
+(recorded as ``RollupState.partial_until``; later ones are read raw): for the links clicked since
+the last run only, when nothing else of today changed (:func:`_links_clicked_since`). Everything
+is rebuilt when ``TIME_ZONE`` changed. Rows are produced by ``INSERT … SELECT`` inside the
+database, so a run costs one pass over the affected clicks.
 
 Click counts hold classified clicks only: a click still unclassified (stored by plain SQL, until
 the classification pass judges it) is counted from ``link_clicks`` by every query, and its day is

@@ -5,13 +5,15 @@
 
 Migrates the database, rolls it up in full when it has no rollups yet, runs one incremental run
 to settle (after a migration that dropped the outcome summaries it builds them all again), then
-times ``--runs`` incremental runs with nothing new, one after ``--new-clicks`` person clicks were
+times ``--runs`` incremental runs with nothing new, one after ``--trickle`` clicks of the last
+minutes (dated after the instant today is rolled up until: the links a live system's next run
+finds clicked; deleted again after it), one after ``--new-clicks`` person clicks were
 added on random links over the last day and a half, and one after those clicks were deleted again
 (the database ends as it started). Each run prints its wall time, how many applications it
 summarised again and the time spent in each step (the functions of ``analytics.rollups`` and of
 the outcome summaries it calls, timed around each call), and the script ends with one line:
 
-    RESULT rollup clicks=<n> applications=<n> idle_s=<median> new_s=<s> new_apps=<n> removed_s=<s> removed_apps=<n>
+    RESULT rollup clicks=<n> applications=<n> idle_s=<median> trickle_s=<s> new_s=<s> new_apps=<n> removed_s=<s> removed_apps=<n>
 
 The database is the caller's: no name is assumed, and nothing but those clicks is written.
 """
@@ -58,6 +60,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", required=True, help="a postgres:// URL")
     parser.add_argument("--runs", type=int, default=3, help="runs with nothing new (3)")
     parser.add_argument("--new-clicks", type=int, default=1000, help="person clicks added (1000)")
+    parser.add_argument(
+        "--trickle",
+        type=int,
+        default=400,
+        help="clicks of the last minutes added before a run (400: five minutes at ten million "
+        "clicks in 90 days)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if urlsplit(args.database_url).scheme not in {"postgres", "postgresql"}:
@@ -145,6 +154,38 @@ def add_clicks(rng: random.Random, count: int) -> list[uuid.UUID]:
     return [click.click_id for click in clicks]
 
 
+def add_trickle(rng: random.Random, count: int) -> list[uuid.UUID]:
+    """``count`` clicks on random links, dated after the instant the rollups hold today until and
+    before the next run's (the lag ago): what a live system stores between two runs."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from analytics.models import RollupState
+    from tracking.models import LinkClick, TrackedLink
+
+    state = RollupState.objects.get(pk=1)
+    assert state.partial_until is not None, "today is not rolled up yet"
+    latest = timezone.now() - dt.timedelta(seconds=settings.ANALYTICS_ROLLUP_LAG_SECONDS + 1)
+    span = (latest - state.partial_until).total_seconds()
+    links = list(TrackedLink.objects.values_list("pk", flat=True))
+    clicks = [
+        LinkClick(
+            click_id=uuid.uuid4(),
+            tracking_id=rng.choice(links),
+            clicked_at=state.partial_until + dt.timedelta(seconds=rng.uniform(0, span)),
+            click_source="email",
+            classification=rng.choice(["human", "human", "human", "scanner", "preview"]),
+            classification_reasons=[],
+            session_id=f"trickle-{rng.randrange(count)}",
+            user_agent="Mozilla/5.0 (bench)",
+            metadata={},
+        )
+        for _ in range(count)
+    ]
+    LinkClick.objects.bulk_create(clicks, batch_size=1000)
+    return [click.click_id for click in clicks]
+
+
 def main() -> None:
     args = parse_args()
     processes.require_postgres(args.database_url)
@@ -162,13 +203,18 @@ def main() -> None:
         one_run("first run", spent)
     one_run("settling run", spent)
     idle = [one_run(f"nothing new ({n + 1})", spent)[0] for n in range(args.runs)]
+    trickled = add_trickle(random.Random(args.seed + 1), args.trickle)
+    trickle_s, _ = one_run(f"{len(trickled):,} clicks of the last minutes", spent)
+    LinkClick.objects.filter(pk__in=trickled).delete()
+    one_run("those clicks deleted", spent)
     added = add_clicks(random.Random(args.seed), args.new_clicks)
     new_s, new_apps = one_run(f"{len(added):,} new person clicks", spent)
     LinkClick.objects.filter(pk__in=added).delete()
     removed_s, removed_apps = one_run("those clicks deleted", spent)
     print(
         f"RESULT rollup clicks={clicks} applications={applications} "
-        f"idle_s={statistics.median(idle):.2f} new_s={new_s:.2f} new_apps={new_apps} "
+        f"idle_s={statistics.median(idle):.2f} trickle_s={trickle_s:.2f} "
+        f"new_s={new_s:.2f} new_apps={new_apps} "
         f"removed_s={removed_s:.2f} removed_apps={removed_apps}"
     )
 

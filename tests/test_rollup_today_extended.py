@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 def every_row() -> dict[str, list[tuple[str, ...]]]:
     return {
         model.__name__: sorted(
-            tuple(str(value) for value in row)
+            # PostgreSQL gives the sketches' bytes as a memoryview.
+            tuple(str(bytes(value) if isinstance(value, memoryview) else value) for value in row)
             for row in model.objects.values_list(
                 *(f.attname for f in model._meta.concrete_fields if not f.primary_key)
             )
