@@ -13,7 +13,7 @@ minute), found through the ``(classification, clicked_at)`` index.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db import connection
@@ -151,6 +151,25 @@ def count_by_keys(
             for counts in result.values():
                 del counts["unique_sessions"]
     return results
+
+
+@sources.one_snapshot
+def sessions_of(key: str, selection: Selection, values: Collection[Any]) -> dict[Any, Counts]:
+    """``{value: {unique_sessions[, unique_sessions_estimated]}}`` for some ``values`` of ``key``:
+    the sessions of the rows a page shows, when it ranks them by clicks first (the top jobs of
+    fifty: the sketches of those alone are read, when the counts are estimated)."""
+    parts = sources.split(selection.start, selection.end)
+    result: dict[Any, Counts] = {value: {"unique_sessions": 0} for value in values}
+    estimated = session_sketches.estimated_keys([key], parts, selection)
+    if estimated:
+        found = session_sketches.distinct_sessions([key], parts, selection, only=values)[key]
+    else:
+        found = distinct_sessions([key], parts, selection)[key]
+    for value in values:
+        result[value]["unique_sessions"] = found.get(value, 0)
+        if estimated:
+            result[value]["unique_sessions_estimated"] = True
+    return result
 
 
 @sources.one_snapshot

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zlib
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -132,18 +133,25 @@ def estimated_keys(keys: list[str | None], parts: Split, selection: Selection) -
 
 
 def distinct_sessions(
-    keys: list[str | None], parts: Split, selection: Selection
+    keys: list[str | None],
+    parts: Split,
+    selection: Selection,
+    only: Collection[Any] | None = None,
 ) -> dict[str | None, dict[Any, int]]:
     """``{key: {key value: estimated sessions}}`` over every link, for keys of :data:`KINDS`:
-    the rolled days' sketches and the raw clicks' sessions, united per key value."""
+    the rolled days' sketches and the raw clicks' sessions, united per key value. ``only``: the
+    values wanted (of a key other than ``None``), e.g. the jobs a page shows of fifty."""
     result: dict[str | None, dict[Any, int]] = {}
     for key in keys:
+        wanted = None if only is None or key is None else {str(value) for value in only}
         parts_of: dict[Any, list[bytes]] = {}
         if parts.rolled is not None:
             first, end = parts.rolled
             rows = DailySessionSketch.objects.filter(kind=KINDS[key], day__lt=end)
             if first is not None:
                 rows = rows.filter(day__gte=first)
+            if wanted is not None:
+                rows = rows.filter(key__in=wanted)
             if not selection.include_automated:
                 rows = rows.filter(human=True)
             for value, stored in rows.values_list("key", "registers").iterator(chunk_size=500):
@@ -157,7 +165,8 @@ def distinct_sessions(
                 qs = qs.filter(HUMAN)
             keyed = qs.annotate(k=sources.KEYS[key].raw()).values_list("k", "session_id")
             for value, session_id in keyed.distinct().iterator(chunk_size=10_000):
-                raw.setdefault(sources.KEYS[key].normalise(value), set()).add(str(session_id))
+                if wanted is None or str(sources.KEYS[key].normalise(value)) in wanted:
+                    raw.setdefault(sources.KEYS[key].normalise(value), set()).add(str(session_id))
         for value, session_ids in raw.items():
             parts_of.setdefault(value, []).append(sketches.of(session_ids))
         result[key] = {

@@ -196,12 +196,16 @@ def _empty_grid() -> list[list[int]]:
 
 
 def top_jobs(selection: Selection, *, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
-    """Jobs whose links (those in scope) were clicked most in the period."""
-    counted = grouped("job_id", selection)
+    """Jobs whose links (those in scope) were clicked most in the period, with their sessions
+    (counted for those jobs alone, once they are ranked)."""
+    counted = grouped("job_id", selection, sessions=False)
     counted.pop(None, None)
     top = sorted(counted.items(), key=lambda kv: (-kv[1]["total_clicks"], -not_people(kv[1])))[
         :limit
     ]
+    sessions = counting.sessions_of("job_id", selection, [job_id for job_id, _ in top])
+    for job_id, numbers in top:
+        numbers.update(sessions[job_id])
     jobs = Job.objects.in_bulk([job_id for job_id, _ in top])
     return [
         {
