@@ -12,9 +12,10 @@ from tracking.management.batching import checked_days
 
 class Command(BaseCommand):
     help = (
-        "Roll up clicks into daily per-link totals for the dashboard: rebuilds today up to "
-        "ANALYTICS_ROLLUP_LAG_SECONDS ago, the last few days, any older day whose raw clicks "
-        "changed, and everything after a TIME_ZONE change. "
+        "Roll up clicks into daily per-link totals for the dashboard: rolls today up to "
+        "ANALYTICS_ROLLUP_LAG_SECONDS ago (the links clicked since the last run, or the whole "
+        "day when clicks of it changed), rebuilds any earlier day whose raw clicks changed, and "
+        "everything after a TIME_ZONE change. "
         "Idempotent; safe to run as often as you like."
     )
 
