@@ -12,7 +12,7 @@ from django.db.models.functions import TruncMonth
 from analytics import rangeclicks, sessionbits
 from analytics.insert_select import insert_select, replace_select
 from analytics.models import DailyLinkClicks, MonthlyLinkClicks, MonthlyLinkSession
-from analytics.selection import local_midnight, local_tz
+from analytics.selection import local_midnight, local_tz, next_month
 
 
 def build_sessions(
@@ -79,11 +79,6 @@ def build_clicks(months: set[dt.date] | None) -> None:
             columns,
             rows=MonthlyLinkClicks.objects.filter(month=month),
         )
-
-
-def next_month(month: dt.date) -> dt.date:
-    """The first day of the month after ``month`` (a first day)."""
-    return (month + dt.timedelta(days=32)).replace(day=1)
 
 
 def day_of(moment: dt.datetime) -> dt.date:

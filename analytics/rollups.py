@@ -60,7 +60,7 @@ from analytics.models import (
     RollupState,
     ScopeKind,
 )
-from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz
+from analytics.selection import AUTOMATED, HUMAN, local_midnight, local_tz, next_month
 from analytics.sources import as_date
 from tracking.dbfields import UTCTimestampField
 from tracking.models import Classification, LinkClick, TrackedLink
@@ -324,7 +324,13 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     """Days before ``until`` whose raw click totals (people, automated, unclassified) differ
     from their rollup."""
     raw = _raw_totals(until)
-    days = {"day__gte": ROLLUP_FIRST_DAY, "day__lt": until}
+    rolled = _rolled_totals(day__gte=ROLLUP_FIRST_DAY, day__lt=until)
+    return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
+
+
+def _rolled_totals(**days: Any) -> dict[dt.date, tuple[int, int, int]]:
+    """The rollups' totals of the ``days`` (lookups on ``day``): people and automated clicks, and
+    the count of clicks still unclassified when each day was rolled up."""
     rolled: dict[dt.date, tuple[int, int, int]] = {
         as_date(row["day"]): (row["h"], row["a"], 0)
         for row in DailyLinkClicks.objects.order_by()
@@ -341,7 +347,7 @@ def _mismatched_days(until: dt.date) -> set[dt.date]:
     ):
         h, a, _ = rolled.get(as_date(day), (0, 0, 0))
         rolled[as_date(day)] = (h, a, waiting)
-    return {day for day in raw.keys() | rolled.keys() if raw.get(day) != rolled.get(day)}
+    return rolled
 
 
 # Quarter-hours in UTC: every time zone's offset is a whole number of them, so a local day
@@ -417,14 +423,7 @@ def _links_clicked_since(
         (today, classification, n)
         for classification, n in clicks.values_list("classification").annotate(n=Count("click_id"))
     )
-    rolled = DailyLinkClicks.objects.filter(day=today).aggregate(
-        h=Sum("human_clicks"), a=Sum("automated_clicks")
-    )
-    waiting = DailyLinkBreakdown.objects.filter(
-        day=today, tracking__isnull=True, dimension=Dimension.CLASSIFICATION, value__isnull=True
-    ).values_list("automated_clicks", flat=True)
-    held = (rolled["h"] or 0, rolled["a"] or 0, sum(waiting))
-    if raw.get(today, (0, 0, 0)) != held:
+    if raw.get(today, (0, 0, 0)) != _rolled_totals(day=today).get(today, (0, 0, 0)):
         return None
     since = LinkClick.objects.order_by().filter(clicked_at__gte=before, clicked_at__lt=until)
     links = list(since.values_list("tracking_id", flat=True).distinct()[: MAX_LINKS_EXTENDED + 1])
@@ -531,7 +530,7 @@ def run(
             # The session bits of the days rebuilt change, and today's and later ones (today's
             # rolled part grows; a day after today holds none): an incremental run rebuilds only
             # those.
-            month_end = rollup_months.next_month(today.replace(day=1)) - dt.timedelta(days=1)
+            month_end = next_month(today.replace(day=1)) - dt.timedelta(days=1)
             changed = None if full else days | set(rollup_months.days_between(today, month_end))
             for month in sorted(months):
                 say(f"rolling up the sessions of {month:%Y-%m}")

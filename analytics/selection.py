@@ -81,6 +81,11 @@ EVER = Period()
 # --- Links ----------------------------------------------------------------------------------
 
 
+def next_month(month: dt.date) -> dt.date:
+    """The first day of the month after ``month`` (a first day)."""
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
 def prefixed(condition: Q, prefix: str) -> Q:
     """``condition`` rewritten for use through a relation (``prefix`` such as ``tracking__``)."""
     children: list[Any] = []

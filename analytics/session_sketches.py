@@ -165,8 +165,9 @@ def distinct_sessions(
                 qs = qs.filter(HUMAN)
             keyed = qs.annotate(k=sources.KEYS[key].raw()).values_list("k", "session_id")
             for value, session_id in keyed.distinct().iterator(chunk_size=10_000):
-                if wanted is None or str(sources.KEYS[key].normalise(value)) in wanted:
-                    raw.setdefault(sources.KEYS[key].normalise(value), set()).add(str(session_id))
+                normal = sources.KEYS[key].normalise(value)
+                if wanted is None or str(normal) in wanted:
+                    raw.setdefault(normal, set()).add(str(session_id))
         for value, session_ids in raw.items():
             parts_of.setdefault(value, []).append(sketches.of(session_ids))
         result[key] = {

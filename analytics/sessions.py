@@ -24,7 +24,7 @@ from django.db.models import (
 
 from analytics import sources
 from analytics.models import DailyScopeSessions, MonthlyLinkSession
-from analytics.selection import HUMAN, Scope, Selection
+from analytics.selection import HUMAN, Scope, Selection, next_month
 from analytics.sources import Range, Split
 
 
@@ -188,7 +188,7 @@ def _months_overlapping(first: dt.date | None, end: dt.date) -> tuple[dict[str, 
     conditions = [Q(month__lt=month)] if first is None else []
     annotations: dict[str, Any] = {}
     while month <= last:
-        following = (month + dt.timedelta(days=32)).replace(day=1)
+        following = next_month(month)
         low, high = max(first or month, month), min(end, following)
         if (low, high) == (month, following):
             conditions.append(Q(month=month))

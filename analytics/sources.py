@@ -25,7 +25,7 @@ from django.db.models import F, IntegerField, QuerySet, Value
 from django.db.models.functions import TruncDate
 
 from analytics.models import DailyLinkBreakdown, DailyLinkClicks, MonthlyLinkClicks, RollupState
-from analytics.selection import EVERYTHING, Scope, local_midnight, local_tz, prefixed
+from analytics.selection import EVERYTHING, Scope, local_midnight, local_tz, next_month, prefixed
 from tracking.dbfields import AsUTC
 from tracking.models import LinkClick, TrackedLink
 
@@ -186,7 +186,7 @@ def per_link_rows(
         pieces.append((months.filter(month__lt=last_month), 1))  # every earlier month whole
     whole_from: dt.date | None = None  # the first of a run of whole months not yet added
     while month <= last_month:
-        following = (month + dt.timedelta(days=32)).replace(day=1)
+        following = next_month(month)
         low, high = max(first or month, month), min(end, following)
         month_end = min(following, held_until)
         outside = (low - month).days + (month_end - high).days
