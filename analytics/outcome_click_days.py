@@ -118,6 +118,12 @@ def _figures(clicks: QuerySet[Any]) -> QuerySet[Any, dict[str, Any]]:
     )
 
 
+def figures(clicks: QuerySet[Any]) -> QuerySet[Any, dict[str, Any]]:
+    """Per application and local day: the count and the id sums of person clicks ``clicks``
+    (``application_``, ``day_`` and the columns' names with a trailing ``_``)."""
+    return _figures(_from_earliest(clicks))
+
+
 def record(
     application_ids: Sequence[uuid.UUID] | None, *, clicks: QuerySet[Any] | None = None
 ) -> int:

@@ -128,7 +128,6 @@ def refresh(
         outcome_click_days.forget_deleted()
     lookback, half_life = lookback_setting(), half_life_setting()
     digest = settings_digest(lookback, half_life)
-    now = timezone.now()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         if len(ids) > BATCH:
@@ -136,6 +135,9 @@ def refresh(
         OutcomeSummary.objects.filter(application_id__in=chunk).delete()
         OutcomeValue.objects.filter(application_id__in=chunk).delete()
         outcomes = read_applications(JobApplication.objects.filter(pk__in=chunk))
+        # Just before the clicks are read: a click dated since is one the summary may lack
+        # (analytics.outcome_extend).
+        now = timezone.now()
         with outcome_clicks.copied(chunk) as clicks:
             if application_ids is not None:
                 # What the next runs compare the clicks with: the clicks the summary reads.
@@ -195,9 +197,26 @@ def _values(
     return rows
 
 
+@dataclass(frozen=True)
+class Staleness:
+    """The summaries a run must build again (:func:`staleness`)."""
+
+    # No summary, or one built on another basis or with other settings.
+    rebuild: set[uuid.UUID]
+    # A current summary, but person clicks changed (extended or rebuilt: analytics.outcome_extend).
+    clicks_changed: dict[uuid.UUID, ApplicationOutcome]
+
+
 def stale(ids_with_clicks: set[uuid.UUID]) -> set[uuid.UUID]:
     """Applications to summarise again: those in ``ids_with_clicks`` (clicks rolled up again),
     and those with no summary or one built on another basis."""
+    found = staleness(ids_with_clicks)
+    return found.rebuild | found.clicks_changed.keys()
+
+
+def staleness(ids_with_clicks: set[uuid.UUID]) -> Staleness:
+    """:func:`stale`, told apart: the summaries to build again whatever their clicks, and the
+    current ones whose clicks changed (with their applications' stages and sending)."""
     lookback, half_life = lookback_setting(), half_life_setting()
     digest = settings_digest(lookback, half_life)
     stored = {
@@ -213,7 +232,12 @@ def stale(ids_with_clicks: set[uuid.UUID]) -> set[uuid.UUID]:
         for app_id, outcome in outcomes.items()
         if stored.get(app_id) != basis(outcome, lookback, half_life)
     }
-    return changed | (ids_with_clicks & outcomes.keys())
+    return Staleness(
+        rebuild=changed,
+        clicks_changed={
+            app_id: outcomes[app_id] for app_id in (ids_with_clicks & outcomes.keys()) - changed
+        },
+    )
 
 
 def applications_opening(tracking_ids: Iterable[str]) -> set[uuid.UUID]:

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from analytics import (
     outcome_click_days,
+    outcome_extend,
     outcome_summaries,
     rangeclicks,
     rollup_months,
@@ -436,14 +437,20 @@ def _summarise_outcomes(
     """Rebuild the outcome summaries the days rolled up again may have changed (all of them on a
     full rebuild): applications whose person clicks on those days are no longer those their
     summary was built from (:mod:`analytics.outcome_click_days`), and those with no summary or
-    one on another basis (:func:`analytics.outcome_summaries.stale`)."""
+    one on another basis (:func:`analytics.outcome_summaries.staleness`). A summary that only
+    lacks clicks dated since it was built is extended instead (:mod:`analytics.outcome_extend`)."""
     if ranges is None:
         say("summarising the outcomes of every application")
         return outcome_summaries.refresh(progress=say)
-    stale = outcome_summaries.stale(outcome_click_days.changed(ranges))
-    if stale:
-        say(f"summarising the outcomes of {len(stale)} application(s)")
-    return outcome_summaries.refresh(stale, progress=say)
+    stale = outcome_summaries.staleness(outcome_click_days.changed(ranges))
+    extended = outcome_extend.extendable(stale.clicks_changed, ranges)
+    rebuilt = stale.rebuild | (stale.clicks_changed.keys() - extended)
+    if extended:
+        say(f"adding the new clicks to the outcomes of {len(extended)} application(s)")
+        outcome_extend.extend({app_id: stale.clicks_changed[app_id] for app_id in extended})
+    if rebuilt:
+        say(f"summarising the outcomes of {len(rebuilt)} application(s)")
+    return outcome_summaries.refresh(rebuilt, progress=say) + len(extended)
 
 
 def run(
