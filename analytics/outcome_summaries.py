@@ -13,7 +13,9 @@ raw clicks.
 on the days it rolls up again changed since their summary was built (new and late clicks, removed
 or reclassified ones, also through the signal receivers: :mod:`analytics.outcome_click_days`,
 whose rows are written with each summary), those with no summary yet, and those whose basis
-changed (a status change, a renamed job, another lookback or half-life). Saving or deleting a link
+changed (a status change, a renamed job, another lookback or half-life); one that lacks only
+person clicks dated since it was built is extended instead (:mod:`analytics.outcome_extend`).
+Saving or deleting a link
 drops the summaries of the applications it touches (:mod:`analytics.receivers`) until the next
 run.
 
