@@ -15,9 +15,8 @@ or reclassified ones, also through the signal receivers: :mod:`analytics.outcome
 whose rows are written with each summary), those with no summary yet, and those whose basis
 changed (a status change, a renamed job, another lookback or half-life); one that lacks only
 person clicks dated since it was built is extended instead (:mod:`analytics.outcome_extend`).
-Saving or deleting a link
-drops the summaries of the applications it touches (:mod:`analytics.receivers`) until the next
-run.
+Saving or deleting a link drops the summaries of the applications it touches
+(:mod:`analytics.receivers`) until the next run.
 
 At read time (:func:`to_read_raw`, :func:`read`) an application is read from its raw clicks
 instead when it has no summary built with the current settings (saving the application, one of its
