@@ -21,6 +21,9 @@ class AnalyticsConfig(AppConfig):
         signals.clicks_anonymized.connect(
             receivers.refresh_after_anonymization, dispatch_uid="analytics-rollups-anonymized"
         )
+        signals.clicks_geolocated.connect(
+            receivers.refresh_after_geolocation, dispatch_uid="analytics-rollups-geolocated"
+        )
         signals.clicks_reclassified.connect(
             receivers.refresh_after_reclassification,
             dispatch_uid="analytics-rollups-reclassified",

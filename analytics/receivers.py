@@ -48,6 +48,14 @@ def refresh_after_anonymization(
     _refresh_back_to(oldest, report)
 
 
+def refresh_after_geolocation(
+    *, oldest: dt.datetime | None, report: Report | None = None, **kwargs: Any
+) -> None:
+    """Clicks given a place keep their totals, so the run reaches back to the oldest one by date,
+    as after anonymization: the rolled country breakdown takes their countries."""
+    _refresh_back_to(oldest, report)
+
+
 def refresh_after_reclassification(
     *, oldest: dt.datetime | None, report: Report | None = None, **kwargs: Any
 ) -> None:

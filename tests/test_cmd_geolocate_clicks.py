@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError
+from django.utils import timezone
 
+from analytics import queries, rollups, sources
+from analytics.selection import Selection
 from tests import geodata
 from tests.factories import make_link, make_visitor_click
 from tests.support import run_command
@@ -76,3 +80,17 @@ def test_dry_run_counts_and_changes_nothing(geodb: None) -> None:
 def test_without_geodata_it_says_what_to_set() -> None:
     with pytest.raises(CommandError, match="GEOIP_CITY_PATH"):
         run_command("geolocate_clicks")
+
+
+def test_the_rolled_up_countries_take_the_located_clicks_at_once(geodb: None) -> None:
+    link = make_link()
+    make_visitor_click(link, ip_address=geodata.BERLIN_IP, days_ago=3)
+    rollups.run()
+    three_days = Selection.of(
+        start=timezone.now() - dt.timedelta(days=5), end=timezone.now() - dt.timedelta(days=1)
+    )
+    assert sources.split(three_days.start, three_days.end).rolled is not None  # read rolled up
+    assert {r["country_code"] for r in queries.clicks_by_country(three_days)} == {"unknown"}
+    output = run_command("geolocate_clicks")
+    assert "Rollups complete until" in output
+    assert {r["country_code"] for r in queries.clicks_by_country(three_days)} == {"DE"}

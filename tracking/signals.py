@@ -34,6 +34,9 @@ clicks_removed = Signal()
 clicks_anonymized = Signal()
 # Clicks judged again (reclassify_clicks): their classification changed, their totals did not.
 clicks_reclassified = Signal()
+# Clicks given a place and network (geolocate_clicks): their country, region, city and company
+# network changed, their totals did not.
+clicks_geolocated = Signal()
 # Clicks stored without a classification (plain SQL) got their first one: they leave the
 # unclassified count for people or automated traffic (tracking.clicks.unclassified).
 clicks_classified = Signal()

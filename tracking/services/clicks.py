@@ -46,6 +46,7 @@ from tracking.services.validation import (
     validate_identifier,
     validate_reported_clicked_at,
 )
+from tracking.signals import Report, announce, clicks_geolocated
 
 # Referrer host suffixes that mean "opened from a webmail client" (seed 001 source table).
 _EMAIL_HOSTS = (
@@ -397,10 +398,13 @@ def geolocate_clicks(
     since: dt.datetime | None = None,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    report: Report | None = None,
 ) -> int:
     """Fill the geo fields of :func:`clicks_to_geolocate`; returns how many clicks were located.
 
-    ``progress`` is called after each batch with the number of clicks looked up so far.
+    ``progress`` is called after each batch with the number of clicks looked up so far. The
+    located clicks are announced (:data:`tracking.signals.clicks_geolocated`), so that what
+    counts them by place follows; ``report`` gets what that did.
 
     Key-ordered batches, one UPDATE transaction each; idempotent (located clicks no longer match,
     addresses no database knows are passed over). Classifications are left as they were: they
@@ -408,11 +412,12 @@ def geolocate_clicks(
     """
     located = examined = 0
     last_pk: uuid.UUID | None = None
+    moments: list[dt.datetime] = []  # the located clicks' oldest and newest so far
     while True:
         page = clicks_to_geolocate(since=since).order_by("pk")
         if last_pk is not None:
             page = page.filter(pk__gt=last_pk)
-        batch = list(page.only("pk", "ip_address", "tracking_id")[:batch_size])
+        batch = list(page.only("pk", "ip_address", "tracking_id", "clicked_at")[:batch_size])
         if not batch:
             break
         changed = [
@@ -423,10 +428,14 @@ def geolocate_clicks(
             with transaction.atomic():
                 LinkClick.objects.bulk_update(changed, [*geo.GEO_FIELDS, "from_company_network"])
         located += len(changed)
+        moments += [moment for click in changed if (moment := click.clicked_at) is not None]
+        moments = [min(moments), max(moments)] if moments else []
         examined += len(batch)
         last_pk = batch[-1].pk
         if progress is not None:
             progress(examined)
         if len(batch) < batch_size:
             break
+    span = (moments[0], moments[1]) if moments else (None, None)
+    announce(clicks_geolocated, count=located, span=span, report=report)
     return located

@@ -56,7 +56,12 @@ class Command(BaseCommand):
             batch_size=batch_size,
             verbosity=options["verbosity"],
         )
-        located = geolocate_clicks(since=options["since"], batch_size=batch_size, progress=progress)
+        located = geolocate_clicks(
+            since=options["since"],
+            batch_size=batch_size,
+            progress=progress,
+            report=self.stdout.write,
+        )
         self.stdout.write(
             self.style.SUCCESS(f"Located {located} of {pending} clicks with an IP and no place.")
         )
