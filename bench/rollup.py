@@ -50,8 +50,10 @@ STEPS = [
     ("analytics.outcome_click_days", "record"),
     ("analytics.outcome_summaries", "applications_with_clicks"),
     ("analytics.outcome_summaries", "applications_opening"),
-    ("analytics.outcome_summaries", "stale"),
+    ("analytics.outcome_summaries", "staleness"),
     ("analytics.outcome_summaries", "refresh"),
+    ("analytics.outcome_extend", "extendable"),
+    ("analytics.outcome_extend", "extend"),
 ]
 
 
@@ -203,7 +205,12 @@ def main() -> None:
         one_run("first run", spent)
     one_run("settling run", spent)
     idle = [one_run(f"nothing new ({n + 1})", spent)[0] for n in range(args.runs)]
-    trickled = add_trickle(random.Random(args.seed + 1), args.trickle)
+    # Other links at each invocation: the trickle is dated minutes back (into the span the next
+    # run rolls up), and the same links would find the applications the last invocation's
+    # cleanup summarised seconds ago, after those dates, as if every click had been stored late.
+    trickle_seed = args.seed + 1 + int(time.time())
+    print(f"  the trickle's links are drawn with seed {trickle_seed}")
+    trickled = add_trickle(random.Random(trickle_seed), args.trickle)
     trickle_s, _ = one_run(f"{len(trickled):,} clicks of the last minutes", spent)
     LinkClick.objects.filter(pk__in=trickled).delete()
     one_run("those clicks deleted", spent)
