@@ -63,8 +63,13 @@ class DailyLinkClicks(models.Model):
             models.UniqueConstraint(fields=["day", "tracking"], name="uniq_daily_link_clicks")
         ]
         indexes = [
-            # A link's (or a job's links') days.
-            models.Index(fields=["tracking", "day"], name="idx_daily_clicks_link_day"),
+            # A link's (or a job's links') days, answered from the index alone on PostgreSQL: a
+            # job's rows lie one to a table page (each day's rows are written together).
+            models.Index(
+                fields=["tracking", "day"],
+                name="idx_daily_clicks_link_day",
+                include=["human_clicks", "automated_clicks"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,8 +102,12 @@ class MonthlyLinkClicks(models.Model):
             models.UniqueConstraint(fields=["month", "tracking"], name="uniq_monthly_link_clicks")
         ]
         indexes = [
-            # A job's or an application's links' months.
-            models.Index(fields=["tracking", "month"], name="idx_monthly_clicks_link_month"),
+            # A job's or an application's links' months (from the index alone on PostgreSQL).
+            models.Index(
+                fields=["tracking", "month"],
+                name="idx_monthly_clicks_link_month",
+                include=["human_clicks", "automated_clicks"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -167,9 +176,13 @@ class DailyLinkBreakdown(models.Model):
         indexes = [
             # A chart over all links: one dimension over a range of days.
             models.Index(fields=["dimension", "day"], name="idx_breakdown_dim_day"),
-            # The same chart for one link or a job's links.
+            # The same chart for one link or a job's links, from the index alone on PostgreSQL
+            # (a job's 36,000 country rows over three months at 10M clicks lay on 16,000 pages:
+            # 89 ms read from the table, 27 ms from the index).
             models.Index(
-                fields=["tracking", "dimension", "day"], name="idx_breakdown_link_dim_day"
+                fields=["tracking", "dimension", "day"],
+                name="idx_breakdown_link_dim_day",
+                include=["value", "human_clicks", "automated_clicks"],
             ),
         ]
 
