@@ -1,6 +1,6 @@
 """The one-click correction of a click's verdict ("this was a person" / "this was a machine").
 
-The activity, application and link pages carry a small form per click (``_verdict_form.html``)
+The activity, application and link pages carry a small form per click (``{% verdict_form %}``)
 that posts here; so does the admin's click page (:mod:`tracking.admin.clicks`). The work is
 :func:`tracking.services.correct_click_verdict`; this view checks the rights, the method and the
 input, then sends the browser back to the page it came from (or answers JSON to a script).

@@ -135,7 +135,7 @@ def _page(
 
 
 def correction_context(request: HttpRequest) -> dict[str, Any]:
-    """What the pages' verdict forms need (``analytics/_verdict_form.html``)."""
+    """What the pages' verdict forms need (:mod:`analytics.templatetags.verdicts`)."""
     return {
         "may_correct": request.user.has_perm(CORRECT_CLICKS),
         "me": f"user:{request.user.get_username()}",

@@ -125,6 +125,9 @@ def test_the_correction_wins_in_the_dashboard_the_api_and_the_csv(
     # The dashboard's link page and its CSV export.
     page = staff.get(reverse("analytics:link-detail", args=[link.pk])).content.decode()
     assert "corrected by you" in page
+    # Its form offers the other verdict and the undo; the other click's, the other verdict only.
+    assert page.count('data-verdict="automatic"') == 1
+    assert page.count('data-verdict="machine"') == 2
     response = staff.get(f"{reverse('analytics:export-csv')}?link={link.pk}")
     export = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     rows = list(csv.DictReader(io.StringIO(export)))
