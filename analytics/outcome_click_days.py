@@ -149,29 +149,57 @@ def forget_deleted() -> None:
     OutcomeClickDay.objects.exclude(application_id__in=JobApplication.objects.values("pk")).delete()
 
 
-def changed(ranges: Iterable[tuple[dt.date, dt.date]]) -> set[uuid.UUID]:
-    """Applications whose person clicks on the local days of ``ranges`` (first and last day
-    included, whole days) differ from their rows: one grouped query over those days' clicks, one
-    read of those days' rows."""
+def on_days(ranges: Iterable[tuple[dt.date, dt.date]]) -> tuple[Q, Q]:
+    """The local days of ``ranges`` (first and last day included, whole days): as a filter on
+    clicks, and as a filter on these rows."""
     clicks, rows = Q(), Q()
     for first, last in ranges:
         end = local_midnight(last + dt.timedelta(days=1))
         clicks |= Q(clicked_at__gte=local_midnight(first), clicked_at__lt=end)
         rows |= Q(day__gte=first, day__lte=last)
-    if not rows:
-        return set()
-    now: dict[tuple[uuid.UUID, dt.date], Figures] = {
+    return clicks, rows
+
+
+def keyed(clicks: QuerySet[Any]) -> dict[tuple[uuid.UUID, dt.date], Figures]:
+    """:func:`figures` of ``clicks`` by (application, day)."""
+    return {
         (row["application_"], as_date(row["day_"])): (
             row["person_clicks_"],
             row["id_sum_a_"],
             row["id_sum_b_"],
         )
-        for row in _figures(_person_clicks(JobApplication.objects.values("pk")).filter(clicks))
+        for row in figures(clicks)
     }
-    stored: dict[tuple[uuid.UUID, dt.date], Figures] = {
+
+
+def stored(
+    rows: Q, application_ids: Sequence[uuid.UUID] | None = None
+) -> dict[tuple[uuid.UUID, dt.date], Figures]:
+    """The rows ``rows`` selects (of these applications only, when given) by (application, day)."""
+    found = OutcomeClickDay.objects.filter(rows)
+    if application_ids is not None:
+        found = found.filter(application_id__in=application_ids)
+    return {
         (app_id, day): (count, sum_a, sum_b)
-        for app_id, day, count, sum_a, sum_b in OutcomeClickDay.objects.filter(rows).values_list(
+        for app_id, day, count, sum_a, sum_b in found.values_list(
             "application_id", "day", "person_clicks", "id_sum_a", "id_sum_b"
         )
     }
-    return {key[0] for key in now.keys() | stored.keys() if now.get(key) != stored.get(key)}
+
+
+def differing(
+    now: dict[tuple[uuid.UUID, dt.date], Figures], rows: dict[tuple[uuid.UUID, dt.date], Figures]
+) -> set[uuid.UUID]:
+    """Applications with a day whose figures differ, a day on one side only included."""
+    return {key[0] for key in now.keys() | rows.keys() if now.get(key) != rows.get(key)}
+
+
+def changed(ranges: Iterable[tuple[dt.date, dt.date]]) -> set[uuid.UUID]:
+    """Applications whose person clicks on the local days of ``ranges`` (first and last day
+    included, whole days) differ from their rows: one grouped query over those days' clicks, one
+    read of those days' rows."""
+    clicks, rows = on_days(ranges)
+    if not rows:
+        return set()
+    applications = JobApplication.objects.values("pk")
+    return differing(keyed(person_clicks_after_sending(applications).filter(clicks)), stored(rows))

@@ -32,9 +32,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from typing import Any
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from analytics import outcome_click_days, temptables
@@ -49,11 +48,7 @@ from analytics.attribution import (
 from analytics.models import OutcomeClick, OutcomeClickDay, OutcomeSummary, OutcomeValue
 from analytics.outcome_clicks import COPIED
 from analytics.outcome_summaries import OPENED
-from analytics.selection import local_midnight
-from analytics.sources import as_date
 from tracking.stages import INTERVIEW
-
-Figures = outcome_click_days.Figures
 
 
 def _built_at() -> Subquery:
@@ -63,17 +58,6 @@ def _built_at() -> Subquery:
             "built_at"
         )[:1]
     )
-
-
-def _figures(clicks: Any) -> dict[tuple[uuid.UUID, dt.date], Figures]:
-    return {
-        (row["application_"], as_date(row["day_"])): (
-            row["person_clicks_"],
-            row["id_sum_a_"],
-            row["id_sum_b_"],
-        )
-        for row in outcome_click_days.figures(clicks)
-    }
 
 
 def extendable(
@@ -96,26 +80,12 @@ def extendable(
     }
     if not able or not ranges:
         return able
-    days, on_days = Q(), Q()
-    for first, last in ranges:
-        days |= Q(day__gte=first, day__lte=last)
-        on_days |= Q(
-            clicked_at__gte=local_midnight(first),
-            clicked_at__lt=local_midnight(last + dt.timedelta(days=1)),
-        )
-    before = _figures(
-        person_clicks_after_sending(sorted(able)).filter(on_days, clicked_at__lt=_built_at())
+    clicks, rows = outcome_click_days.on_days(ranges)
+    ids = sorted(able)
+    before = outcome_click_days.keyed(
+        person_clicks_after_sending(ids).filter(clicks, clicked_at__lt=_built_at())
     )
-    stored = {
-        (app_id, day): (count, sum_a, sum_b)
-        for app_id, day, count, sum_a, sum_b in OutcomeClickDay.objects.filter(
-            days, application_id__in=sorted(able)
-        ).values_list("application_id", "day", "person_clicks", "id_sum_a", "id_sum_b")
-    }
-    changed = {
-        key[0] for key in before.keys() | stored.keys() if before.get(key) != stored.get(key)
-    }
-    return able - changed
+    return able - outcome_click_days.differing(before, outcome_click_days.stored(rows, ids))
 
 
 def extend(outcomes: dict[uuid.UUID, ApplicationOutcome]) -> int:
@@ -136,7 +106,7 @@ def extend(outcomes: dict[uuid.UUID, ApplicationOutcome]) -> int:
         .values(*COPIED)
     )
     with temptables.filled(OutcomeClick, source) as clicks:
-        added = _figures(clicks)
+        added = outcome_click_days.keyed(clicks)
         read_person_clicks(fresh, ids, lookback_setting(), clicks=clicks)
     _add_click_days(added)
     _add_opened(fresh)
@@ -158,7 +128,7 @@ def extend(outcomes: dict[uuid.UUID, ApplicationOutcome]) -> int:
     return len(ids)
 
 
-def _add_click_days(added: dict[tuple[uuid.UUID, dt.date], Figures]) -> None:
+def _add_click_days(added: dict[tuple[uuid.UUID, dt.date], outcome_click_days.Figures]) -> None:
     """Add the new clicks' figures to the click days (a day's row is created when it has none)."""
     if not added:
         return

@@ -412,7 +412,8 @@ def geolocate_clicks(
     """
     located = examined = 0
     last_pk: uuid.UUID | None = None
-    moments: list[dt.datetime] = []  # the located clicks' oldest and newest so far
+    oldest: dt.datetime | None = None
+    newest: dt.datetime | None = None
     while True:
         page = clicks_to_geolocate(since=since).order_by("pk")
         if last_pk is not None:
@@ -428,14 +429,15 @@ def geolocate_clicks(
             with transaction.atomic():
                 LinkClick.objects.bulk_update(changed, [*geo.GEO_FIELDS, "from_company_network"])
         located += len(changed)
-        moments += [moment for click in changed if (moment := click.clicked_at) is not None]
-        moments = [min(moments), max(moments)] if moments else []
+        for click in changed:
+            if (moment := click.clicked_at) is not None:
+                oldest = moment if oldest is None else min(oldest, moment)
+                newest = moment if newest is None else max(newest, moment)
         examined += len(batch)
         last_pk = batch[-1].pk
         if progress is not None:
             progress(examined)
         if len(batch) < batch_size:
             break
-    span = (moments[0], moments[1]) if moments else (None, None)
-    announce(clicks_geolocated, count=located, span=span, report=report)
+    announce(clicks_geolocated, count=located, span=(oldest, newest), report=report)
     return located
